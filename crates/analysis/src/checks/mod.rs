@@ -1,0 +1,67 @@
+//! The checks. Each submodule is one family; this file gathers their findings for the
+//! workspace and applies suppression comments and `infra-check.toml`.
+
+mod imports;
+mod modules;
+mod suppress;
+mod syntax;
+
+use std::sync::Arc;
+
+use crate::db::{config, Db, Workspace};
+use crate::diagnostic::{Diagnostic, TextRange};
+
+#[salsa::tracked(returns(ref))]
+pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>> {
+    let cfg = config(db, ws);
+    let mut all = Vec::new();
+    for (path, &file) in ws.files(db).iter() {
+        if !path.ends_with(".nix") || cfg.is_excluded(path) {
+            continue;
+        }
+        all.extend(file_local_diagnostics(db, ws, file).iter().cloned());
+    }
+    all.extend(modules::check(db, ws));
+    for p in &cfg.problems {
+        let range = p
+            .range
+            .map(|(s, e)| TextRange::new(s, e))
+            .unwrap_or_default();
+        all.push(Diagnostic::new(
+            p.code,
+            crate::config::CONFIG_FILE,
+            range,
+            p.message.clone(),
+        ));
+    }
+    let mut out = Vec::with_capacity(all.len());
+    for mut d in all {
+        if cfg.is_excluded(&d.location.file) {
+            continue;
+        }
+        let Some(sev) = cfg.severity_for(d.code, d.severity) else {
+            continue;
+        };
+        d.severity = sev;
+        out.push(d);
+    }
+    out = suppress::apply(db, ws, out);
+    out.sort_by(|a, b| {
+        (&a.location.file, a.location.range.start, a.code, &a.message).cmp(&(
+            &b.location.file,
+            b.location.range.start,
+            b.code,
+            &b.message,
+        ))
+    });
+    out.dedup();
+    Arc::new(out)
+}
+
+/// Findings that depend on one file alone (and the disk tree), cached per file.
+#[salsa::tracked(returns(ref))]
+fn file_local_diagnostics(db: &dyn Db, ws: Workspace, file: crate::db::SourceFile) -> Arc<Vec<Diagnostic>> {
+    let mut out = syntax::check(db, file);
+    out.extend(imports::check(db, ws, file));
+    Arc::new(out)
+}

@@ -1,0 +1,218 @@
+//! The salsa database, its inputs, and the `AnalysisHost` / `Analysis` pair: the host owns the
+//! database and applies changes; an `Analysis` is a cheap snapshot that answers queries on
+//! another thread and reports `Cancelled` when the host moves on.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use salsa::Setter;
+
+use crate::config::Config;
+use crate::diagnostic::Diagnostic;
+use crate::disk::DiskTree;
+use crate::line_index::LineIndex;
+use crate::syntax::Parsed;
+
+/// One text file of the workspace (every `.nix` file, plus the few data files the analyzer
+/// reads such as `flake.lock` and `infra-check.toml`).
+#[salsa::input(debug)]
+pub struct SourceFile {
+    #[returns(ref)]
+    pub path: String,
+    #[returns(ref)]
+    pub text: Arc<str>,
+}
+
+/// The whole workspace: which files exist and what is on disk.
+#[salsa::input(debug)]
+pub struct Workspace {
+    #[returns(ref)]
+    pub files: Arc<BTreeMap<String, SourceFile>>,
+    #[returns(ref)]
+    pub disk: Arc<DiskTree>,
+}
+
+#[salsa::db]
+#[derive(Clone, Default)]
+pub struct RootDatabase {
+    storage: salsa::Storage<Self>,
+}
+
+#[salsa::db]
+impl salsa::Database for RootDatabase {}
+
+pub use salsa::Database as Db;
+
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn parse(db: &dyn Db, file: SourceFile) -> Arc<Parsed> {
+    Arc::new(crate::syntax::parse_text(file.text(db)))
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn line_index(db: &dyn Db, file: SourceFile) -> Arc<LineIndex> {
+    Arc::new(LineIndex::new(file.text(db)))
+}
+
+/// Looks up a workspace file by root-relative path.
+pub fn file_by_path(db: &dyn Db, ws: Workspace, path: &str) -> Option<SourceFile> {
+    ws.files(db).get(path).copied()
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn config(db: &dyn Db, ws: Workspace) -> Arc<Config> {
+    let text = file_by_path(db, ws, crate::config::CONFIG_FILE).map(|f| f.text(db).clone());
+    Arc::new(Config::parse(text.as_deref()))
+}
+
+pub use salsa::Cancelled;
+pub type Cancellable<T> = Result<T, Cancelled>;
+
+pub struct AnalysisHost {
+    db: RootDatabase,
+    ws: Workspace,
+    root: PathBuf,
+}
+
+impl AnalysisHost {
+    /// An empty workspace rooted at `root`; nothing is read from disk.
+    pub fn new(root: PathBuf) -> Self {
+        let db = RootDatabase::default();
+        let ws = Workspace::new(&db, Arc::new(BTreeMap::new()), Arc::new(DiskTree::default()));
+        AnalysisHost { db, ws, root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Sets, replaces or (with `None`) removes a file's text. `path` is root-relative with
+    /// forward slashes. Unchanged text is not written, so salsa keeps its results.
+    pub fn set_file_text(&mut self, path: &str, text: Option<Arc<str>>) {
+        let files = self.ws.files(&self.db).clone();
+        match (files.get(path).copied(), text) {
+            (Some(f), Some(t)) => {
+                if **f.text(&self.db) != *t {
+                    f.set_text(&mut self.db).to(t);
+                }
+            }
+            (None, Some(t)) => {
+                let f = SourceFile::new(&self.db, path.to_owned(), t);
+                let mut m = (*files).clone();
+                m.insert(path.to_owned(), f);
+                self.ws.set_files(&mut self.db).to(Arc::new(m));
+            }
+            (Some(_), None) => {
+                let mut m = (*files).clone();
+                m.remove(path);
+                self.ws.set_files(&mut self.db).to(Arc::new(m));
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// Replaces many files at once (one new file map instead of one per file).
+    pub fn set_files(&mut self, texts: Vec<(String, Arc<str>)>) {
+        let mut m = (**self.ws.files(&self.db)).clone();
+        let mut added = false;
+        for (path, text) in texts {
+            match m.get(&path).copied() {
+                Some(f) => {
+                    if **f.text(&self.db) != *text {
+                        f.set_text(&mut self.db).to(text);
+                    }
+                }
+                None => {
+                    m.insert(path.clone(), SourceFile::new(&self.db, path, text));
+                    added = true;
+                }
+            }
+        }
+        if added {
+            self.ws.set_files(&mut self.db).to(Arc::new(m));
+        }
+    }
+
+    pub fn set_disk(&mut self, disk: DiskTree) {
+        if **self.ws.disk(&self.db) != disk {
+            self.ws.set_disk(&mut self.db).to(Arc::new(disk));
+        }
+    }
+
+    pub fn snapshot(&self) -> Analysis {
+        Analysis {
+            db: self.db.clone(),
+            ws: self.ws,
+            root: self.root.clone(),
+        }
+    }
+}
+
+/// A read-only view of one revision. Queries return `Err(Cancelled)` once the host has applied
+/// a newer change; the caller should drop the snapshot and ask again.
+#[derive(Clone)]
+pub struct Analysis {
+    db: RootDatabase,
+    ws: Workspace,
+    root: PathBuf,
+}
+
+impl Analysis {
+    fn with<T>(&self, f: impl FnOnce(&RootDatabase) -> T) -> Cancellable<T> {
+        Cancelled::catch(std::panic::AssertUnwindSafe(|| f(&self.db)))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every diagnostic in the workspace, sorted by file and position, with suppression
+    /// comments and `infra-check.toml` applied.
+    pub fn diagnostics(&self) -> Cancellable<Arc<Vec<Diagnostic>>> {
+        let ws = self.ws;
+        self.with(|db| crate::checks::workspace_diagnostics(db, ws).clone())
+    }
+
+    /// The diagnostics of one file (the workspace result filtered, so cross-file findings that
+    /// point into this file are included).
+    pub fn file_diagnostics(&self, path: &str) -> Cancellable<Vec<Diagnostic>> {
+        Ok(self
+            .diagnostics()?
+            .iter()
+            .filter(|d| d.location.file == path)
+            .cloned()
+            .collect())
+    }
+
+    pub fn files(&self) -> Vec<String> {
+        self.ws.files(&self.db).keys().cloned().collect()
+    }
+
+    pub fn file_text(&self, path: &str) -> Option<Arc<str>> {
+        file_by_path(&self.db, self.ws, path).map(|f| f.text(&self.db).clone())
+    }
+
+    pub fn line_index(&self, path: &str) -> Cancellable<Option<Arc<LineIndex>>> {
+        let ws = self.ws;
+        self.with(|db| file_by_path(db, ws, path).map(|f| line_index(db, f).clone()))
+    }
+
+    /// Parses every file in parallel so later serial phases find the parse trees ready.
+    pub fn prime_parse(&self) -> Cancellable<()> {
+        use rayon::prelude::*;
+        let files: Vec<SourceFile> = self.ws.files(&self.db).values().copied().collect();
+        self.with(|db| {
+            files.par_iter().for_each_with(db.clone(), |db, f| {
+                parse(db, *f);
+            });
+        })
+    }
+
+    pub(crate) fn db(&self) -> &RootDatabase {
+        &self.db
+    }
+
+    pub(crate) fn workspace(&self) -> Workspace {
+        self.ws
+    }
+}

@@ -1,0 +1,152 @@
+//! Diagnostics as plain data. The CLI renders them and the language server translates them;
+//! neither needs to know how they were found.
+
+use serde::Serialize;
+
+/// A byte range into a file's text (the text the analyzer was given, after lossy UTF-8
+/// decoding). Plain offsets keep this type free of rowan so other crates need not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+pub struct TextRange {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl TextRange {
+    pub fn new(start: u32, end: u32) -> Self {
+        TextRange {
+            start,
+            end: end.max(start),
+        }
+    }
+    pub fn empty(at: u32) -> Self {
+        TextRange { start: at, end: at }
+    }
+    pub fn len(&self) -> u32 {
+        self.end - self.start
+    }
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+    pub fn contains(&self, offset: u32) -> bool {
+        self.start <= offset && offset <= self.end
+    }
+}
+
+impl From<rowan::TextRange> for TextRange {
+    fn from(r: rowan::TextRange) -> Self {
+        TextRange::new(r.start().into(), r.end().into())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+    Hint,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+            Severity::Hint => "hint",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "error" => Severity::Error,
+            "warning" | "warn" => Severity::Warning,
+            "info" => Severity::Info,
+            "hint" => Severity::Hint,
+            _ => return None,
+        })
+    }
+    /// Higher is more severe; used for `--deny-warnings` style thresholds.
+    pub fn rank(self) -> u8 {
+        match self {
+            Severity::Error => 3,
+            Severity::Warning => 2,
+            Severity::Info => 1,
+            Severity::Hint => 0,
+        }
+    }
+}
+
+/// A place in the workspace: a root-relative path with forward slashes and a byte range.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub range: TextRange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Related {
+    pub location: Location,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct TextEdit {
+    pub file: String,
+    pub range: TextRange,
+    pub new_text: String,
+}
+
+/// A suggested repair: text edits the editor can apply, and/or a command the user can run.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Fix {
+    pub message: String,
+    pub edits: Vec<TextEdit>,
+    pub command: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Diagnostic {
+    /// A stable code from [`crate::codes`], such as `module/undefined`.
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub location: Location,
+    pub related: Vec<Related>,
+    pub fix: Option<Fix>,
+}
+
+impl Diagnostic {
+    pub fn new(code: &'static str, file: &str, range: TextRange, message: String) -> Self {
+        Diagnostic {
+            code,
+            severity: crate::codes::default_severity(code),
+            message,
+            location: Location {
+                file: file.to_owned(),
+                range,
+            },
+            related: Vec::new(),
+            fix: None,
+        }
+    }
+    pub fn with_related(mut self, file: &str, range: TextRange, message: impl Into<String>) -> Self {
+        self.related.push(Related {
+            location: Location {
+                file: file.to_owned(),
+                range,
+            },
+            message: message.into(),
+        });
+        self
+    }
+    pub fn with_fix(mut self, fix: Fix) -> Self {
+        self.fix = Some(fix);
+        self
+    }
+    pub fn file(&self) -> &str {
+        &self.location.file
+    }
+    pub fn range(&self) -> TextRange {
+        self.location.range
+    }
+}

@@ -1,0 +1,25 @@
+//! The infra-check analyzer: reads a Nix infrastructure repository (flake-parts deferred
+//! modules, a clan inventory) statically and returns diagnostics as plain data.
+//!
+//! Data flows one way: files → [`db::parse`] → per-file summary ([`summary`]) → workspace
+//! index ([`index`]) → [`checks`]. Nothing here prints, exits or reads the environment.
+
+pub mod codes;
+pub mod config;
+pub mod db;
+pub mod diagnostic;
+pub mod disk;
+pub mod eval;
+pub mod flake;
+pub mod index;
+pub mod line_index;
+pub mod loader;
+pub mod summary;
+pub mod syntax;
+
+mod checks;
+
+pub use db::{Analysis, AnalysisHost, Cancellable, Cancelled};
+pub use diagnostic::{Diagnostic, Fix, Location, Related, Severity, TextEdit, TextRange};
+pub use line_index::{LineCol, LineIndex};
+pub use loader::{find_root, load, Loaded};
