@@ -71,7 +71,8 @@ Fix: correct the path or create the file.",
         code: "config/unknown-code",
         severity: Severity::Warning,
         summary: "A suppression comment or infra-check.toml names a code that does not exist.",
-        explanation: "An `# infra-check: ignore[<code>]` comment or an entry in `infra-check.toml` \
+        explanation:
+            "An `# infra-check: ignore[<code>]` comment or an entry in `infra-check.toml` \
 names a diagnostic code infra-check does not know, so it has no effect. Usually a typo.\n\n\
 Fix: use one of the codes listed by `infra-check explain --list`.",
     },
@@ -105,7 +106,11 @@ mod tests {
         for c in CODES {
             assert!(seen.insert(c.code), "duplicate code {}", c.code);
             assert!(c.code.contains('/'), "{} is not group/name", c.code);
-            assert!(c.summary.ends_with('.'), "{} summary is not a sentence", c.code);
+            assert!(
+                c.summary.ends_with('.'),
+                "{} summary is not a sentence",
+                c.code
+            );
             assert!(c.explanation.contains("Fix:"), "{} has no fix text", c.code);
         }
     }

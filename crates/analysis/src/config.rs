@@ -109,7 +109,9 @@ impl Config {
                 }
                 Err(e) => cfg.problems.push(ConfigProblem {
                     code: "config/invalid",
-                    message: format!("The exclude pattern `{pat}` is not a valid glob ({e}), so it was ignored."),
+                    message: format!(
+                        "The exclude pattern `{pat}` is not a valid glob ({e}), so it was ignored."
+                    ),
                     range: find(pat),
                 }),
             }
@@ -119,9 +121,7 @@ impl Config {
     }
 
     pub fn is_excluded(&self, path: &str) -> bool {
-        self.exclude_set
-            .as_ref()
-            .is_some_and(|s| s.is_match(path))
+        self.exclude_set.as_ref().is_some_and(|s| s.is_match(path))
     }
 
     /// The severity a code should be reported at, or `None` when it is turned off.

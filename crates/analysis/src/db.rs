@@ -78,7 +78,11 @@ impl AnalysisHost {
     /// An empty workspace rooted at `root`; nothing is read from disk.
     pub fn new(root: PathBuf) -> Self {
         let db = RootDatabase::default();
-        let ws = Workspace::new(&db, Arc::new(BTreeMap::new()), Arc::new(DiskTree::default()));
+        let ws = Workspace::new(
+            &db,
+            Arc::new(BTreeMap::new()),
+            Arc::new(DiskTree::default()),
+        );
         AnalysisHost { db, ws, root }
     }
 
@@ -206,13 +210,5 @@ impl Analysis {
                 parse(db, *f);
             });
         })
-    }
-
-    pub(crate) fn db(&self) -> &RootDatabase {
-        &self.db
-    }
-
-    pub(crate) fn workspace(&self) -> Workspace {
-        self.ws
     }
 }

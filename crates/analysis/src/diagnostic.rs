@@ -129,7 +129,12 @@ impl Diagnostic {
             fix: None,
         }
     }
-    pub fn with_related(mut self, file: &str, range: TextRange, message: impl Into<String>) -> Self {
+    pub fn with_related(
+        mut self,
+        file: &str,
+        range: TextRange,
+        message: impl Into<String>,
+    ) -> Self {
         self.related.push(Related {
             location: Location {
                 file: file.to_owned(),

@@ -23,9 +23,7 @@ impl DiskTree {
         let mut p = path.as_str();
         while let Some(i) = p.rfind('/') {
             p = &p[..i];
-            self.entries
-                .entry(p.to_owned())
-                .or_insert(EntryKind::Dir);
+            self.entries.entry(p.to_owned()).or_insert(EntryKind::Dir);
         }
         self.entries.insert(path, kind);
     }
@@ -62,7 +60,10 @@ impl DiskTree {
     }
 
     /// Paths strictly below `dir`, in order.
-    pub fn under<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = (&'a str, &'a EntryKind)> + 'a {
+    pub fn under<'a>(
+        &'a self,
+        dir: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a EntryKind)> + 'a {
         let prefix = if dir.is_empty() {
             String::new()
         } else {
@@ -112,7 +113,10 @@ mod tests {
 
     #[test]
     fn join_resolves_dots_and_refuses_to_escape() {
-        assert_eq!(normalize_join("a/b", "./c.nix").as_deref(), Some("a/b/c.nix"));
+        assert_eq!(
+            normalize_join("a/b", "./c.nix").as_deref(),
+            Some("a/b/c.nix")
+        );
         assert_eq!(normalize_join("a/b", "../../c").as_deref(), Some("c"));
         assert_eq!(normalize_join("a", "../../c"), None);
         assert_eq!(normalize_join("", "/etc"), None);

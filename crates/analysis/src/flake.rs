@@ -1,1 +1,254 @@
-//! Workspace discovery.
+//! Workspace discovery: the flake's inputs (from `flake.nix` and `flake.lock`) and which files
+//! are flake-parts modules — those under the `import-tree` roots handed to `mkFlake` (skipping
+//! paths with `/_`, as import-tree does) plus whatever those modules `imports` by path.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::db::{file_by_path, parse, Db, Workspace};
+use crate::disk::{DiskTree, EntryKind};
+use crate::eval::{Evaluator, ImportTreeSpec, PathFilter, Sym, Thunk, Value};
+use crate::summary::{file_summary, DbFiles};
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FlakeInfo {
+    pub inputs: BTreeMap<String, FlakeInput>,
+    /// How `outputs` hands modules to flake-parts, when it could be read.
+    pub roots: Option<ModuleRoots>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FlakeInput {
+    pub url: Option<String>,
+    /// From `flake.lock`: the locked revision and its commit time (unix seconds).
+    pub rev: Option<String>,
+    pub last_modified: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ModuleRoots {
+    pub import_trees: Vec<ImportTreeSpec>,
+    /// Files (or directories with `default.nix`) imported explicitly.
+    pub files: Vec<String>,
+    /// Some module list could not be read: which files are modules is incomplete.
+    pub incomplete: bool,
+}
+
+impl FlakeInfo {
+    /// What each input is, recognised by its URL (or, failing that, its name).
+    pub fn input_kinds(&self) -> impl Iterator<Item = (&str, &'static str)> {
+        self.inputs.iter().filter_map(|(name, i)| {
+            let url = i.url.as_deref().unwrap_or(name);
+            let kind = if url.contains("import-tree") {
+                "import-tree"
+            } else if url.contains("flake-parts") {
+                "flake-parts"
+            } else if url.contains("nixpkgs") || url.contains("channels.nixos.org") {
+                "nixpkgs"
+            } else {
+                return None;
+            };
+            Some((name.as_str(), kind))
+        })
+    }
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn flake_info(db: &dyn Db, ws: Workspace) -> Arc<FlakeInfo> {
+    let mut info = FlakeInfo::default();
+    let Some(flake) = file_by_path(db, ws, "flake.nix") else {
+        return Arc::new(info);
+    };
+    let parsed = parse(db, flake);
+    let files = DbFiles { db, ws };
+    let ev = Evaluator::new(&files);
+    let Some(expr) = parsed.root_expr() else {
+        return Arc::new(info);
+    };
+    let root = ev.eval(&expr, &ev.root_env("flake.nix"));
+    let Value::Attrs(top) = root else {
+        return Arc::new(info);
+    };
+    if let Some(Value::Attrs(inputs)) = top.get("inputs").map(|i| ev.force(&i.value)) {
+        for (name, v) in &inputs.map {
+            let url = match ev.force(&v.value) {
+                Value::Attrs(a) => a
+                    .get("url")
+                    .and_then(|u| ev.force(&u.value).as_str().map(String::from)),
+                Value::Str(s) => Some(s.to_string()),
+                _ => None,
+            };
+            info.inputs.insert(
+                name.to_string(),
+                FlakeInput {
+                    url,
+                    ..Default::default()
+                },
+            );
+        }
+    }
+    if let Some(lock) = file_by_path(db, ws, "flake.lock") {
+        read_lock(lock.text(db), &mut info);
+    }
+    let kinds = info.input_kinds().map(|(n, k)| (Rc::from(n), k)).collect();
+    let ev = ev.with_input_kinds(kinds);
+    if let Some(outputs) = top.get("outputs") {
+        let f = ev.force(&outputs.value);
+        let result = ev.apply(f, Thunk::value(Value::Sym(Rc::new(Sym::Inputs))));
+        if let Value::Sym(s) = &result {
+            if let Sym::FlakeParts(module) = &**s {
+                let mut roots = ModuleRoots::default();
+                collect_roots(&ev, module, &mut roots, 0);
+                info.roots = Some(roots);
+            }
+        }
+    }
+    Arc::new(info)
+}
+
+fn read_lock(text: &str, info: &mut FlakeInfo) {
+    let Ok(lock) = serde_json::from_str::<serde_json::Value>(text) else {
+        return;
+    };
+    let nodes = &lock["nodes"];
+    let root = lock["root"].as_str().unwrap_or("root");
+    let Some(root_inputs) = nodes[root]["inputs"].as_object() else {
+        return;
+    };
+    for (name, node_ref) in root_inputs {
+        let Some(node_name) = node_ref.as_str() else {
+            continue;
+        };
+        let locked = &nodes[node_name]["locked"];
+        let entry = info.inputs.entry(name.clone()).or_default();
+        entry.rev = locked["rev"].as_str().map(String::from);
+        entry.last_modified = locked["lastModified"].as_i64();
+    }
+}
+
+/// Reads the module handed to `mkFlake`: an import-tree, a path, a list, or an inline module
+/// with `imports`.
+fn collect_roots(ev: &Evaluator, t: &Thunk, roots: &mut ModuleRoots, depth: u32) {
+    if depth > 16 {
+        roots.incomplete = true;
+        return;
+    }
+    match ev.force(t) {
+        Value::Sym(s) => match &*s {
+            Sym::ImportTree(spec) => roots.import_trees.push(spec.clone()),
+            _ => roots.incomplete = true,
+        },
+        Value::Path(p) => roots.files.push(p.to_string()),
+        Value::List(l) => {
+            for x in l.iter() {
+                collect_roots(ev, x, roots, depth + 1);
+            }
+        }
+        Value::Attrs(a) => {
+            if let Some(i) = a.get("imports") {
+                collect_roots(ev, &i.value, roots, depth + 1);
+            }
+        }
+        Value::Lambda(_) => {
+            let v = ev.apply(
+                ev.force(t),
+                Thunk::value(Value::Sym(Rc::new(Sym::ModuleArgs(
+                    crate::eval::ModuleArgsKind::FlakeParts,
+                )))),
+            );
+            collect_roots(ev, &Thunk::value(v), roots, depth + 1);
+        }
+        _ => roots.incomplete = true,
+    }
+}
+
+/// The files an import-tree call loads, in the order it would list them.
+pub fn expand_import_tree(spec: &ImportTreeSpec, disk: &DiskTree) -> Vec<String> {
+    let mut out = Vec::new();
+    for root in &spec.roots {
+        match disk.get(root) {
+            Some(EntryKind::File) => out.push(root.to_string()),
+            Some(EntryKind::Dir) => {
+                for (path, kind) in disk.under(root) {
+                    if !matches!(kind, EntryKind::File | EntryKind::Symlink(_))
+                        || !path.ends_with(".nix")
+                    {
+                        continue;
+                    }
+                    let rel = &path[root.len()..];
+                    let rel = if rel.starts_with('/') {
+                        rel.to_owned()
+                    } else {
+                        format!("/{rel}")
+                    };
+                    if rel.contains("/_") {
+                        continue;
+                    }
+                    let keep = spec.filters.iter().all(|f| match f {
+                        PathFilter::Keep(t) => t.test(&rel),
+                        PathFilter::Drop(t) => !t.test(&rel),
+                    });
+                    if keep {
+                        out.push(path.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Resolves an imported path to the `.nix` file the module system loads.
+pub fn module_file_for(path: &str, disk: &DiskTree) -> Option<String> {
+    if disk.is_dir(path) {
+        let d = if path.is_empty() {
+            "default.nix".to_owned()
+        } else {
+            format!("{path}/default.nix")
+        };
+        return disk.exists(&d).then_some(d);
+    }
+    disk.exists(path).then(|| path.to_owned())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ModuleFiles {
+    pub files: BTreeSet<String>,
+    /// The flake's module list could not be read completely.
+    pub incomplete: bool,
+}
+
+/// Every flake-parts module file of the workspace.
+#[salsa::tracked(returns(ref))]
+pub fn module_files(db: &dyn Db, ws: Workspace) -> Arc<ModuleFiles> {
+    let info = flake_info(db, ws);
+    let disk = ws.disk(db);
+    let mut out = ModuleFiles::default();
+    let Some(roots) = &info.roots else {
+        out.incomplete = file_by_path(db, ws, "flake.nix").is_some();
+        return Arc::new(out);
+    };
+    out.incomplete = roots.incomplete || roots.import_trees.iter().any(|s| s.opaque_filter);
+    let mut queue: Vec<String> = roots
+        .import_trees
+        .iter()
+        .flat_map(|s| expand_import_tree(s, disk))
+        .collect();
+    queue.extend(roots.files.iter().filter_map(|p| module_file_for(p, disk)));
+    while let Some(path) = queue.pop() {
+        if !out.files.insert(path.clone()) {
+            continue;
+        }
+        let Some(file) = file_by_path(db, ws, &path) else {
+            continue;
+        };
+        for p in &file_summary(db, ws, file).flake_imports {
+            if let Some(f) = module_file_for(p, disk) {
+                queue.push(f);
+            }
+        }
+    }
+    Arc::new(out)
+}

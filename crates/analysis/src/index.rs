@@ -1,1 +1,134 @@
-//! Workspace index.
+//! The workspace index: the union of the per-file summaries of every flake-parts module.
+//! When an edit leaves a file's summary unchanged, salsa does not recompute this.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::db::{file_by_path, Db, Workspace};
+use crate::diagnostic::Location;
+use crate::flake::module_files;
+use crate::summary::{
+    file_summary, ImportContext, InventoryMachine, MachineClass, ModuleReference,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ModuleIndex {
+    /// `(class, name)` → every place that defines it.
+    pub definitions: BTreeMap<(String, String), Vec<Location>>,
+    /// Classes whose names cannot all be known; `all_open` means any class.
+    pub open_classes: BTreeSet<String>,
+    pub all_open: bool,
+    pub references: Vec<ModuleReference>,
+    pub escaped: BTreeSet<String>,
+    pub all_escaped: bool,
+    pub contexts: Vec<ImportContext>,
+    pub inventory_machines: Vec<InventoryMachine>,
+    pub inventory_open: bool,
+}
+
+impl ModuleIndex {
+    pub fn is_defined(&self, class: &str, name: &str) -> bool {
+        self.definitions
+            .contains_key(&(class.to_owned(), name.to_owned()))
+    }
+    pub fn names_of<'a>(&'a self, class: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.definitions
+            .keys()
+            .filter(move |(c, _)| c == class)
+            .map(|(_, n)| n.as_str())
+    }
+    pub fn is_open(&self, class: &str) -> bool {
+        self.all_open || self.open_classes.contains(class)
+    }
+
+    /// The class of a clan machine, when the inventory says it (or certainly leaves the
+    /// default, `nixos`).
+    pub fn machine_class(&self, machine: &str) -> Option<String> {
+        let mut class = None;
+        let mut seen = false;
+        for m in self.inventory_machines.iter().filter(|m| m.name == machine) {
+            seen = true;
+            match &m.class {
+                MachineClass::Set(c) => class = Some(c.clone()),
+                MachineClass::Unknown => return None,
+                MachineClass::Unset => {}
+            }
+        }
+        if class.is_some() {
+            return class;
+        }
+        // Only assume the default when everything that could set it was read.
+        (seen && !self.inventory_open).then(|| "nixos".to_owned())
+    }
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
+    let files = module_files(db, ws);
+    let mut idx = ModuleIndex {
+        all_open: files.incomplete,
+        ..Default::default()
+    };
+    for path in &files.files {
+        let Some(file) = file_by_path(db, ws, path) else {
+            continue;
+        };
+        let s = file_summary(db, ws, file);
+        for d in &s.definitions {
+            idx.definitions
+                .entry((d.class.clone(), d.name.clone()))
+                .or_default()
+                .push(d.location.clone());
+        }
+        for c in &s.open_classes {
+            match c {
+                Some(c) => {
+                    idx.open_classes.insert(c.clone());
+                }
+                None => idx.all_open = true,
+            }
+        }
+        for c in &s.escaped {
+            match c {
+                Some(c) => {
+                    idx.escaped.insert(c.clone());
+                }
+                None => idx.all_escaped = true,
+            }
+        }
+        idx.references.extend(s.references.iter().cloned());
+        idx.contexts.extend(s.contexts.iter().cloned());
+        idx.inventory_machines
+            .extend(s.inventory_machines.iter().cloned());
+        idx.inventory_open |= s.inventory_open;
+    }
+    if let Some(inv) = file_by_path(db, ws, "inventory.json") {
+        read_inventory_json(inv.text(db), &mut idx);
+    }
+    idx.references.sort();
+    idx.references.dedup();
+    Arc::new(idx)
+}
+
+/// `inventory.json` (written by the clan CLI) can set a machine's class too.
+fn read_inventory_json(text: &str, idx: &mut ModuleIndex) {
+    let Ok(j) = serde_json::from_str::<serde_json::Value>(text) else {
+        idx.inventory_open = true;
+        return;
+    };
+    let Some(machines) = j["machines"].as_object() else {
+        return;
+    };
+    for (name, m) in machines {
+        let class = match m.get("machineClass") {
+            None => MachineClass::Unset,
+            Some(serde_json::Value::String(s)) => MachineClass::Set(s.clone()),
+            Some(_) => MachineClass::Unknown,
+        };
+        idx.inventory_machines.push(InventoryMachine {
+            name: name.clone(),
+            location: Location::new("inventory.json", Default::default()),
+            class,
+        });
+    }
+}

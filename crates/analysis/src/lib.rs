@@ -23,3 +23,6 @@ pub use db::{Analysis, AnalysisHost, Cancellable, Cancelled};
 pub use diagnostic::{Diagnostic, Fix, Location, Related, Severity, TextEdit, TextRange};
 pub use line_index::{LineCol, LineIndex};
 pub use loader::{find_root, load, Loaded};
+
+#[cfg(test)]
+mod tests;

@@ -82,7 +82,9 @@ pub fn load(root: &Path) -> io::Result<Loaded> {
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/");
-        let Some(ft) = entry.file_type() else { continue };
+        let Some(ft) = entry.file_type() else {
+            continue;
+        };
         let kind = if ft.is_symlink() {
             let target = std::fs::read_link(entry.path())
                 .map(|t| t.to_string_lossy().replace('\\', "/"))
@@ -93,7 +95,8 @@ pub fn load(root: &Path) -> io::Result<Loaded> {
         } else {
             EntryKind::File
         };
-        if kind == EntryKind::File && (rel.ends_with(".nix") || DATA_FILES.contains(&rel.as_str())) {
+        if kind == EntryKind::File && (rel.ends_with(".nix") || DATA_FILES.contains(&rel.as_str()))
+        {
             to_read.push(rel.clone());
         }
         disk.insert(rel, kind);

@@ -1,1 +1,530 @@
-//! Per-file summaries.
+//! The per-file summary: everything the workspace checks need from one flake-parts module,
+//! with locations. It is computed by evaluating the file with the partial evaluator and walking
+//! the result the way the module system would: `flake.modules.<class>.<name>` definitions,
+//! the `imports` of each deferred module with the class it is evaluated in, `clan.machines`
+//! and the inventory's machine classes, and every module reference met on the way.
+
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::db::{file_by_path, parse, Db, SourceFile, Workspace};
+use crate::diagnostic::{Location, TextRange};
+use crate::eval::{Evaluator, FileSource, ModuleArgsKind, Span, Sym, Thunk, Value};
+use crate::syntax::Parsed;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileSummary {
+    pub definitions: Vec<ModuleDef>,
+    /// Classes whose set of names this file extends in a way that cannot be read
+    /// (`None`: possibly any class).
+    pub open_classes: Vec<Option<String>>,
+    pub references: Vec<ModuleReference>,
+    /// Classes whose module set escapes into code that cannot be followed.
+    pub escaped: Vec<Option<String>>,
+    pub contexts: Vec<ImportContext>,
+    /// Paths in the top-level `imports` of this flake-parts module (root-relative).
+    pub flake_imports: Vec<String>,
+    pub inventory_machines: Vec<InventoryMachine>,
+    /// The inventory's machines are (partly) written in a way that cannot be read.
+    pub inventory_open: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ModuleDef {
+    pub class: String,
+    pub name: String,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModuleReference {
+    pub class: String,
+    /// `None` when the name is computed from something Unknown.
+    pub name: Option<String>,
+    pub location: Location,
+}
+
+/// Where an `imports` list is evaluated, and what it imports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportContext {
+    pub class: ContextClass,
+    /// How a user would name the importing module, e.g. `flake.modules.nixos.base` or
+    /// `home-manager.users.alice`.
+    pub owner: String,
+    pub items: Vec<ModuleReference>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextClass {
+    /// A module evaluated with this class (`nixos`, `darwin`, `homeManager`, `flake`, …).
+    Known(String),
+    /// The configuration of a clan machine; its class comes from the inventory.
+    Machine(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryMachine {
+    pub name: String,
+    pub location: Location,
+    pub class: MachineClass,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MachineClass {
+    /// `machineClass` is not set here.
+    Unset,
+    Set(String),
+    Unknown,
+}
+
+/// Gives the evaluator the workspace's files.
+pub(crate) struct DbFiles<'a> {
+    pub db: &'a dyn Db,
+    pub ws: Workspace,
+}
+
+impl FileSource for DbFiles<'_> {
+    fn parse_nix(&self, path: &str) -> Option<Arc<Parsed>> {
+        if !path.ends_with(".nix") {
+            return None;
+        }
+        let f = file_by_path(self.db, self.ws, path)?;
+        Some(parse(self.db, f).clone())
+    }
+    fn read_text(&self, path: &str) -> Option<Arc<str>> {
+        let f = file_by_path(self.db, self.ws, path)?;
+        Some(f.text(self.db).clone())
+    }
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn file_summary(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<FileSummary> {
+    let info = crate::flake::flake_info(db, ws);
+    let files = DbFiles { db, ws };
+    let kinds: HashMap<Rc<str>, &'static str> =
+        info.input_kinds().map(|(n, k)| (Rc::from(n), k)).collect();
+    let ev = Evaluator::new(&files).recording().with_input_kinds(kinds);
+    Arc::new(summarize(&ev, file.path(db), parse(db, file)))
+}
+
+pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSummary {
+    let mut w = Walker {
+        ev,
+        out: FileSummary::default(),
+        depth: 0,
+    };
+    if let Some(expr) = parsed.root_expr() {
+        let env = ev.root_env(path);
+        let t = Thunk::value(ev.eval(&expr, &env));
+        w.flake_module(&t, parsed.errors.is_empty());
+        ev.force_all();
+    }
+    let rec = ev.take_recorder();
+    let mut seen = BTreeSet::new();
+    for r in rec.refs {
+        let reference = ModuleReference {
+            class: r.class.to_string(),
+            name: r.name.map(|n| n.to_string()),
+            location: location(&r.span),
+        };
+        if seen.insert(reference.clone()) {
+            w.out.references.push(reference);
+        }
+    }
+    let mut escaped: Vec<Option<String>> = rec
+        .escaped
+        .into_iter()
+        .map(|c| c.map(|c| c.to_string()))
+        .collect();
+    escaped.sort();
+    escaped.dedup();
+    w.out.escaped = escaped;
+    w.out
+}
+
+fn location(span: &Span) -> Location {
+    Location {
+        file: span.file.to_string(),
+        range: span.range,
+    }
+}
+
+const MAX_MODULE_DEPTH: u32 = 24;
+
+struct Walker<'e, 'a> {
+    ev: &'e Evaluator<'a>,
+    out: FileSummary,
+    depth: u32,
+}
+
+/// The parts of a module: its `imports` and its configuration, resolving the module system's
+/// `_type` wrappers (`mkIf`, `mkMerge`, `mkDefault`, …) and the explicit `config = …` form.
+struct ModuleParts {
+    imports: Vec<Thunk>,
+    config: Vec<Thunk>,
+    /// The module itself could not be read (it is Unknown, or has keys that are).
+    opaque: bool,
+}
+
+impl Walker<'_, '_> {
+    fn force(&self, t: &Thunk) -> Value {
+        self.ev.force(t)
+    }
+
+    fn module_parts(&self, t: &Thunk, args: ModuleArgsKind) -> ModuleParts {
+        let mut parts = ModuleParts {
+            imports: Vec::new(),
+            config: Vec::new(),
+            opaque: false,
+        };
+        let mut v = self.force(t);
+        if matches!(v, Value::Lambda(_) | Value::Builtin(_)) {
+            v = self
+                .ev
+                .apply(v, Thunk::value(Value::Sym(Rc::new(Sym::ModuleArgs(args)))));
+        }
+        match v {
+            Value::Attrs(a) => {
+                // An unreadable `imports` (say `[ … ] ++ inputs.x.modules`) hides only imports.
+                if let Some(Value::List(l)) = a.get("imports").map(|i| self.force(&i.value)) {
+                    parts.imports.extend(l.iter().cloned());
+                }
+                if a.get("config").is_some() || a.get("options").is_some() {
+                    if let Some(c) = a.get("config") {
+                        parts.config.push(c.value.clone());
+                    }
+                } else {
+                    parts.config.push(Thunk::value(Value::Attrs(a.clone())));
+                }
+                if a.partial {
+                    parts.opaque = true;
+                }
+            }
+            Value::Path(_) => {}
+            _ => parts.opaque = true,
+        }
+        parts
+    }
+
+    /// Unwraps `mkIf`/`mkMerge`/`mkDefault`/… around a configuration value into the attrsets
+    /// it may contribute. Returns false when some part is unreadable.
+    fn config_sets(&self, t: &Thunk, out: &mut Vec<Rc<crate::eval::Attrs>>, depth: u32) -> bool {
+        if depth > 16 {
+            return false;
+        }
+        match self.force(t) {
+            Value::Attrs(a) => {
+                let ty = a.get("_type").map(|x| self.force(&x.value));
+                match ty.as_ref().and_then(|v| v.as_str()) {
+                    Some("if") | Some("override") | Some("order") => match a.get("content") {
+                        Some(c) => self.config_sets(&c.value, out, depth + 1),
+                        None => false,
+                    },
+                    Some("merge") => match a.get("contents").map(|c| self.force(&c.value)) {
+                        Some(Value::List(l)) => {
+                            let mut ok = true;
+                            for x in l.iter() {
+                                ok &= self.config_sets(x, out, depth + 1);
+                            }
+                            ok
+                        }
+                        _ => false,
+                    },
+                    Some(_) => false,
+                    None => {
+                        let ok = !a.partial;
+                        out.push(a);
+                        ok
+                    }
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// The values of attribute `name` in every config set (after unwrapping).
+    fn config_attr(&self, sets: &[Rc<crate::eval::Attrs>], name: &str) -> Vec<Thunk> {
+        sets.iter()
+            .filter_map(|s| s.get(name).map(|a| a.value.clone()))
+            .collect()
+    }
+
+    /// A top-level flake-parts module (a file under the import-tree roots).
+    fn flake_module(&mut self, t: &Thunk, well_formed: bool) {
+        let parts = self.module_parts(t, ModuleArgsKind::FlakeParts);
+        if parts.opaque || !well_formed {
+            // Its definitions cannot be read completely: it may define any module.
+            self.out.open_classes.push(None);
+        }
+        for i in &parts.imports {
+            match self.force(i) {
+                Value::Path(p) => self.out.flake_imports.push(p.to_string()),
+                Value::Sym(s) => {
+                    if let Sym::ModuleRef { class, name, span } = &*s {
+                        self.out.contexts.push(ImportContext {
+                            class: ContextClass::Known("flake".into()),
+                            owner: "this flake-parts module".into(),
+                            items: vec![ModuleReference {
+                                class: class.to_string(),
+                                name: Some(name.to_string()),
+                                location: location(span),
+                            }],
+                        });
+                    }
+                }
+                Value::Attrs(_) | Value::Lambda(_) if self.depth < MAX_MODULE_DEPTH => {
+                    self.depth += 1;
+                    self.flake_module(i, well_formed);
+                    self.depth -= 1;
+                }
+                _ => {}
+            }
+        }
+        for c in &parts.config {
+            let mut sets = Vec::new();
+            let readable = self.config_sets(c, &mut sets, 0);
+            for f in self.config_attr(&sets, "flake") {
+                self.flake_attr(&f);
+            }
+            for cl in self.config_attr(&sets, "clan") {
+                self.clan(&cl);
+            }
+            if !readable && sets.is_empty() {
+                // The whole configuration is unreadable: it may define any module.
+                self.out.open_classes.push(None);
+                self.out.inventory_open = true;
+            }
+        }
+    }
+
+    fn flake_attr(&mut self, t: &Thunk) {
+        let mut sets = Vec::new();
+        if !self.config_sets(t, &mut sets, 0) && sets.is_empty() {
+            self.out.open_classes.push(None);
+            self.out.inventory_open = true;
+            return;
+        }
+        for m in self.config_attr(&sets, "modules") {
+            self.modules_attr(&m);
+        }
+        for cl in self.config_attr(&sets, "clan") {
+            self.clan(&cl);
+        }
+        if sets.iter().any(|s| s.partial) {
+            self.out.open_classes.push(None);
+        }
+    }
+
+    fn modules_attr(&mut self, t: &Thunk) {
+        let mut sets = Vec::new();
+        let ok = self.config_sets(t, &mut sets, 0);
+        if !ok {
+            self.out.open_classes.push(None);
+        }
+        for set in sets {
+            for (class, v) in &set.map {
+                let mut by_class = Vec::new();
+                if !self.config_sets(&v.value, &mut by_class, 0) {
+                    self.out.open_classes.push(Some(class.to_string()));
+                }
+                for names in by_class {
+                    for (name, def) in &names.map {
+                        // Names computed by a function (`lib.genAttrs`) point at the class key.
+                        if let Some(span) = def.key_span.as_ref().or(v.key_span.as_ref()) {
+                            self.out.definitions.push(ModuleDef {
+                                class: class.to_string(),
+                                name: name.to_string(),
+                                location: location(span),
+                            });
+                        }
+                        let owner = format!("flake.modules.{}.{}", class, attr_display(name));
+                        self.module_body(&def.value, ContextClass::Known(class.to_string()), owner);
+                    }
+                }
+            }
+        }
+    }
+
+    fn clan(&mut self, t: &Thunk) {
+        let mut sets = Vec::new();
+        if !self.config_sets(t, &mut sets, 0) && sets.is_empty() {
+            self.out.inventory_open = true;
+            return;
+        }
+        for machines in self.config_attr(&sets, "machines") {
+            let mut ms = Vec::new();
+            self.config_sets(&machines, &mut ms, 0);
+            for set in ms {
+                for (name, m) in &set.map {
+                    self.module_body(
+                        &m.value,
+                        ContextClass::Machine(name.to_string()),
+                        format!("clan.machines.{}", attr_display(name)),
+                    );
+                }
+            }
+        }
+        for inv in self.config_attr(&sets, "inventory") {
+            self.inventory(&inv);
+        }
+    }
+
+    fn inventory(&mut self, t: &Thunk) {
+        let mut sets = Vec::new();
+        if !self.config_sets(t, &mut sets, 0) {
+            self.out.inventory_open = true;
+        }
+        for machines in self.config_attr(&sets, "machines") {
+            let mut ms = Vec::new();
+            if !self.config_sets(&machines, &mut ms, 0) {
+                self.out.inventory_open = true;
+            }
+            for set in ms {
+                for (name, m) in &set.map {
+                    let Some(span) = &m.key_span else { continue };
+                    let mut fields = Vec::new();
+                    let readable = self.config_sets(&m.value, &mut fields, 0);
+                    let mut class = if readable {
+                        MachineClass::Unset
+                    } else {
+                        MachineClass::Unknown
+                    };
+                    for c in self.config_attr(&fields, "machineClass") {
+                        let mut v = self.force(&c);
+                        // `lib.mkDefault "darwin"` and friends
+                        while let Value::Attrs(a) = &v {
+                            match a.get("content") {
+                                Some(x) => v = self.force(&x.value),
+                                None => break,
+                            }
+                        }
+                        class = match v {
+                            Value::Str(s) => MachineClass::Set(s.to_string()),
+                            _ => MachineClass::Unknown,
+                        };
+                    }
+                    self.out.inventory_machines.push(InventoryMachine {
+                        name: name.to_string(),
+                        location: location(span),
+                        class,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A NixOS, nix-darwin or home-manager module evaluated in `class`: records what its
+    /// `imports` import, then follows inline imports and home-manager users.
+    fn module_body(&mut self, t: &Thunk, class: ContextClass, owner: String) {
+        if self.depth >= MAX_MODULE_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        let parts = self.module_parts(t, ModuleArgsKind::System);
+        let mut items = Vec::new();
+        for i in &parts.imports {
+            match self.force(i) {
+                Value::Sym(s) => {
+                    if let Sym::ModuleRef {
+                        class: c,
+                        name,
+                        span,
+                    } = &*s
+                    {
+                        items.push(ModuleReference {
+                            class: c.to_string(),
+                            name: Some(name.to_string()),
+                            location: location(span),
+                        });
+                    }
+                }
+                Value::Attrs(_) | Value::Lambda(_) => {
+                    self.module_body(i, class.clone(), owner.clone());
+                }
+                _ => {}
+            }
+        }
+        if !items.is_empty() {
+            self.out.contexts.push(ImportContext {
+                class: class.clone(),
+                owner: owner.clone(),
+                items,
+            });
+        }
+        for c in &parts.config {
+            let mut sets = Vec::new();
+            self.config_sets(c, &mut sets, 0);
+            for hm in self.config_attr(&sets, "home-manager") {
+                self.home_manager(&hm);
+            }
+        }
+        self.depth -= 1;
+    }
+
+    fn home_manager(&mut self, t: &Thunk) {
+        let mut sets = Vec::new();
+        self.config_sets(t, &mut sets, 0);
+        let hm = || ContextClass::Known("homeManager".into());
+        for users in self.config_attr(&sets, "users") {
+            let mut us = Vec::new();
+            self.config_sets(&users, &mut us, 0);
+            for set in us {
+                for (user, m) in &set.map {
+                    self.module_body(
+                        &m.value,
+                        hm(),
+                        format!("home-manager.users.{}", attr_display(user)),
+                    );
+                }
+            }
+        }
+        for shared in self.config_attr(&sets, "sharedModules") {
+            if let Value::List(l) = self.force(&shared) {
+                let wrapper = Thunk::value(Value::Attrs(Rc::new(crate::eval::Attrs {
+                    map: [(
+                        Rc::from("imports"),
+                        crate::eval::Attr {
+                            value: Thunk::value(Value::List(l)),
+                            key_span: None,
+                        },
+                    )]
+                    .into_iter()
+                    .collect(),
+                    partial: false,
+                })));
+                self.module_body(&wrapper, hm(), "home-manager.sharedModules".into());
+            }
+        }
+    }
+}
+
+/// An attribute name as it would be written in Nix: bare when it is an identifier.
+pub fn attr_display(name: &str) -> String {
+    let ident = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\''));
+    if ident
+        && !matches!(
+            name,
+            "if" | "then" | "else" | "let" | "in" | "with" | "rec" | "inherit" | "assert" | "or"
+        )
+    {
+        name.to_owned()
+    } else {
+        format!("{name:?}")
+    }
+}
+
+impl Location {
+    pub fn new(file: &str, range: TextRange) -> Self {
+        Location {
+            file: file.to_owned(),
+            range,
+        }
+    }
+}

@@ -30,11 +30,7 @@ impl Parsed {
 pub fn parse_text(text: &str) -> Parsed {
     let parse = rnix::Root::parse(text);
     let len = text.len() as u32;
-    let errors = parse
-        .errors()
-        .iter()
-        .map(|e| describe(e, len))
-        .collect();
+    let errors = parse.errors().iter().map(|e| describe(e, len)).collect();
     Parsed {
         green: parse.syntax().green().to_owned(),
         errors,
@@ -91,10 +87,7 @@ fn describe(e: &rnix::ParseError, len: u32) -> ParseError {
             TextRange::from(*r),
             "the function argument is bound twice with `@`".to_owned(),
         ),
-        E::UnexpectedEOF => (
-            TextRange::empty(len),
-            "unexpected end of file".to_owned(),
-        ),
+        E::UnexpectedEOF => (TextRange::empty(len), "unexpected end of file".to_owned()),
         E::UnexpectedEOFWanted(wanted) => (
             TextRange::empty(len),
             format!("unexpected end of file; expected {}", kinds(wanted)),

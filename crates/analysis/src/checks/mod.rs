@@ -60,8 +60,15 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
 
 /// Findings that depend on one file alone (and the disk tree), cached per file.
 #[salsa::tracked(returns(ref))]
-fn file_local_diagnostics(db: &dyn Db, ws: Workspace, file: crate::db::SourceFile) -> Arc<Vec<Diagnostic>> {
+fn file_local_diagnostics(
+    db: &dyn Db,
+    ws: Workspace,
+    file: crate::db::SourceFile,
+) -> Arc<Vec<Diagnostic>> {
     let mut out = syntax::check(db, file);
     out.extend(imports::check(db, ws, file));
     Arc::new(out)
 }
+
+#[cfg(test)]
+mod tests;

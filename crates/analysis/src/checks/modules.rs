@@ -1,3 +1,223 @@
+//! `module/undefined`, `module/class-mismatch` and `module/unused`: the deferred-module checks,
+//! read off the workspace index.
+
 use crate::db::{Db, Workspace};
-use crate::diagnostic::Diagnostic;
-pub(super) fn check(_db: &dyn Db, _ws: Workspace) -> Vec<Diagnostic> { Vec::new() }
+use crate::diagnostic::{Diagnostic, Fix, Location, TextEdit};
+use crate::index::{module_index, ModuleIndex};
+use crate::summary::{attr_display, ContextClass};
+
+/// Classes whose evaluation enforces `_class`: importing another class there fails.
+const CHECKED_CLASSES: &[&str] = &["nixos", "darwin", "homeManager", "flake"];
+
+pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
+    let idx = module_index(db, ws);
+    let mut out = Vec::new();
+    undefined(db, ws, idx, &mut out);
+    class_mismatch(idx, &mut out);
+    unused(idx, &mut out);
+    out
+}
+
+fn class_display(class: &str) -> &str {
+    match class {
+        "nixos" => "NixOS",
+        "darwin" => "nix-darwin",
+        "homeManager" => "home-manager",
+        "flake" => "flake-parts",
+        other => other,
+    }
+}
+
+fn module_path(class: &str, name: &str) -> String {
+    format!("flake.modules.{}.{}", class, attr_display(name))
+}
+
+fn undefined(db: &dyn Db, ws: Workspace, idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
+    for r in &idx.references {
+        let Some(name) = &r.name else { continue };
+        if idx.is_open(&r.class) || idx.is_defined(&r.class, name) {
+            continue;
+        }
+        let mut candidates: Vec<(f64, &str)> = idx
+            .names_of(&r.class)
+            .map(|n| (strsim::jaro_winkler(name, n), n))
+            .filter(|(score, _)| *score >= 0.8)
+            .collect();
+        candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        let mut message = format!(
+            "`{}` is not defined: no module in this flake defines a {} module named `{}`",
+            module_path(&r.class, name),
+            class_display(&r.class),
+            name
+        );
+        let mut d;
+        if let Some(&(_, best)) = candidates.first() {
+            message.push_str(&format!("; did you mean `{best}`?"));
+            d = Diagnostic::new(
+                "module/undefined",
+                &r.location.file,
+                r.location.range,
+                message,
+            );
+            if let Some(defs) = idx.definitions.get(&(r.class.clone(), best.to_owned())) {
+                d = d.with_related(
+                    &defs[0].file,
+                    defs[0].range,
+                    format!("`{}` is defined here", module_path(&r.class, best)),
+                );
+            }
+            if let Some(edit) = rename_edit(db, ws, &r.location, name, best) {
+                d = d.with_fix(Fix {
+                    message: format!("Replace `{name}` with `{best}`."),
+                    edits: vec![edit],
+                    command: None,
+                });
+            }
+        } else {
+            message.push('.');
+            d = Diagnostic::new(
+                "module/undefined",
+                &r.location.file,
+                r.location.range,
+                message,
+            );
+        }
+        for ((class, n), defs) in &idx.definitions {
+            if n == name && class != &r.class {
+                d = d.with_related(
+                    &defs[0].file,
+                    defs[0].range,
+                    format!(
+                        "a {} module of that name is defined here",
+                        class_display(class)
+                    ),
+                );
+            }
+        }
+        out.push(d);
+    }
+}
+
+/// An edit replacing the written name with `new`, when the span is exactly the name as an
+/// identifier or a plain string.
+fn rename_edit(
+    db: &dyn Db,
+    ws: Workspace,
+    loc: &Location,
+    old: &str,
+    new: &str,
+) -> Option<TextEdit> {
+    let file = crate::db::file_by_path(db, ws, &loc.file)?;
+    let text = file.text(db);
+    let written = text.get(loc.range.start as usize..loc.range.end as usize)?;
+    let new_text = if written == old {
+        let display = attr_display(new);
+        if display.starts_with('"') {
+            return None;
+        }
+        display
+    } else if written == format!("\"{old}\"") {
+        format!("\"{new}\"")
+    } else {
+        return None;
+    };
+    Some(TextEdit {
+        file: loc.file.clone(),
+        range: loc.range,
+        new_text,
+    })
+}
+
+fn class_mismatch(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
+    for ctx in &idx.contexts {
+        let (class, owner_desc) = match &ctx.class {
+            ContextClass::Known(c) => (c.clone(), ctx.owner.clone()),
+            ContextClass::Machine(m) => match idx.machine_class(m) {
+                Some(c) => {
+                    let desc = format!("{} (machine `{m}`, machineClass \"{c}\")", ctx.owner);
+                    (c, desc)
+                }
+                None => continue,
+            },
+        };
+        if !CHECKED_CLASSES.contains(&class.as_str()) {
+            continue;
+        }
+        for item in &ctx.items {
+            let Some(name) = &item.name else { continue };
+            if item.class == class || item.class == "generic" {
+                continue;
+            }
+            let mut message = format!(
+                "The {} module `{}` is imported into {}, which is evaluated as a {} configuration; only {} and generic modules can be imported there",
+                class_display(&item.class),
+                module_path(&item.class, name),
+                owner_desc,
+                class_display(&class),
+                class_display(&class),
+            );
+            if item.class == "homeManager" && class != "flake" {
+                message.push_str(
+                    "; import home-manager modules through `home-manager.users.<user>.imports` or `home-manager.sharedModules`",
+                );
+            }
+            message.push('.');
+            let mut d = Diagnostic::new(
+                "module/class-mismatch",
+                &item.location.file,
+                item.location.range,
+                message,
+            );
+            if let Some(defs) = idx.definitions.get(&(item.class.clone(), name.clone())) {
+                d = d.with_related(
+                    &defs[0].file,
+                    defs[0].range,
+                    format!("`{}` is defined here", module_path(&item.class, name)),
+                );
+            }
+            if let Some(defs) = idx.definitions.get(&(class.clone(), name.clone())) {
+                d = d.with_related(
+                    &defs[0].file,
+                    defs[0].range,
+                    format!(
+                        "a {} module of the same name exists: `{}`",
+                        class_display(&class),
+                        module_path(&class, name)
+                    ),
+                );
+            }
+            out.push(d);
+        }
+    }
+}
+
+fn unused(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
+    if idx.all_escaped {
+        return;
+    }
+    for ((class, name), defs) in &idx.definitions {
+        if idx.escaped.contains(class) {
+            continue;
+        }
+        let used = idx
+            .references
+            .iter()
+            .any(|r| &r.class == class && r.name.as_deref().is_none_or(|n| n == name));
+        if used {
+            continue;
+        }
+        let mut d = Diagnostic::new(
+            "module/unused",
+            &defs[0].file,
+            defs[0].range,
+            format!(
+                "`{}` is defined but nothing in this flake imports it.",
+                module_path(class, name)
+            ),
+        );
+        for other in &defs[1..] {
+            d = d.with_related(&other.file, other.range, "also defined here");
+        }
+        out.push(d);
+    }
+}

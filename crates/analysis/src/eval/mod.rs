@@ -1,7 +1,1272 @@
-//! The partial evaluator (being written).
+//! The partial evaluator: evaluates the data-like subset of Nix that inventories and module
+//! lists are written in, lazily, over the rnix AST. Anything outside the subset — flake inputs,
+//! `pkgs`, the evaluated system's `config`, unsupported builtins, errors — is
+//! [`Value::Unknown`], and **Unknown never produces a diagnostic**.
+//!
+//! In recording mode it also notes every deferred-module reference it meets, including those
+//! in code the final value does not reach (see [`Evaluator::force_all`]), so a typo in an unused
+//! `let` binding or a function body is still found.
+
+mod builtins;
+mod env;
+mod value;
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
+use rowan::ast::AstNode;
+
+pub use env::Env;
+pub use value::{
+    Attr, Attrs, Closure, ImportTreeSpec, ModuleArgsKind, PathFilter, Span, StrTest, Sym, Thunk,
+    Value,
+};
+use value::{BuiltinApp, ThunkState};
+
+use crate::diagnostic::TextRange;
+use crate::disk::{normalize_join, parent_dir};
+use crate::syntax::Parsed;
+
+/// What the evaluator may read besides the expression itself.
+pub trait FileSource {
+    /// The parse of a workspace `.nix` file, for `import`.
+    fn parse_nix(&self, path: &str) -> Option<Arc<Parsed>>;
+    /// The text of a data file the analyzer has loaded (never secrets), for `readFile`.
+    fn read_text(&self, path: &str) -> Option<Arc<str>>;
+}
+
+/// A source with no files: `import` and `readFile` are Unknown.
+pub struct NoFiles;
+impl FileSource for NoFiles {
+    fn parse_nix(&self, _: &str) -> Option<Arc<Parsed>> {
+        None
+    }
+    fn read_text(&self, _: &str) -> Option<Arc<str>> {
+        None
+    }
+}
+
+/// A deferred-module reference met during evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ModuleRefEvent {
+    pub class: Rc<str>,
+    /// `None` when the name is computed from something Unknown.
+    pub name: Option<Rc<str>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Default)]
+pub struct Recorder {
+    pub refs: Vec<ModuleRefEvent>,
+    /// Module classes whose whole set flowed somewhere the evaluator cannot follow
+    /// (`None`: the set of all classes). Any module of such a class may be used.
+    pub escaped: Vec<Option<Rc<str>>>,
+}
+
+const STEP_BUDGET: u64 = 400_000;
+const MAX_DEPTH: u32 = 400;
+
+pub struct Evaluator<'a> {
+    files: &'a dyn FileSource,
+    globals: Rc<HashMap<Rc<str>, Thunk>>,
+    steps: Cell<u64>,
+    depth: Cell<u32>,
+    recording: bool,
+    recorder: RefCell<Recorder>,
+    /// Every thunk created, so `force_all` can visit code the result does not reach.
+    created: RefCell<Vec<Thunk>>,
+    /// Arguments passed to functions the evaluator cannot follow.
+    escaping: RefCell<Vec<Thunk>>,
+    lambdas: RefCell<Vec<Rc<Closure>>>,
+    seen_lambdas: RefCell<HashSet<(Rc<str>, TextRange)>>,
+    imports: RefCell<HashMap<Rc<str>, Thunk>>,
+    /// Names of flake inputs by what they are (`import-tree`, `flake-parts`, `nixpkgs`).
+    input_kinds: HashMap<Rc<str>, &'static str>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(files: &'a dyn FileSource) -> Self {
+        Evaluator {
+            files,
+            globals: Rc::new(builtins::globals()),
+            steps: Cell::new(0),
+            depth: Cell::new(0),
+            recording: false,
+            recorder: RefCell::new(Recorder::default()),
+            created: RefCell::new(Vec::new()),
+            escaping: RefCell::new(Vec::new()),
+            lambdas: RefCell::new(Vec::new()),
+            seen_lambdas: RefCell::new(HashSet::new()),
+            imports: RefCell::new(HashMap::new()),
+            input_kinds: HashMap::new(),
+        }
+    }
+
+    /// Turns on reference recording (and the bookkeeping `force_all` needs).
+    pub fn recording(mut self) -> Self {
+        self.recording = true;
+        self
+    }
+
+    /// Tells the evaluator which flake input is which tool, by input name.
+    pub fn with_input_kinds(mut self, kinds: HashMap<Rc<str>, &'static str>) -> Self {
+        self.input_kinds = kinds;
+        self
+    }
+
+    pub fn take_recorder(&self) -> Recorder {
+        std::mem::take(&mut *self.recorder.borrow_mut())
+    }
+
+    pub fn root_env(&self, file: &str) -> Env {
+        Env::root(file.into(), self.globals.clone())
+    }
+
+    fn new_thunk(&self, expr: ast::Expr, env: &Env) -> Thunk {
+        let t = Thunk::pending(expr, env.clone());
+        if self.recording {
+            self.created.borrow_mut().push(t.clone());
+        }
+        t
+    }
+
+    pub fn force(&self, t: &Thunk) -> Value {
+        let state = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Forcing);
+        let v = match state {
+            ThunkState::Done(v) => {
+                *t.0.borrow_mut() = ThunkState::Done(v.clone());
+                return v;
+            }
+            // Infinite recursion in Nix; for us, simply not knowable.
+            ThunkState::Forcing => return Value::Unknown,
+            ThunkState::Pending { expr, env } => self.eval(&expr, &env),
+            ThunkState::Deferred(f) => f(self),
+        };
+        *t.0.borrow_mut() = ThunkState::Done(v.clone());
+        v
+    }
+
+    fn out_of_budget(&self) -> bool {
+        self.steps.get() > STEP_BUDGET
+    }
+
+    /// Evaluates an expression to weak head normal form.
+    pub fn eval(&self, expr: &ast::Expr, env: &Env) -> Value {
+        self.steps.set(self.steps.get() + 1);
+        if self.out_of_budget() || self.depth.get() > MAX_DEPTH {
+            return Value::Unknown;
+        }
+        self.depth.set(self.depth.get() + 1);
+        let v = self.eval_inner(expr, env);
+        self.depth.set(self.depth.get() - 1);
+        v
+    }
+
+    fn span(&self, env: &Env, range: rowan::TextRange) -> Span {
+        Span {
+            file: env.file().clone(),
+            range: range.into(),
+        }
+    }
+
+    fn eval_inner(&self, expr: &ast::Expr, env: &Env) -> Value {
+        use ast::Expr as E;
+        match expr {
+            E::Literal(lit) => eval_literal(lit),
+            E::Str(s) => self.eval_str(s, env),
+            E::PathRel(p) => self.eval_path(&p.parts(), env),
+            E::PathAbs(_) | E::PathHome(_) | E::PathSearch(_) => Value::Unknown,
+            E::Ident(id) => {
+                let Some(tok) = id.ident_token() else {
+                    return Value::Unknown;
+                };
+                self.lookup(env, tok.text(), id.syntax().text_range())
+            }
+            E::Paren(p) => match p.expr() {
+                Some(e) => self.eval(&e, env),
+                None => Value::Unknown,
+            },
+            E::Root(r) => match r.expr() {
+                Some(e) => self.eval(&e, env),
+                None => Value::Unknown,
+            },
+            E::AttrSet(set) => {
+                if set.rec_token().is_some() {
+                    let scope = env.child_vars();
+                    let attrs = self.build_attrs(set, &scope, &scope, true);
+                    Value::Attrs(Rc::new(attrs))
+                } else {
+                    Value::Attrs(Rc::new(self.build_attrs(set, env, env, false)))
+                }
+            }
+            E::LetIn(l) => {
+                let scope = env.child_vars();
+                self.build_attrs(l, &scope, &scope, true);
+                match l.body() {
+                    Some(b) => self.eval(&b, &scope),
+                    None => Value::Unknown,
+                }
+            }
+            E::LegacyLet(l) => {
+                let scope = env.child_vars();
+                let attrs = self.build_attrs(l, &scope, &scope, true);
+                match attrs.get("body") {
+                    Some(a) => self.force(&a.value),
+                    None => Value::Unknown,
+                }
+            }
+            E::List(l) => Value::List(Rc::new(l.items().map(|e| self.new_thunk(e, env)).collect())),
+            E::Lambda(lambda) => {
+                let c = Rc::new(Closure {
+                    lambda: lambda.clone(),
+                    env: env.clone(),
+                });
+                if self.recording {
+                    let key = (env.file().clone(), lambda.syntax().text_range().into());
+                    if self.seen_lambdas.borrow_mut().insert(key) {
+                        self.lambdas.borrow_mut().push(c.clone());
+                    }
+                }
+                Value::Lambda(c)
+            }
+            E::Apply(app) => {
+                let (Some(f), Some(a)) = (app.lambda(), app.argument()) else {
+                    return Value::Unknown;
+                };
+                let fv = self.eval(&f, env);
+                let arg = self.new_thunk(a, env);
+                self.apply(fv, arg)
+            }
+            E::Select(sel) => self.eval_select(sel, env),
+            E::HasAttr(h) => self.eval_has_attr(h, env),
+            E::IfElse(ie) => {
+                let cond = ie.condition().map(|c| self.eval(&c, env));
+                match cond {
+                    Some(Value::Bool(true)) => self.eval_opt(ie.body(), env),
+                    Some(Value::Bool(false)) => self.eval_opt(ie.else_body(), env),
+                    _ => {
+                        // Both branches may run; keep them for reference recording.
+                        for b in [ie.body(), ie.else_body()].into_iter().flatten() {
+                            self.new_thunk(b, env);
+                        }
+                        Value::Unknown
+                    }
+                }
+            }
+            E::Assert(a) => {
+                let cond = a.condition().map(|c| self.eval(&c, env));
+                match cond {
+                    Some(Value::Bool(false)) => Value::Unknown,
+                    _ => self.eval_opt(a.body(), env),
+                }
+            }
+            E::With(w) => {
+                let Some(ns) = w.namespace() else {
+                    return Value::Unknown;
+                };
+                let ns = self.new_thunk(ns, env);
+                let inner = env.child_with(ns);
+                self.eval_opt(w.body(), &inner)
+            }
+            E::BinOp(op) => self.eval_binop(op, env),
+            E::UnaryOp(op) => {
+                let v = self.eval_opt(op.expr(), env);
+                match (op.operator(), v) {
+                    (Some(ast::UnaryOpKind::Invert), Value::Bool(b)) => Value::Bool(!b),
+                    (Some(ast::UnaryOpKind::Negate), Value::Int(i)) => {
+                        i.checked_neg().map(Value::Int).unwrap_or(Value::Unknown)
+                    }
+                    (Some(ast::UnaryOpKind::Negate), Value::Float(x)) => Value::Float(-x),
+                    _ => Value::Unknown,
+                }
+            }
+            E::Error(_) | E::CurPos(_) => Value::Unknown,
+        }
+    }
+
+    fn eval_opt(&self, e: Option<ast::Expr>, env: &Env) -> Value {
+        match e {
+            Some(e) => self.eval(&e, env),
+            None => Value::Unknown,
+        }
+    }
+
+    fn lookup(&self, env: &Env, name: &str, range: rowan::TextRange) -> Value {
+        match env.lookup(name) {
+            env::Lookup::Found(t) => self.force(&t),
+            env::Lookup::Withs(withs) => {
+                for ns in withs {
+                    match self.force(&ns) {
+                        Value::Attrs(a) => {
+                            if let Some(attr) = a.get(name) {
+                                return self.force(&attr.value);
+                            }
+                            if a.partial {
+                                return Value::Unknown;
+                            }
+                        }
+                        Value::Sym(s) => {
+                            return self.select_sym(&s, name, self.span(env, range));
+                        }
+                        _ => return Value::Unknown,
+                    }
+                }
+                // An undefined variable: an evaluation error, which is not ours to report.
+                Value::Unknown
+            }
+        }
+    }
+
+    fn eval_literal_str_parts(
+        &self,
+        parts: Vec<InterpolPart<String>>,
+        env: &Env,
+    ) -> Option<String> {
+        let mut out = String::new();
+        for p in parts {
+            match p {
+                InterpolPart::Literal(s) => out.push_str(&s),
+                InterpolPart::Interpolation(i) => {
+                    let v = self.eval_opt(i.expr(), env);
+                    match v {
+                        Value::Str(s) => out.push_str(&s),
+                        // Paths are copied to the store when interpolated: not knowable here.
+                        _ => return None,
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn eval_str(&self, s: &ast::Str, env: &Env) -> Value {
+        if !str_is_well_formed(s) {
+            return Value::Unknown;
+        }
+        match self.eval_literal_str_parts(s.normalized_parts(), env) {
+            Some(st) => Value::Str(st.into()),
+            None => Value::Unknown,
+        }
+    }
+
+    fn eval_path(&self, parts: &[InterpolPart<ast::PathContent>], env: &Env) -> Value {
+        let mut text = String::new();
+        for p in parts {
+            match p {
+                InterpolPart::Literal(c) => text.push_str(c.syntax().text()),
+                InterpolPart::Interpolation(i) => match self.eval_opt(i.expr(), env) {
+                    Value::Str(s) => text.push_str(&s),
+                    _ => return Value::Unknown,
+                },
+            }
+        }
+        match normalize_join(parent_dir(env.file()), &text) {
+            Some(p) => Value::Path(p.into()),
+            None => Value::Unknown,
+        }
+    }
+
+    /// The name of an attribute in an attrpath; `None` when it is computed from Unknown.
+    pub(crate) fn attr_name(&self, attr: &ast::Attr, env: &Env) -> Option<Rc<str>> {
+        match attr {
+            ast::Attr::Ident(id) => Some(id.ident_token()?.text().into()),
+            ast::Attr::Str(s) => self.eval_str(s, env).as_str().map(Rc::from),
+            ast::Attr::Dynamic(d) => match self.eval_opt(d.expr(), env) {
+                Value::Str(s) => Some(s),
+                _ => None,
+            },
+        }
+    }
+
+    fn eval_select(&self, sel: &ast::Select, env: &Env) -> Value {
+        let base = self.eval_opt(sel.expr(), env);
+        let Some(path) = sel.attrpath() else {
+            return Value::Unknown;
+        };
+        let default = sel.default_expr();
+        let mut cur = base;
+        for attr in path.attrs() {
+            let name = self.attr_name(&attr, env);
+            let span = self.span(env, attr.syntax().text_range());
+            cur = match (cur, name) {
+                (Value::Attrs(a), Some(n)) => match a.get(&n) {
+                    Some(x) => self.force(&x.value),
+                    None if a.partial => return self.unknown_with(default, env),
+                    None => return self.eval_or_unknown(default, env),
+                },
+                (Value::Sym(s), Some(n)) => self.select_sym(&s, &n, span),
+                (Value::Sym(s), None) => {
+                    self.note_unknown_select(&s, span);
+                    return self.unknown_with(default, env);
+                }
+                (Value::Unknown, _) | (Value::Attrs(_), None) => {
+                    return self.unknown_with(default, env)
+                }
+                // Selecting from a non-set: an error, or the `or` default.
+                (_, _) => return self.eval_or_unknown(default, env),
+            };
+        }
+        if cur.is_unknown() {
+            return self.unknown_with(default, env);
+        }
+        cur
+    }
+
+    fn unknown_with(&self, default: Option<ast::Expr>, env: &Env) -> Value {
+        if let Some(d) = default {
+            self.new_thunk(d, env);
+        }
+        Value::Unknown
+    }
+
+    fn eval_or_unknown(&self, default: Option<ast::Expr>, env: &Env) -> Value {
+        match default {
+            Some(d) => self.eval(&d, env),
+            None => Value::Unknown,
+        }
+    }
+
+    fn eval_has_attr(&self, h: &ast::HasAttr, env: &Env) -> Value {
+        let mut cur = self.eval_opt(h.expr(), env);
+        let Some(path) = h.attrpath() else {
+            return Value::Unknown;
+        };
+        let attrs: Vec<ast::Attr> = path.attrs().collect();
+        for (i, attr) in attrs.iter().enumerate() {
+            let Some(name) = self.attr_name(attr, env) else {
+                return Value::Unknown;
+            };
+            match cur {
+                Value::Attrs(a) => match a.get(&name) {
+                    Some(x) => {
+                        if i + 1 == attrs.len() {
+                            return Value::Bool(true);
+                        }
+                        cur = self.force(&x.value);
+                    }
+                    None if a.partial => return Value::Unknown,
+                    None => return Value::Bool(false),
+                },
+                Value::Unknown | Value::Sym(_) => return Value::Unknown,
+                _ => return Value::Bool(false),
+            }
+        }
+        Value::Unknown
+    }
+
+    /// Builds the attributes of an attrset or `let`. Keys are evaluated in `key_env`, values in
+    /// `value_env`; with `rec`, every top-level attribute is also bound in `value_env`.
+    fn build_attrs(
+        &self,
+        node: &impl HasEntry,
+        key_env: &Env,
+        value_env: &Env,
+        rec: bool,
+    ) -> Attrs {
+        let mut tree = PendingSet::default();
+        self.collect_entries(node, key_env, value_env, rec, &mut tree);
+        let attrs = self.finish(tree);
+        if rec {
+            for (k, a) in &attrs.map {
+                value_env.define(k.clone(), a.value.clone());
+            }
+        }
+        attrs
+    }
+
+    fn collect_entries(
+        &self,
+        node: &impl HasEntry,
+        key_env: &Env,
+        value_env: &Env,
+        rec: bool,
+        tree: &mut PendingSet,
+    ) {
+        for entry in node.entries() {
+            match entry {
+                ast::Entry::Inherit(inh) => {
+                    let from = inh
+                        .from()
+                        .and_then(|f| f.expr())
+                        .map(|e| self.new_thunk(e, value_env));
+                    for attr in inh.attrs() {
+                        let Some(name) = self.attr_name(&attr, key_env) else {
+                            tree.partial = true;
+                            continue;
+                        };
+                        let span = self.span(key_env, attr.syntax().text_range());
+                        let thunk = match &from {
+                            Some(src) => {
+                                let src = src.clone();
+                                let n = name.clone();
+                                let sp = span.clone();
+                                self.deferred(move |ev| match ev.force(&src) {
+                                    Value::Attrs(a) => match a.get(&n) {
+                                        Some(x) => ev.force(&x.value),
+                                        None => Value::Unknown,
+                                    },
+                                    Value::Sym(s) => ev.select_sym(&s, &n, sp),
+                                    _ => Value::Unknown,
+                                })
+                            }
+                            None => {
+                                // `inherit x;` reads x from the enclosing scope, even in `rec`.
+                                let outer = if rec {
+                                    value_env.0.parent.clone().unwrap_or(value_env.clone())
+                                } else {
+                                    value_env.clone()
+                                };
+                                let n = name.clone();
+                                let range = attr.syntax().text_range();
+                                self.deferred(move |ev| ev.lookup(&outer, &n, range))
+                            }
+                        };
+                        tree.insert_leaf(name, thunk, span);
+                    }
+                }
+                ast::Entry::AttrpathValue(apv) => {
+                    let (Some(path), Some(value)) = (apv.attrpath(), apv.value()) else {
+                        continue;
+                    };
+                    let attrs: Vec<ast::Attr> = path.attrs().collect();
+                    let mut names = Vec::with_capacity(attrs.len());
+                    let mut unknown = false;
+                    for a in &attrs {
+                        match self.attr_name(a, key_env) {
+                            Some(n) => names.push((n, self.span(key_env, a.syntax().text_range()))),
+                            None => {
+                                unknown = true;
+                                break;
+                            }
+                        }
+                    }
+                    if unknown {
+                        // Keep the value around for reference recording.
+                        self.new_thunk(value, value_env);
+                        tree.mark_partial(&names);
+                        continue;
+                    }
+                    tree.insert_path(self, &names, value, value_env);
+                }
+            }
+        }
+    }
+
+    fn deferred(&self, f: impl FnOnce(&Evaluator) -> Value + 'static) -> Thunk {
+        let t = Thunk::deferred(f);
+        if self.recording {
+            self.created.borrow_mut().push(t.clone());
+        }
+        t
+    }
+
+    fn finish(&self, tree: PendingSet) -> Attrs {
+        let mut out = Attrs {
+            map: BTreeMap::new(),
+            partial: tree.partial,
+        };
+        for (name, node) in tree.entries {
+            let (value, span) = match node {
+                PendingNode::Leaf(t, s) => (t, s),
+                PendingNode::Conflict(s) => (Thunk::unknown(), s),
+                PendingNode::Set(set, s) => {
+                    (Thunk::value(Value::Attrs(Rc::new(self.finish(*set)))), s)
+                }
+            };
+            out.map.insert(
+                name,
+                Attr {
+                    value,
+                    key_span: Some(span),
+                },
+            );
+        }
+        out
+    }
+
+    fn eval_binop(&self, op: &ast::BinOp, env: &Env) -> Value {
+        use ast::BinOpKind as K;
+        let Some(kind) = op.operator() else {
+            return Value::Unknown;
+        };
+        let lhs = || self.eval_opt(op.lhs(), env);
+        let rhs = || self.eval_opt(op.rhs(), env);
+        match kind {
+            K::And => match lhs() {
+                Value::Bool(false) => Value::Bool(false),
+                Value::Bool(true) => bool_or_unknown(rhs()),
+                _ => self.keep_rhs(op, env),
+            },
+            K::Or => match lhs() {
+                Value::Bool(true) => Value::Bool(true),
+                Value::Bool(false) => bool_or_unknown(rhs()),
+                _ => self.keep_rhs(op, env),
+            },
+            K::Implication => match lhs() {
+                Value::Bool(false) => Value::Bool(true),
+                Value::Bool(true) => bool_or_unknown(rhs()),
+                _ => self.keep_rhs(op, env),
+            },
+            K::Concat => match (lhs(), rhs()) {
+                (Value::List(a), Value::List(b)) => {
+                    let mut v = (*a).clone();
+                    v.extend(b.iter().cloned());
+                    Value::List(Rc::new(v))
+                }
+                _ => Value::Unknown,
+            },
+            K::Update => match (lhs(), rhs()) {
+                (Value::Attrs(a), Value::Attrs(b)) => {
+                    let mut m = (*a).clone();
+                    for (k, v) in &b.map {
+                        m.map.insert(k.clone(), v.clone());
+                    }
+                    m.partial |= b.partial;
+                    Value::Attrs(Rc::new(m))
+                }
+                (a, b) => {
+                    self.escape_value(&a);
+                    self.escape_value(&b);
+                    Value::Unknown
+                }
+            },
+            K::Add => builtins::add(lhs(), rhs()),
+            K::Sub | K::Mul | K::Div => builtins::arith(kind, lhs(), rhs()),
+            K::Equal => match self.equal(&lhs(), &rhs()) {
+                Some(b) => Value::Bool(b),
+                None => Value::Unknown,
+            },
+            K::NotEqual => match self.equal(&lhs(), &rhs()) {
+                Some(b) => Value::Bool(!b),
+                None => Value::Unknown,
+            },
+            K::Less | K::LessOrEq | K::More | K::MoreOrEq => {
+                let (a, b) = (lhs(), rhs());
+                let ord = if matches!(kind, K::Less | K::MoreOrEq) {
+                    self.less_than(&a, &b)
+                } else {
+                    self.less_than(&b, &a)
+                };
+                match (kind, ord) {
+                    (K::Less | K::More, Some(x)) => Value::Bool(x),
+                    (K::LessOrEq | K::MoreOrEq, Some(x)) => Value::Bool(!x),
+                    _ => Value::Unknown,
+                }
+            }
+            K::PipeLeft | K::PipeRight => Value::Unknown,
+        }
+    }
+
+    fn keep_rhs(&self, op: &ast::BinOp, env: &Env) -> Value {
+        if let Some(r) = op.rhs() {
+            self.new_thunk(r, env);
+        }
+        Value::Unknown
+    }
+
+    /// Nix's `<`: numbers, strings, paths and lists (lexicographically). `None` when unknown
+    /// or a type error.
+    pub(crate) fn less_than(&self, a: &Value, b: &Value) -> Option<bool> {
+        match (a, b) {
+            (Value::Int(x), Value::Int(y)) => Some(x < y),
+            (Value::Int(x), Value::Float(y)) => Some((*x as f64) < *y),
+            (Value::Float(x), Value::Int(y)) => Some(*x < (*y as f64)),
+            (Value::Float(x), Value::Float(y)) => Some(x < y),
+            (Value::Str(x), Value::Str(y)) => Some(x < y),
+            (Value::Path(x), Value::Path(y)) => Some(x < y),
+            (Value::List(x), Value::List(y)) => {
+                for (p, q) in x.iter().zip(y.iter()) {
+                    let (p, q) = (self.force(p), self.force(q));
+                    if self.equal(&p, &q)? {
+                        continue;
+                    }
+                    return self.less_than(&p, &q);
+                }
+                Some(x.len() < y.len())
+            }
+            _ => None,
+        }
+    }
+
+    /// Nix's `==`, or `None` when the answer depends on something Unknown.
+    pub(crate) fn equal(&self, a: &Value, b: &Value) -> Option<bool> {
+        match (a, b) {
+            (Value::Unknown, _) | (_, Value::Unknown) | (Value::Sym(_), _) | (_, Value::Sym(_)) => {
+                None
+            }
+            (Value::Null, Value::Null) => Some(true),
+            (Value::Bool(x), Value::Bool(y)) => Some(x == y),
+            (Value::Int(x), Value::Int(y)) => Some(x == y),
+            (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => {
+                Some(*x as f64 == *y)
+            }
+            (Value::Float(x), Value::Float(y)) => Some(x == y),
+            (Value::Str(x), Value::Str(y)) => Some(x == y),
+            (Value::Path(x), Value::Path(y)) => Some(x == y),
+            (Value::List(x), Value::List(y)) => {
+                if x.len() != y.len() {
+                    return Some(false);
+                }
+                let mut all = Some(true);
+                for (p, q) in x.iter().zip(y.iter()) {
+                    match self.equal(&self.force(p), &self.force(q)) {
+                        Some(false) => return Some(false),
+                        None => all = None,
+                        Some(true) => {}
+                    }
+                }
+                all
+            }
+            (Value::Attrs(x), Value::Attrs(y)) => {
+                if x.partial || y.partial {
+                    return None;
+                }
+                if x.map.len() != y.map.len() || !x.keys().eq(y.keys()) {
+                    return Some(false);
+                }
+                let mut all = Some(true);
+                for (k, p) in &x.map {
+                    let q = &y.map[k];
+                    match self.equal(&self.force(&p.value), &self.force(&q.value)) {
+                        Some(false) => return Some(false),
+                        None => all = None,
+                        Some(true) => {}
+                    }
+                }
+                all
+            }
+            (Value::Lambda(_) | Value::Builtin(_), _)
+            | (_, Value::Lambda(_) | Value::Builtin(_)) => None,
+            _ => Some(false),
+        }
+    }
+
+    /// Applies a function value to an argument.
+    pub fn apply(&self, f: Value, arg: Thunk) -> Value {
+        self.steps.set(self.steps.get() + 1);
+        if self.out_of_budget() || self.depth.get() > MAX_DEPTH {
+            return Value::Unknown;
+        }
+        match f {
+            Value::Lambda(c) => {
+                self.depth.set(self.depth.get() + 1);
+                let v = self.apply_lambda(&c, arg);
+                self.depth.set(self.depth.get() - 1);
+                v
+            }
+            Value::Builtin(b) => {
+                let mut args = b.args.clone();
+                args.push(arg);
+                if args.len() < b.arity {
+                    Value::Builtin(Rc::new(BuiltinApp {
+                        name: b.name,
+                        arity: b.arity,
+                        args,
+                    }))
+                } else {
+                    self.depth.set(self.depth.get() + 1);
+                    let v = builtins::call(self, b.name, &args);
+                    self.depth.set(self.depth.get() - 1);
+                    if v.is_unknown() && self.recording {
+                        // A module set handed to a builtin we could not evaluate may be used
+                        // in any way (`attrValues config.flake.modules.nixos`).
+                        for a in &args {
+                            if a.is_forced() {
+                                self.escape_value(&self.force(a));
+                            }
+                        }
+                    }
+                    v
+                }
+            }
+            Value::Attrs(a) => match a.get("__functor") {
+                Some(f) => {
+                    let functor = self.force(&f.value);
+                    let inner = self.apply(functor, Thunk::value(Value::Attrs(a.clone())));
+                    self.apply(inner, arg)
+                }
+                None => Value::Unknown,
+            },
+            Value::Sym(s) => self.apply_sym(&s, arg),
+            _ => {
+                if self.recording {
+                    self.escaping.borrow_mut().push(arg);
+                }
+                Value::Unknown
+            }
+        }
+    }
+
+    fn apply_lambda(&self, c: &Closure, arg: Thunk) -> Value {
+        let scope = c.env.child_vars();
+        match c.lambda.param() {
+            Some(ast::Param::IdentParam(p)) => {
+                if let Some(name) = p.ident().and_then(|i| i.ident_token()) {
+                    scope.define(name.text().into(), arg);
+                }
+            }
+            Some(ast::Param::Pattern(pat)) => {
+                let argv = self.force(&arg);
+                let (attrs, known) = match &argv {
+                    Value::Attrs(a) => (Some(a.clone()), true),
+                    Value::Unknown | Value::Sym(_) => (None, false),
+                    _ => return Value::Unknown,
+                };
+                if let Some(bind) = pat
+                    .pat_bind()
+                    .and_then(|b| b.ident())
+                    .and_then(|i| i.ident_token())
+                {
+                    scope.define(bind.text().into(), arg.clone());
+                }
+                let mut formals = HashSet::new();
+                for entry in pat.pat_entries() {
+                    let Some(tok) = entry.ident().and_then(|i| i.ident_token()) else {
+                        continue;
+                    };
+                    let name: Rc<str> = tok.text().into();
+                    formals.insert(name.clone());
+                    let given = attrs
+                        .as_ref()
+                        .and_then(|a| a.get(&name).map(|x| x.value.clone()));
+                    let t = match (given, entry.default()) {
+                        (Some(t), _) => t,
+                        (None, Some(d)) if known && !attrs.as_ref().is_some_and(|a| a.partial) => {
+                            self.new_thunk(d, &scope)
+                        }
+                        (None, d) if known && !attrs.as_ref().is_some_and(|a| a.partial) => {
+                            let _ = d;
+                            // A required argument is missing: an evaluation error.
+                            return Value::Unknown;
+                        }
+                        (None, d) => {
+                            if let Some(d) = d {
+                                self.new_thunk(d, &scope);
+                            }
+                            match &argv {
+                                Value::Sym(s) => {
+                                    let s = s.clone();
+                                    let n = name.clone();
+                                    let sp = self.span(&scope, tok.text_range());
+                                    self.deferred(move |ev| ev.select_sym(&s, &n, sp))
+                                }
+                                _ if &*name == "lib" => {
+                                    Thunk::value(Value::Sym(Rc::new(Sym::Lib(Vec::new()))))
+                                }
+                                _ => Thunk::unknown(),
+                            }
+                        }
+                    };
+                    scope.define(name, t);
+                }
+                if let Some(a) = &attrs {
+                    if pat.ellipsis_token().is_none() && a.keys().any(|k| !formals.contains(k)) {
+                        return Value::Unknown;
+                    }
+                }
+            }
+            None => return Value::Unknown,
+        }
+        self.eval_opt(c.lambda.body(), &scope)
+    }
+
+    /// `import ./file.nix`: evaluated once per evaluator, in a fresh scope of its own file.
+    pub fn import(&self, path: &str) -> Value {
+        let path = if self.files.parse_nix(path).is_none() {
+            format!("{path}/default.nix")
+        } else {
+            path.to_owned()
+        };
+        let key: Rc<str> = path.as_str().into();
+        if let Some(t) = self.imports.borrow().get(&key) {
+            let t = t.clone();
+            return self.force(&t);
+        }
+        let Some(parsed) = self.files.parse_nix(&path) else {
+            return Value::Unknown;
+        };
+        if !parsed.errors.is_empty() {
+            return Value::Unknown;
+        }
+        let Some(expr) = parsed.root_expr() else {
+            return Value::Unknown;
+        };
+        let env = self.root_env(&path);
+        let t = self.new_thunk(expr, &env);
+        self.imports.borrow_mut().insert(key, t.clone());
+        self.force(&t)
+    }
+
+    pub(crate) fn read_text(&self, path: &str) -> Option<Arc<str>> {
+        self.files.read_text(path)
+    }
+
+    /// Forces `t` completely: every list element and attribute, recursively.
+    pub fn deep_force(&self, t: &Thunk, depth: u32) -> Value {
+        let v = self.force(t);
+        if depth > 64 || self.out_of_budget() {
+            return v;
+        }
+        match &v {
+            Value::List(l) => {
+                for x in l.iter() {
+                    self.deep_force(x, depth + 1);
+                }
+            }
+            Value::Attrs(a) => {
+                for x in a.map.values() {
+                    self.deep_force(&x.value, depth + 1);
+                }
+            }
+            _ => {}
+        }
+        v
+    }
+
+    /// Visits everything the evaluation created but did not force — unused `let` bindings,
+    /// function bodies, both branches of an unknown `if` — so their module references are
+    /// recorded too. Lambdas are entered once each with Unknown arguments.
+    pub fn force_all(&self) {
+        let mut next_thunk = 0;
+        let mut next_lambda = 0;
+        let mut next_escape = 0;
+        loop {
+            if self.out_of_budget() {
+                break;
+            }
+            let t = self.created.borrow().get(next_thunk).cloned();
+            if let Some(t) = t {
+                next_thunk += 1;
+                self.force(&t);
+                continue;
+            }
+            let e = self.escaping.borrow().get(next_escape).cloned();
+            if let Some(e) = e {
+                next_escape += 1;
+                let v = self.force(&e);
+                self.escape_value(&v);
+                continue;
+            }
+            let c = self.lambdas.borrow().get(next_lambda).cloned();
+            if let Some(c) = c {
+                next_lambda += 1;
+                let v = self.apply_lambda(&c, Thunk::unknown());
+                let _ = v;
+                continue;
+            }
+            break;
+        }
+    }
+
+    /// Notes that a module set (or a list/attrset holding one) flowed somewhere unknowable.
+    pub(crate) fn escape_value(&self, v: &Value) {
+        if !self.recording {
+            return;
+        }
+        if let Value::Sym(s) = v {
+            match &**s {
+                Sym::ModuleSet(c) => self.recorder.borrow_mut().escaped.push(c.clone()),
+                Sym::FlakeConfig(_) | Sym::SelfFlake(_) | Sym::Inputs => {
+                    self.recorder.borrow_mut().escaped.push(None)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn note_unknown_select(&self, s: &Sym, span: Span) {
+        if !self.recording {
+            return;
+        }
+        match s {
+            Sym::ModuleSet(Some(class)) => {
+                self.recorder.borrow_mut().refs.push(ModuleRefEvent {
+                    class: class.clone(),
+                    name: None,
+                    span,
+                });
+                self.recorder.borrow_mut().escaped.push(Some(class.clone()));
+            }
+            Sym::ModuleSet(None) => self.recorder.borrow_mut().escaped.push(None),
+            _ => {}
+        }
+    }
+
+    /// Selects `name` from a symbolic value.
+    pub(crate) fn select_sym(&self, s: &Sym, name: &str, span: Span) -> Value {
+        let sym = |s: Sym| Value::Sym(Rc::new(s));
+        let ext = |path: &[Rc<str>]| {
+            let mut p = path.to_vec();
+            p.push(name.into());
+            p
+        };
+        match s {
+            Sym::FlakeConfig(path) => {
+                let p = ext(path);
+                match p.iter().map(|x| &**x).collect::<Vec<_>>().as_slice() {
+                    ["flake"] => sym(Sym::FlakeConfig(p)),
+                    ["flake", "modules"] => sym(Sym::ModuleSet(None)),
+                    _ => Value::Unknown,
+                }
+            }
+            Sym::Inputs => {
+                if name == "self" {
+                    sym(Sym::SelfFlake(Vec::new()))
+                } else {
+                    sym(Sym::Input {
+                        name: name.into(),
+                        path: Vec::new(),
+                    })
+                }
+            }
+            Sym::Input { name: input, path } => {
+                let kind = self.input_kind(input);
+                let p = ext(path);
+                let strs: Vec<&str> = p.iter().map(|x| &**x).collect();
+                match (kind, strs.as_slice()) {
+                    (Some("flake-parts"), ["lib"]) => sym(Sym::Input {
+                        name: input.clone(),
+                        path: p,
+                    }),
+                    (Some("flake-parts"), ["lib", "mkFlake"]) => {
+                        sym(Sym::MkFlake { applied: false })
+                    }
+                    (Some("nixpkgs"), ["lib"]) => sym(Sym::Lib(Vec::new())),
+                    (Some("import-tree"), [_]) => {
+                        self.select_sym(&Sym::ImportTree(ImportTreeSpec::default()), name, span)
+                    }
+                    _ => Value::Unknown,
+                }
+            }
+            Sym::SelfFlake(path) => {
+                let p = ext(path);
+                match p.iter().map(|x| &**x).collect::<Vec<_>>().as_slice() {
+                    ["modules"] => sym(Sym::ModuleSet(None)),
+                    ["inputs"] => sym(Sym::Inputs),
+                    _ => Value::Unknown,
+                }
+            }
+            Sym::ModuleSet(None) => sym(Sym::ModuleSet(Some(name.into()))),
+            Sym::ModuleSet(Some(class)) => {
+                if self.recording {
+                    self.recorder.borrow_mut().refs.push(ModuleRefEvent {
+                        class: class.clone(),
+                        name: Some(name.into()),
+                        span: span.clone(),
+                    });
+                }
+                sym(Sym::ModuleRef {
+                    class: class.clone(),
+                    name: name.into(),
+                    span,
+                })
+            }
+            Sym::Lib(path) => builtins::lib_select(path, name),
+            Sym::ImportTree(spec) => match name {
+                "filter" | "filterNot" | "match" | "matchNot" => {
+                    Value::Builtin(Rc::new(BuiltinApp {
+                        name: match name {
+                            "filter" => "importTree.filter",
+                            "filterNot" => "importTree.filterNot",
+                            "match" => "importTree.match",
+                            _ => "importTree.matchNot",
+                        },
+                        arity: 2,
+                        args: vec![Thunk::value(sym(Sym::ImportTree(spec.clone())))],
+                    }))
+                }
+                _ => Value::Unknown,
+            },
+            Sym::ModuleArgs(kind) => match (kind, name) {
+                (_, "lib") => sym(Sym::Lib(Vec::new())),
+                (ModuleArgsKind::FlakeParts, "config") => sym(Sym::FlakeConfig(Vec::new())),
+                (ModuleArgsKind::FlakeParts, "inputs") => sym(Sym::Inputs),
+                (ModuleArgsKind::FlakeParts, "self") => sym(Sym::SelfFlake(Vec::new())),
+                _ => Value::Unknown,
+            },
+            Sym::ModuleRef { .. } | Sym::MkFlake { .. } | Sym::FlakeParts(_) => Value::Unknown,
+        }
+    }
+
+    fn input_kind(&self, input: &str) -> Option<&'static str> {
+        if let Some(k) = self.input_kinds.get(input) {
+            return Some(k);
+        }
+        match input {
+            "import-tree" => Some("import-tree"),
+            "flake-parts" => Some("flake-parts"),
+            "nixpkgs" => Some("nixpkgs"),
+            _ => None,
+        }
+    }
+
+    fn apply_sym(&self, s: &Sym, arg: Thunk) -> Value {
+        match s {
+            Sym::Input { name, path }
+                if path.is_empty() && self.input_kind(name) == Some("import-tree") =>
+            {
+                builtins::import_tree_apply(self, ImportTreeSpec::default(), &arg)
+            }
+            Sym::ImportTree(spec) => builtins::import_tree_apply(self, spec.clone(), &arg),
+            Sym::MkFlake { applied: false } => Value::Sym(Rc::new(Sym::MkFlake { applied: true })),
+            Sym::MkFlake { applied: true } => Value::Sym(Rc::new(Sym::FlakeParts(arg))),
+            _ => {
+                if self.recording {
+                    self.escaping.borrow_mut().push(arg);
+                }
+                Value::Unknown
+            }
+        }
+    }
+}
+
+fn bool_or_unknown(v: Value) -> Value {
+    match v {
+        Value::Bool(b) => Value::Bool(b),
+        _ => Value::Unknown,
+    }
+}
+
+fn eval_literal(lit: &ast::Literal) -> Value {
+    let Some(tok) = lit.syntax().first_token() else {
+        return Value::Unknown;
+    };
+    match tok.kind() {
+        rnix::SyntaxKind::TOKEN_INTEGER => tok
+            .text()
+            .parse::<i64>()
+            .map(Value::Int)
+            .unwrap_or(Value::Unknown),
+        rnix::SyntaxKind::TOKEN_FLOAT => tok
+            .text()
+            .parse::<f64>()
+            .map(Value::Float)
+            .unwrap_or(Value::Unknown),
+        rnix::SyntaxKind::TOKEN_URI => Value::Str(tok.text().into()),
+        _ => Value::Unknown,
+    }
+}
+
+/// rnix's string helpers assert on the token kinds they meet; error-recovered trees can hold
+/// others, so check first.
+fn str_is_well_formed(s: &ast::Str) -> bool {
+    use rnix::SyntaxKind::*;
+    s.syntax().children_with_tokens().all(|c| match c {
+        rowan::NodeOrToken::Token(t) => {
+            matches!(
+                t.kind(),
+                TOKEN_STRING_CONTENT | TOKEN_STRING_START | TOKEN_STRING_END
+            )
+        }
+        rowan::NodeOrToken::Node(n) => n.kind() == NODE_INTERPOL,
+    })
+}
+
+/// Attributes being collected from an attrset literal, before dotted paths are merged.
+#[derive(Default)]
+struct PendingSet {
+    entries: BTreeMap<Rc<str>, PendingNode>,
+    partial: bool,
+}
+
+enum PendingNode {
+    Leaf(Thunk, Span),
+    Set(Box<PendingSet>, Span),
+    /// Defined twice: an evaluation error in Nix.
+    Conflict(Span),
+}
+
+impl PendingSet {
+    fn insert_leaf(&mut self, name: Rc<str>, t: Thunk, span: Span) {
+        match self.entries.get(&name) {
+            Some(_) => {
+                self.entries.insert(name, PendingNode::Conflict(span));
+            }
+            None => {
+                self.entries.insert(name, PendingNode::Leaf(t, span));
+            }
+        }
+    }
+
+    fn mark_partial(&mut self, known_prefix: &[(Rc<str>, Span)]) {
+        let mut cur = self;
+        for (n, _) in known_prefix {
+            match cur.entries.get_mut(n) {
+                Some(PendingNode::Set(s, _)) => cur = s,
+                _ => {
+                    cur.partial = true;
+                    return;
+                }
+            }
+        }
+        cur.partial = true;
+    }
+
+    /// Inserts `a.b.c = value`, merging with sets already written as literals or dotted paths
+    /// (`a = { b = 1; }; a.c = 2;` is one set in Nix).
+    fn insert_path(
+        &mut self,
+        ev: &Evaluator,
+        names: &[(Rc<str>, Span)],
+        value: ast::Expr,
+        value_env: &Env,
+    ) {
+        let Some(((name, span), rest)) = names.split_first() else {
+            return;
+        };
+        if rest.is_empty() {
+            let literal_set = match &value {
+                ast::Expr::AttrSet(s) if s.rec_token().is_none() => Some(s.clone()),
+                _ => None,
+            };
+            match (self.entries.get_mut(name), literal_set) {
+                (Some(PendingNode::Set(existing, _)), Some(lit)) => {
+                    ev.collect_entries(&lit, value_env, value_env, false, existing);
+                }
+                (Some(_), _) => {
+                    self.entries
+                        .insert(name.clone(), PendingNode::Conflict(span.clone()));
+                }
+                (None, Some(lit)) => {
+                    let mut set = PendingSet::default();
+                    ev.collect_entries(&lit, value_env, value_env, false, &mut set);
+                    self.entries
+                        .insert(name.clone(), PendingNode::Set(Box::new(set), span.clone()));
+                }
+                (None, None) => {
+                    let t = ev.new_thunk(value, value_env);
+                    self.entries
+                        .insert(name.clone(), PendingNode::Leaf(t, span.clone()));
+                }
+            }
+            return;
+        }
+        let node = self
+            .entries
+            .entry(name.clone())
+            .or_insert_with(|| PendingNode::Set(Box::default(), span.clone()));
+        match node {
+            PendingNode::Set(set, _) => set.insert_path(ev, rest, value, value_env),
+            _ => {
+                *node = PendingNode::Conflict(span.clone());
+            }
+        }
+    }
+}
 
 /// Evaluates a closed expression and returns its value as JSON, or `None` when any part of it
-/// is Unknown to the partial evaluator or evaluation fails.
-pub fn eval_standalone(_src: &str) -> Option<serde_json::Value> {
-    None
+/// is Unknown to the partial evaluator or evaluation fails. Used by the differential tests.
+pub fn eval_standalone(src: &str) -> Option<serde_json::Value> {
+    let parsed = crate::syntax::parse_text(src);
+    if !parsed.errors.is_empty() {
+        return None;
+    }
+    let expr = parsed.root_expr()?;
+    let ev = Evaluator::new(&NoFiles);
+    let env = ev.root_env("<expr>");
+    let t = Thunk::pending(expr, env);
+    builtins::to_json(&ev, &t, 0)
 }

@@ -1,0 +1,339 @@
+use expect_test::expect;
+
+use crate::tests::{check, with_flake};
+
+#[test]
+fn clean_repository_has_no_diagnostics() {
+    let out = check(&with_flake(
+        r#"#- /modules/base.nix
+{ ... }: { flake.modules.nixos.base = { lib, ... }: { networking.firewall.enable = lib.mkDefault true; }; }
+#- /modules/darwin.nix
+{ flake.modules = { darwin.base = { }; homeManager.shell = { }; }; }
+#- /modules/machines/nixos/alpha/default.nix
+{ config, inputs, ... }:
+let flakeModules = config.flake.modules.nixos; hm = config.flake.modules.homeManager; in
+{
+  flake.modules.nixos."machines/nixos/alpha" = { pkgs, ... }: {
+    imports = [ inputs.srvos.nixosModules.server ] ++ (with flakeModules; [ base ]);
+    home-manager.users.alice.imports = [ hm.shell ];
+  };
+}
+#- /modules/machines/darwin/beta.nix
+{ inputs, ... }: {
+  flake.modules.darwin."machines/darwin/beta" = { imports = [ inputs.self.modules.darwin.base ]; };
+}
+#- /modules/clan.nix
+{ config, ... }: {
+  clan.inventory.machines.alpha = { tags = [ "server" ]; };
+  clan.inventory.machines.beta.machineClass = "darwin";
+  clan.machines.alpha.imports = [ config.flake.modules.nixos."machines/nixos/alpha" ];
+  clan.machines.beta.imports = [ config.flake.modules.darwin."machines/darwin/beta" ];
+}
+"#,
+    ));
+    expect![[""]].assert_eq(&out);
+}
+
+#[test]
+fn undefined_module_in_with_list_suggests_the_near_name() {
+    let out = check(&with_flake(
+        r#"#- /modules/base.nix
+{ flake.modules.nixos.base = { }; flake.modules.nixos.ssh-known-hosts = { }; }
+#- /modules/m.nix
+{ config, ... }:
+let flakeModules = config.flake.modules.nixos; in
+{
+  flake.modules.nixos.m = {
+    imports = with flakeModules; [ basee ssh-known-hosts ];
+  };
+}
+"#,
+    ));
+    expect![[r#"
+        module/unused modules/base.nix:1:23: `flake.modules.nixos.base` is defined but nothing in this flake imports it.
+        module/unused modules/m.nix:4:23: `flake.modules.nixos.m` is defined but nothing in this flake imports it.
+        module/undefined modules/m.nix:5:36: `flake.modules.nixos.basee` is not defined: no module in this flake defines a NixOS module named `basee`; did you mean `base`?
+          note modules/base.nix:1:23: `flake.modules.nixos.base` is defined here
+          fix: "base"
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn references_in_every_spelling_are_found() {
+    let out = check(&with_flake(
+        r#"#- /modules/defs.nix
+{ flake.modules = { nixos = { a = { }; "quoted/name" = { }; }; }; }
+#- /modules/use.nix
+{ config, inputs, self, ... }:
+let m = config.flake.modules; in
+{
+  flake.modules.nixos.user = {
+    imports = [
+      m.nixos.a
+      inputs.self.modules.nixos."quoted/name"
+      self.modules.nixos.missing1
+      config.flake.modules.nixos.missing2
+    ];
+  };
+  unused = let x = m.nixos.missing3; in 1;
+}
+"#,
+    ));
+    expect![[r#"
+        module/unused modules/use.nix:4:23: `flake.modules.nixos.user` is defined but nothing in this flake imports it.
+        module/undefined modules/use.nix:8:26: `flake.modules.nixos.missing1` is not defined: no module in this flake defines a NixOS module named `missing1`.
+        module/undefined modules/use.nix:9:34: `flake.modules.nixos.missing2` is not defined: no module in this flake defines a NixOS module named `missing2`.
+        module/undefined modules/use.nix:12:28: `flake.modules.nixos.missing3` is not defined: no module in this flake defines a NixOS module named `missing3`.
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn unknown_names_and_classes_are_never_reported() {
+    let out = check(&with_flake(
+        r#"#- /modules/a.nix
+{ config, inputs, lib, ... }:
+let name = inputs.other.lib.pick "x"; in
+{
+  flake.modules.homeManager.base = { };
+  flake.modules.nixos.m = {
+    imports = [
+      config.flake.modules.homeManager.${name}
+      config.flake.modules.${name}.foo
+      inputs.other.modules.nixos.whatever
+      (lib.mkIf true config.flake.modules.nixos.also-unknown-target)
+    ];
+  };
+}
+"#,
+    ));
+    // The computed class/name may be anything; `also-unknown-target` is a real reference.
+    expect![[r#"
+        module/undefined modules/a.nix:10:49: `flake.modules.nixos.also-unknown-target` is not defined: no module in this flake defines a NixOS module named `also-unknown-target`.
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn definitions_merge_across_files_and_may_be_computed() {
+    let out = check(&with_flake(
+        r#"#- /modules/one.nix
+{ flake.modules.nixos.base.networking.hostName = "x"; }
+#- /modules/two.nix
+{ lib, ... }: { flake.modules.nixos = lib.genAttrs [ "gen-a" "gen-b" ] (n: { }); }
+#- /modules/use.nix
+{ config, ... }: {
+  flake.modules.nixos.base.imports = with config.flake.modules.nixos; [ gen-a gen-b ];
+}
+"#,
+    ));
+    expect![[r#"
+        module/unused modules/one.nix:1:23: `flake.modules.nixos.base` is defined but nothing in this flake imports it.
+          note modules/use.nix:2:23: also defined here
+    "#]].assert_eq(&out);
+}
+
+#[test]
+fn class_mismatch_darwin_into_nixos_and_home_manager_into_nixos() {
+    let out = check(&with_flake(
+        r#"#- /modules/defs.nix
+{ flake.modules = { darwin.base = { }; nixos.base = { }; homeManager.shell = { }; generic.nix-settings = { }; }; }
+#- /modules/machine.nix
+{ config, ... }:
+let d = config.flake.modules.darwin; hm = config.flake.modules.homeManager; in
+{
+  flake.modules.nixos.server = {
+    imports = [ d.base hm.shell config.flake.modules.generic.nix-settings config.flake.modules.nixos.base ];
+    home-manager.users.alice = { imports = [ hm.shell d.base ]; };
+  };
+}
+#- /modules/clan.nix
+{ config, ... }: { clan.machines.srv.imports = [ config.flake.modules.nixos.server ]; clan.inventory.machines.srv = { }; }
+"#,
+    ));
+    expect![[r#"
+        module/class-mismatch modules/machine.nix:5:19: The nix-darwin module `flake.modules.darwin.base` is imported into flake.modules.nixos.server, which is evaluated as a NixOS configuration; only NixOS and generic modules can be imported there.
+          note modules/defs.nix:1:28: `flake.modules.darwin.base` is defined here
+          note modules/defs.nix:1:46: a NixOS module of the same name exists: `flake.modules.nixos.base`
+        module/class-mismatch modules/machine.nix:5:27: The home-manager module `flake.modules.homeManager.shell` is imported into flake.modules.nixos.server, which is evaluated as a NixOS configuration; only NixOS and generic modules can be imported there; import home-manager modules through `home-manager.users.<user>.imports` or `home-manager.sharedModules`.
+          note modules/defs.nix:1:70: `flake.modules.homeManager.shell` is defined here
+        module/class-mismatch modules/machine.nix:6:57: The nix-darwin module `flake.modules.darwin.base` is imported into home-manager.users.alice, which is evaluated as a home-manager configuration; only home-manager and generic modules can be imported there.
+          note modules/defs.nix:1:28: `flake.modules.darwin.base` is defined here
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn machine_class_comes_from_the_inventory() {
+    let fixture = |class: &str| {
+        with_flake(&format!(
+            r#"#- /modules/defs.nix
+{{ flake.modules = {{ darwin.mac = {{ }}; }}; }}
+#- /modules/clan.nix
+{{ config, ... }}: {{
+  clan.inventory.machines.m1 = {{ {class} }};
+  clan.machines.m1.imports = [ config.flake.modules.darwin.mac ];
+}}
+"#
+        ))
+    };
+    expect![[r#"
+        module/class-mismatch modules/clan.nix:3:60: The nix-darwin module `flake.modules.darwin.mac` is imported into clan.machines.m1 (machine `m1`, machineClass "nixos"), which is evaluated as a NixOS configuration; only NixOS and generic modules can be imported there.
+          note modules/defs.nix:1:28: `flake.modules.darwin.mac` is defined here
+    "#]]
+    .assert_eq(&check(&fixture("")));
+    expect![[""]].assert_eq(&check(&fixture(r#"machineClass = "darwin";"#)));
+    // A class the analyzer cannot read: silent.
+    expect![[""]].assert_eq(&check(&fixture("machineClass = config.something;")));
+}
+
+#[test]
+fn unused_is_silent_when_the_module_set_escapes() {
+    let out = check(&with_flake(
+        r#"#- /modules/defs.nix
+{ flake.modules.nixos.a = { }; flake.modules.darwin.b = { }; }
+#- /modules/use.nix
+{ config, lib, ... }: { flake.nixosConfigurations = builtins.mapAttrs (n: m: m) config.flake.modules.nixos; }
+"#,
+    ));
+    expect![[r#"
+        module/unused modules/defs.nix:1:53: `flake.modules.darwin.b` is defined but nothing in this flake imports it.
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn files_with_underscore_paths_are_not_flake_modules() {
+    let out = check(&with_flake(
+        r#"#- /modules/_private/plain.nix
+{ config, ... }: { x = config.flake.modules.nixos.nope; }
+#- /modules/home/_hm.nix
+{ config, ... }: { y = config.flake.modules.nixos.nope2; }
+"#,
+    ));
+    expect![[""]].assert_eq(&out);
+}
+
+#[test]
+fn import_tree_filters_and_explicit_imports_decide_module_files() {
+    let out = check(
+        r#"#- /flake.nix
+{
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } {
+    imports = [ ((inputs.import-tree.filterNot (inputs.nixpkgs.lib.hasInfix "/legacy/")) ./modules) ./extra.nix ];
+  };
+}
+#- /modules/legacy/old.nix
+{ config, ... }: { x = config.flake.modules.nixos.ignored; }
+#- /modules/a.nix
+{ flake.modules.nixos.a = { }; }
+#- /extra.nix
+{ config, ... }: { imports = [ ./more ]; flake.modules.nixos.b.imports = [ config.flake.modules.nixos.a ]; }
+#- /more/default.nix
+{ config, ... }: { flake.modules.nixos.c.imports = [ config.flake.modules.nixos.b config.flake.modules.nixos.zz ]; }
+"#,
+    );
+    expect![[r#"
+        module/unused more/default.nix:1:40: `flake.modules.nixos.c` is defined but nothing in this flake imports it.
+        module/undefined more/default.nix:1:110: `flake.modules.nixos.zz` is not defined: no module in this flake defines a NixOS module named `zz`.
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn import_not_found_for_missing_files_and_directories() {
+    let out = check(&with_flake(
+        r#"#- /modules/a.nix
+{ ... }: {
+  flake.modules.nixos.a = {
+    imports = [ ./present.nix ./missing.nix ../modules/dir ./emptydir ] ++ [ (./also-missing.nix) ];
+  };
+}
+#- /modules/present.nix
+{ }
+#- /modules/dir/default.nix
+{ }
+#- /modules/emptydir/
+#- /lib/plain.nix
+{ imports = [ ./nope.nix ./${"dyn"}.nix ../../outside.nix ]; }
+"#,
+    ));
+    expect![[r#"
+        module/import-not-found lib/plain.nix:1:15: `./nope.nix` does not exist: `lib/nope.nix` is not in the repository (or is ignored by git, which hides it from the flake).
+        module/unused modules/a.nix:2:23: `flake.modules.nixos.a` is defined but nothing in this flake imports it.
+        module/import-not-found modules/a.nix:3:31: `./missing.nix` does not exist: `modules/missing.nix` is not in the repository (or is ignored by git, which hides it from the flake).
+        module/import-not-found modules/a.nix:3:60: `./emptydir` is a directory without a `default.nix`, so the module system cannot import it; name a file inside it.
+        module/import-not-found modules/a.nix:3:79: `./also-missing.nix` does not exist: `modules/also-missing.nix` is not in the repository (or is ignored by git, which hides it from the flake).
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn syntax_errors_are_reported_once_per_file() {
+    let out = check(&with_flake("#- /modules/bad.nix\n{ a = 1 b = 2; }\n"));
+    assert!(
+        out.starts_with("syntax/parse-error modules/bad.nix:1:"),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1, "{out}");
+}
+
+#[test]
+fn ignore_comments_silence_codes_and_unknown_codes_are_reported() {
+    let out = check(&with_flake(
+        r#"#- /modules/a.nix
+{
+  # infra-check: ignore[module/unused]
+  flake.modules.nixos.a = { };
+  # infra-check: ignore[module/unsued]
+  flake.modules.nixos.b = { };
+}
+"#,
+    ));
+    expect![[r#"
+        config/unknown-code modules/a.nix:4:25: `module/unsued` is not an infra-check diagnostic code, so this ignore comment has no effect; `infra-check explain --list` lists the codes.
+        module/unused modules/a.nix:5:23: `flake.modules.nixos.b` is defined but nothing in this flake imports it.
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn config_file_overrides_severity_and_excludes() {
+    let out = check(&with_flake(
+        r#"#- /infra-check.toml
+exclude = ["modules/skip/**"]
+[severity]
+"module/unused" = "off"
+#- /modules/a.nix
+{ flake.modules.nixos.a = { }; }
+#- /modules/skip/b.nix
+{ a = ; }
+"#,
+    ));
+    expect![[""]].assert_eq(&out);
+}
+
+#[test]
+fn arbitrary_bytes_and_deep_nesting_never_panic() {
+    let deep = format!("{{ x = {}1{}; }}", "[".repeat(3000), "]".repeat(3000));
+    let deep_attrs = format!("{}1{}", "{ a = ".repeat(600), "; }".repeat(600));
+    let lets = format!("{}1", "let a = 1; in ".repeat(2000));
+    for body in [
+        "",
+        "\u{0}\u{1}",
+        "{ flake.modules.nixos = 1; }",
+        "{ flake.modules.${1} = 2; }",
+        "let x = x; in x",
+        "rec { a = b; b = a; }",
+        "{ imports = [ ./. ]; }",
+        "''\n  ${",
+        &deep,
+        &deep_attrs,
+        &lets,
+    ] {
+        let _ = check(&with_flake(&format!("#- /modules/x.nix\n{body}\n")));
+    }
+}

@@ -1,0 +1,96 @@
+//! Lexical environments. Variables are looked up through `let`/`rec`/lambda scopes first and
+//! the `with` scopes only afterwards, innermost first — Nix's rule that `with` never shadows a
+//! lexical binding.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::value::Thunk;
+
+#[derive(Clone)]
+pub struct Env(pub(super) Rc<Scope>);
+
+pub(super) struct Scope {
+    pub kind: ScopeKind,
+    pub parent: Option<Env>,
+    /// The root-relative path of the file the code in this scope was written in.
+    pub file: Rc<str>,
+}
+
+pub(super) enum ScopeKind {
+    Vars(RefCell<HashMap<Rc<str>, Thunk>>),
+    With(Thunk),
+    Root(Rc<HashMap<Rc<str>, Thunk>>),
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<env of {}>", self.0.file)
+    }
+}
+
+/// Where a name was found.
+pub(super) enum Lookup {
+    Found(Thunk),
+    /// Not bound lexically; these `with` namespaces (innermost first) may provide it.
+    Withs(Vec<Thunk>),
+}
+
+impl Env {
+    pub(super) fn root(file: Rc<str>, globals: Rc<HashMap<Rc<str>, Thunk>>) -> Env {
+        Env(Rc::new(Scope {
+            kind: ScopeKind::Root(globals),
+            parent: None,
+            file,
+        }))
+    }
+
+    pub(super) fn child_vars(&self) -> Env {
+        Env(Rc::new(Scope {
+            kind: ScopeKind::Vars(RefCell::new(HashMap::new())),
+            parent: Some(self.clone()),
+            file: self.0.file.clone(),
+        }))
+    }
+
+    pub(super) fn child_with(&self, ns: Thunk) -> Env {
+        Env(Rc::new(Scope {
+            kind: ScopeKind::With(ns),
+            parent: Some(self.clone()),
+            file: self.0.file.clone(),
+        }))
+    }
+
+    pub(super) fn define(&self, name: Rc<str>, value: Thunk) {
+        if let ScopeKind::Vars(vars) = &self.0.kind {
+            vars.borrow_mut().insert(name, value);
+        }
+    }
+
+    pub fn file(&self) -> &Rc<str> {
+        &self.0.file
+    }
+
+    pub(super) fn lookup(&self, name: &str) -> Lookup {
+        let mut withs = Vec::new();
+        let mut cur = Some(self);
+        while let Some(env) = cur {
+            match &env.0.kind {
+                ScopeKind::Vars(vars) => {
+                    if let Some(t) = vars.borrow().get(name) {
+                        return Lookup::Found(t.clone());
+                    }
+                }
+                ScopeKind::With(ns) => withs.push(ns.clone()),
+                ScopeKind::Root(globals) => {
+                    if let Some(t) = globals.get(name) {
+                        return Lookup::Found(t.clone());
+                    }
+                }
+            }
+            cur = env.0.parent.as_ref();
+        }
+        Lookup::Withs(withs)
+    }
+}

@@ -1,0 +1,248 @@
+//! Values of the partial evaluator. `Unknown` stands for anything the evaluator cannot know;
+//! `Sym` values stand for well-understood things it does not evaluate but can follow
+//! (the flake-parts `config`, the flake's inputs, the deferred-module sets, nixpkgs' `lib`).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use rnix::ast;
+
+use super::env::Env;
+use crate::diagnostic::TextRange;
+
+/// Where a value or key was written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub file: Rc<str>,
+    pub range: TextRange,
+}
+
+#[derive(Clone)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Rc<str>),
+    /// A path inside the workspace, root-relative (`""` is the root itself).
+    Path(Rc<str>),
+    List(Rc<Vec<Thunk>>),
+    Attrs(Rc<Attrs>),
+    Lambda(Rc<Closure>),
+    Builtin(Rc<BuiltinApp>),
+    Sym(Rc<Sym>),
+    Unknown,
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Null => write!(f, "null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Path(p) => write!(f, "./{p}"),
+            Value::List(l) => write!(f, "[list of {}]", l.len()),
+            Value::Attrs(a) => write!(
+                f,
+                "{{ {} }}",
+                a.keys().cloned().collect::<Vec<_>>().join(" ")
+            ),
+            Value::Lambda(_) => write!(f, "<lambda>"),
+            Value::Builtin(b) => write!(f, "<builtin {}>", b.name),
+            Value::Sym(s) => write!(f, "<{s:?}>"),
+            Value::Unknown => write!(f, "<unknown>"),
+        }
+    }
+}
+
+impl Value {
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Value::Unknown)
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_attrs(&self) -> Option<&Rc<Attrs>> {
+        match self {
+            Value::Attrs(a) => Some(a),
+            _ => None,
+        }
+    }
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Str(_) => "string",
+            Value::Path(_) => "path",
+            Value::List(_) => "list",
+            Value::Attrs(_) => "set",
+            Value::Lambda(_) | Value::Builtin(_) => "lambda",
+            Value::Sym(_) | Value::Unknown => "unknown",
+        }
+    }
+}
+
+/// An attribute: its value and the key as written (for "defined here" locations).
+#[derive(Clone, Debug)]
+pub struct Attr {
+    pub value: Thunk,
+    pub key_span: Option<Span>,
+}
+
+/// An attribute set. `partial` is set when some keys could not be evaluated (a dynamic key
+/// with an Unknown name): a missing key is then Unknown rather than an error.
+#[derive(Clone, Debug, Default)]
+pub struct Attrs {
+    pub map: BTreeMap<Rc<str>, Attr>,
+    pub partial: bool,
+}
+
+impl Attrs {
+    pub fn get(&self, name: &str) -> Option<&Attr> {
+        self.map.get(name)
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &Rc<str>> {
+        self.map.keys()
+    }
+}
+
+#[derive(Debug)]
+pub struct Closure {
+    pub lambda: ast::Lambda,
+    pub env: Env,
+}
+
+pub struct BuiltinApp {
+    pub name: &'static str,
+    pub arity: usize,
+    pub args: Vec<Thunk>,
+}
+
+/// Symbolic values the evaluator follows without evaluating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sym {
+    /// The flake-parts module argument `config`, selected down `path`.
+    FlakeConfig(Vec<Rc<str>>),
+    /// The flake's `inputs` (a module argument or the `outputs` function's argument).
+    Inputs,
+    /// One flake input, selected down `path`.
+    Input { name: Rc<str>, path: Vec<Rc<str>> },
+    /// The flake itself (`self`, `inputs.self`), selected down `path`.
+    SelfFlake(Vec<Rc<str>>),
+    /// `flake.modules` (class `None`) or `flake.modules.<class>`.
+    ModuleSet(Option<Rc<str>>),
+    /// One deferred module, `flake.modules.<class>.<name>`, referenced at `span`.
+    ModuleRef {
+        class: Rc<str>,
+        name: Rc<str>,
+        span: Span,
+    },
+    /// nixpkgs' `lib`, selected down `path`.
+    Lib(Vec<Rc<str>>),
+    /// The value of `inputs.import-tree`, possibly with filters applied.
+    ImportTree(ImportTreeSpec),
+    /// `flake-parts.lib.mkFlake`, applied to its first argument or not.
+    MkFlake { applied: bool },
+    /// What `mkFlake args module` returns: the top-level flake-parts module.
+    FlakeParts(Thunk),
+    /// The argument set the module system passes to a module function.
+    ModuleArgs(ModuleArgsKind),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleArgsKind {
+    /// A flake-parts module: `config`, `inputs`, `self` and `lib` are followed.
+    FlakeParts,
+    /// A NixOS, nix-darwin or home-manager module: only `lib` is followed.
+    System,
+}
+
+/// An import-tree call: the roots it walks and its path filters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportTreeSpec {
+    pub roots: Vec<String>,
+    pub filters: Vec<PathFilter>,
+    /// A filter the evaluator could not read; which files it keeps is unknown.
+    pub opaque_filter: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathFilter {
+    Keep(StrTest),
+    Drop(StrTest),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StrTest {
+    Infix(String),
+    Prefix(String),
+    Suffix(String),
+}
+
+impl StrTest {
+    pub fn test(&self, s: &str) -> bool {
+        match self {
+            StrTest::Infix(x) => s.contains(x.as_str()),
+            StrTest::Prefix(x) => s.starts_with(x.as_str()),
+            StrTest::Suffix(x) => s.ends_with(x.as_str()),
+        }
+    }
+}
+
+/// A lazily evaluated value, shared by every reference to it.
+#[derive(Clone)]
+pub struct Thunk(pub(super) Rc<RefCell<ThunkState>>);
+
+pub(super) enum ThunkState {
+    Pending {
+        expr: ast::Expr,
+        env: Env,
+    },
+    /// A value computed by Rust code on first use (`inherit (e) x`, builtin results).
+    Deferred(Box<dyn FnOnce(&super::Evaluator) -> Value>),
+    Forcing,
+    Done(Value),
+}
+
+impl std::fmt::Debug for Thunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &*self.0.borrow() {
+            ThunkState::Done(v) => write!(f, "{v:?}"),
+            ThunkState::Pending { .. } | ThunkState::Deferred(_) => write!(f, "<thunk>"),
+            ThunkState::Forcing => write!(f, "<forcing>"),
+        }
+    }
+}
+
+impl PartialEq for Thunk {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+impl Eq for Thunk {}
+
+impl Thunk {
+    pub fn value(v: Value) -> Thunk {
+        Thunk(Rc::new(RefCell::new(ThunkState::Done(v))))
+    }
+    pub(super) fn pending(expr: ast::Expr, env: Env) -> Thunk {
+        Thunk(Rc::new(RefCell::new(ThunkState::Pending { expr, env })))
+    }
+    pub(super) fn deferred(f: impl FnOnce(&super::Evaluator) -> Value + 'static) -> Thunk {
+        Thunk(Rc::new(RefCell::new(ThunkState::Deferred(Box::new(f)))))
+    }
+    pub fn unknown() -> Thunk {
+        Thunk::value(Value::Unknown)
+    }
+    pub fn is_forced(&self) -> bool {
+        matches!(&*self.0.borrow(), ThunkState::Done(_))
+    }
+}

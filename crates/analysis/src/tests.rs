@@ -1,0 +1,95 @@
+//! Multi-file fixtures in one string, nil-style: each file starts with a `#- /path` header.
+//! Every path in the fixture exists on the fictional disk; a header ending in `/` makes an
+//! empty directory.
+
+use std::sync::Arc;
+
+use crate::disk::{DiskTree, EntryKind};
+use crate::AnalysisHost;
+
+pub(crate) fn host_from_fixture(fixture: &str) -> AnalysisHost {
+    let mut host = AnalysisHost::new("/fixture".into());
+    let mut disk = DiskTree::default();
+    let mut files = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in fixture.lines() {
+        if let Some(path) = line.strip_prefix("#- /") {
+            if let Some(f) = current.take() {
+                files.push(f);
+            }
+            let path = path.trim().to_owned();
+            if let Some(dir) = path.strip_suffix('/') {
+                disk.insert(dir.to_owned(), EntryKind::Dir);
+            } else {
+                current = Some((path, String::new()));
+            }
+        } else if let Some((_, text)) = current.as_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    files.extend(current);
+    for (path, _) in &files {
+        disk.insert(path.clone(), EntryKind::File);
+    }
+    host.set_files(
+        files
+            .into_iter()
+            .map(|(p, t)| (p, Arc::from(t.as_str())))
+            .collect(),
+    );
+    host.set_disk(disk);
+    host
+}
+
+/// Diagnostics rendered one per line: `code file:line:col: message`.
+pub(crate) fn check(fixture: &str) -> String {
+    let host = host_from_fixture(fixture);
+    let a = host.snapshot();
+    let diags = a.diagnostics().expect("not cancelled");
+    let mut out = String::new();
+    for d in diags.iter() {
+        let text = a.file_text(&d.location.file).unwrap_or_default();
+        let idx = crate::LineIndex::new(&text);
+        let lc = idx.line_col_chars(&text, d.location.range.start);
+        out.push_str(&format!(
+            "{} {}:{}:{}: {}\n",
+            d.code,
+            d.location.file,
+            lc.line + 1,
+            lc.col + 1,
+            d.message
+        ));
+        for r in &d.related {
+            let rt = a.file_text(&r.location.file).unwrap_or_default();
+            let ri = crate::LineIndex::new(&rt);
+            let rlc = ri.line_col_chars(&rt, r.location.range.start);
+            out.push_str(&format!(
+                "  note {}:{}:{}: {}\n",
+                r.location.file,
+                rlc.line + 1,
+                rlc.col + 1,
+                r.message
+            ));
+        }
+        if let Some(fix) = &d.fix {
+            for e in &fix.edits {
+                out.push_str(&format!("  fix: {:?}\n", e.new_text));
+            }
+        }
+    }
+    out
+}
+
+pub(crate) const FLAKE: &str = r#"#- /flake.nix
+{
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  inputs.import-tree.url = "github:vic/import-tree";
+  outputs = inputs@{ flake-parts, ... }:
+    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+"#;
+
+pub(crate) fn with_flake(rest: &str) -> String {
+    format!("{FLAKE}{rest}")
+}

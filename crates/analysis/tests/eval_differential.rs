@@ -1,0 +1,648 @@
+//! Differential tests: the partial evaluator against real Nix.
+//!
+//! Every case in [`CASES`] is evaluated twice:
+//!
+//! * by `nix-instantiate --eval --strict --json -E <expr>` (Debian package `nix-bin`), run in
+//!   a scratch HOME/XDG environment with an empty `NIX_PATH` and `--readonly-mode`;
+//! * by `infra_check_analysis::eval::eval_standalone(expr)`.
+//!
+//! What counts as agreement depends on the case's [`Expect`]:
+//!
+//! * [`Expect::Value`] — inside the supported subset. Nix must succeed and print the JSON written
+//!   in the table (this keeps the table honest), and the evaluator must return `Some` of the same
+//!   value. `None` is a failure here.
+//! * [`Expect::Error`] — Nix must fail (throw, type error, missing attribute, …), and the
+//!   evaluator must return `None`: it must never make up a value.
+//! * [`Expect::NoneOrValue`] — outside the supported subset but deterministic. Nix must succeed;
+//!   the evaluator may return `None` (Unknown) or exactly Nix's value, never anything else.
+//!
+//! All disagreements are collected and reported in one assertion failure, so one run shows
+//! everything.
+//!
+//! Numbers are compared numerically: integers exactly, anything involving a float with a small
+//! relative tolerance, because Nix 2.x prints floats with six significant digits (`0.1 + 0.2`
+//! prints as `0.3`, `2 * 1.5` as `3`).
+//!
+//! When `nix-instantiate` is missing the test prints a skip message and passes, unless
+//! `INFRA_CHECK_REQUIRE_TOOLS=1` is set, in which case it fails. `NIX_INSTANTIATE=/path` selects
+//! a specific binary.
+//!
+//! Run: `cargo test -p infra-check-analysis --test eval_differential -- --nocapture`
+//!
+//! To add a case, append a line to [`CASES`]. For `Expect::Value` write the JSON Nix prints; if
+//! unsure, add the case with any value and the failure message shows what Nix printed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// Supported subset: Nix prints this JSON, and the evaluator must return it.
+    Value(&'static str),
+    /// Nix fails; the evaluator must return `None`.
+    Error,
+    /// Outside the subset; the evaluator returns `None` or exactly Nix's value.
+    NoneOrValue,
+}
+
+use Expect::{Error, NoneOrValue, Value as V};
+
+const SKIP_MESSAGE: &str = "skipped: nix-instantiate (Debian package nix-bin) is not installed";
+
+/// How long the evaluator may take on one case before it is reported as hanging.
+const EVAL_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[rustfmt::skip]
+static CASES: &[(&str, Expect)] = &[
+    // ---------------------------------------------------------------- literals
+    ("1", V("1")),
+    ("-5", V("-5")),
+    ("1.5", V("1.5")),
+    ("[ true false null ]", V("[true,false,null]")),
+    (r#""hello""#, V(r#""hello""#)),
+    (r#""a\tb\n\"c\"\\ \${x}""#, V(r#""a\tb\n\"c\"\\ ${x}""#)),
+    (r#""$a ${"b"} $""#, V(r#""$a b $""#)),
+    (r#""$${x}""#, V(r#""$${x}""#)),
+    ("/* c */ 1 # trailing comment", V("1")),
+    ("9223372036854775807", V("9223372036854775807")),
+    (r#"[ 1 "a" [ 2 ] { } null 2.5 ]"#, V(r#"[1,"a",[2],{},null,2.5]"#)),
+    // ---------------------------------------------------------------- indented strings
+    ("''\n  foo\n    bar\n''", V(r#""foo\n  bar\n""#)),
+    ("''  a\n  b''", V(r#""a\nb""#)),
+    ("''\n  a\n  ''", V(r#""a\n""#)),
+    ("''\n    a\n  \n    b\n  ''", V(r#""a\n\nb\n""#)),
+    ("''\n\ta\n''", V(r#""\ta\n""#)),
+    ("''\n    ${\"x\"}\n  y\n''", V(r#""  x\ny\n""#)),
+    ("let x = \"X\"; in ''\n  a ${x}\n    b\n''", V(r#""a X\n  b\n""#)),
+    ("'' a ''${x} b ''' c ''\\n d''", V(r#""a ${x} b '' c \nd""#)),
+    ("''$${x}''", V(r#""$${x}""#)),
+    ("''\n  ''${\"lit\"} ${\"i\"}\n''", V(r#""${\"lit\"} i\n""#)),
+    // ---------------------------------------------------------------- attrsets
+    ("rec { a = 1; b = a + 1; }", V(r#"{"a":1,"b":2}"#)),
+    ("rec { a = b; b = 2; }", V(r#"{"a":2,"b":2}"#)),
+    ("rec { x = { y = z; }; z = 3; }", V(r#"{"x":{"y":3},"z":3}"#)),
+    ("{ a.b = 1; a.c = 2; }", V(r#"{"a":{"b":1,"c":2}}"#)),
+    ("{ a = { b = 1; }; a.c = 2; }", V(r#"{"a":{"b":1,"c":2}}"#)),
+    ("{ a.b = 1; a = { c = 2; }; }", V(r#"{"a":{"b":1,"c":2}}"#)),
+    ("{ a = { b.c = 1; }; a.b.d = 2; }", V(r#"{"a":{"b":{"c":1,"d":2}}}"#)),
+    ("{ a.b.c = 1; a.b.d = 2; a.e = 3; }", V(r#"{"a":{"b":{"c":1,"d":2},"e":3}}"#)),
+    ("rec { a.b = 1; c = a.b + 1; }", V(r#"{"a":{"b":1},"c":2}"#)),
+    (r#"{ "a b" = 1; "${"c"}" = 2; }"#, V(r#"{"a b":1,"c":2}"#)),
+    (r#"{ ${"x" + "y"} = 1; }"#, V(r#"{"xy":1}"#)),
+    (r#"let k = "n"; in { "${k}1" = 1; ${k} = 2; }"#, V(r#"{"n":2,"n1":1}"#)),
+    (r#"{ "${"a.b"}" = 1; }"#, V(r#"{"a.b":1}"#)),
+    (r#"{ "a.b" = 1; }."a.b""#, V("1")),
+    (r#"{ a = { b = 1; }; }.${"a"}.b"#, V("1")),
+    (r#"let attr = "b"; in { a.b = 7; }.a.${attr}"#, V("7")),
+    ("{ a.b.c = 5; }.a.b.c", V("5")),
+    ("let a = { b = 1; }; in a.c or a.b", V("1")),
+    (r#"let a = { b = 1; }; in a.b.c or "d""#, V(r#""d""#)),
+    ("let a = throw \"x\"; in { inherit a; }.b or 1", V("1")),
+    ("let s = { x = 1; }; in [ (s ? x) (s ? y) (s ? x.y) ]", V("[true,false,false]")),
+    (r#"[ ({ a = 1; } ? "a") ({ x = 1; } ? ${"x"}) ({ a.b = 1; } ? a.b) ]"#, V("[true,true,true]")),
+    ("{ b = 1; a = 2; }", V(r#"{"a":2,"b":1}"#)),
+    ("{ a = throw \"lazy\"; b = 1; }.b", V("1")),
+    // ---------------------------------------------------------------- inherit
+    ("let x = 1; in { inherit x; y = 2; }", V(r#"{"x":1,"y":2}"#)),
+    ("let s = { a = 1; b = 2; }; in { inherit (s) a b; }", V(r#"{"a":1,"b":2}"#)),
+    ("{ inherit (builtins) length; }.length [1 2]", V("2")),
+    ("let x = 5; in rec { inherit x; y = x + 1; }", V(r#"{"x":5,"y":6}"#)),
+    ("rec { x = 1; y = { inherit x; }; }", V(r#"{"x":1,"y":{"x":1}}"#)),
+    ("with { a = 1; }; let b = a + 1; in { inherit a b; }", V(r#"{"a":1,"b":2}"#)),
+    ("let inherit (builtins) map; in map (x: x + 1) [1 2]", V("[2,3]")),
+    // ---------------------------------------------------------------- let
+    ("let a = b + 1; b = 2; in a", V("3")),
+    ("let x = 1; in let x = 2; in x", V("2")),
+    ("let x = x0: x0; x0 = 2; in x 3", V("3")),
+    ("let a.b = 1; a.c = 2; in a", V(r#"{"b":1,"c":2}"#)),
+    ("let x = throw \"never forced\"; in 1", V("1")),
+    ("let fib = n: if n < 2 then n else fib (n - 1) + fib (n - 2); in fib 15", V("610")),
+    // ---------------------------------------------------------------- with
+    ("let x = 1; in with { x = 2; }; x", V("1")),
+    ("with { x = 1; }; with { x = 2; }; x", V("2")),
+    ("with { x = 1; y = 2; }; [ x y ]", V("[1,2]")),
+    ("let f = x: with { x = 5; }; x; in f 1", V("1")),
+    ("with { x = 1; }; rec { y = x; x = 2; }", V(r#"{"x":2,"y":2}"#)),
+    ("with { x = 1; }; with { y = 2; }; x + y", V("3")),
+    ("with builtins; length [1 2 3]", V("3")),
+    ("{ a = with { b = 1; }; b; }", V(r#"{"a":1}"#)),
+    // ---------------------------------------------------------------- operators
+    ("[1] ++ [2]", V("[1,2]")),
+    ("[1] ++ [2] ++ [ [3] ]", V("[1,2,[3]]")),
+    ("{a=1;} // {a=2; b=3;}", V(r#"{"a":2,"b":3}"#)),
+    ("{ a = { x = 1; }; } // { a = { y = 2; }; }", V(r#"{"a":{"y":2}}"#)),
+    ("{a=1;} // {b=2;} // {a=3;}", V(r#"{"a":3,"b":2}"#)),
+    ("let a = { x = 1; }; b = a // { y = 2; }; in b.x + b.y", V("3")),
+    (r#""a" + "b""#, V(r#""ab""#)),
+    ("1 + 2 * 3 - 4", V("3")),
+    ("1 / 2", V("0")),
+    ("-7 / 2", V("-3")),
+    ("7 - -2", V("9")),
+    ("let x = 4; in -x", V("-4")),
+    ("1 + 2.5", V("3.5")),
+    ("5 / 2.0", V("2.5")),
+    ("0.1 + 0.2", V("0.3")),
+    ("2 * 1.5", V("3")),
+    (r#"[ (1 < 2) (2 <= 2) (3 > 4) (3 >= 3) (1 == 1) (1 != 1) ("a" < "b") ("10" < "9") ]"#,
+        V("[true,true,false,true,true,false,true,true]")),
+    (r#"[ (1 == 1.0) ([1 2] == [1 2]) ({a=1;} == {a=1;}) ("a" == "a") (null == null) ({ } == [ ]) (1 == "1") ]"#,
+        V("[true,true,true,true,true,false,false]")),
+    ("[ ([ 1 2 ] < [ 1 3 ]) (1.5 < 2) ]", V("[true,true]")),
+    ("[ (true && false) (true || false) (!true) (false -> false) (true -> false) ]",
+        V("[false,true,false,true,false]")),
+    (r#"[ (false && throw "x") (true || throw "x") (false -> throw "x") ]"#, V("[false,true,true]")),
+    ("1 + 2 == 3 && !false", V("true")),
+    ("!(1 == 2)", V("true")),
+    (r#"if 1 < 2 then "y" else "n""#, V(r#""y""#)),
+    (r#"if false then throw "no" else 3"#, V("3")),
+    // ---------------------------------------------------------------- string interpolation
+    (r#""a${"b"}c""#, V(r#""abc""#)),
+    (r#"let n = "x"; in "${n}-${n + "y"}""#, V(r#""x-xy""#)),
+    (r#""${toString 1}""#, V(r#""1""#)),
+    (r#""a${"b${"c"}"}""#, V(r#""abc""#)),
+    // ---------------------------------------------------------------- lambdas
+    ("let f = { a, b ? a + 1, ... }@args: [ a b (args.c or 0) ]; in f { a = 1; c = 5; }",
+        V("[1,2,5]")),
+    ("({ x ? 1 }: x) {}", V("1")),
+    ("(args@{ a, ... }: args) { a = 1; b = 2; }", V(r#"{"a":1,"b":2}"#)),
+    ("({ a, b ? 2 }@args: args) { a = 1; }", V(r#"{"a":1}"#)),
+    ("({ a ? b, b ? 3 }: a) {}", V("3")),
+    ("({ a, b }: a - b) { b = 2; a = 5; }", V("3")),
+    ("let f = { a ? 1, ... }: a; in f { b = 2; }", V("1")),
+    ("(x: y: x) 1 2", V("1")),
+    ("(x: x) (x: x) 3", V("3")),
+    ("let x = 1; f = x: x + 10; in f 5", V("15")),
+    ("let compose = f: g: x: f (g x); in compose (x: x * 2) (x: x + 1) 3", V("8")),
+    ("(x: x.a) { a = 1; }", V("1")),
+    ("let f = x: y: x - y; g = f 10; in [ (g 3) (g 4) ]", V("[7,6]")),
+    // ---------------------------------------------------------------- builtins
+    ("builtins.attrNames { b = 1; a = 2; }", V(r#"["a","b"]"#)),
+    (r#"builtins.attrNames { "B" = 1; "a" = 2; "_" = 3; }"#, V(r#"["B","_","a"]"#)),
+    ("builtins.attrValues { b = 1; a = 2; }", V("[2,1]")),
+    ("builtins.length [ 1 2 3 ]", V("3")),
+    (r#"builtins.length [ (throw "lazy") 1 ]"#, V("2")),
+    ("[ (builtins.elem 2 [ 1 2 ]) (builtins.elem 5 [ 1 2 ]) (builtins.elem [ 1 ] [ [ 1 ] ]) ]",
+        V("[true,false,true]")),
+    ("map (x: x * 2) [1 2 3]", V("[2,4,6]")),
+    ("builtins.map (x: x.a) [ { a = 1; } { a = 2; } ]", V("[1,2]")),
+    ("builtins.filter (x: x > 1) [ 1 2 3 ]", V("[2,3]")),
+    ("let xs = builtins.genList (x: x) 5; in builtins.filter (x: builtins.elem x [ 1 3 ]) xs", V("[1,3]")),
+    (r#"toString [ 1 "a" true null ]"#, V(r#""1 a 1 ""#)),
+    (r#"toString [ [ 1 2 ] [ ] "x" ]"#, V(r#""1 2 x""#)),
+    (r#"[ (toString 1) (toString true) (toString false) (toString null) (toString "s") (builtins.toString 42) ]"#,
+        V(r#"["1","1","","","s","42"]"#)),
+    ("toString 1.5", V(r#""1.500000""#)),
+    ("toString 0.1", V(r#""0.100000""#)),
+    (r#"[ (builtins.hasAttr "a" { a = 1; }) (builtins.hasAttr "b" { a = 1; }) (builtins.getAttr "a" { a = 1; }) ]"#,
+        V("[true,false,1]")),
+    (r#"builtins.listToAttrs [ { name = "a"; value = 1; } { name = "b"; value = 2; } ]"#, V(r#"{"a":1,"b":2}"#)),
+    (r#"builtins.listToAttrs [ { name = "a"; value = 1; } { name = "a"; value = 2; } ]"#, V(r#"{"a":1}"#)),
+    (r#"builtins.attrNames (builtins.listToAttrs (map (n: { name = n; value = null; }) [ "b" "a" ]))"#,
+        V(r#"["a","b"]"#)),
+    (r#"[ (builtins.concatStringsSep "," ["a" "b"]) (builtins.concatStringsSep "," []) ]"#, V(r#"["a,b",""]"#)),
+    (r#"builtins.concatStringsSep "" (map toString [1 2 3])"#, V(r#""123""#)),
+    (r#"[ (builtins.isAttrs {}) (builtins.isList []) (builtins.isString "") (builtins.isInt 1) (builtins.isInt 1.0) (builtins.isBool false) (builtins.isFunction (x: x)) (builtins.isNull null) (isNull 1) (builtins.isFunction builtins.map) (builtins.isString 1) ]"#,
+        V("[true,true,true,true,false,true,true,true,false,true,false]")),
+    ("[ (builtins.head [ 1 2 ]) (builtins.tail [ 1 2 3 ]) (builtins.elemAt [ 1 2 3 ] 2) ]", V("[1,[2,3],3]")),
+    ("builtins.head (builtins.tail [ 1 2 3 ])", V("2")),
+    ("let f = builtins.elemAt [ 10 20 ]; in f 1", V("20")),
+    ("builtins.foldl' (a: b: a + b) 0 [1 2 3]", V("6")),
+    ("builtins.foldl' (acc: x: [ x ] ++ acc) [ ] [ 1 2 3 ]", V("[3,2,1]")),
+    (r#"builtins.foldl' (acc: n: acc // { ${n} = builtins.stringLength n; }) { } [ "a" "bb" ]"#,
+        V(r#"{"a":1,"bb":2}"#)),
+    ("builtins.genList (i: i * i) 4", V("[0,1,4,9]")),
+    ("builtins.genList (x: { v = x; }) 2", V(r#"[{"v":0},{"v":1}]"#)),
+    (r#"builtins.removeAttrs { a = 1; b = 2; c = 3; } [ "a" "z" ]"#, V(r#"{"b":2,"c":3}"#)),
+    (r#"removeAttrs { a = 1; b = 2; } [ "b" ]"#, V(r#"{"a":1}"#)),
+    ("builtins.mapAttrs (n: v: n + toString v) { a = 1; b = 2; }", V(r#"{"a":"a1","b":"b2"}"#)),
+    ("builtins.mapAttrs (n: v: v * 2) { }", V("{}")),
+    ("builtins.concatLists [ [ 1 ] [ ] [ 2 3 ] ]", V("[1,2,3]")),
+    (r#"map builtins.typeOf [ 1 1.5 "s" true null [] {} (x: x) ]"#,
+        V(r#"["int","float","string","bool","null","list","set","lambda"]"#)),
+    ("builtins.typeOf (1 + 1.0)", V(r#""float""#)),
+    ("builtins.isInt (4 / 2)", V("true")),
+    ("builtins.typeOf ./.", V(r#""path""#)),
+    (r#"builtins.toJSON { a = [ 1 "x" null ]; }"#, V(r#""{\"a\":[1,\"x\",null]}""#)),
+    ("builtins.toJSON { b = true; a = { }; }", V(r#""{\"a\":{},\"b\":true}""#)),
+    (r#"builtins.toJSON "a\nb\"é""#, V(r#""\"a\\nb\\\"é\"""#)),
+    (r#"builtins.fromJSON ''{"a": [1, 2.5, true]}''"#, V(r#"{"a":[1,2.5,true]}"#)),
+    (r#"builtins.fromJSON "[null, \"x\", {\"b\": -3}]""#, V(r#"[null,"x",{"b":-3}]"#)),
+    (r#"builtins.fromJSON "\"\\u00e9\"""#, V(r#""é""#)),
+    (r#"(builtins.fromJSON "{\"x\": {\"y\": 2}}").x.y"#, V("2")),
+    (r#"builtins.replaceStrings [ "a" "b" ] [ "A" "B" ] "abcab""#, V(r#""ABcAB""#)),
+    (r#"builtins.replaceStrings [ "" ] [ "-" ] "ab""#, V(r#""-a-b-""#)),
+    (r#"builtins.replaceStrings [ "ab" "a" ] [ "X" "Y" ] "aab""#, V(r#""YX""#)),
+    (r#"[ (builtins.substring 1 3 "hello") (builtins.substring 3 100 "hello") (builtins.substring 10 2 "hi") ]"#,
+        V(r#"["ell","lo",""]"#)),
+    (r#"builtins.substring 0 (-1) "abc""#, V(r#""abc""#)),
+    (r#"[ (builtins.stringLength "héllo") (builtins.stringLength "") ]"#, V("[6,0]")),
+    // ---------------------------------------------------------------- expected errors
+    (r#"throw "boom""#, Error),
+    (r#"abort "x""#, Error),
+    ("{ a = 1; }.b", Error),
+    ("let a = { }; in a.b.c", Error),
+    ("null.a", Error),
+    (r#"1 + "a""#, Error),
+    ("true + 1", Error),
+    ("!1", Error),
+    (r#""a" < 1"#, Error),
+    (r#""${1}""#, Error),
+    (r#""${{ }}""#, Error),
+    ("toString { }", Error),
+    ("toString (x: x)", Error),
+    ("builtins.head [ ]", Error),
+    ("builtins.elemAt [ 1 ] 5", Error),
+    ("builtins.length { }", Error),
+    ("[ 1 ] ++ { }", Error),
+    ("{ } // [ ]", Error),
+    ("let f = { a }: a; in f { a = 1; b = 2; }", Error),
+    ("({ a }: a) { }", Error),
+    (r#"[ 1 (throw "deep") ]"#, Error),
+    (r#"{ a = { b = throw "deep"; }; }"#, Error),
+    ("1 / 0", Error),
+    ("if 1 then 2 else 3", Error),
+    ("let x = x; in x", Error),
+    ("rec { a = b; b = a; }", Error),
+    ("{ a = 1; a = 2; }", Error),
+    ("{ a.b = 1; a = 2; }", Error),
+    (r#"builtins.getAttr "z" { }"#, Error),
+    (r#"builtins.listToAttrs [ { name = 1; value = 2; } ]"#, Error),
+    (r#"builtins.substring (-1) 1 "abc""#, Error),
+    (r#"builtins.fromJSON "{""#, Error),
+    ("builtins.toJSON (x: x)", Error),
+    ("x: x", Error),
+    ("undefinedVariable", Error),
+    ("with { }; y", Error),
+    ("assert false; 1", Error),
+    // ---------------------------------------------------------------- outside the subset
+    (r#"builtins.hashString "sha256" "x""#, NoneOrValue),
+    (r#"builtins.match "a(b)" "ab""#, NoneOrValue),
+    (r#"builtins.split "," "a,b""#, NoneOrValue),
+    (r#"builtins.fromTOML "a = 1""#, NoneOrValue),
+    ("builtins.sort builtins.lessThan [3 1 2]", NoneOrValue),
+    (r#"builtins.tryEval (throw "x")"#, NoneOrValue),
+    ("builtins.functionArgs ({ a, b ? 1 }: a)", NoneOrValue),
+    (r#"builtins.compareVersions "1.2" "1.10""#, NoneOrValue),
+    (r#"builtins.splitVersion "1.2.3""#, NoneOrValue),
+    ("builtins.intersectAttrs { a = 1; } { a = 2; b = 3; }", NoneOrValue),
+    (r#"builtins.catAttrs "a" [ { a = 1; } { b = 2; } ]"#, NoneOrValue),
+    (r#"builtins.groupBy (x: x) [ "a" "b" "a" ]"#, NoneOrValue),
+    ("builtins.partition (x: x > 1) [ 1 2 3 ]", NoneOrValue),
+    ("builtins.concatMap (x: [ x x ]) [ 1 2 ]", NoneOrValue),
+    ("[ (builtins.any (x: x > 2) [ 1 3 ]) (builtins.all (x: x > 2) [ 1 3 ]) ]", NoneOrValue),
+    ("builtins.bitAnd 6 3", NoneOrValue),
+    ("[ (builtins.add 1 2) (builtins.sub 5 3) (builtins.mul 2 3) (builtins.div 7 2) ]", NoneOrValue),
+    ("builtins.seq 1 2", NoneOrValue),
+    (r#"builtins.deepSeq { a = 1; } "ok""#, NoneOrValue),
+    (r#"[ (builtins.baseNameOf "/a/b") (builtins.dirOf "/a/b") ]"#, NoneOrValue),
+    (r#"toString { __toString = self: "y"; }"#, NoneOrValue),
+    (r#"toString { outPath = "x"; }"#, NoneOrValue),
+    ("assert true; 1", NoneOrValue),
+    ("builtins.isFloat 1.5", NoneOrValue),
+];
+
+// ------------------------------------------------------------------------------------------------
+// Running nix-instantiate
+// ------------------------------------------------------------------------------------------------
+
+struct Nix {
+    binary: PathBuf,
+    /// Scratch directory used as HOME and for the XDG directories, removed on drop.
+    scratch: tempfile::TempDir,
+}
+
+enum NixOutcome {
+    Value(Value),
+    Failed(String),
+}
+
+fn find_nix_instantiate() -> Option<PathBuf> {
+    if let Some(explicit) = std::env::var_os("NIX_INSTANTIATE") {
+        let path = PathBuf::from(explicit);
+        return path.is_file().then_some(path);
+    }
+    let from_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join("nix-instantiate"))
+        .find(|candidate| candidate.is_file());
+    from_path.or_else(|| {
+        let fallback = Path::new("/usr/bin/nix-instantiate");
+        fallback.is_file().then(|| fallback.to_path_buf())
+    })
+}
+
+impl Nix {
+    fn new(binary: PathBuf) -> Nix {
+        let scratch = tempfile::tempdir().expect("create scratch dir for nix-instantiate");
+        for sub in ["cache", "config", "data", "state"] {
+            std::fs::create_dir_all(scratch.path().join(sub)).expect("create XDG dir");
+        }
+        Nix { binary, scratch }
+    }
+
+    fn eval(&self, expr: &str) -> NixOutcome {
+        let home = self.scratch.path();
+        // A positional argument starting with `-` would be taken for a flag; leading
+        // whitespace does not change the meaning of a Nix expression.
+        let arg = if expr.starts_with('-') {
+            format!(" {expr}")
+        } else {
+            expr.to_owned()
+        };
+        let mut cmd = Command::new(&self.binary);
+        cmd.env_clear()
+            .env(
+                "PATH",
+                std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+            )
+            .env("HOME", home)
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_STATE_HOME", home.join("state"))
+            .env("NIX_PATH", "")
+            .current_dir(home)
+            .args(["--readonly-mode", "--eval", "--strict", "--json", "-E"])
+            .arg(arg);
+        let output = match cmd.output() {
+            Ok(output) => output,
+            Err(err) => return NixOutcome::Failed(format!("could not run nix-instantiate: {err}")),
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() {
+            let first_error = stderr
+                .lines()
+                .find(|l| l.starts_with("error"))
+                .unwrap_or_else(|| stderr.lines().next().unwrap_or(""));
+            return NixOutcome::Failed(format!("{} ({})", first_error.trim(), output.status));
+        }
+        match serde_json::from_str::<Value>(stdout.trim()) {
+            Ok(v) => NixOutcome::Value(v),
+            Err(err) => NixOutcome::Failed(format!("unparsable nix output {stdout:?}: {err}")),
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Running the evaluator (isolated: a panic or a hang becomes a reported mismatch)
+// ------------------------------------------------------------------------------------------------
+
+enum OursOutcome {
+    Returned(Option<Value>),
+    Panicked(String),
+    TimedOut,
+}
+
+fn eval_ours(expr: &str) -> OursOutcome {
+    let (tx, rx) = mpsc::channel();
+    let src = expr.to_owned();
+    let spawned = std::thread::Builder::new()
+        .name("eval_standalone".into())
+        .stack_size(256 * 1024 * 1024)
+        .spawn(move || {
+            let result =
+                std::panic::catch_unwind(|| infra_check_analysis::eval::eval_standalone(&src));
+            let _ = tx.send(result);
+        });
+    if let Err(err) = spawned {
+        return OursOutcome::Panicked(format!("could not spawn evaluator thread: {err}"));
+    }
+    match rx.recv_timeout(EVAL_TIMEOUT) {
+        Ok(Ok(value)) => OursOutcome::Returned(value),
+        Ok(Err(payload)) => OursOutcome::Panicked(
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "<non-string panic payload>".into()),
+        ),
+        // The thread is leaked; there is no way to stop it.
+        Err(mpsc::RecvTimeoutError::Timeout) => OursOutcome::TimedOut,
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            OursOutcome::Panicked("evaluator thread died without a result".into())
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Comparing JSON values (numbers numerically)
+// ------------------------------------------------------------------------------------------------
+
+fn numbers_equal(a: &serde_json::Number, b: &serde_json::Number) -> bool {
+    if !a.is_f64() && !b.is_f64() {
+        // Both integers: exact.
+        return a == b;
+    }
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => {
+            if x == y {
+                return true;
+            }
+            // Nix prints floats with six significant digits.
+            let scale = x.abs().max(y.abs());
+            (x - y).abs() <= 1e-5 * scale
+        }
+        _ => false,
+    }
+}
+
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => numbers_equal(x, y),
+        (Value::Array(xs), Value::Array(ys)) => {
+            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| json_equal(x, y))
+        }
+        (Value::Object(xs), Value::Object(ys)) => {
+            xs.len() == ys.len()
+                && xs
+                    .iter()
+                    .all(|(k, x)| ys.get(k).is_some_and(|y| json_equal(x, y)))
+        }
+        _ => a == b,
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The test
+// ------------------------------------------------------------------------------------------------
+
+fn show_nix(outcome: &NixOutcome) -> String {
+    match outcome {
+        NixOutcome::Value(v) => v.to_string(),
+        NixOutcome::Failed(msg) => format!("<error: {msg}>"),
+    }
+}
+
+fn show_ours(outcome: &OursOutcome) -> String {
+    match outcome {
+        OursOutcome::Returned(Some(v)) => format!("Some({v})"),
+        OursOutcome::Returned(None) => "None".into(),
+        OursOutcome::Panicked(msg) => format!("<panicked: {msg}>"),
+        OursOutcome::TimedOut => format!("<no result after {EVAL_TIMEOUT:?}>"),
+    }
+}
+
+#[test]
+fn table_has_enough_cases_of_each_kind() {
+    let values = CASES.iter().filter(|(_, e)| matches!(e, V(_))).count();
+    let errors = CASES.iter().filter(|(_, e)| matches!(e, Error)).count();
+    let unknown = CASES
+        .iter()
+        .filter(|(_, e)| matches!(e, NoneOrValue))
+        .count();
+    assert!(values >= 60, "only {values} supported-subset cases");
+    assert!(errors >= 6, "only {errors} expected-error cases");
+    assert!(unknown >= 6, "only {unknown} outside-the-subset cases");
+    for (expr, expect) in CASES {
+        if let V(json) = expect {
+            serde_json::from_str::<Value>(json)
+                .unwrap_or_else(|e| panic!("expected JSON for {expr:?} does not parse: {e}"));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (expr, _) in CASES {
+        assert!(seen.insert(*expr), "duplicate case {expr:?}");
+    }
+}
+
+#[test]
+fn evaluator_agrees_with_nix_instantiate() {
+    let Some(binary) = find_nix_instantiate() else {
+        if std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("{SKIP_MESSAGE}");
+        }
+        eprintln!("{SKIP_MESSAGE}");
+        return;
+    };
+    let nix = Nix::new(binary);
+
+    // Sanity check of the nix side itself, so an environment problem is not reported as
+    // a hundred mismatches.
+    match nix.eval("1 + 1") {
+        NixOutcome::Value(v) if v == serde_json::json!(2) => {}
+        other => panic!("nix-instantiate does not work here: {}", show_nix(&other)),
+    }
+
+    if matches!(eval_ours("1"), OursOutcome::Returned(None)) {
+        eprintln!("note: eval_standalone(\"1\") returned None; the evaluator looks like a stub");
+    }
+
+    // Problems with the table itself: nix does not do what the case says.
+    let mut table_errors: Vec<String> = Vec::new();
+    // The evaluator disagrees with nix.
+    let mut mismatches: Vec<String> = Vec::new();
+    let mut counts = [0usize; 3];
+
+    for (index, (expr, expect)) in CASES.iter().enumerate() {
+        let nix_out = nix.eval(expr);
+        let ours = eval_ours(expr);
+        let case = format!("#{index} [{}] {expr:?}", kind(expect));
+        match expect {
+            V(json) => {
+                counts[0] += 1;
+                let intended: Value = serde_json::from_str(json).expect("checked above");
+                match &nix_out {
+                    NixOutcome::Value(v) if json_equal(v, &intended) => {}
+                    _ => table_errors.push(format!(
+                        "{case}\n      table says: {json}\n      nix:        {}",
+                        show_nix(&nix_out)
+                    )),
+                }
+                let ok = match (&nix_out, &ours) {
+                    (NixOutcome::Value(n), OursOutcome::Returned(Some(o))) => json_equal(n, o),
+                    _ => false,
+                };
+                if !ok {
+                    mismatches.push(format!(
+                        "{case}\n      nix:  {}\n      ours: {}",
+                        show_nix(&nix_out),
+                        show_ours(&ours)
+                    ));
+                }
+            }
+            Error => {
+                counts[1] += 1;
+                if let NixOutcome::Value(v) = &nix_out {
+                    table_errors.push(format!(
+                        "{case}\n      table says: nix fails\n      nix:        {v}"
+                    ));
+                }
+                if !matches!(ours, OursOutcome::Returned(None)) {
+                    mismatches.push(format!(
+                        "{case} (must be None: nix fails)\n      nix:  {}\n      ours: {}",
+                        show_nix(&nix_out),
+                        show_ours(&ours)
+                    ));
+                }
+            }
+            NoneOrValue => {
+                counts[2] += 1;
+                let ok = match (&nix_out, &ours) {
+                    (_, OursOutcome::Returned(None)) => true,
+                    (NixOutcome::Value(n), OursOutcome::Returned(Some(o))) => json_equal(n, o),
+                    _ => false,
+                };
+                if let NixOutcome::Failed(_) = &nix_out {
+                    table_errors.push(format!(
+                        "{case}\n      table says: nix succeeds\n      nix:        {}",
+                        show_nix(&nix_out)
+                    ));
+                }
+                if !ok {
+                    mismatches.push(format!(
+                        "{case} (must be None or nix's value)\n      nix:  {}\n      ours: {}",
+                        show_nix(&nix_out),
+                        show_ours(&ours)
+                    ));
+                }
+            }
+        }
+    }
+
+    eprintln!(
+        "eval_differential: {} cases ({} supported, {} expected-error, {} outside-the-subset); \
+         {} mismatches, {} table problems",
+        CASES.len(),
+        counts[0],
+        counts[1],
+        counts[2],
+        mismatches.len(),
+        table_errors.len()
+    );
+
+    let mut report = String::new();
+    if !table_errors.is_empty() {
+        report.push_str(&format!(
+            "\n{} case(s) where nix-instantiate does not behave as the table says \
+             (fix the table):\n",
+            table_errors.len()
+        ));
+        for t in &table_errors {
+            report.push_str(&format!("  - {t}\n"));
+        }
+    }
+    if !mismatches.is_empty() {
+        report.push_str(&format!(
+            "\n{} case(s) where the evaluator disagrees with nix-instantiate:\n",
+            mismatches.len()
+        ));
+        for m in &mismatches {
+            report.push_str(&format!("  - {m}\n"));
+        }
+    }
+    assert!(report.is_empty(), "{report}");
+}
+
+fn kind(expect: &Expect) -> &'static str {
+    match expect {
+        V(_) => "value",
+        Error => "error",
+        NoneOrValue => "none-or-value",
+    }
+}
