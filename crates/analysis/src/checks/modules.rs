@@ -41,7 +41,8 @@ fn undefined(db: &dyn Db, ws: Workspace, idx: &ModuleIndex, out: &mut Vec<Diagno
         let mut candidates: Vec<(f64, &str)> = idx
             .names_of(&r.class)
             .map(|n| (strsim::jaro_winkler(name, n), n))
-            .filter(|(score, _)| *score >= 0.8)
+            // Jaro-Winkler alone favours long shared prefixes such as `machines/nixos/`.
+            .filter(|(score, n)| *score >= 0.85 && strsim::normalized_levenshtein(name, n) >= 0.5)
             .collect();
         candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
         let mut message = format!(

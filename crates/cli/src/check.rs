@@ -1,0 +1,180 @@
+//! `infra-check check`: finds the repository root, runs the analysis on a thread with a large
+//! stack, renders the report in the chosen format and decides the exit code.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use infra_check_analysis::{Analysis, Cancelled, Diagnostic};
+
+use crate::error::{CliError, EXIT_ERROR};
+use crate::progress::Progress;
+use crate::report::{fails, Report, Source, Sources};
+use crate::{CheckArgs, Format};
+
+/// What the analysis thread hands back.
+struct Outcome {
+    report: Report,
+    /// Files that exist but could not be read, with the reason.
+    unreadable: Vec<(String, String)>,
+}
+
+pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
+    if let Some(machine) = &args.machine {
+        return Err(CliError::Usage(format!(
+            "The --machine option (given as `{machine}`) is not yet supported: filtering \
+diagnostics to the files of one machine will come in a later version, so run the check without \
+it to see every diagnostic."
+        )));
+    }
+    let root = resolve_root(&args.path)?;
+    crate::threads::configure_rayon();
+    let outcome = analyse_on_large_stack(root)?;
+    let report = &outcome.report;
+
+    let text = match args.format {
+        Format::Human => crate::render_human::render(report, use_colour()),
+        Format::Json => crate::json::render(report)?,
+        Format::Sarif => crate::sarif::render(report)?,
+        Format::Github => crate::github::render(report, github_prefix(&report.root).as_deref()),
+    };
+    crate::output::emit(&text)?;
+
+    if !outcome.unreadable.is_empty() {
+        let mut stderr = std::io::stderr().lock();
+        for (file, reason) in &outcome.unreadable {
+            let _ = writeln!(
+                stderr,
+                "error: `{file}` could not be read ({reason}), so it was not checked."
+            );
+        }
+        return Ok(ExitCode::from(EXIT_ERROR));
+    }
+    Ok(if fails(&report.diagnostics, args.deny_warnings) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The nearest directory at or above `path` that holds a flake.nix.
+fn resolve_root(path: &Path) -> Result<PathBuf, CliError> {
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Err(e) = std::fs::metadata(path) {
+        return Err(CliError::Usage(
+            if e.kind() == std::io::ErrorKind::NotFound {
+                format!("The path `{}` does not exist.", shown.display())
+            } else {
+                format!("The path `{}` could not be read: {e}.", shown.display())
+            },
+        ));
+    }
+    infra_check_analysis::find_root(path).ok_or_else(|| {
+        CliError::Usage(format!(
+            "No flake.nix was found in `{}` or any of its parent directories, so there is no \
+repository to check.",
+            shown.display()
+        ))
+    })
+}
+
+fn analyse_on_large_stack(root: PathBuf) -> Result<Outcome, CliError> {
+    let handle = std::thread::Builder::new()
+        .name("infra-check-analysis".into())
+        .stack_size(crate::threads::ANALYSIS_STACK)
+        .spawn(move || analyse(&root))
+        .map_err(|e| CliError::Io(format!("The analysis thread could not be started: {e}.")))?;
+    handle.join().map_err(|_| {
+        CliError::Io(
+            "The analysis stopped because of an internal error in infra-check (see the message \
+above); please report it."
+                .into(),
+        )
+    })?
+}
+
+fn analyse(root: &Path) -> Result<Outcome, CliError> {
+    let mut progress = Progress::stderr();
+    progress.set(&format!("Reading {}…", root.display()));
+    let loaded = infra_check_analysis::load(root).map_err(|e| {
+        CliError::Io(format!(
+            "The repository at `{}` could not be read: {e}.",
+            root.display()
+        ))
+    })?;
+    let host = loaded.host;
+    let analysis = host.snapshot();
+    let files = analysis.files().len();
+    progress.set(&format!(
+        "Checking {files} file{}…",
+        if files == 1 { "" } else { "s" }
+    ));
+    analysis.prime_parse().map_err(cancelled)?;
+    let diagnostics: Vec<Diagnostic> = analysis.diagnostics().map_err(cancelled)?.to_vec();
+    let sources = collect_sources(&analysis, &diagnostics)?;
+    progress.finish();
+    Ok(Outcome {
+        report: Report {
+            root: analysis.root().to_path_buf(),
+            files,
+            diagnostics,
+            sources,
+        },
+        unreadable: loaded.unreadable,
+    })
+}
+
+/// The texts of every file a diagnostic, related location or fix edit points into.
+fn collect_sources(analysis: &Analysis, diagnostics: &[Diagnostic]) -> Result<Sources, CliError> {
+    let mut sources = Sources::default();
+    for d in diagnostics {
+        let related = d.related.iter().map(|r| r.location.file.as_str());
+        let edits = d
+            .fix
+            .iter()
+            .flat_map(|f| f.edits.iter().map(|e| e.file.as_str()));
+        for file in std::iter::once(d.file()).chain(related).chain(edits) {
+            if sources.contains(file) {
+                continue;
+            }
+            let Some(text) = analysis.file_text(file) else {
+                continue;
+            };
+            let Some(index) = analysis.line_index(file).map_err(cancelled)? else {
+                continue;
+            };
+            sources.insert(file.to_owned(), Source { text, index });
+        }
+    }
+    Ok(sources)
+}
+
+fn cancelled(_: Cancelled) -> CliError {
+    // Nothing changes the workspace while the CLI runs, so this cannot happen in practice.
+    CliError::Io("The analysis was cancelled before it finished.".into())
+}
+
+/// Colour only on a terminal, and never when NO_COLOR is set to a non-empty value
+/// (<https://no-color.org>).
+fn use_colour() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !no_color && std::io::stdout().is_terminal()
+}
+
+/// GitHub resolves annotation paths against the checkout (`GITHUB_WORKSPACE`). When the checked
+/// repository is a subdirectory of the checkout, its root-relative paths need that subdirectory
+/// in front. `None` outside GitHub Actions or when the root is the checkout itself.
+fn github_prefix(root: &Path) -> Option<String> {
+    let workspace = std::env::var_os("GITHUB_WORKSPACE")?;
+    let workspace = Path::new(&workspace).canonicalize().ok()?;
+    let rel = root.strip_prefix(&workspace).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join("/"))
+    }
+}

@@ -1,0 +1,260 @@
+//! `--format human`: rustc-style messages rendered with `annotate-snippets`, then a summary line.
+//!
+//! ```text
+//! error[syntax/parse-error]: unexpected token
+//!  --> modules/bad.nix:1:7
+//!   |
+//! 1 | { a = ; }
+//!   |       ^
+//!   |
+//!   = help: …
+//! ```
+//!
+//! Related locations in the same file are secondary annotations with their message; those in
+//! other files are further snippets, or `= note:` lines when the file's text is not available.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet};
+use infra_check_analysis::{Diagnostic, Severity, TextRange};
+
+use crate::report::{Report, Sources, Summary};
+
+/// Renders every diagnostic and the summary line; `colour` adds ANSI styling.
+pub fn render(report: &Report, colour: bool) -> String {
+    let renderer = if colour {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let mut out = String::new();
+    for d in &report.diagnostics {
+        out.push_str(&renderer.render(&[group(d, &report.sources)]));
+        out.push_str("\n\n");
+    }
+    let summary = Summary::of(report).line();
+    if colour {
+        out.push_str(&format!("\x1b[1m{summary}\x1b[0m\n"));
+    } else {
+        out.push_str(&summary);
+        out.push('\n');
+    }
+    out
+}
+
+fn level(severity: Severity) -> Level<'static> {
+    match severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+        Severity::Info => Level::INFO,
+        Severity::Hint => Level::HELP.with_name("hint"),
+    }
+}
+
+fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
+    let title = level(d.severity)
+        .primary_title(d.message.as_str())
+        .id(d.code);
+    let mut elements: Vec<Element<'a>> = Vec::new();
+    // `= note:` lines for related locations whose file text is not available; they go after
+    // every snippet.
+    let mut notes: Vec<Element<'a>> = Vec::new();
+
+    // Related locations, grouped by file; those in the primary file join its snippet.
+    let mut by_file: BTreeMap<&str, Vec<(TextRange, &str)>> = BTreeMap::new();
+    for r in &d.related {
+        by_file
+            .entry(r.location.file.as_str())
+            .or_default()
+            .push((r.location.range, r.message.as_str()));
+    }
+    let same_file = by_file.remove(d.file()).unwrap_or_default();
+
+    match sources.get(d.file()) {
+        Some(src) => {
+            let mut ranges = vec![d.range()];
+            ranges.extend(same_file.iter().map(|(r, _)| *r));
+            let mut snippet = Snippet::source(displayed(&src.text, &ranges))
+                .path(d.file())
+                .line_start(1)
+                .annotation(AnnotationKind::Primary.span(clamp(&src.text, d.range())));
+            for (range, message) in same_file {
+                snippet = snippet.annotation(
+                    AnnotationKind::Context
+                        .span(clamp(&src.text, range))
+                        .label(message),
+                );
+            }
+            elements.push(snippet.into());
+        }
+        None => {
+            elements.push(Origin::path(d.file()).into());
+            for (_, message) in same_file {
+                notes.push(
+                    Level::NOTE
+                        .message(format!("{}: {message}", d.file()))
+                        .into(),
+                );
+            }
+        }
+    }
+
+    for (file, related) in by_file {
+        match sources.get(file) {
+            Some(src) => {
+                let ranges: Vec<TextRange> = related.iter().map(|(r, _)| *r).collect();
+                let mut snippet = Snippet::source(displayed(&src.text, &ranges))
+                    .path(file)
+                    .line_start(1);
+                for (range, message) in related {
+                    snippet = snippet.annotation(
+                        AnnotationKind::Context
+                            .span(clamp(&src.text, range))
+                            .label(message),
+                    );
+                }
+                elements.push(snippet.into());
+            }
+            None => {
+                for (range, message) in related {
+                    let span = sources.span(file, range);
+                    notes.push(
+                        Level::NOTE
+                            .message(format!(
+                                "{file}:{}:{}: {message}",
+                                span.start.line, span.start.column
+                            ))
+                            .into(),
+                    );
+                }
+            }
+        }
+    }
+
+    elements.extend(notes);
+    if let Some(fix) = &d.fix {
+        elements.push(Level::HELP.message(fix.message.as_str()).into());
+        if let Some(command) = &fix.command {
+            if !fix.message.contains(command.as_str()) {
+                elements.push(Level::HELP.message(format!("run `{command}`")).into());
+            }
+        }
+    }
+
+    Group::with_title(title).elements(elements)
+}
+
+/// The text to show for a file. A range at the very end of a file that ends with a newline sits
+/// on the empty last line (that is where the other formats put it too); a space there makes
+/// that line exist for the renderer, which would otherwise move the range to the line before.
+fn displayed<'a>(text: &'a str, ranges: &[TextRange]) -> Cow<'a, str> {
+    let at_end = ranges.iter().any(|r| r.start as usize >= text.len());
+    if at_end && text.ends_with('\n') {
+        Cow::Owned(format!("{text} "))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// `range` as a byte range that lies inside `text` and on character boundaries.
+fn clamp(text: &str, range: TextRange) -> Range<usize> {
+    let fit = |offset: u32| {
+        let mut o = (offset as usize).min(text.len());
+        while o > 0 && !text.is_char_boundary(o) {
+            o -= 1;
+        }
+        o
+    };
+    let start = fit(range.start);
+    let end = fit(range.end).max(start);
+    start..end
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use infra_check_analysis::{Fix, LineIndex};
+
+    use super::*;
+    use crate::report::Source;
+
+    fn source(text: &str) -> Source {
+        Source {
+            text: Arc::from(text),
+            index: Arc::new(LineIndex::new(text)),
+        }
+    }
+
+    #[test]
+    fn related_locations_and_fixes_are_shown() {
+        let a = "let\n  x = base;\nin x\n";
+        let b = "{\n  flake.modules.nixos.bases = { };\n}\n";
+        let mut sources = Sources::default();
+        sources.insert("modules/a.nix".into(), source(a));
+        sources.insert("modules/b.nix".into(), source(b));
+        let d = Diagnostic::new(
+            "module/undefined",
+            "modules/a.nix",
+            TextRange::new(10, 14),
+            "`base` is not defined.".into(),
+        )
+        .with_related("modules/a.nix", TextRange::new(0, 3), "bound here")
+        .with_related(
+            "modules/b.nix",
+            TextRange::new(24, 29),
+            "did you mean `bases`?",
+        )
+        .with_related("hosts/missing.nix", TextRange::new(0, 0), "also used here")
+        .with_fix(Fix {
+            message: "rename it to `bases`".into(),
+            edits: vec![],
+            command: Some("just fix".into()),
+        });
+        let report = Report {
+            root: PathBuf::from("/r"),
+            files: 2,
+            diagnostics: vec![d],
+            sources,
+        };
+        let text = render(&report, false);
+        for needle in [
+            "error[module/undefined]: `base` is not defined.",
+            "--> modules/a.nix:2:7",
+            "  x = base;",
+            "^^^^",
+            "bound here",
+            "modules/b.nix:2:23",
+            "did you mean `bases`?",
+            "= note: hosts/missing.nix:1:1: also used here",
+            "= help: rename it to `bases`",
+            "= help: run `just fix`",
+            "1 error, 0 warnings, 0 infos in 2 files",
+        ] {
+            assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let mut sources = Sources::default();
+        sources.insert("a.nix".into(), source("{ a = ; }"));
+        let d = Diagnostic::new(
+            "syntax/parse-error",
+            "a.nix",
+            TextRange::new(6, 7),
+            "bad".into(),
+        );
+        let report = Report {
+            root: PathBuf::from("/r"),
+            files: 1,
+            diagnostics: vec![d],
+            sources,
+        };
+        assert!(render(&report, true).contains('\x1b'));
+        assert!(!render(&report, false).contains('\x1b'));
+    }
+}

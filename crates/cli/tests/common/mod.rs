@@ -1,0 +1,72 @@
+//! Helpers shared by the integration tests: temporary repositories and running the real binary.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// `flake.nix` of every test repository.
+pub const FLAKE: &str = "{ outputs = _: {}; }\n";
+/// A module with a syntax error on line 2: the `;` after `a =` is at character column 17
+/// (the `ü` before it is one character but two bytes).
+pub const BROKEN: &str = "{\n  b = \"ü\";  a = ; }\n";
+pub const BROKEN_LINE: &str = "  b = \"ü\";  a = ; }";
+
+/// A temporary repository with `flake.nix` plus `files` (root-relative path, text).
+pub fn repo(files: &[(&str, &str)]) -> TempDir {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    write(dir.path(), "flake.nix", FLAKE);
+    for (path, text) in files {
+        write(dir.path(), path, text);
+    }
+    dir
+}
+
+/// A repository whose `modules/broken.nix` does not parse.
+pub fn broken_repo() -> TempDir {
+    repo(&[("modules/broken.nix", BROKEN)])
+}
+
+pub fn write(root: &Path, path: &str, text: &str) {
+    let full = root.join(path);
+    if let Some(parent) = full.parent() {
+        std::fs::create_dir_all(parent).expect("create directories");
+    }
+    std::fs::write(full, text).expect("write a file");
+}
+
+/// The binary with a clean environment for output that depends on it.
+pub fn command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_infra-check"));
+    cmd.env_remove("GITHUB_WORKSPACE").env_remove("NO_COLOR");
+    cmd
+}
+
+pub fn run(args: &[&str]) -> Output {
+    command().args(args).output().expect("run infra-check")
+}
+
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    command()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run infra-check")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8")
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).expect("stderr is UTF-8")
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited normally")
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("temporary paths are UTF-8")
+}
