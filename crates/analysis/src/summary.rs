@@ -43,6 +43,8 @@ pub struct ModuleReference {
     /// `None` when the name is computed from something Unknown.
     pub name: Option<String>,
     pub location: Location,
+    /// Written with an `or` default: a missing module is not an error.
+    pub optional: bool,
 }
 
 /// Where an `imports` list is evaluated, and what it imports.
@@ -127,6 +129,7 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
             class: r.class.to_string(),
             name: r.name.map(|n| n.to_string()),
             location: location(&r.span),
+            optional: r.optional,
         };
         if seen.insert(reference.clone()) {
             w.out.references.push(reference);
@@ -269,6 +272,7 @@ impl Walker<'_, '_> {
                                 class: class.to_string(),
                                 name: Some(name.to_string()),
                                 location: location(span),
+                                optional: false,
                             }],
                         });
                     }
@@ -436,6 +440,7 @@ impl Walker<'_, '_> {
                             class: c.to_string(),
                             name: Some(name.to_string()),
                             location: location(span),
+                            optional: false,
                         });
                     }
                 }

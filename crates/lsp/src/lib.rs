@@ -1,1 +1,45 @@
-pub fn x(){}
+//! The infra-check language server: tower-lsp-server on top of `infra-check-analysis`.
+//!
+//! This crate only translates between the protocol and plain analysis data:
+//! - [`server`]: the protocol handlers. They hand every document change to the worker over one
+//!   ordered channel before their first `.await`, so changes apply in the client's order even
+//!   though tower-lsp-server runs up to four handlers at once.
+//! - [`worker`]: one thread owns the `AnalysisHost`, applies changes, and re-checks on a
+//!   snapshot in the blocking pool; one task publishes the results, newest generation only.
+//! - [`convert`]: URIs ↔ root-relative paths, byte ranges → UTF-16 positions, diagnostics.
+//!
+//! Nothing here writes to stdout except the protocol itself; logging goes through
+//! `window/logMessage`.
+
+pub mod convert;
+pub mod server;
+pub mod worker;
+
+use std::time::Duration;
+
+pub use server::Server;
+pub use tower_lsp_server::{ClientSocket, LspService};
+
+/// The service and the socket of messages to the client, for a transport or a test to drive.
+pub fn build_service() -> (LspService<Server>, ClientSocket) {
+    LspService::new(Server::new)
+}
+
+/// Serves the language server on stdin/stdout until the client says `exit` (or closes stdin).
+pub fn run_stdio() -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("infra-check-lsp")
+        // Parsing and evaluating deeply nested input recurses; checks run on blocking threads.
+        .thread_stack_size(64 << 20)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let (service, socket) = build_service();
+        tower_lsp_server::Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+            .serve(service)
+            .await;
+    });
+    // The blocking stdin reader may still wait for input that never comes.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    Ok(())
+}

@@ -35,7 +35,7 @@ fn module_path(class: &str, name: &str) -> String {
 fn undefined(db: &dyn Db, ws: Workspace, idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
     for r in &idx.references {
         let Some(name) = &r.name else { continue };
-        if idx.is_open(&r.class) || idx.is_defined(&r.class, name) {
+        if r.optional || idx.is_open(&r.class) || idx.is_defined(&r.class, name) {
             continue;
         }
         let mut candidates: Vec<(f64, &str)> = idx

@@ -236,11 +236,17 @@ pub(super) fn coerce_to_string(ev: &Evaluator, v: &Value, depth: u32) -> Option<
         Value::Bool(true) => Some("1".into()),
         Value::Bool(false) | Value::Null => Some(String::new()),
         Value::List(items) => {
-            let mut parts = Vec::new();
-            for t in items.iter() {
-                parts.push(coerce_to_string(ev, &ev.force(t), depth + 1)?);
+            // Nix puts no separator after an element that is an empty list.
+            let mut out = String::new();
+            for (i, t) in items.iter().enumerate() {
+                let v = ev.force(t);
+                out.push_str(&coerce_to_string(ev, &v, depth + 1)?);
+                let empty_list = matches!(&v, Value::List(l) if l.is_empty());
+                if i + 1 < items.len() && !empty_list {
+                    out.push(' ');
+                }
             }
-            Some(parts.join(" "))
+            Some(out)
         }
         _ => None,
     }

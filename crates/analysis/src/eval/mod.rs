@@ -56,6 +56,8 @@ pub struct ModuleRefEvent {
     /// `None` when the name is computed from something Unknown.
     pub name: Option<Rc<str>>,
     pub span: Span,
+    /// Selected with an `or` default, so a missing module is not an error.
+    pub optional: bool,
 }
 
 #[derive(Debug, Default)]
@@ -346,6 +348,11 @@ impl<'a> Evaluator<'a> {
         if !str_is_well_formed(s) {
             return Value::Unknown;
         }
+        // Nix strips indentation after an escaped line break (`''\n`) where rnix does not.
+        let text = s.syntax().text().to_string();
+        if text.starts_with("''") && (text.contains("''\\n") || text.contains("''\\r")) {
+            return Value::Unknown;
+        }
         match self.eval_literal_str_parts(s.normalized_parts(), env) {
             Some(st) => Value::Str(st.into()),
             None => Value::Unknown,
@@ -397,7 +404,15 @@ impl<'a> Evaluator<'a> {
                     None if a.partial => return self.unknown_with(default, env),
                     None => return self.eval_or_unknown(default, env),
                 },
-                (Value::Sym(s), Some(n)) => self.select_sym(&s, &n, span),
+                (Value::Sym(s), Some(n)) => {
+                    let v = self.select_sym(&s, &n, span);
+                    if default.is_some() && matches!(&*s, Sym::ModuleSet(Some(_))) {
+                        if let Some(r) = self.recorder.borrow_mut().refs.last_mut() {
+                            r.optional = true;
+                        }
+                    }
+                    v
+                }
                 (Value::Sym(s), None) => {
                     self.note_unknown_select(&s, span);
                     return self.unknown_with(default, env);
@@ -987,6 +1002,7 @@ impl<'a> Evaluator<'a> {
                     class: class.clone(),
                     name: None,
                     span,
+                    optional: false,
                 });
                 self.recorder.borrow_mut().escaped.push(Some(class.clone()));
             }
@@ -1056,6 +1072,7 @@ impl<'a> Evaluator<'a> {
                         class: class.clone(),
                         name: Some(name.into()),
                         span: span.clone(),
+                        optional: false,
                     });
                 }
                 sym(Sym::ModuleRef {

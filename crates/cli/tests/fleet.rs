@@ -1,0 +1,161 @@
+//! The embedded example must check clean, and breaking it in the ways users break real fleets
+//! must be reported with the right code, file and line — and clear again once repaired.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fleet_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleet")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let ft = entry.file_type().unwrap();
+        if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else if ft.is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// `(code, file, line)` of every diagnostic, from the JSON output.
+fn findings(root: &Path) -> (i32, Vec<(String, String, u64)>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_infra-check"))
+        .args(["check", "--format", "json"])
+        .arg(root)
+        .output()
+        .expect("run infra-check");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "invalid JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let list = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_owned(),
+                d["file"].as_str().unwrap().to_owned(),
+                d["range"]["start"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    (out.status.code().unwrap_or(-1), list)
+}
+
+#[test]
+fn the_example_fleet_checks_clean() {
+    let (code, list) = findings(&fleet_src());
+    assert_eq!(
+        list,
+        vec![],
+        "examples/fleet must have no diagnostics at all"
+    );
+    assert_eq!(code, 0);
+    let out = Command::new(env!("CARGO_BIN_EXE_infra-check"))
+        .args(["check", "--deny-warnings"])
+        .arg(fleet_src())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+struct Breakage {
+    file: &'static str,
+    find: &'static str,
+    replace: &'static str,
+    code: &'static str,
+    /// A string on the line where the diagnostic must point (after the change).
+    marker: &'static str,
+}
+
+const BREAKAGES: &[Breakage] = &[
+    Breakage {
+        file: "modules/machines/nixos/krypton/default.nix",
+        find: "++ (with flakeModules; [",
+        replace: "++ (with flakeModules; [ monitorng",
+        code: "module/undefined",
+        marker: "monitorng",
+    },
+    Breakage {
+        file: "modules/machines/nixos/krypton/default.nix",
+        find: "imports = [",
+        replace: "imports = [ config.flake.modules.darwin.base",
+        code: "module/class-mismatch",
+        marker: "modules.darwin.base",
+    },
+    Breakage {
+        file: "modules/machines/nixos/krypton/default.nix",
+        find: "imports = [",
+        replace: "imports = [ config.flake.modules.homeManager.shell",
+        code: "module/class-mismatch",
+        marker: "homeManager.shell",
+    },
+    Breakage {
+        file: "modules/machines/nixos/krypton/default.nix",
+        find: "imports = [",
+        replace: "imports = [ ./hardware-configuration.nix",
+        code: "module/import-not-found",
+        marker: "./hardware-configuration.nix",
+    },
+    Breakage {
+        file: "modules/machines/nixos/krypton/default.nix",
+        find: "networking.hostName = \"krypton\";",
+        replace: "networking.hostName = \"krypton\"",
+        code: "syntax/parse-error",
+        marker: "",
+    },
+];
+
+#[test]
+fn breaking_the_fleet_is_reported_at_the_right_place_and_fixing_it_clears_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("fleet");
+    copy_dir(&fleet_src(), &root);
+    for b in BREAKAGES {
+        let path = root.join(b.file);
+        let original = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            original.contains(b.find),
+            "{} no longer contains {:?}",
+            b.file,
+            b.find
+        );
+        let broken = original.replacen(b.find, b.replace, 1);
+        std::fs::write(&path, &broken).unwrap();
+        let (code, list) = findings(&root);
+        let hits: Vec<_> = list.iter().filter(|(c, _, _)| c == b.code).collect();
+        assert_eq!(
+            hits.len(),
+            1,
+            "{}: expected one {} in {list:?}",
+            b.replace,
+            b.code
+        );
+        let (_, file, line) = hits[0];
+        assert_eq!(file, b.file);
+        if !b.marker.is_empty() {
+            let expected = broken.lines().position(|l| l.contains(b.marker)).unwrap() as u64 + 1;
+            assert_eq!(*line, expected, "{}: wrong line", b.replace);
+        }
+        assert_eq!(code, 1, "{}: errors must exit 1", b.replace);
+        std::fs::write(&path, &original).unwrap();
+        let (code, list) = findings(&root);
+        assert_eq!(list, vec![], "after repairing {:?}", b.replace);
+        assert_eq!(code, 0);
+    }
+}

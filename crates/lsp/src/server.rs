@@ -1,0 +1,214 @@
+//! The protocol side: a `LanguageServer` whose handlers only translate parameters and hand
+//! them to the worker (see [`crate::worker`]), synchronously, before their first `.await`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Mutex;
+
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
+
+use crate::convert::uri_to_path;
+use crate::worker::{self, Msg, Out};
+
+/// The infra-check language server. Build it with [`crate::build_service`].
+pub struct Server {
+    client: Client,
+    tx: Sender<Msg>,
+    /// Taken by `initialize`, which starts the worker thread.
+    worker_parts: Mutex<Option<(Receiver<Msg>, UnboundedSender<Out>)>>,
+    /// Taken by `initialized`, which starts the publisher: the client only accepts
+    /// notifications once it has the `initialize` response.
+    publisher_rx: Mutex<Option<UnboundedReceiver<Out>>>,
+    watch_files: AtomicBool,
+}
+
+impl Server {
+    pub fn new(client: Client) -> Self {
+        let (tx, rx) = mpsc::channel();
+        let (out_tx, out_rx) = unbounded_channel();
+        Server {
+            client,
+            tx,
+            worker_parts: Mutex::new(Some((rx, out_tx))),
+            publisher_rx: Mutex::new(Some(out_rx)),
+            watch_files: AtomicBool::new(false),
+        }
+    }
+
+    /// Hands a message to the worker. Never blocks; call it before any `.await`.
+    fn send(&self, msg: Msg) {
+        // The worker only stops after `shutdown`; later messages have nowhere to go.
+        let _ = self.tx.send(msg);
+    }
+
+    async fn not_a_file(&self, uri: &Uri) {
+        self.client
+            .log_message(
+                MessageType::LOG,
+                format!("ignoring {}: not a file: URI", uri.as_str()),
+            )
+            .await;
+    }
+}
+
+fn workspace_roots(params: &InitializeParams) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = params
+        .workspace_folders
+        .iter()
+        .flatten()
+        .filter_map(|f| uri_to_path(&f.uri))
+        .collect();
+    #[allow(deprecated)] // still the only root older clients send
+    if let Some(path) = params.root_uri.as_ref().and_then(uri_to_path) {
+        if !roots.contains(&path) {
+            roots.push(path);
+        }
+    }
+    roots
+}
+
+fn capabilities() -> ServerCapabilities {
+    ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::FULL),
+                save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                ..TextDocumentSyncOptions::default()
+            },
+        )),
+        ..ServerCapabilities::default()
+    }
+}
+
+impl LanguageServer for Server {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let roots = workspace_roots(&params);
+        let dynamic_watch = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|d| d.dynamic_registration)
+            .unwrap_or(false);
+        self.watch_files.store(dynamic_watch, Ordering::Relaxed);
+        let parts = self.worker_parts.lock().unwrap().take();
+        if let Some((rx, out)) = parts {
+            let handle = tokio::runtime::Handle::current();
+            if let Err(e) = worker::spawn(rx, out, handle) {
+                return Err(tower_lsp_server::jsonrpc::Error {
+                    code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
+                    message: format!("cannot start the worker thread: {e}").into(),
+                    data: None,
+                });
+            }
+        }
+        // Loading happens on the worker thread; documents opened meanwhile queue behind it.
+        self.send(Msg::Init { roots });
+        Ok(InitializeResult {
+            capabilities: capabilities(),
+            server_info: Some(ServerInfo {
+                name: "infra-check".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let rx = self.publisher_rx.lock().unwrap().take();
+        if let Some(rx) = rx {
+            tokio::spawn(worker::publish(self.client.clone(), rx));
+        }
+        if self.watch_files.load(Ordering::Relaxed) {
+            let client = self.client.clone();
+            tokio::spawn(async move { register_watchers(client).await });
+        }
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        self.send(Msg::Shutdown);
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        let Some(path) = uri_to_path(&doc.uri) else {
+            return self.not_a_file(&doc.uri).await;
+        };
+        self.send(Msg::Open {
+            path,
+            uri: doc.uri,
+            version: doc.version,
+            text: doc.text,
+        });
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let Some(path) = uri_to_path(&params.text_document.uri) else {
+            return;
+        };
+        self.send(Msg::Change {
+            path,
+            version: params.text_document.version,
+            changes: params.content_changes,
+        });
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        if let Some(path) = uri_to_path(&params.text_document.uri) {
+            self.send(Msg::Save { path });
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        if let Some(path) = uri_to_path(&params.text_document.uri) {
+            self.send(Msg::Close { path });
+        }
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        let changes = params
+            .changes
+            .into_iter()
+            .filter_map(|c| Some((uri_to_path(&c.uri)?, c.typ)))
+            .collect();
+        self.send(Msg::Watched { changes });
+    }
+}
+
+/// Asks the client to watch the files whose creation, deletion or change matters: every
+/// creation and deletion (the disk tree: vars, sops, machine directories), and changes to the
+/// files whose text is read.
+async fn register_watchers(client: Client) {
+    let watcher = |glob: &str, kind: WatchKind| FileSystemWatcher {
+        glob_pattern: GlobPattern::String(glob.into()),
+        kind: Some(kind),
+    };
+    let options = DidChangeWatchedFilesRegistrationOptions {
+        watchers: vec![
+            watcher("**/*", WatchKind::Create | WatchKind::Delete),
+            watcher("**/*.nix", WatchKind::Change),
+            watcher("**/flake.lock", WatchKind::Change),
+            watcher("**/infra-check.toml", WatchKind::Change),
+            watcher("**/inventory.json", WatchKind::Change),
+        ],
+    };
+    let registration = Registration {
+        id: "infra-check-watched-files".into(),
+        method: "workspace/didChangeWatchedFiles".into(),
+        register_options: serde_json::to_value(options).ok(),
+    };
+    if let Err(e) = client.register_capability(vec![registration]).await {
+        client
+            .log_message(
+                MessageType::WARNING,
+                format!("could not register file watchers: {e}"),
+            )
+            .await;
+    }
+}

@@ -1,0 +1,606 @@
+//! The worker and the publisher.
+//!
+//! The **worker** is one thread that owns the [`AnalysisHost`]. Protocol handlers send it
+//! [`Msg`]s over one channel, synchronously, before their first `.await`, so changes reach the
+//! host in the order the client sent them even though tower-lsp-server runs several handlers at
+//! once. The worker applies every message that is waiting (a burst of edits becomes one
+//! revision), then starts a check: it takes a snapshot and runs the diagnostics on the blocking
+//! pool. Setting an input on the host cancels that check (salsa unwinds it with `Cancelled`,
+//! and it is dropped: the check started after the change will publish instead) and waits for
+//! its snapshot to drop, which is why the host lives on its own thread and not on the runtime.
+//!
+//! The **publisher** is one task that sends results to the client. Every check carries a
+//! generation number; a result older than one already published is dropped, so the last
+//! published state always belongs to the newest text. It remembers what each file was last
+//! published with, skips identical re-publishes, and publishes an empty list for a file that
+//! had diagnostics and no longer has any.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+
+use infra_check_analysis::{
+    find_root, load, loader::decode, Analysis, AnalysisHost, Cancellable, Cancelled, LineCol,
+    LineIndex, Loaded,
+};
+use tokio::runtime::Handle;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tower_lsp_server::ls_types as lsp;
+use tower_lsp_server::ls_types::{FileChangeType, MessageType, Uri};
+use tower_lsp_server::Client;
+
+use crate::convert::{self, is_analyzed, relative_path, FileLines, UriMap};
+
+/// What the protocol handlers tell the worker. Paths are the client's, as absolute local paths.
+#[derive(Debug)]
+pub enum Msg {
+    /// `initialize`: candidate workspace roots, best first.
+    Init {
+        roots: Vec<PathBuf>,
+    },
+    Open {
+        path: PathBuf,
+        uri: Uri,
+        version: i32,
+        text: String,
+    },
+    Change {
+        path: PathBuf,
+        version: i32,
+        changes: Vec<lsp::TextDocumentContentChangeEvent>,
+    },
+    Close {
+        path: PathBuf,
+    },
+    Save {
+        path: PathBuf,
+    },
+    Watched {
+        changes: Vec<(PathBuf, FileChangeType)>,
+    },
+    Shutdown,
+}
+
+/// What the worker (and its checks) tell the publisher.
+#[derive(Debug)]
+pub enum Out {
+    Log(MessageType, String),
+    /// A document was (re)opened: the client may have dropped what was published for it, so
+    /// the next result is published for it even when unchanged.
+    Reopened(Uri),
+    Publish {
+        generation: u64,
+        files: Vec<(Uri, Vec<lsp::Diagnostic>)>,
+    },
+}
+
+/// Starts the worker thread. It runs until it receives [`Msg::Shutdown`] or every sender is
+/// dropped. Checks run on `rt`'s blocking pool.
+pub fn spawn(
+    rx: Receiver<Msg>,
+    out: UnboundedSender<Out>,
+    rt: Handle,
+) -> io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("infra-check-worker".into())
+        .stack_size(16 << 20)
+        .spawn(move || Worker::new(out, rt).run(rx))
+}
+
+/// Directories whose churn never matters (mirrors the loader's skip list): file events under
+/// them are ignored.
+fn is_ignored_dir(name: &str) -> bool {
+    matches!(
+        name,
+        ".git" | "target" | "node_modules" | ".direnv" | "result"
+    ) || name.starts_with("result-")
+}
+
+struct Doc {
+    version: i32,
+    text: String,
+}
+
+#[derive(Default)]
+struct Effects {
+    check: bool,
+    reload: bool,
+}
+
+struct Worker {
+    out: UnboundedSender<Out>,
+    rt: Handle,
+    host: Option<AnalysisHost>,
+    /// Canonical root of `host`.
+    root: Option<PathBuf>,
+    /// Whether the host mirrors a directory on disk (a flake root), or holds only open
+    /// documents (no flake found).
+    disk_backed: bool,
+    /// Analysed files that existed on disk at the last load; a file outside this set appearing
+    /// on disk changes the disk tree, which only a reload refreshes.
+    on_disk: HashSet<String>,
+    /// Open documents by root-relative path.
+    docs: HashMap<String, Doc>,
+    /// The client's path of each open document → its root-relative path.
+    paths: HashMap<PathBuf, String>,
+    uris: Arc<UriMap>,
+    generation: u64,
+}
+
+impl Worker {
+    fn new(out: UnboundedSender<Out>, rt: Handle) -> Self {
+        Worker {
+            out,
+            rt,
+            host: None,
+            root: None,
+            disk_backed: false,
+            on_disk: HashSet::new(),
+            docs: HashMap::new(),
+            paths: HashMap::new(),
+            uris: Arc::new(UriMap::new(PathBuf::new())),
+            generation: 0,
+        }
+    }
+
+    fn log(&self, typ: MessageType, message: impl Into<String>) {
+        let _ = self.out.send(Out::Log(typ, message.into()));
+    }
+
+    fn run(mut self, rx: Receiver<Msg>) {
+        while let Ok(first) = rx.recv() {
+            let mut effects = Effects::default();
+            for msg in std::iter::once(first).chain(rx.try_iter()) {
+                if let Msg::Shutdown = msg {
+                    return;
+                }
+                self.handle(msg, &mut effects);
+            }
+            if effects.reload {
+                self.reload();
+                effects.check = true;
+            }
+            if effects.check {
+                self.start_check();
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, effects: &mut Effects) {
+        match msg {
+            Msg::Init { roots } => {
+                effects.check = true;
+                for start in &roots {
+                    if let Some(root) = find_root(start) {
+                        self.load_root(root);
+                        return;
+                    }
+                }
+                let shown: Vec<_> = roots.iter().map(|r| r.display().to_string()).collect();
+                self.log(
+                    MessageType::INFO,
+                    format!(
+                        "no flake.nix at or above the workspace ({}); the root is taken from the first opened document",
+                        shown.join(", ")
+                    ),
+                );
+            }
+            Msg::Open {
+                path,
+                uri,
+                version,
+                text,
+            } => {
+                if self.host.is_none() {
+                    self.root_from_document(&path);
+                }
+                let Some(rel) = self.relative(&path) else {
+                    self.log(
+                        MessageType::INFO,
+                        format!(
+                            "ignoring {}: outside the workspace root {}",
+                            path.display(),
+                            self.root_display()
+                        ),
+                    );
+                    return;
+                };
+                if !is_analyzed(&rel) {
+                    self.log(
+                        MessageType::LOG,
+                        format!("ignoring {rel}: not a file infra-check reads"),
+                    );
+                    return;
+                }
+                let _ = self.out.send(Out::Reopened(uri.clone()));
+                Arc::make_mut(&mut self.uris).remember(&rel, uri);
+                self.set_text(&rel, Some(text.as_str().into()));
+                self.docs.insert(rel.clone(), Doc { version, text });
+                self.paths.insert(path, rel);
+                effects.check = true;
+            }
+            Msg::Change {
+                path,
+                version,
+                changes,
+            } => {
+                let Some(rel) = self.paths.get(&path).cloned() else {
+                    return; // not open, or ignored when it was opened
+                };
+                let Some(doc) = self.docs.get_mut(&rel) else {
+                    return;
+                };
+                if version <= doc.version {
+                    let current = doc.version;
+                    self.log(
+                        MessageType::WARNING,
+                        format!(
+                            "ignoring stale change to {rel}: version {version} after {current}"
+                        ),
+                    );
+                    return;
+                }
+                for change in changes {
+                    apply_change(&mut doc.text, change);
+                }
+                doc.version = version;
+                let text: Arc<str> = doc.text.as_str().into();
+                self.set_text(&rel, Some(text));
+                effects.check = true;
+            }
+            Msg::Close { path } => {
+                let Some(rel) = self.paths.remove(&path) else {
+                    return;
+                };
+                if self.paths.values().any(|r| *r == rel) {
+                    return; // still open under another path
+                }
+                self.docs.remove(&rel);
+                let text = self.disk_text(&rel);
+                if self.disk_backed && text.is_some() != self.on_disk.contains(&rel) {
+                    effects.reload = true;
+                }
+                self.set_text(&rel, text);
+                effects.check = true;
+            }
+            Msg::Save { path } => {
+                if !self.disk_backed {
+                    return;
+                }
+                let Some(rel) = self.paths.get(&path).cloned() else {
+                    return;
+                };
+                // A document saved for the first time changes the disk tree.
+                if !self.on_disk.contains(&rel) {
+                    effects.reload = true;
+                }
+            }
+            Msg::Watched { changes } => {
+                if !self.disk_backed {
+                    return;
+                }
+                for (path, typ) in changes {
+                    let Some(rel) = self.relative(&path) else {
+                        continue;
+                    };
+                    if rel.split('/').any(is_ignored_dir) {
+                        continue;
+                    }
+                    if typ == FileChangeType::CHANGED {
+                        if !is_analyzed(&rel) || self.docs.contains_key(&rel) {
+                            continue; // open documents keep their in-memory text
+                        }
+                        match self.disk_text(&rel) {
+                            Some(text) if self.on_disk.contains(&rel) => {
+                                self.set_text(&rel, Some(text));
+                                effects.check = true;
+                            }
+                            _ => effects.reload = true,
+                        }
+                    } else {
+                        // Created or deleted: the disk tree changed.
+                        effects.reload = true;
+                    }
+                }
+            }
+            Msg::Shutdown => {}
+        }
+    }
+
+    fn root_display(&self) -> String {
+        match &self.root {
+            Some(r) => r.display().to_string(),
+            None => "(none)".into(),
+        }
+    }
+
+    fn relative(&self, path: &Path) -> Option<String> {
+        relative_path(self.root.as_deref()?, path)
+    }
+
+    fn set_text(&mut self, rel: &str, text: Option<Arc<str>>) {
+        if let Some(host) = &mut self.host {
+            host.set_file_text(rel, text);
+        }
+    }
+
+    /// The text on disk of an analysed file, when the host mirrors the disk.
+    fn disk_text(&self, rel: &str) -> Option<Arc<str>> {
+        if !self.disk_backed || !is_analyzed(rel) {
+            return None;
+        }
+        let mut path = self.root.clone()?;
+        path.extend(rel.split('/'));
+        match std::fs::read(&path) {
+            Ok(bytes) => Some(decode(bytes)),
+            Err(e) => {
+                if e.kind() != io::ErrorKind::NotFound {
+                    self.log(
+                        MessageType::WARNING,
+                        format!("cannot read {}: {e}", path.display()),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// No workspace root was found at `initialize`: the first opened document decides. Its
+    /// flake root if it has one, else its directory, holding open documents only.
+    fn root_from_document(&mut self, path: &Path) {
+        let dir = path.parent().unwrap_or(path);
+        if let Some(root) = find_root(dir) {
+            self.load_root(root);
+            return;
+        }
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        self.log(
+            MessageType::INFO,
+            format!(
+                "no flake.nix above {}: checking open documents only, rooted at {}",
+                path.display(),
+                dir.display()
+            ),
+        );
+        self.set_root(dir.clone(), AnalysisHost::new(dir), false);
+    }
+
+    fn load_root(&mut self, root: PathBuf) {
+        match load(&root) {
+            Ok(Loaded {
+                mut host,
+                unreadable,
+            }) => {
+                for (file, err) in unreadable {
+                    self.log(MessageType::WARNING, format!("cannot read {file}: {err}"));
+                }
+                let root = host.root().to_path_buf();
+                let snapshot = host.snapshot();
+                self.on_disk = snapshot.files().into_iter().collect();
+                drop(snapshot); // before any input is set on this host
+                if self.root.as_ref() == Some(&root) {
+                    // A reload: open documents keep their in-memory text.
+                    for (rel, doc) in &self.docs {
+                        host.set_file_text(rel, Some(doc.text.as_str().into()));
+                    }
+                }
+                self.log(
+                    MessageType::INFO,
+                    format!(
+                        "loaded {} files from {}",
+                        self.on_disk.len(),
+                        root.display()
+                    ),
+                );
+                self.set_root(root, host, true);
+            }
+            Err(e) => {
+                self.log(
+                    MessageType::ERROR,
+                    format!(
+                        "cannot read the workspace {}: {e}; checking open documents only",
+                        root.display()
+                    ),
+                );
+                self.on_disk.clear();
+                self.set_root(root.clone(), AnalysisHost::new(root), false);
+            }
+        }
+    }
+
+    fn set_root(&mut self, root: PathBuf, host: AnalysisHost, disk_backed: bool) {
+        if self.root.as_ref() != Some(&root) {
+            self.uris = Arc::new(UriMap::new(root.clone()));
+            self.docs.clear();
+            self.paths.clear();
+        }
+        self.root = Some(root);
+        self.host = Some(host);
+        self.disk_backed = disk_backed;
+    }
+
+    fn reload(&mut self) {
+        if let (Some(root), true) = (self.root.clone(), self.disk_backed) {
+            self.load_root(root);
+        }
+    }
+
+    fn start_check(&mut self) {
+        let Some(host) = &self.host else {
+            return;
+        };
+        self.generation += 1;
+        let generation = self.generation;
+        let snapshot = host.snapshot();
+        let uris = Arc::clone(&self.uris);
+        let out = self.out.clone();
+        self.rt.spawn_blocking(move || {
+            let result = panic::catch_unwind(AssertUnwindSafe(|| collect(&snapshot, &uris)));
+            drop(snapshot); // promptly: the host waits for it before applying the next change
+            match result {
+                Ok(Ok(files)) => {
+                    let _ = out.send(Out::Publish { generation, files });
+                }
+                Ok(Err(_cancelled)) => {
+                    // The host moved on; the check started after that change publishes.
+                }
+                Err(payload) => {
+                    let message = payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    let _ = out.send(Out::Log(
+                        MessageType::ERROR,
+                        format!("internal error while checking: {message}"),
+                    ));
+                }
+            }
+        });
+    }
+}
+
+/// Applies one content change to a document's text; a change with a range is located with
+/// UTF-16 positions (the protocol's default encoding).
+fn apply_change(text: &mut String, change: lsp::TextDocumentContentChangeEvent) {
+    let Some(range) = change.range else {
+        *text = change.text;
+        return;
+    };
+    let index = LineIndex::new(text);
+    let at = |p: lsp::Position| {
+        index.offset_utf16(
+            text,
+            LineCol {
+                line: p.line,
+                col: p.character,
+            },
+        ) as usize
+    };
+    let (start, end) = (at(range.start), at(range.end));
+    let (start, end) = (start.min(end), start.max(end));
+    text.replace_range(start..end, &change.text);
+}
+
+/// Runs the workspace diagnostics on a snapshot and converts them, grouped by file.
+fn collect(snapshot: &Analysis, uris: &UriMap) -> Cancellable<Vec<(Uri, Vec<lsp::Diagnostic>)>> {
+    Cancelled::catch(AssertUnwindSafe(|| collect_inner(snapshot, uris)))?
+}
+
+/// A file's text and line index, from one snapshot.
+type FileText = (Arc<str>, Arc<LineIndex>);
+
+fn collect_inner(
+    snapshot: &Analysis,
+    uris: &UriMap,
+) -> Cancellable<Vec<(Uri, Vec<lsp::Diagnostic>)>> {
+    let diagnostics = snapshot.diagnostics()?;
+    let mut texts: HashMap<&str, Option<FileText>> = HashMap::new();
+    for d in diagnostics.iter() {
+        let files =
+            std::iter::once(&d.location.file).chain(d.related.iter().map(|r| &r.location.file));
+        for file in files {
+            if texts.contains_key(file.as_str()) {
+                continue;
+            }
+            let entry = match snapshot.file_text(file) {
+                Some(text) => snapshot.line_index(file)?.map(|index| (text, index)),
+                None => None,
+            };
+            texts.insert(file, entry);
+        }
+    }
+    let texts = &texts;
+    let mut lines = move |file: &str| {
+        texts
+            .get(file)
+            .and_then(|e| e.as_ref())
+            .map(|(text, index)| FileLines { text, index })
+    };
+    let mut by_file: BTreeMap<&str, Vec<lsp::Diagnostic>> = BTreeMap::new();
+    for d in diagnostics.iter() {
+        by_file
+            .entry(&d.location.file)
+            .or_default()
+            .push(convert::diagnostic(d, uris, &mut lines));
+    }
+    Ok(by_file
+        .into_iter()
+        .filter_map(|(file, diags)| Some((uris.uri(file)?, diags)))
+        .collect())
+}
+
+/// Sends what the worker produces to the client, in order, dropping stale results.
+pub async fn publish(client: Client, mut rx: UnboundedReceiver<Out>) {
+    let mut last_generation = 0;
+    // What each URI was last published with; `None` forces the next publish.
+    let mut published: HashMap<String, (Uri, Option<Vec<lsp::Diagnostic>>)> = HashMap::new();
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Out::Log(typ, message) => client.log_message(typ, message).await,
+            Out::Reopened(uri) => {
+                published.insert(uri.as_str().to_owned(), (uri, None));
+            }
+            Out::Publish { generation, files } => {
+                if generation <= last_generation {
+                    continue;
+                }
+                last_generation = generation;
+                let mut next = HashMap::with_capacity(files.len());
+                for (uri, diags) in files {
+                    let key = uri.as_str().to_owned();
+                    let unchanged =
+                        matches!(published.get(&key), Some((_, Some(old))) if *old == diags);
+                    if !unchanged {
+                        client
+                            .publish_diagnostics(uri.clone(), diags.clone(), None)
+                            .await;
+                    }
+                    next.insert(key, (uri, Some(diags)));
+                }
+                for (key, (uri, old)) in published {
+                    // Gone from the result: clear it, unless it was already published empty.
+                    if !next.contains_key(&key) && old.is_none_or(|d| !d.is_empty()) {
+                        client.publish_diagnostics(uri, Vec::new(), None).await;
+                    }
+                }
+                published = next;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(
+        range: Option<((u32, u32), (u32, u32))>,
+        text: &str,
+    ) -> lsp::TextDocumentContentChangeEvent {
+        lsp::TextDocumentContentChangeEvent {
+            range: range.map(|((l1, c1), (l2, c2))| {
+                lsp::Range::new(lsp::Position::new(l1, c1), lsp::Position::new(l2, c2))
+            }),
+            range_length: None,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn applies_full_and_ranged_changes() {
+        let mut text = String::from("old");
+        apply_change(&mut text, change(None, "{\n  a = \"😀\";\n}\n"));
+        assert_eq!(text, "{\n  a = \"😀\";\n}\n");
+        // Replace the emoji (two UTF-16 units, columns 7..9 on line 1).
+        apply_change(&mut text, change(Some(((1, 7), (1, 9))), "x"));
+        assert_eq!(text, "{\n  a = \"x\";\n}\n");
+        // Insert at the very end, and across lines.
+        apply_change(&mut text, change(Some(((3, 0), (3, 0))), "# end\n"));
+        apply_change(&mut text, change(Some(((0, 1), (2, 0))), " "));
+        assert_eq!(text, "{ }\n# end\n");
+    }
+}

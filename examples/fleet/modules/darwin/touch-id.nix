@@ -1,0 +1,5 @@
+{
+  flake.modules.darwin.base = {
+    security.pam.services.sudo_local.touchIdAuth = true;
+  };
+}
