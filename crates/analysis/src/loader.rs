@@ -10,10 +10,20 @@ use crate::db::AnalysisHost;
 use crate::disk::{DiskTree, EntryKind};
 
 /// Data files whose text the analyzer reads, by root-relative path.
-const DATA_FILES: &[&str] = &["flake.lock", crate::config::CONFIG_FILE, "inventory.json"];
+pub const DATA_FILES: &[&str] = &["flake.lock", crate::config::CONFIG_FILE, "inventory.json"];
 
 /// Directories that never belong to the flake's sources.
 const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".direnv", "result"];
+
+/// Whether the analyzer reads the text of this root-relative path.
+pub fn is_analyzed(rel: &str) -> bool {
+    rel.ends_with(".nix") || DATA_FILES.contains(&rel)
+}
+
+/// Whether a directory of this name is skipped (build outputs, VCS and tool state).
+pub fn is_skipped_dir(name: &str) -> bool {
+    SKIP_DIRS.contains(&name) || name.starts_with("result-")
+}
 
 /// The nearest ancestor of `start` (or `start` itself) that holds a `flake.nix`.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
@@ -64,9 +74,7 @@ pub fn load(root: &Path) -> io::Result<Loaded> {
         .follow_links(false)
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
-            !(e.depth() > 0
-                && e.file_type().is_some_and(|t| t.is_dir())
-                && (SKIP_DIRS.contains(&name.as_ref()) || name.starts_with("result-")))
+            !(e.depth() > 0 && e.file_type().is_some_and(|t| t.is_dir()) && is_skipped_dir(&name))
         })
         .build();
     for entry in walker {

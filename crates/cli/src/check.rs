@@ -20,13 +20,6 @@ struct Outcome {
 }
 
 pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
-    if let Some(machine) = &args.machine {
-        return Err(CliError::Usage(format!(
-            "The --machine option (given as `{machine}`) is not yet supported: filtering \
-diagnostics to the files of one machine will come in a later version, so run the check without \
-it to see every diagnostic."
-        )));
-    }
     let root = resolve_root(&args.path)?;
     crate::threads::configure_rayon();
     let outcome = analyse_on_large_stack(root)?;

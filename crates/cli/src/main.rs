@@ -74,11 +74,6 @@ pub struct CheckArgs {
     /// Fail (exit code 1) on warnings as well as on errors. Infos and hints never fail.
     #[arg(long)]
     pub deny_warnings: bool,
-
-    /// Reserved: only report diagnostics in the files that make up machine M. Not supported yet;
-    /// giving it is an error (exit code 2).
-    #[arg(long, value_name = "M")]
-    pub machine: Option<String>,
 }
 
 /// Output formats of `infra-check check`.

@@ -53,18 +53,6 @@ fn directory_without_flake_exits_2_with_a_sentence() {
 }
 
 #[test]
-fn machine_filter_is_reserved() {
-    let dir = broken_repo();
-    let out = run(&["check", path_str(dir.path()), "--machine", "argentum"]);
-    assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("not yet supported"),
-        "{}",
-        stderr(&out)
-    );
-}
-
-#[test]
 fn unknown_format_is_a_usage_error() {
     let out = run(&["check", "--format", "xml"]);
     assert_eq!(code(&out), 2);

@@ -11,19 +11,9 @@ use tower_lsp_server::ls_types::Uri;
 /// The `source` of every diagnostic this server publishes.
 pub const SOURCE: &str = "infra-check";
 
-/// Data files whose text the analyzer reads besides `.nix` files (root-relative). Mirrors
-/// `infra_check_analysis::loader`'s private list.
-const DATA_FILES: &[&str] = &[
-    "flake.lock",
-    infra_check_analysis::config::CONFIG_FILE,
-    "inventory.json",
-];
-
 /// Whether the analyzer reads the text of this root-relative path (so an open document with
 /// this path is worth handing to it).
-pub fn is_analyzed(rel: &str) -> bool {
-    rel.ends_with(".nix") || DATA_FILES.contains(&rel)
-}
+pub use infra_check_analysis::loader::is_analyzed;
 
 /// The local path of a `file:` URI; `None` for other schemes.
 pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {

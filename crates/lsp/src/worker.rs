@@ -90,14 +90,8 @@ pub fn spawn(
         .spawn(move || Worker::new(out, rt).run(rx))
 }
 
-/// Directories whose churn never matters (mirrors the loader's skip list): file events under
-/// them are ignored.
-fn is_ignored_dir(name: &str) -> bool {
-    matches!(
-        name,
-        ".git" | "target" | "node_modules" | ".direnv" | "result"
-    ) || name.starts_with("result-")
-}
+/// Directories whose churn never matters: file events under them are ignored.
+use infra_check_analysis::loader::is_skipped_dir as is_ignored_dir;
 
 struct Doc {
     version: i32,
