@@ -201,14 +201,35 @@ impl Analysis {
         self.with(|db| file_by_path(db, ws, path).map(|f| line_index(db, f).clone()))
     }
 
-    /// Parses every file in parallel so later serial phases find the parse trees ready.
-    pub fn prime_parse(&self) -> Cancellable<()> {
+    /// Does the per-file work (parsing, summaries, file-local checks) for every file in
+    /// parallel, so the serial workspace phases find it done. Optional: every query computes
+    /// what it needs on demand; this only spreads the cold start over the cores.
+    pub fn prime(&self) -> Cancellable<()> {
         use rayon::prelude::*;
-        let files: Vec<SourceFile> = self.ws.files(&self.db).values().copied().collect();
+        let ws = self.ws;
+        let files: Vec<SourceFile> = self
+            .ws
+            .files(&self.db)
+            .iter()
+            .filter(|(p, _)| p.ends_with(".nix"))
+            .map(|(_, f)| *f)
+            .collect();
         self.with(|db| {
+            crate::flake::flake_info(db, ws);
             files.par_iter().for_each_with(db.clone(), |db, f| {
-                parse(db, *f);
+                crate::summary::file_summary(db, ws, *f);
+                crate::checks::file_local_diagnostics(db, ws, *f);
             });
         })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn db_for_tests(&self) -> &RootDatabase {
+        &self.db
+    }
+
+    #[cfg(test)]
+    pub(crate) fn workspace_for_tests(&self) -> Workspace {
+        self.ws
     }
 }

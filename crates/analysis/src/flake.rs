@@ -252,3 +252,75 @@ pub fn module_files(db: &dyn Db, ws: Workspace) -> Arc<ModuleFiles> {
     }
     Arc::new(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::host_from_fixture;
+
+    #[test]
+    fn reads_inputs_lock_and_module_roots() {
+        let host = host_from_fixture(
+            r#"#- /flake.nix
+{
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+    parts = { url = "github:hercules-ci/flake-parts"; inputs.nixpkgs-lib.follows = "nixpkgs"; };
+    tree.url = "github:vic/import-tree";
+    clan-core.url = "github:clan-lol/clan-core";
+  };
+  outputs = inputs@{ parts, tree, ... }:
+    parts.lib.mkFlake { inherit inputs; } {
+      imports = [ (tree [ ./modules ./more ]) ./single.nix ];
+    };
+}
+#- /flake.lock
+{"nodes":{"root":{"inputs":{"clan-core":"clan-core","nixpkgs":"nixpkgs"}},
+ "clan-core":{"locked":{"type":"github","rev":"abc123","lastModified":1783862144}},
+ "nixpkgs":{"locked":{"type":"github","rev":"def456","lastModified":1700000000}}},
+ "root":"root","version":7}
+#- /modules/a.nix
+{ }
+#- /modules/_skip/b.nix
+{ }
+#- /more/c.nix
+{ }
+#- /single.nix
+{ imports = [ ./extra ]; }
+#- /extra/default.nix
+{ }
+"#,
+        );
+        let a = host.snapshot();
+        let (db, ws) = (a.db_for_tests(), a.workspace_for_tests());
+        let info = super::flake_info(db, ws);
+        assert_eq!(info.inputs.len(), 4);
+        assert_eq!(info.inputs["clan-core"].rev.as_deref(), Some("abc123"));
+        assert_eq!(info.inputs["clan-core"].last_modified, Some(1783862144));
+        let kinds: Vec<_> = info.input_kinds().collect();
+        assert!(kinds.contains(&("tree", "import-tree")), "{kinds:?}");
+        assert!(kinds.contains(&("parts", "flake-parts")), "{kinds:?}");
+        let files = super::module_files(db, ws);
+        let list: Vec<&str> = files.files.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            list,
+            vec![
+                "extra/default.nix",
+                "modules/a.nix",
+                "more/c.nix",
+                "single.nix"
+            ]
+        );
+        assert!(!files.incomplete);
+    }
+
+    #[test]
+    fn unreadable_outputs_mean_no_module_files_and_an_incomplete_set() {
+        let host = host_from_fixture(
+            "#- /flake.nix\n{ outputs = inputs: inputs.other.lib.mkFlake ./modules; }\n#- /modules/a.nix\n{ }\n",
+        );
+        let a = host.snapshot();
+        let files = super::module_files(a.db_for_tests(), a.workspace_for_tests());
+        assert!(files.files.is_empty());
+        assert!(files.incomplete);
+    }
+}

@@ -356,6 +356,11 @@ impl Walker<'_, '_> {
             self.out.inventory_open = true;
             return;
         }
+        // `clan` is a submodule: `clan.imports = [ ./inventory.nix ]` brings in settings this
+        // walk does not follow, so the inventory may hold more than what is read here.
+        if !self.config_attr(&sets, "imports").is_empty() {
+            self.out.inventory_open = true;
+        }
         for machines in self.config_attr(&sets, "machines") {
             let mut ms = Vec::new();
             self.config_sets(&machines, &mut ms, 0);
@@ -376,7 +381,7 @@ impl Walker<'_, '_> {
 
     fn inventory(&mut self, t: &Thunk) {
         let mut sets = Vec::new();
-        if !self.config_sets(t, &mut sets, 0) {
+        if !self.config_sets(t, &mut sets, 0) || !self.config_attr(&sets, "imports").is_empty() {
             self.out.inventory_open = true;
         }
         for machines in self.config_attr(&sets, "machines") {
@@ -386,7 +391,11 @@ impl Walker<'_, '_> {
             }
             for set in ms {
                 for (name, m) in &set.map {
-                    let Some(span) = &m.key_span else { continue };
+                    let Some(span) = &m.key_span else {
+                        // Machines made by a function (`lib.genAttrs`) have no key to point at.
+                        self.out.inventory_open = true;
+                        continue;
+                    };
                     let mut fields = Vec::new();
                     let readable = self.config_sets(&m.value, &mut fields, 0);
                     let mut class = if readable {

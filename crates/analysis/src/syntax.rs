@@ -31,10 +31,42 @@ pub fn parse_text(text: &str) -> Parsed {
     let parse = rnix::Root::parse(text);
     let len = text.len() as u32;
     let errors = parse.errors().iter().map(|e| describe(e, len)).collect();
-    Parsed {
+    let mut parsed = Parsed {
         green: parse.syntax().green().to_owned(),
         errors,
+    };
+    if parsed.errors.is_empty() {
+        parsed.errors = duplicate_formals(&parsed.syntax());
     }
+    parsed
+}
+
+/// `{ a, a }: …` is rejected by Nix's parser but accepted by rnix.
+fn duplicate_formals(root: &rnix::SyntaxNode) -> Vec<ParseError> {
+    let mut out = Vec::new();
+    for node in root.descendants() {
+        let Some(pat) = rnix::ast::Pattern::cast(node) else {
+            continue;
+        };
+        let mut seen = std::collections::HashSet::new();
+        let bind = pat
+            .pat_bind()
+            .and_then(|b| b.ident())
+            .and_then(|i| i.ident_token());
+        for entry in pat.pat_entries() {
+            let Some(tok) = entry.ident().and_then(|i| i.ident_token()) else {
+                continue;
+            };
+            let name = tok.text().to_owned();
+            if !seen.insert(name.clone()) || bind.as_ref().is_some_and(|b| b.text() == name) {
+                out.push(ParseError {
+                    range: tok.text_range().into(),
+                    message: format!("the function argument `{name}` is declared twice"),
+                });
+            }
+        }
+    }
+    out
 }
 
 fn kinds(wanted: &[rnix::SyntaxKind]) -> String {
@@ -115,6 +147,13 @@ mod tests {
         let p = parse_text("{ a = 1 b = 2; }");
         assert!(!p.errors.is_empty());
         assert!(p.errors[0].message.contains("expected"), "{:?}", p.errors);
+    }
+
+    #[test]
+    fn duplicate_formals_are_a_syntax_error_as_in_nix() {
+        assert_eq!(parse_text("{ a, b, a }: a").errors.len(), 1);
+        assert_eq!(parse_text("{ a }@a: a").errors.len(), 1);
+        assert!(parse_text("{ a, b ? a }@args: a").errors.is_empty());
     }
 
     #[test]

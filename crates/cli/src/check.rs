@@ -102,7 +102,7 @@ fn analyse(root: &Path) -> Result<Outcome, CliError> {
         "Checking {files} file{}…",
         if files == 1 { "" } else { "s" }
     ));
-    analysis.prime_parse().map_err(cancelled)?;
+    analysis.prime().map_err(cancelled)?;
     let diagnostics: Vec<Diagnostic> = analysis.diagnostics().map_err(cancelled)?.to_vec();
     let sources = collect_sources(&analysis, &diagnostics)?;
     progress.finish();

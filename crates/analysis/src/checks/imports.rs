@@ -9,10 +9,13 @@ use crate::diagnostic::Diagnostic;
 use crate::disk::{normalize_join, parent_dir, EntryKind};
 
 pub(super) fn check(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if !file.text(db).contains("imports") {
+        return out;
+    }
     let parsed = parse(db, file);
     let disk = ws.disk(db);
     let path = file.path(db);
-    let mut out = Vec::new();
     for node in parsed.syntax().descendants() {
         let Some(apv) = ast::AttrpathValue::cast(node) else {
             continue;

@@ -60,7 +60,7 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
 
 /// Findings that depend on one file alone (and the disk tree), cached per file.
 #[salsa::tracked(returns(ref))]
-fn file_local_diagnostics(
+pub(crate) fn file_local_diagnostics(
     db: &dyn Db,
     ws: Workspace,
     file: crate::db::SourceFile,

@@ -196,15 +196,19 @@ fn unused(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
     if idx.all_escaped {
         return;
     }
+    let mut used = std::collections::HashSet::new();
+    let mut any_name_used = std::collections::HashSet::new();
+    for r in &idx.references {
+        match &r.name {
+            Some(n) => used.insert((r.class.as_str(), n.as_str())),
+            None => any_name_used.insert(r.class.as_str()),
+        };
+    }
     for ((class, name), defs) in &idx.definitions {
-        if idx.escaped.contains(class) {
-            continue;
-        }
-        let used = idx
-            .references
-            .iter()
-            .any(|r| &r.class == class && r.name.as_deref().is_none_or(|n| n == name));
-        if used {
+        if idx.escaped.contains(class)
+            || any_name_used.contains(class.as_str())
+            || used.contains(&(class.as_str(), name.as_str()))
+        {
             continue;
         }
         let mut d = Diagnostic::new(

@@ -18,10 +18,13 @@ pub(crate) struct Suppressions {
 
 #[salsa::tracked(returns(ref))]
 pub(crate) fn suppressions(db: &dyn Db, file: SourceFile) -> Arc<Suppressions> {
-    let parsed = parse(db, file);
     let text = file.text(db);
-    let idx = line_index(db, file);
     let mut s = Suppressions::default();
+    if !text.contains(MARKER) {
+        return Arc::new(s);
+    }
+    let parsed = parse(db, file);
+    let idx = line_index(db, file);
     for tok in parsed.syntax().descendants_with_tokens() {
         let Some(tok) = tok.into_token() else {
             continue;

@@ -337,3 +337,21 @@ fn arbitrary_bytes_and_deep_nesting_never_panic() {
         let _ = check(&with_flake(&format!("#- /modules/x.nix\n{body}\n")));
     }
 }
+
+#[test]
+fn machine_class_is_not_assumed_when_the_inventory_is_partly_unreadable() {
+    let out = check(&with_flake(
+        r#"#- /modules/defs.nix
+{ flake.modules.darwin.mac = { }; }
+#- /modules/clan.nix
+{ config, ... }: {
+  clan.imports = [ ./inventory-extra.nix ];
+  clan.inventory.machines.m1 = { };
+  clan.machines.m1.imports = [ config.flake.modules.darwin.mac ];
+}
+#- /modules/inventory-extra.nix
+{ }
+"#,
+    ));
+    expect![[""]].assert_eq(&out);
+}

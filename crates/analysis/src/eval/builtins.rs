@@ -275,19 +275,15 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             let x = arg(0);
             match arg(1) {
                 Value::List(l) => {
-                    let mut unknown = false;
+                    // Nix compares in order; an element we cannot know might throw first.
                     for t in l.iter() {
                         match ev.equal(&x, &ev.force(t)) {
                             Some(true) => return Value::Bool(true),
-                            None => unknown = true,
+                            None => return Value::Unknown,
                             Some(false) => {}
                         }
                     }
-                    if unknown {
-                        Value::Unknown
-                    } else {
-                        Value::Bool(false)
-                    }
+                    Value::Bool(false)
                 }
                 _ => Value::Unknown,
             }
@@ -388,17 +384,11 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
         "concatStringsSep" => match (arg(0), arg(1)) {
             (Value::Str(sep), Value::List(l)) => {
                 let mut parts = Vec::new();
+                // Only strings: Nix refuses to coerce numbers, booleans and lists here.
                 for t in l.iter() {
                     match ev.force(t) {
                         Value::Str(s) => parts.push(s.to_string()),
-                        v => match coerce_to_string(ev, &v, 0) {
-                            Some(s)
-                                if !matches!(v, Value::List(_) | Value::Bool(_) | Value::Null) =>
-                            {
-                                parts.push(s)
-                            }
-                            _ => return Value::Unknown,
-                        },
+                        _ => return Value::Unknown,
                     }
                 }
                 Value::Str(parts.join(&sep).into())
@@ -586,8 +576,9 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             _ => Value::Unknown,
         },
         "toJSON" => match to_json(ev, &args[0], 0) {
-            Some(j) => Value::Str(j.to_string().into()),
-            None => Value::Unknown,
+            // How floats are printed differs between Nix versions (`1.0` or `1`).
+            Some(j) if !has_float(&j) => Value::Str(j.to_string().into()),
+            _ => Value::Unknown,
         },
         "import" => match arg(0) {
             Value::Path(p) => ev.import(&p),
@@ -857,6 +848,15 @@ fn replace_strings(s: &str, pats: &[(Rc<str>, Rc<str>)]) -> String {
         }
     }
     out
+}
+
+fn has_float(j: &serde_json::Value) -> bool {
+    match j {
+        serde_json::Value::Number(n) => !n.is_i64() && !n.is_u64(),
+        serde_json::Value::Array(a) => a.iter().any(has_float),
+        serde_json::Value::Object(o) => o.values().any(has_float),
+        _ => false,
+    }
 }
 
 fn from_json(j: &serde_json::Value) -> Value {

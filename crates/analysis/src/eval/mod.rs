@@ -69,6 +69,11 @@ pub struct Recorder {
 }
 
 const STEP_BUDGET: u64 = 400_000;
+
+thread_local! {
+    // The builtins are immutable values; build them once per thread, not once per file.
+    static GLOBALS: Rc<HashMap<Rc<str>, Thunk>> = Rc::new(builtins::globals());
+}
 const MAX_DEPTH: u32 = 400;
 
 pub struct Evaluator<'a> {
@@ -93,7 +98,7 @@ impl<'a> Evaluator<'a> {
     pub fn new(files: &'a dyn FileSource) -> Self {
         Evaluator {
             files,
-            globals: Rc::new(builtins::globals()),
+            globals: GLOBALS.with(|g| g.clone()),
             steps: Cell::new(0),
             depth: Cell::new(0),
             recording: false,
@@ -547,6 +552,12 @@ impl<'a> Evaluator<'a> {
                         continue;
                     };
                     let attrs: Vec<ast::Attr> = path.attrs().collect();
+                    // `{ ${null} = v; }` defines nothing.
+                    if let Some(ast::Attr::Dynamic(d)) = attrs.first() {
+                        if matches!(self.eval_opt(d.expr(), key_env), Value::Null) {
+                            continue;
+                        }
+                    }
                     let mut names = Vec::with_capacity(attrs.len());
                     let mut unknown = false;
                     for a in &attrs {
