@@ -138,6 +138,33 @@ fn describe(e: &rnix::ParseError, len: u32) -> ParseError {
     ParseError { range, message }
 }
 
+/// A piece of a path literal.
+pub enum PathPart {
+    Literal(String),
+    Interpolation(rnix::ast::Interpol),
+}
+
+/// The pieces of a path literal. rnix's own `parts()` asserts on the token kinds it meets,
+/// which error-recovered trees do not always satisfy; `None` for such a tree.
+pub fn path_parts(node: &rnix::SyntaxNode) -> Option<Vec<PathPart>> {
+    use rnix::SyntaxKind::*;
+    let mut out = Vec::new();
+    for child in node.children_with_tokens() {
+        match child {
+            rowan::NodeOrToken::Token(t)
+                if matches!(t.kind(), TOKEN_PATH_ABS | TOKEN_PATH_REL | TOKEN_PATH_HOME) =>
+            {
+                out.push(PathPart::Literal(t.text().to_owned()))
+            }
+            rowan::NodeOrToken::Node(n) => {
+                out.push(PathPart::Interpolation(rnix::ast::Interpol::cast(n)?))
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! `module/import-not-found`: relative paths in `imports` lists that do not exist. Read from the
 //! syntax alone, so it covers every `.nix` file, loaded by import-tree or not.
 
-use rnix::ast::{self, AstToken};
+use rnix::ast;
 use rowan::ast::AstNode;
 
 use crate::db::{parse, Db, SourceFile, Workspace};
@@ -98,10 +98,10 @@ fn list_paths(e: &ast::Expr, out: &mut Vec<ast::PathRel>, depth: u32) {
 /// The text of a path literal without interpolation.
 fn literal_path(p: &ast::PathRel) -> Option<String> {
     let mut s = String::new();
-    for part in p.parts() {
+    for part in crate::syntax::path_parts(p.syntax())? {
         match part {
-            ast::InterpolPart::Literal(c) => s.push_str(c.syntax().text()),
-            ast::InterpolPart::Interpolation(_) => return None,
+            crate::syntax::PathPart::Literal(c) => s.push_str(&c),
+            crate::syntax::PathPart::Interpolation(_) => return None,
         }
     }
     Some(s)

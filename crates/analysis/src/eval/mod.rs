@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
+use rnix::ast::{self, HasEntry, InterpolPart};
 use rowan::ast::AstNode;
 
 pub use env::Env;
@@ -184,7 +184,10 @@ impl<'a> Evaluator<'a> {
         match expr {
             E::Literal(lit) => eval_literal(lit),
             E::Str(s) => self.eval_str(s, env),
-            E::PathRel(p) => self.eval_path(&p.parts(), env),
+            E::PathRel(p) => match crate::syntax::path_parts(p.syntax()) {
+                Some(parts) => self.eval_path(&parts, env),
+                None => Value::Unknown,
+            },
             E::PathAbs(_) | E::PathHome(_) | E::PathSearch(_) => Value::Unknown,
             E::Ident(id) => {
                 let Some(tok) = id.ident_token() else {
@@ -364,12 +367,13 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn eval_path(&self, parts: &[InterpolPart<ast::PathContent>], env: &Env) -> Value {
+    fn eval_path(&self, parts: &[crate::syntax::PathPart], env: &Env) -> Value {
+        use crate::syntax::PathPart;
         let mut text = String::new();
         for p in parts {
             match p {
-                InterpolPart::Literal(c) => text.push_str(c.syntax().text()),
-                InterpolPart::Interpolation(i) => match self.eval_opt(i.expr(), env) {
+                PathPart::Literal(c) => text.push_str(c),
+                PathPart::Interpolation(i) => match self.eval_opt(i.expr(), env) {
                     Value::Str(s) => text.push_str(&s),
                     _ => return Value::Unknown,
                 },
@@ -696,6 +700,17 @@ impl<'a> Evaluator<'a> {
     /// Nix's `<`: numbers, strings, paths and lists (lexicographically). `None` when unknown
     /// or a type error.
     pub(crate) fn less_than(&self, a: &Value, b: &Value) -> Option<bool> {
+        if self.depth.get() > MAX_DEPTH || self.out_of_budget() {
+            return None;
+        }
+        self.depth.set(self.depth.get() + 1);
+        let r = self.less_than_inner(a, b);
+        self.depth.set(self.depth.get() - 1);
+        r
+    }
+
+    fn less_than_inner(&self, a: &Value, b: &Value) -> Option<bool> {
+        self.steps.set(self.steps.get() + 1);
         match (a, b) {
             (Value::Int(x), Value::Int(y)) => Some(x < y),
             (Value::Int(x), Value::Float(y)) => Some((*x as f64) < *y),
@@ -719,6 +734,18 @@ impl<'a> Evaluator<'a> {
 
     /// Nix's `==`, or `None` when the answer depends on something Unknown.
     pub(crate) fn equal(&self, a: &Value, b: &Value) -> Option<bool> {
+        // Values can be infinitely deep (`let x = [ x ]; in x == x`).
+        if self.depth.get() > MAX_DEPTH || self.out_of_budget() {
+            return None;
+        }
+        self.depth.set(self.depth.get() + 1);
+        let r = self.equal_inner(a, b);
+        self.depth.set(self.depth.get() - 1);
+        r
+    }
+
+    fn equal_inner(&self, a: &Value, b: &Value) -> Option<bool> {
+        self.steps.set(self.steps.get() + 1);
         match (a, b) {
             (Value::Unknown, _) | (_, Value::Unknown) | (Value::Sym(_), _) | (_, Value::Sym(_)) => {
                 None
