@@ -53,6 +53,31 @@ fn level(severity: Severity) -> Level<'static> {
     }
 }
 
+/// A snippet of `file` showing the lines of `related` (and of `primary`, which the caller
+/// annotates), each related range labelled with its message.
+fn context_snippet<'a>(
+    text: &'a str,
+    file: &'a str,
+    related: &[(TextRange, &'a str)],
+    primary: Option<TextRange>,
+) -> Snippet<'a, annotate_snippets::Annotation<'a>> {
+    let ranges: Vec<TextRange> = primary
+        .into_iter()
+        .chain(related.iter().map(|(r, _)| *r))
+        .collect();
+    let mut snippet = Snippet::source(displayed(text, &ranges))
+        .path(file)
+        .line_start(1);
+    for (range, message) in related {
+        snippet = snippet.annotation(
+            AnnotationKind::Context
+                .span(clamp(text, *range))
+                .label(*message),
+        );
+    }
+    snippet
+}
+
 fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
     let title = level(d.severity)
         .primary_title(d.message.as_str())
@@ -74,19 +99,8 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
 
     match sources.get(d.file()) {
         Some(src) => {
-            let mut ranges = vec![d.range()];
-            ranges.extend(same_file.iter().map(|(r, _)| *r));
-            let mut snippet = Snippet::source(displayed(&src.text, &ranges))
-                .path(d.file())
-                .line_start(1)
+            let snippet = context_snippet(&src.text, d.file(), &same_file, Some(d.range()))
                 .annotation(AnnotationKind::Primary.span(clamp(&src.text, d.range())));
-            for (range, message) in same_file {
-                snippet = snippet.annotation(
-                    AnnotationKind::Context
-                        .span(clamp(&src.text, range))
-                        .label(message),
-                );
-            }
             elements.push(snippet.into());
         }
         None => {
@@ -104,18 +118,7 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
     for (file, related) in by_file {
         match sources.get(file) {
             Some(src) => {
-                let ranges: Vec<TextRange> = related.iter().map(|(r, _)| *r).collect();
-                let mut snippet = Snippet::source(displayed(&src.text, &ranges))
-                    .path(file)
-                    .line_start(1);
-                for (range, message) in related {
-                    snippet = snippet.annotation(
-                        AnnotationKind::Context
-                            .span(clamp(&src.text, range))
-                            .label(message),
-                    );
-                }
-                elements.push(snippet.into());
+                elements.push(context_snippet(&src.text, file, &related, None).into());
             }
             None => {
                 for (range, message) in related {

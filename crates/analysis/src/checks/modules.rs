@@ -130,6 +130,13 @@ fn rename_edit(
 }
 
 fn class_mismatch(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
+    // References written with an `or` default fall back when the module is missing.
+    let optional: std::collections::HashSet<&Location> = idx
+        .references
+        .iter()
+        .filter(|r| r.optional)
+        .map(|r| &r.location)
+        .collect();
     for ctx in &idx.contexts {
         let (class, owner_desc) = match &ctx.class {
             ContextClass::Known(c) => (c.clone(), ctx.owner.clone()),
@@ -147,6 +154,12 @@ fn class_mismatch(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
         for item in &ctx.items {
             let Some(name) = &item.name else { continue };
             if item.class == class || item.class == "generic" {
+                continue;
+            }
+            // A module that does not exist is reported as undefined instead; one that may exist
+            // (an unreadable set) only counts when it cannot fall back to an `or` default.
+            let defined = idx.is_defined(&item.class, name);
+            if !defined && (!idx.is_open(&item.class) || optional.contains(&item.location)) {
                 continue;
             }
             let mut message = format!(

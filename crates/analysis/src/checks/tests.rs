@@ -355,3 +355,27 @@ fn machine_class_is_not_assumed_when_the_inventory_is_partly_unreadable() {
     ));
     expect![[""]].assert_eq(&out);
 }
+
+#[test]
+fn class_mismatch_is_not_repeated_for_undefined_or_optional_modules() {
+    let out = check(&with_flake(
+        r#"#- /modules/defs.nix
+{ inputs, ... }: { flake.modules.darwin = inputs.other.darwinModules; flake.modules.nixos.base = { }; }
+#- /modules/m.nix
+{ config, ... }: {
+  flake.modules.nixos.m.imports = [
+    config.flake.modules.nixos.base
+    config.flake.modules.homeManager.missing
+    (config.flake.modules.darwin.maybe or { })
+    config.flake.modules.darwin.surely
+  ];
+  clan.machines.m.imports = [ config.flake.modules.nixos.m ];
+}
+"#,
+    ));
+    expect![[r#"
+        module/undefined modules/m.nix:4:38: `flake.modules.homeManager.missing` is not defined: no module in this flake defines a home-manager module named `missing`.
+        module/class-mismatch modules/m.nix:6:33: The nix-darwin module `flake.modules.darwin.surely` is imported into flake.modules.nixos.m, which is evaluated as a NixOS configuration; only NixOS and generic modules can be imported there.
+    "#]]
+    .assert_eq(&out);
+}
