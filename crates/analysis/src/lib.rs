@@ -14,9 +14,11 @@ pub mod flake;
 pub mod index;
 pub mod line_index;
 pub mod loader;
+pub mod options;
 pub mod summary;
 pub mod syntax;
 
+pub mod clan;
 mod checks;
 
 pub use db::{Analysis, AnalysisHost, Cancellable, Cancelled};

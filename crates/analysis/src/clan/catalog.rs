@@ -1,0 +1,1 @@
+//! The built-in clan-core service catalog (being written).

@@ -1,0 +1,4 @@
+//! The clan: the built-in service catalog, the inventory as the repository writes it, and the
+//! resolved model (machines, tags, instances and roles) the checks read.
+
+pub mod catalog;
