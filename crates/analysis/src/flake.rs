@@ -14,6 +14,8 @@ use crate::summary::{file_summary, DbFiles};
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FlakeInfo {
     pub inputs: BTreeMap<String, FlakeInput>,
+    /// Every input of `flake.nix` was read (so a name that is not among them is not an input).
+    pub inputs_complete: bool,
     /// How `outputs` hands modules to flake-parts, when it could be read.
     pub roots: Option<ModuleRoots>,
 }
@@ -36,6 +38,15 @@ pub struct ModuleRoots {
 }
 
 impl FlakeInfo {
+    /// The input that is clan-core: the one whose URL names it, else the one named `clan-core`.
+    pub fn clan_core_input(&self) -> Option<(&str, &FlakeInput)> {
+        self.inputs
+            .iter()
+            .find(|(_, i)| i.url.as_deref().is_some_and(|u| u.contains("clan-core")))
+            .or_else(|| self.inputs.iter().find(|(n, _)| n.as_str() == "clan-core"))
+            .map(|(n, i)| (n.as_str(), i))
+    }
+
     /// What each input is, recognised by its URL (or, failing that, its name).
     pub fn input_kinds(&self) -> impl Iterator<Item = (&str, &'static str)> {
         self.inputs.iter().filter_map(|(name, i)| {
@@ -71,6 +82,7 @@ pub fn flake_info(db: &dyn Db, ws: Workspace) -> Arc<FlakeInfo> {
         return Arc::new(info);
     };
     if let Some(Value::Attrs(inputs)) = top.get("inputs").map(|i| ev.force(&i.value)) {
+        info.inputs_complete = !inputs.partial;
         for (name, v) in &inputs.map {
             let url = match ev.force(&v.value) {
                 Value::Attrs(a) => a

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use crate::db::{file_by_path, Db, Workspace};
 use crate::diagnostic::Location;
 use crate::flake::module_files;
-use crate::summary::{
-    file_summary, ImportContext, InventoryMachine, MachineClass, ModuleReference,
-};
+use crate::summary::{file_summary, ImportContext, ModuleReference};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ModuleIndex {
@@ -22,8 +20,6 @@ pub struct ModuleIndex {
     pub escaped: BTreeSet<String>,
     pub all_escaped: bool,
     pub contexts: Vec<ImportContext>,
-    pub inventory_machines: Vec<InventoryMachine>,
-    pub inventory_open: bool,
 }
 
 impl ModuleIndex {
@@ -39,26 +35,6 @@ impl ModuleIndex {
     }
     pub fn is_open(&self, class: &str) -> bool {
         self.all_open || self.open_classes.contains(class)
-    }
-
-    /// The class of a clan machine, when the inventory says it (or certainly leaves the
-    /// default, `nixos`).
-    pub fn machine_class(&self, machine: &str) -> Option<String> {
-        let mut class = None;
-        let mut seen = false;
-        for m in self.inventory_machines.iter().filter(|m| m.name == machine) {
-            seen = true;
-            match &m.class {
-                MachineClass::Set(c) => class = Some(c.clone()),
-                MachineClass::Unknown => return None,
-                MachineClass::Unset => {}
-            }
-        }
-        if class.is_some() {
-            return class;
-        }
-        // Only assume the default when everything that could set it was read.
-        (seen && !self.inventory_open).then(|| "nixos".to_owned())
     }
 }
 
@@ -98,37 +74,8 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
         }
         idx.references.extend(s.references.iter().cloned());
         idx.contexts.extend(s.contexts.iter().cloned());
-        idx.inventory_machines
-            .extend(s.inventory_machines.iter().cloned());
-        idx.inventory_open |= s.inventory_open;
-    }
-    if let Some(inv) = file_by_path(db, ws, "inventory.json") {
-        read_inventory_json(inv.text(db), &mut idx);
     }
     idx.references.sort();
     idx.references.dedup();
     Arc::new(idx)
-}
-
-/// `inventory.json` (written by the clan CLI) can set a machine's class too.
-fn read_inventory_json(text: &str, idx: &mut ModuleIndex) {
-    let Ok(j) = serde_json::from_str::<serde_json::Value>(text) else {
-        idx.inventory_open = true;
-        return;
-    };
-    let Some(machines) = j["machines"].as_object() else {
-        return;
-    };
-    for (name, m) in machines {
-        let class = match m.get("machineClass") {
-            None => MachineClass::Unset,
-            Some(serde_json::Value::String(s)) => MachineClass::Set(s.clone()),
-            Some(_) => MachineClass::Unknown,
-        };
-        idx.inventory_machines.push(InventoryMachine {
-            name: name.clone(),
-            location: Location::new("inventory.json", Default::default()),
-            class,
-        });
-    }
 }

@@ -18,8 +18,8 @@ pub mod options;
 pub mod summary;
 pub mod syntax;
 
-pub mod clan;
 mod checks;
+pub mod clan;
 
 pub use db::{Analysis, AnalysisHost, Cancellable, Cancelled};
 pub use diagnostic::{Diagnostic, Fix, Location, Related, Severity, TextEdit, TextRange};

@@ -25,9 +25,8 @@ pub struct FileSummary {
     pub contexts: Vec<ImportContext>,
     /// Paths in the top-level `imports` of this flake-parts module (root-relative).
     pub flake_imports: Vec<String>,
-    pub inventory_machines: Vec<InventoryMachine>,
-    /// The inventory's machines are (partly) written in a way that cannot be read.
-    pub inventory_open: bool,
+    /// What this file contributes to the clan configuration.
+    pub clan: crate::clan::model::ClanFragment,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,21 +62,6 @@ pub enum ContextClass {
     Known(String),
     /// The configuration of a clan machine; its class comes from the inventory.
     Machine(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InventoryMachine {
-    pub name: String,
-    pub location: Location,
-    pub class: MachineClass,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MachineClass {
-    /// `machineClass` is not set here.
-    Unset,
-    Set(String),
-    Unknown,
 }
 
 /// Gives the evaluator the workspace's files.
@@ -210,47 +194,12 @@ impl Walker<'_, '_> {
         parts
     }
 
-    /// Unwraps `mkIf`/`mkMerge`/`mkDefault`/… around a configuration value into the attrsets
-    /// it may contribute. Returns false when some part is unreadable.
     fn config_sets(&self, t: &Thunk, out: &mut Vec<Rc<crate::eval::Attrs>>, depth: u32) -> bool {
-        if depth > 16 {
-            return false;
-        }
-        match self.force(t) {
-            Value::Attrs(a) => {
-                let ty = a.get("_type").map(|x| self.force(&x.value));
-                match ty.as_ref().and_then(|v| v.as_str()) {
-                    Some("if") | Some("override") | Some("order") => match a.get("content") {
-                        Some(c) => self.config_sets(&c.value, out, depth + 1),
-                        None => false,
-                    },
-                    Some("merge") => match a.get("contents").map(|c| self.force(&c.value)) {
-                        Some(Value::List(l)) => {
-                            let mut ok = true;
-                            for x in l.iter() {
-                                ok &= self.config_sets(x, out, depth + 1);
-                            }
-                            ok
-                        }
-                        _ => false,
-                    },
-                    Some(_) => false,
-                    None => {
-                        let ok = !a.partial;
-                        out.push(a);
-                        ok
-                    }
-                }
-            }
-            _ => false,
-        }
+        crate::eval::read::config_sets(self.ev, t, out, depth)
     }
 
-    /// The values of attribute `name` in every config set (after unwrapping).
     fn config_attr(&self, sets: &[Rc<crate::eval::Attrs>], name: &str) -> Vec<Thunk> {
-        sets.iter()
-            .filter_map(|s| s.get(name).map(|a| a.value.clone()))
-            .collect()
+        crate::eval::read::attr_values(sets, name)
     }
 
     /// A top-level flake-parts module (a file under the import-tree roots).
@@ -291,13 +240,13 @@ impl Walker<'_, '_> {
             for f in self.config_attr(&sets, "flake") {
                 self.flake_attr(&f);
             }
-            for cl in self.config_attr(&sets, "clan") {
-                self.clan(&cl);
+            for cl in crate::eval::read::attrs_named(&sets, "clan") {
+                self.clan(cl);
             }
             if !readable && sets.is_empty() {
                 // The whole configuration is unreadable: it may define any module.
                 self.out.open_classes.push(None);
-                self.out.inventory_open = true;
+                self.out.clan.open = crate::clan::model::ClanOpen::all();
             }
         }
     }
@@ -306,14 +255,14 @@ impl Walker<'_, '_> {
         let mut sets = Vec::new();
         if !self.config_sets(t, &mut sets, 0) && sets.is_empty() {
             self.out.open_classes.push(None);
-            self.out.inventory_open = true;
+            self.out.clan.open = crate::clan::model::ClanOpen::all();
             return;
         }
         for m in self.config_attr(&sets, "modules") {
             self.modules_attr(&m);
         }
-        for cl in self.config_attr(&sets, "clan") {
-            self.clan(&cl);
+        for cl in crate::eval::read::attrs_named(&sets, "clan") {
+            self.clan(cl);
         }
         if sets.iter().any(|s| s.partial) {
             self.out.open_classes.push(None);
@@ -350,17 +299,17 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn clan(&mut self, t: &Thunk) {
+    fn clan(&mut self, a: &crate::eval::Attr) {
+        let fallback = a
+            .key_span
+            .as_ref()
+            .map(location)
+            .unwrap_or_else(|| Location::new("", TextRange::default()));
+        crate::clan::extract::ClanReader::new(self.ev, &mut self.out.clan)
+            .clan_module(&a.value, &fallback);
+        // Each machine's configuration is a module evaluated in the machine's class.
         let mut sets = Vec::new();
-        if !self.config_sets(t, &mut sets, 0) && sets.is_empty() {
-            self.out.inventory_open = true;
-            return;
-        }
-        // `clan` is a submodule: `clan.imports = [ ./inventory.nix ]` brings in settings this
-        // walk does not follow, so the inventory may hold more than what is read here.
-        if !self.config_attr(&sets, "imports").is_empty() {
-            self.out.inventory_open = true;
-        }
+        self.config_sets(&a.value, &mut sets, 0);
         for machines in self.config_attr(&sets, "machines") {
             let mut ms = Vec::new();
             self.config_sets(&machines, &mut ms, 0);
@@ -371,57 +320,6 @@ impl Walker<'_, '_> {
                         ContextClass::Machine(name.to_string()),
                         format!("clan.machines.{}", attr_display(name)),
                     );
-                }
-            }
-        }
-        for inv in self.config_attr(&sets, "inventory") {
-            self.inventory(&inv);
-        }
-    }
-
-    fn inventory(&mut self, t: &Thunk) {
-        let mut sets = Vec::new();
-        if !self.config_sets(t, &mut sets, 0) || !self.config_attr(&sets, "imports").is_empty() {
-            self.out.inventory_open = true;
-        }
-        for machines in self.config_attr(&sets, "machines") {
-            let mut ms = Vec::new();
-            if !self.config_sets(&machines, &mut ms, 0) {
-                self.out.inventory_open = true;
-            }
-            for set in ms {
-                for (name, m) in &set.map {
-                    let Some(span) = &m.key_span else {
-                        // Machines made by a function (`lib.genAttrs`) have no key to point at.
-                        self.out.inventory_open = true;
-                        continue;
-                    };
-                    let mut fields = Vec::new();
-                    let readable = self.config_sets(&m.value, &mut fields, 0);
-                    let mut class = if readable {
-                        MachineClass::Unset
-                    } else {
-                        MachineClass::Unknown
-                    };
-                    for c in self.config_attr(&fields, "machineClass") {
-                        let mut v = self.force(&c);
-                        // `lib.mkDefault "darwin"` and friends
-                        while let Value::Attrs(a) = &v {
-                            match a.get("content") {
-                                Some(x) => v = self.force(&x.value),
-                                None => break,
-                            }
-                        }
-                        class = match v {
-                            Value::Str(s) => MachineClass::Set(s.to_string()),
-                            _ => MachineClass::Unknown,
-                        };
-                    }
-                    self.out.inventory_machines.push(InventoryMachine {
-                        name: name.to_string(),
-                        location: location(span),
-                        class,
-                    });
                 }
             }
         }
@@ -472,6 +370,24 @@ impl Walker<'_, '_> {
             for hm in self.config_attr(&sets, "home-manager") {
                 self.home_manager(&hm);
             }
+            for np in self.config_attr(&sets, "nixpkgs") {
+                let mut nsets = Vec::new();
+                self.config_sets(&np, &mut nsets, 0);
+                for hp in crate::eval::read::attrs_named(&nsets, "hostPlatform") {
+                    let v = crate::eval::read::strip_priority(self.ev, self.ev.force(&hp.value));
+                    let (Value::Str(system), Some(span)) = (v, hp.value_span.as_ref()) else {
+                        continue;
+                    };
+                    self.out
+                        .clan
+                        .host_platforms
+                        .push(crate::clan::model::HostPlatform {
+                            system: system.to_string(),
+                            location: location(span),
+                            context: class.clone(),
+                        });
+                }
+            }
         }
         self.depth -= 1;
     }
@@ -501,6 +417,7 @@ impl Walker<'_, '_> {
                         crate::eval::Attr {
                             value: Thunk::value(Value::List(l)),
                             key_span: None,
+                            value_span: None,
                         },
                     )]
                     .into_iter()

@@ -11,9 +11,10 @@ const CHECKED_CLASSES: &[&str] = &["nixos", "darwin", "homeManager", "flake"];
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let idx = module_index(db, ws);
+    let clan = crate::clan::resolve::clan_model(db, ws);
     let mut out = Vec::new();
     undefined(db, ws, idx, &mut out);
-    class_mismatch(idx, &mut out);
+    class_mismatch(idx, clan, &mut out);
     unused(idx, &mut out);
     out
 }
@@ -129,7 +130,11 @@ fn rename_edit(
     })
 }
 
-fn class_mismatch(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
+fn class_mismatch(
+    idx: &ModuleIndex,
+    clan: &crate::clan::resolve::ClanModel,
+    out: &mut Vec<Diagnostic>,
+) {
     // References written with an `or` default fall back when the module is missing.
     let optional: std::collections::HashSet<&Location> = idx
         .references
@@ -140,7 +145,7 @@ fn class_mismatch(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
     for ctx in &idx.contexts {
         let (class, owner_desc) = match &ctx.class {
             ContextClass::Known(c) => (c.clone(), ctx.owner.clone()),
-            ContextClass::Machine(m) => match idx.machine_class(m) {
+            ContextClass::Machine(m) => match clan.machines.get(m).and_then(|m| m.class.clone()) {
                 Some(c) => {
                     let desc = format!("{} (machine `{m}`, machineClass \"{c}\")", ctx.owner);
                     (c, desc)

@@ -344,13 +344,11 @@ fn machine_class_is_not_assumed_when_the_inventory_is_partly_unreadable() {
         r#"#- /modules/defs.nix
 { flake.modules.darwin.mac = { }; }
 #- /modules/clan.nix
-{ config, ... }: {
-  clan.imports = [ ./inventory-extra.nix ];
+{ config, inputs, ... }: {
+  clan.imports = [ inputs.shared.clanModules.inventory ];
   clan.inventory.machines.m1 = { };
   clan.machines.m1.imports = [ config.flake.modules.darwin.mac ];
 }
-#- /modules/inventory-extra.nix
-{ }
 "#,
     ));
     expect![[""]].assert_eq(&out);

@@ -2,3 +2,6 @@
 //! resolved model (machines, tags, instances and roles) the checks read.
 
 pub mod catalog;
+pub(crate) mod extract;
+pub mod model;
+pub mod resolve;

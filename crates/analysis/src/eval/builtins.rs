@@ -88,6 +88,7 @@ pub(super) fn globals() -> HashMap<Rc<str>, Thunk> {
             Attr {
                 value: Thunk::value(builtin(name, arity)),
                 key_span: None,
+                value_span: None,
             },
         );
     }
@@ -101,6 +102,7 @@ pub(super) fn globals() -> HashMap<Rc<str>, Thunk> {
             Attr {
                 value: Thunk::value(v),
                 key_span: None,
+                value_span: None,
             },
         );
     }
@@ -203,6 +205,7 @@ fn attr(value: Thunk) -> Attr {
     Attr {
         value,
         key_span: None,
+        value_span: None,
     }
 }
 
@@ -633,6 +636,41 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             ("priority", Thunk::value(Value::Int(1500))),
             ("content", args[0].clone()),
         ]),
+        "lib.types.listOf" => option_type("listOf", &[("elemType", args[0].clone())]),
+        "lib.types.attrsOf" => option_type("attrsOf", &[("elemType", args[0].clone())]),
+        "lib.types.nullOr" => option_type("nullOr", &[("elemType", args[0].clone())]),
+        "lib.types.uniq" => ev.force(&args[0]),
+        "lib.types.enum" => option_type("enum", &[("values", args[0].clone())]),
+        "lib.types.strMatching" => option_type("strMatching", &[("pattern", args[0].clone())]),
+        "lib.types.submodule" => option_type("submodule", &[("module", args[0].clone())]),
+        "lib.types.oneOf" => option_type("oneOf", &[("types", args[0].clone())]),
+        "lib.types.either" => option_type(
+            "oneOf",
+            &[(
+                "types",
+                Thunk::value(list(vec![args[0].clone(), args[1].clone()])),
+            )],
+        ),
+        "lib.types.coercedTo" => ev.force(&args[2]),
+        "lib.types.between" => option_type("int", &[]),
+        "lib.mkOption" => match arg(0) {
+            Value::Attrs(a) => {
+                let mut m = (*a).clone();
+                m.map.insert(Rc::from("_type"), attr(str_v("option")));
+                Value::Attrs(Rc::new(m))
+            }
+            _ => Value::Unknown,
+        },
+        "lib.mkEnableOption" => module_marker(&[
+            ("_type", str_v("option")),
+            ("type", Thunk::value(option_type("bool", &[]))),
+            ("default", Thunk::value(Value::Bool(false))),
+        ]),
+        "lib.mkPackageOption" => module_marker(&[
+            ("_type", str_v("option")),
+            ("type", Thunk::value(option_type("package", &[]))),
+            ("default", Thunk::unknown()),
+        ]),
         "lib.optional" => match arg(0) {
             Value::Bool(true) => list(vec![args[1].clone()]),
             Value::Bool(false) => list(Vec::new()),
@@ -912,12 +950,25 @@ pub(super) fn to_json(ev: &Evaluator, t: &Thunk, depth: u32) -> Option<serde_jso
 
 /// `lib.<path>.<name>`: the functions the evaluator implements, by their last name.
 pub(super) fn lib_select(path: &[Rc<str>], name: &str) -> Value {
-    const NAMESPACES: &[&str] = &["attrsets", "lists", "strings", "trivial", "modules"];
-    if path.is_empty() && NAMESPACES.contains(&name) {
-        return Value::Sym(Rc::new(Sym::Lib(vec![name.into()])));
-    }
-    if path.len() > 1 {
-        return Value::Unknown;
+    const NAMESPACES: &[&str] = &[
+        "attrsets", "lists", "strings", "trivial", "modules", "options", "types",
+    ];
+    let ns: Vec<&str> = path.iter().map(|p| &**p).collect();
+    match (ns.as_slice(), name) {
+        ([], n) if NAMESPACES.contains(&n) => {
+            return Value::Sym(Rc::new(Sym::Lib(vec![name.into()])))
+        }
+        (["types"], "ints") => {
+            return Value::Sym(Rc::new(Sym::Lib(vec!["types".into(), "ints".into()])))
+        }
+        (["types"], _) => return types_select(name),
+        (["types", "ints"], "between") => return builtin("lib.types.between", 2),
+        (["types", "ints"], _) => return option_type("int", &[]),
+        ([] | ["options"], "mkOption") => return builtin("lib.mkOption", 1),
+        ([] | ["options"], "mkEnableOption") => return builtin("lib.mkEnableOption", 1),
+        ([] | ["options"], "mkPackageOption") => return builtin("lib.mkPackageOption", 3),
+        _ if path.len() > 1 => return Value::Unknown,
+        _ => {}
     }
     let (qualified, arity) = match name {
         "mkIf" => ("lib.mkIf", 2),
@@ -956,6 +1007,51 @@ pub(super) fn lib_select(path: &[Rc<str>], name: &str) -> Value {
         _ => return Value::Unknown,
     };
     builtin(qualified, arity)
+}
+
+/// An option type as the evaluator represents it: `{ _type = "option-type"; name; … }`.
+fn option_type(name: &str, fields: &[(&str, Thunk)]) -> Value {
+    let mut map: BTreeMap<Rc<str>, Attr> = fields
+        .iter()
+        .map(|(k, v)| (Rc::from(*k), attr(v.clone())))
+        .collect();
+    map.insert(Rc::from("_type"), attr(str_v("option-type")));
+    map.insert(Rc::from("name"), attr(str_v(name)));
+    attrs_of(map)
+}
+
+/// `lib.types.<name>`.
+fn types_select(name: &str) -> Value {
+    match name {
+        "str" | "string" | "lines" | "nonEmptyStr" | "singleLineStr" | "bool" | "int" | "port"
+        | "float" | "number" | "path" | "package" | "anything" | "raw" | "unspecified"
+        | "attrs" | "deferredModule" | "pathInStore" | "externalPath" => {
+            let canonical = match name {
+                "string" | "lines" | "nonEmptyStr" | "singleLineStr" => "str",
+                "number" => "float",
+                "pathInStore" | "externalPath" => "path",
+                other => other,
+            };
+            option_type(canonical, &[])
+        }
+        "listOf" | "attrsOf" | "lazyAttrsOf" | "nullOr" | "uniq" | "unique" | "enum"
+        | "strMatching" | "submodule" | "oneOf" => {
+            let q = match name {
+                "listOf" => "lib.types.listOf",
+                "attrsOf" | "lazyAttrsOf" => "lib.types.attrsOf",
+                "nullOr" => "lib.types.nullOr",
+                "uniq" | "unique" => "lib.types.uniq",
+                "enum" => "lib.types.enum",
+                "strMatching" => "lib.types.strMatching",
+                "submodule" => "lib.types.submodule",
+                _ => "lib.types.oneOf",
+            };
+            builtin(q, 1)
+        }
+        "either" => builtin("lib.types.either", 2),
+        "coercedTo" => builtin("lib.types.coercedTo", 3),
+        _ => option_type("unknown", &[]),
+    }
 }
 
 /// `import-tree <paths>`: records the roots; anything it cannot read makes the result Unknown.

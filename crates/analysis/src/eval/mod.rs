@@ -9,6 +9,7 @@
 
 mod builtins;
 mod env;
+pub mod read;
 mod value;
 
 use std::cell::{Cell, RefCell};
@@ -141,10 +142,10 @@ impl<'a> Evaluator<'a> {
     }
 
     pub fn force(&self, t: &Thunk) -> Value {
-        let state = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Forcing);
+        let state = std::mem::replace(&mut *t.0.state.borrow_mut(), ThunkState::Forcing);
         let v = match state {
             ThunkState::Done(v) => {
-                *t.0.borrow_mut() = ThunkState::Done(v.clone());
+                *t.0.state.borrow_mut() = ThunkState::Done(v.clone());
                 return v;
             }
             // Infinite recursion in Nix; for us, simply not knowable.
@@ -152,7 +153,7 @@ impl<'a> Evaluator<'a> {
             ThunkState::Pending { expr, env } => self.eval(&expr, &env),
             ThunkState::Deferred(f) => f(self),
         };
-        *t.0.borrow_mut() = ThunkState::Done(v.clone());
+        *t.0.state.borrow_mut() = ThunkState::Done(v.clone());
         v
     }
 
@@ -599,18 +600,21 @@ impl<'a> Evaluator<'a> {
             partial: tree.partial,
         };
         for (name, node) in tree.entries {
-            let (value, span) = match node {
-                PendingNode::Leaf(t, s) => (t, s),
-                PendingNode::Conflict(s) => (Thunk::unknown(), s),
-                PendingNode::Set(set, s) => {
-                    (Thunk::value(Value::Attrs(Rc::new(self.finish(*set)))), s)
-                }
+            let (value, span, value_span) = match node {
+                PendingNode::Leaf(t, s, v) => (t, s, v),
+                PendingNode::Conflict(s) => (Thunk::unknown(), s, None),
+                PendingNode::Set(set, s) => (
+                    Thunk::value(Value::Attrs(Rc::new(self.finish(*set)))),
+                    s,
+                    None,
+                ),
             };
             out.map.insert(
                 name,
                 Attr {
                     value,
                     key_span: Some(span),
+                    value_span,
                 },
             );
         }
@@ -1228,7 +1232,8 @@ struct PendingSet {
 }
 
 enum PendingNode {
-    Leaf(Thunk, Span),
+    /// A value, the key's span and the value expression's span.
+    Leaf(Thunk, Span, Option<Span>),
     Set(Box<PendingSet>, Span),
     /// Defined twice: an evaluation error in Nix.
     Conflict(Span),
@@ -1241,7 +1246,7 @@ impl PendingSet {
                 self.entries.insert(name, PendingNode::Conflict(span));
             }
             None => {
-                self.entries.insert(name, PendingNode::Leaf(t, span));
+                self.entries.insert(name, PendingNode::Leaf(t, span, None));
             }
         }
     }
@@ -1292,9 +1297,12 @@ impl PendingSet {
                         .insert(name.clone(), PendingNode::Set(Box::new(set), span.clone()));
                 }
                 (None, None) => {
+                    let value_span = ev.span(value_env, value.syntax().text_range());
                     let t = ev.new_thunk(value, value_env);
-                    self.entries
-                        .insert(name.clone(), PendingNode::Leaf(t, span.clone()));
+                    self.entries.insert(
+                        name.clone(),
+                        PendingNode::Leaf(t, span.clone(), Some(value_span)),
+                    );
                 }
             }
             return;

@@ -95,6 +95,8 @@ impl Value {
 pub struct Attr {
     pub value: Thunk,
     pub key_span: Option<Span>,
+    /// The value expression as written, when it was written in an attrset literal.
+    pub value_span: Option<Span>,
 }
 
 /// An attribute set. `partial` is set when some keys could not be evaluated (a dynamic key
@@ -199,7 +201,13 @@ impl StrTest {
 
 /// A lazily evaluated value, shared by every reference to it.
 #[derive(Clone)]
-pub struct Thunk(pub(super) Rc<RefCell<ThunkState>>);
+pub struct Thunk(pub(super) Rc<ThunkCell>);
+
+pub(super) struct ThunkCell {
+    pub state: RefCell<ThunkState>,
+    /// Where the expression was written, for thunks made from source.
+    pub span: Option<Span>,
+}
 
 pub(super) enum ThunkState {
     Pending {
@@ -214,7 +222,7 @@ pub(super) enum ThunkState {
 
 impl std::fmt::Debug for Thunk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &*self.0.borrow() {
+        match &*self.0.state.borrow() {
             ThunkState::Done(v) => write!(f, "{v:?}"),
             ThunkState::Pending { .. } | ThunkState::Deferred(_) => write!(f, "<thunk>"),
             ThunkState::Forcing => write!(f, "<forcing>"),
@@ -231,18 +239,33 @@ impl Eq for Thunk {}
 
 impl Thunk {
     pub fn value(v: Value) -> Thunk {
-        Thunk(Rc::new(RefCell::new(ThunkState::Done(v))))
+        Thunk::cell(ThunkState::Done(v), None)
+    }
+    fn cell(state: ThunkState, span: Option<Span>) -> Thunk {
+        Thunk(Rc::new(ThunkCell {
+            state: RefCell::new(state),
+            span,
+        }))
     }
     pub(super) fn pending(expr: ast::Expr, env: Env) -> Thunk {
-        Thunk(Rc::new(RefCell::new(ThunkState::Pending { expr, env })))
+        use rowan::ast::AstNode;
+        let span = Span {
+            file: env.file().clone(),
+            range: expr.syntax().text_range().into(),
+        };
+        Thunk::cell(ThunkState::Pending { expr, env }, Some(span))
+    }
+    /// Where the expression behind this value was written, when it came from source.
+    pub fn span(&self) -> Option<&Span> {
+        self.0.span.as_ref()
     }
     pub(super) fn deferred(f: impl FnOnce(&super::Evaluator) -> Value + 'static) -> Thunk {
-        Thunk(Rc::new(RefCell::new(ThunkState::Deferred(Box::new(f)))))
+        Thunk::cell(ThunkState::Deferred(Box::new(f)), None)
     }
     pub fn unknown() -> Thunk {
         Thunk::value(Value::Unknown)
     }
     pub fn is_forced(&self) -> bool {
-        matches!(&*self.0.borrow(), ThunkState::Done(_))
+        matches!(&*self.0.state.borrow(), ThunkState::Done(_))
     }
 }

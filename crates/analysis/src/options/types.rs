@@ -44,12 +44,19 @@ impl OptType {
             OptType::Path => "absolute path".into(),
             OptType::Enum(vs) => format!(
                 "one of {}",
-                vs.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+                vs.iter()
+                    .map(|v| format!("\"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             OptType::ListOf(t) => format!("list of {}", t.describe()),
             OptType::AttrsOf(t) => format!("attribute set of {}", t.describe()),
             OptType::NullOr(t) => format!("null or {}", t.describe()),
-            OptType::Either(ts) => ts.iter().map(|t| t.describe()).collect::<Vec<_>>().join(" or "),
+            OptType::Either(ts) => ts
+                .iter()
+                .map(|t| t.describe())
+                .collect::<Vec<_>>()
+                .join(" or "),
             OptType::Submodule(_) => "submodule".into(),
             OptType::StrMatching(re) => format!("string matching the pattern {re}"),
             OptType::Package => "package".into(),
@@ -209,7 +216,11 @@ fn check_at(ty: &OptType, v: &KnownValue, at: String) -> Result<(), String> {
     let fail = |what: &str| {
         Err(format!(
             "{}expected {}, found {}",
-            if at.is_empty() { String::new() } else { format!("at `{at}`: ") },
+            if at.is_empty() {
+                String::new()
+            } else {
+                format!("at `{at}`: ")
+            },
             ty.describe(),
             what
         ))
@@ -256,7 +267,9 @@ fn check_at(ty: &OptType, v: &KnownValue, at: String) -> Result<(), String> {
         },
         OptType::Path => match v {
             J::String(s) if s.starts_with('/') => Ok(()),
-            J::String(s) => fail(&format!("the string \"{s}\", which is not an absolute path")),
+            J::String(s) => fail(&format!(
+                "the string \"{s}\", which is not an absolute path"
+            )),
             _ => fail(found),
         },
         OptType::Enum(vs) => match v {
@@ -301,7 +314,10 @@ fn check_at(ty: &OptType, v: &KnownValue, at: String) -> Result<(), String> {
                         None => {
                             return Err(format!(
                                 "`{at}.{k}` is not an option of this submodule (it has {})",
-                                opts.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                                opts.keys()
+                                    .map(|k| format!("`{k}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ))
                         }
                     }
@@ -329,8 +345,12 @@ mod tests {
             OptType::Enum(vec!["a".into(), "b".into()])
         );
         let sub = OptType::parse("attrsOf (submodule { enable? = bool; keyMgmt = str; })").unwrap();
-        let OptType::AttrsOf(inner) = sub else { panic!() };
-        let OptType::Submodule(opts) = *inner else { panic!() };
+        let OptType::AttrsOf(inner) = sub else {
+            panic!()
+        };
+        let OptType::Submodule(opts) = *inner else {
+            panic!()
+        };
         assert!(!opts["enable"].required && opts["keyMgmt"].required);
         assert!(OptType::parse("listOf").is_err());
         assert!(OptType::parse("frobnicate").is_err());

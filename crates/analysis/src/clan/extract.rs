@@ -1,0 +1,672 @@
+//! Reads the clan configuration out of evaluated values: `clan = { … }` / `flake.clan = { … }`
+//! (machines, inventory, local services). Anything unreadable marks that part open.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::model::*;
+use crate::diagnostic::Location;
+use crate::eval::read::{attr_values, attrs_named, config_sets, known_json, strip_priority};
+use crate::eval::{Attr, Attrs, Evaluator, ModuleArgsKind, Span, Sym, Thunk, Value};
+use crate::options::types::{OptType, OptionSpec};
+
+fn loc(span: &Span) -> Location {
+    Location {
+        file: span.file.to_string(),
+        range: span.range,
+    }
+}
+
+/// The location of an attribute's value if written literally, else its key, else `fallback`.
+fn value_loc(a: &Attr, fallback: &Location) -> Location {
+    a.value_span
+        .as_ref()
+        .or(a.key_span.as_ref())
+        .map(loc)
+        .unwrap_or_else(|| fallback.clone())
+}
+
+fn key_loc(a: &Attr, fallback: &Location) -> Location {
+    a.key_span
+        .as_ref()
+        .map(loc)
+        .unwrap_or_else(|| fallback.clone())
+}
+
+pub(crate) struct ClanReader<'e, 'a> {
+    pub ev: &'e Evaluator<'a>,
+    pub out: &'e mut ClanFragment,
+    depth: u32,
+}
+
+impl<'e, 'a> ClanReader<'e, 'a> {
+    pub fn new(ev: &'e Evaluator<'a>, out: &'e mut ClanFragment) -> Self {
+        ClanReader { ev, out, depth: 0 }
+    }
+
+    fn sets(&self, t: &Thunk) -> (Vec<Rc<Attrs>>, bool) {
+        let mut sets = Vec::new();
+        let ok = config_sets(self.ev, t, &mut sets, 0);
+        (sets, ok)
+    }
+
+    /// Applies a module function to module arguments, so its body can be read.
+    fn module_value(&self, t: &Thunk) -> Thunk {
+        match self.ev.force(t) {
+            v @ (Value::Lambda(_) | Value::Builtin(_)) => Thunk::value(self.ev.apply(
+                v,
+                Thunk::value(Value::Sym(Rc::new(Sym::ModuleArgs(ModuleArgsKind::System)))),
+            )),
+            Value::Path(p) => Thunk::value(self.ev.import(&p)),
+            _ => t.clone(),
+        }
+    }
+
+    /// A clan module: the value of `clan`, `flake.clan`, or a file it imports.
+    pub fn clan_module(&mut self, t: &Thunk, fallback: &Location) {
+        if self.depth > 8 {
+            self.out.open = ClanOpen::all();
+            return;
+        }
+        let t = self.module_value(t);
+        let (sets, ok) = self.sets(&t);
+        if !ok && sets.is_empty() {
+            self.out.open = ClanOpen::all();
+            return;
+        }
+        for imports in attr_values(&sets, "imports") {
+            match self.ev.force(&imports) {
+                Value::List(items) => {
+                    for i in items.iter() {
+                        match self.ev.force(i) {
+                            Value::Path(_) | Value::Attrs(_) | Value::Lambda(_) => {
+                                self.depth += 1;
+                                self.clan_module(i, fallback);
+                                self.depth -= 1;
+                            }
+                            // A module from elsewhere (`flake.modules.clan.x`, another input):
+                            // it may add anything.
+                            _ => self.out.open = ClanOpen::all(),
+                        }
+                    }
+                }
+                _ => self.out.open = ClanOpen::all(),
+            }
+        }
+        for a in attrs_named(&sets, "machines") {
+            let fb = key_loc(a, fallback);
+            let (ms, ok) = self.sets(&a.value);
+            if !ok {
+                self.out.open.machine_configs = true;
+            }
+            for set in ms {
+                for (name, m) in &set.map {
+                    self.out.machine_configs.push(Named {
+                        name: name.to_string(),
+                        location: key_loc(m, &fb),
+                    });
+                }
+            }
+        }
+        for a in attrs_named(&sets, "inventory") {
+            let fb = key_loc(a, fallback);
+            self.inventory(&a.value, &fb);
+        }
+        for a in attrs_named(&sets, "modules") {
+            let fb = key_loc(a, fallback);
+            self.local_services(&a.value, &fb);
+        }
+    }
+
+    fn inventory(&mut self, t: &Thunk, fallback: &Location) {
+        let (sets, ok) = self.sets(t);
+        if !ok || !attr_values(&sets, "imports").is_empty() {
+            let o = &mut self.out.open;
+            o.machines = true;
+            o.tags = true;
+            o.instances = true;
+        }
+        for a in attrs_named(&sets, "machines") {
+            let fb = key_loc(a, fallback);
+            let (ms, ok) = self.sets(&a.value);
+            if !ok {
+                self.out.open.machines = true;
+            }
+            for set in ms {
+                for (name, m) in &set.map {
+                    let m_loc = key_loc(m, &fb);
+                    let machine = self.machine(name, m, m_loc);
+                    self.out.machines.push(machine);
+                }
+            }
+        }
+        for a in attrs_named(&sets, "tags") {
+            let fb = key_loc(a, fallback);
+            let (ts, ok) = self.sets(&a.value);
+            if !ok {
+                self.out.open.tags = true;
+            }
+            for set in ts {
+                for (name, tag) in &set.map {
+                    let location = key_loc(tag, &fb);
+                    let members = self.name_list(&tag.value, &location);
+                    self.out.tags.push(InvTag {
+                        name: name.to_string(),
+                        location,
+                        members,
+                    });
+                }
+            }
+        }
+        for a in attrs_named(&sets, "instances") {
+            let fb = key_loc(a, fallback);
+            let (is, ok) = self.sets(&a.value);
+            if !ok {
+                self.out.open.instances = true;
+            }
+            for set in is {
+                for (name, inst) in &set.map {
+                    let location = key_loc(inst, &fb);
+                    let instance = self.instance(name, &inst.value, location);
+                    self.out.instances.push(instance);
+                }
+            }
+        }
+        for a in attrs_named(&sets, "services") {
+            self.out.legacy_services.push(key_loc(a, fallback));
+        }
+    }
+
+    fn machine(&self, name: &str, m: &Attr, location: Location) -> InvMachine {
+        let (fields, ok) = self.sets(&m.value);
+        let unknown_if = |f: Field<String>| if ok { f } else { Field::Unknown };
+        let deploy: Vec<Rc<Attrs>> = attr_values(&fields, "deploy")
+            .iter()
+            .flat_map(|d| self.sets(d).0)
+            .collect();
+        InvMachine {
+            name: name.to_owned(),
+            class: unknown_if(self.string_field(&fields, "machineClass", &location)),
+            tags: if ok {
+                match attrs_named(&fields, "tags").next() {
+                    Some(t) => self.name_list(&t.value, &value_loc(t, &location)),
+                    None => Field::Unset,
+                }
+            } else {
+                Field::Unknown
+            },
+            target_host: unknown_if(self.string_field(&deploy, "targetHost", &location)),
+            build_host: unknown_if(self.string_field(&deploy, "buildHost", &location)),
+            location,
+        }
+    }
+
+    /// A string-valued attribute (the last definition wins, as priorities are equal).
+    fn string_field(&self, sets: &[Rc<Attrs>], name: &str, fallback: &Location) -> Field<String> {
+        let mut f = Field::Unset;
+        for a in attrs_named(sets, name) {
+            let v = strip_priority(self.ev, self.ev.force(&a.value));
+            f = match v {
+                Value::Str(s) => Field::Known(s.to_string(), value_loc(a, fallback)),
+                Value::Null => Field::Unset,
+                _ => Field::Unknown,
+            };
+        }
+        f
+    }
+
+    /// A list of names (`[ "a" "b" ]`), each with where it was written.
+    fn name_list(&self, t: &Thunk, fallback: &Location) -> Field<Vec<Named>> {
+        match strip_priority(self.ev, self.ev.force(t)) {
+            Value::List(items) => {
+                let mut out = Vec::new();
+                for i in items.iter() {
+                    match self.ev.force(i) {
+                        Value::Str(s) => out.push(Named {
+                            name: s.to_string(),
+                            location: i.span().map(loc).unwrap_or_else(|| fallback.clone()),
+                        }),
+                        _ => return Field::Unknown,
+                    }
+                }
+                Field::Known(out, fallback.clone())
+            }
+            _ => Field::Unknown,
+        }
+    }
+
+    fn instance(&self, name: &str, t: &Thunk, location: Location) -> InvInstance {
+        let (sets, ok) = self.sets(t);
+        let mut module_name = Field::Unset;
+        let mut module_input = Field::Unset;
+        for m in attrs_named(&sets, "module") {
+            let (ms, mok) = self.sets(&m.value);
+            if !mok {
+                module_name = Field::Unknown;
+                module_input = Field::Unknown;
+                continue;
+            }
+            let fb = key_loc(m, &location);
+            if let f @ (Field::Known(..) | Field::Unknown) = self.string_field(&ms, "name", &fb) {
+                module_name = f;
+            }
+            for i in attrs_named(&ms, "input") {
+                module_input = match strip_priority(self.ev, self.ev.force(&i.value)) {
+                    Value::Null => Field::Known(None, value_loc(i, &fb)),
+                    Value::Str(s) => Field::Known(Some(s.to_string()), value_loc(i, &fb)),
+                    _ => Field::Unknown,
+                };
+            }
+        }
+        let roles = if !ok {
+            Field::Unknown
+        } else {
+            let mut roles = Vec::new();
+            let mut readable = true;
+            let mut roles_loc = location.clone();
+            for r in attrs_named(&sets, "roles") {
+                roles_loc = key_loc(r, &location);
+                let (rs, rok) = self.sets(&r.value);
+                readable &= rok;
+                for set in rs {
+                    for (role, v) in &set.map {
+                        roles.push(self.role(role, v, &roles_loc));
+                    }
+                }
+            }
+            if readable {
+                Field::Known(roles, roles_loc)
+            } else {
+                Field::Unknown
+            }
+        };
+        InvInstance {
+            name: name.to_owned(),
+            location,
+            module_name,
+            module_input,
+            roles,
+        }
+    }
+
+    fn role(&self, name: &str, r: &Attr, fallback: &Location) -> InvRole {
+        let location = key_loc(r, fallback);
+        let (sets, ok) = self.sets(&r.value);
+        if !ok {
+            return InvRole {
+                name: name.to_owned(),
+                location,
+                machines: Members::Unknown,
+                tags: Members::Unknown,
+                settings: Settings {
+                    open: true,
+                    ..Default::default()
+                },
+            };
+        }
+        let machines = attrs_named(&sets, "machines")
+            .map(|m| self.members(m, &location))
+            .fold(Members::Unset, merge_members);
+        let tags = attrs_named(&sets, "tags")
+            .map(|m| self.members(m, &location))
+            .fold(Members::Unset, merge_members);
+        let tags = match tags {
+            // A list of tags is valid (clan-core coerces it to an attrset).
+            Members::List(_, names) => Members::Known(
+                names
+                    .into_iter()
+                    .map(|n| Member {
+                        name: n.name,
+                        location: n.location,
+                        settings: Settings::default(),
+                    })
+                    .collect(),
+            ),
+            other => other,
+        };
+        let settings = attrs_named(&sets, "settings")
+            .map(|s| self.settings(s, &location))
+            .fold(Settings::default(), merge_settings);
+        InvRole {
+            name: name.to_owned(),
+            location,
+            machines,
+            tags,
+            settings,
+        }
+    }
+
+    /// `machines` / `tags` of a role: an attrset of names to `{ settings }`, or a list.
+    fn members(&self, a: &Attr, fallback: &Location) -> Members {
+        let at = key_loc(a, fallback);
+        match strip_priority(self.ev, self.ev.force(&a.value)) {
+            Value::List(_) => match self.name_list(&a.value, &value_loc(a, fallback)) {
+                Field::Known(names, _) => Members::List(value_loc(a, fallback), names),
+                _ => Members::Unknown,
+            },
+            Value::Attrs(_) => {
+                let (sets, ok) = self.sets(&a.value);
+                if !ok {
+                    return Members::Unknown;
+                }
+                let mut out = Vec::new();
+                for set in sets {
+                    for (name, m) in &set.map {
+                        let location = key_loc(m, &at);
+                        let (ms, mok) = self.sets(&m.value);
+                        let settings = if mok {
+                            attrs_named(&ms, "settings")
+                                .map(|s| self.settings(s, &location))
+                                .fold(Settings::default(), merge_settings)
+                        } else {
+                            Settings {
+                                open: true,
+                                ..Default::default()
+                            }
+                        };
+                        out.push(Member {
+                            name: name.to_string(),
+                            location,
+                            settings,
+                        });
+                    }
+                }
+                Members::Known(out)
+            }
+            _ => Members::Unknown,
+        }
+    }
+
+    fn settings(&self, a: &Attr, fallback: &Location) -> Settings {
+        let location = key_loc(a, fallback);
+        let (sets, ok) = self.sets(&a.value);
+        let mut out = Settings {
+            entries: Vec::new(),
+            open: !ok,
+            location: Some(location.clone()),
+        };
+        for set in sets {
+            for (k, v) in &set.map {
+                out.entries.push(Setting {
+                    key: k.to_string(),
+                    location: key_loc(v, &location),
+                    value_location: v.value_span.as_ref().map(loc),
+                    value: known_json(self.ev, &v.value),
+                });
+            }
+        }
+        out
+    }
+
+    /// `clan.modules.<name>`: the repository's own services.
+    fn local_services(&mut self, t: &Thunk, fallback: &Location) {
+        let (sets, ok) = self.sets(t);
+        if !ok {
+            self.out.open.modules = true;
+        }
+        for set in sets {
+            for (name, m) in &set.map {
+                let location = key_loc(m, fallback);
+                if let Some(s) = self.local_service(name, &m.value, location) {
+                    self.out.local_services.push(s);
+                }
+            }
+        }
+    }
+
+    fn local_service(&self, name: &str, t: &Thunk, location: Location) -> Option<LocalService> {
+        let body = self.module_value(t);
+        let (sets, ok) = self.sets(&body);
+        let mut service = LocalService {
+            name: name.to_owned(),
+            location: location.clone(),
+            manifest_name: None,
+            roles: None,
+            max_instances: None,
+        };
+        if !ok {
+            return Some(service);
+        }
+        if let Some(class) = attrs_named(&sets, "_class").next() {
+            if let Value::Str(c) = self.ev.force(&class.value) {
+                if &*c != "clan.service" {
+                    return None;
+                }
+            }
+        }
+        let manifest: Vec<Rc<Attrs>> = attr_values(&sets, "manifest")
+            .iter()
+            .flat_map(|m| self.sets(m).0)
+            .collect();
+        service.manifest_name = self
+            .string_field(&manifest, "name", &location)
+            .known()
+            .cloned();
+        let constraints: Vec<Rc<Attrs>> = attr_values(&manifest, "constraints")
+            .iter()
+            .flat_map(|c| self.sets(c).0)
+            .collect();
+        service.max_instances = self.int_field(&constraints, "maxInstances");
+        let role_constraints: Vec<Rc<Attrs>> = attr_values(&constraints, "roles")
+            .iter()
+            .flat_map(|c| self.sets(c).0)
+            .collect();
+        // A service-wide `perMachine` may give darwin machines a module too.
+        let per_machine_darwin = self.gives_darwin(&attr_values(&sets, "perMachine"));
+        let mut roles = BTreeMap::new();
+        let mut readable = true;
+        for r in attrs_named(&sets, "roles") {
+            let (rs, rok) = self.sets(&r.value);
+            readable &= rok;
+            for set in rs {
+                for (role, v) in &set.map {
+                    let rloc = key_loc(v, &location);
+                    let (body, bok) = self.sets(&v.value);
+                    let options = if bok {
+                        attr_values(&body, "interface")
+                            .first()
+                            .map_or(Some(BTreeMap::new()), |i| self.interface_options(i))
+                    } else {
+                        None
+                    };
+                    let rc: Vec<Rc<Attrs>> = attr_values(&role_constraints, role)
+                        .iter()
+                        .flat_map(|c| self.sets(c).0)
+                        .collect();
+                    let darwin = match (
+                        per_machine_darwin,
+                        self.gives_darwin(&attr_values(&body, "perInstance")),
+                    ) {
+                        (Some(true), _) | (_, Some(true)) => Some(true),
+                        (Some(false), Some(false)) => Some(false),
+                        _ => None,
+                    };
+                    roles.insert(
+                        role.to_string(),
+                        LocalRole {
+                            location: rloc,
+                            options,
+                            min_machines: self.int_field(&rc, "minMachines"),
+                            max_machines: self.int_field(&rc, "maxMachines"),
+                            darwin: if bok { darwin } else { None },
+                        },
+                    );
+                }
+            }
+        }
+        if readable {
+            service.roles = Some(roles);
+        }
+        Some(service)
+    }
+
+    fn int_field(&self, sets: &[Rc<Attrs>], name: &str) -> Option<u64> {
+        attr_values(sets, name).last().and_then(|v| {
+            match strip_priority(self.ev, self.ev.force(v)) {
+                Value::Int(i) if i >= 0 => Some(i as u64),
+                _ => None,
+            }
+        })
+    }
+
+    /// Whether `perInstance`/`perMachine` functions return a `darwinModule`: `Some(false)` only
+    /// when every one was read and none does (none at all counts as `false`).
+    fn gives_darwin(&self, fns: &[Thunk]) -> Option<bool> {
+        let mut all_read = true;
+        for f in fns {
+            let v = self.module_value(f);
+            let (sets, ok) = self.sets(&v);
+            if attrs_named(&sets, "darwinModule").next().is_some() {
+                return Some(true);
+            }
+            all_read &= ok;
+        }
+        all_read.then_some(false)
+    }
+
+    /// The options a role's `interface` module declares; `None` when they cannot all be read.
+    fn interface_options(&self, t: &Thunk) -> Option<BTreeMap<String, (OptionSpec, Location)>> {
+        let body = self.module_value(t);
+        let (sets, ok) = self.sets(&body);
+        if !ok || attrs_named(&sets, "freeformType").next().is_some() {
+            return None;
+        }
+        let mut out = BTreeMap::new();
+        for o in attrs_named(&sets, "options") {
+            let fb = key_loc(o, &Location::new("", Default::default()));
+            self.option_decls(&o.value, &fb, &mut out, 0)?;
+        }
+        // `config.settings`-style interfaces with an explicit `config` are fine; imports are not.
+        if attrs_named(&sets, "imports").next().is_some() {
+            return None;
+        }
+        Some(out)
+    }
+
+    fn option_decls(
+        &self,
+        t: &Thunk,
+        fallback: &Location,
+        out: &mut BTreeMap<String, (OptionSpec, Location)>,
+        depth: u32,
+    ) -> Option<()> {
+        if depth > 8 {
+            return None;
+        }
+        let (sets, ok) = self.sets(t);
+        if !ok {
+            return None;
+        }
+        for set in sets {
+            for (name, decl) in &set.map {
+                let at = key_loc(decl, fallback);
+                let v = self.ev.force(&decl.value);
+                let Value::Attrs(a) = &v else { return None };
+                let is_option = a
+                    .get("_type")
+                    .is_some_and(|t| self.ev.force(&t.value).as_str() == Some("option"));
+                let spec = if is_option {
+                    OptionSpec {
+                        ty: a
+                            .get("type")
+                            .map_or(OptType::Unknown, |t| self.opt_type(&t.value, 0)),
+                        required: a.get("default").is_none(),
+                    }
+                } else {
+                    // A namespace of options: a submodule-like group.
+                    let mut inner = BTreeMap::new();
+                    self.option_decls(&decl.value, &at, &mut inner, depth + 1)?;
+                    OptionSpec {
+                        required: inner.values().any(|(o, _)| o.required),
+                        ty: OptType::Submodule(
+                            inner.into_iter().map(|(k, (o, _))| (k, o)).collect(),
+                        ),
+                    }
+                };
+                out.insert(name.to_string(), (spec, at));
+            }
+        }
+        Some(())
+    }
+
+    fn opt_type(&self, t: &Thunk, depth: u32) -> OptType {
+        if depth > 16 {
+            return OptType::Unknown;
+        }
+        let Value::Attrs(a) = self.ev.force(t) else {
+            return OptType::Unknown;
+        };
+        if a.get("_type")
+            .map(|x| self.ev.force(&x.value))
+            .as_ref()
+            .and_then(|v| v.as_str())
+            != Some("option-type")
+        {
+            return OptType::Unknown;
+        }
+        let name = a.get("name").map(|x| self.ev.force(&x.value));
+        let elem = |k: &str| {
+            a.get(k)
+                .map_or(OptType::Unknown, |e| self.opt_type(&e.value, depth + 1))
+        };
+        match name.as_ref().and_then(|v| v.as_str()) {
+            Some("str") => OptType::Str,
+            Some("bool") => OptType::Bool,
+            Some("int") => OptType::Int,
+            Some("port") => OptType::Port,
+            Some("float") => OptType::Float,
+            Some("path") => OptType::Path,
+            Some("package") => OptType::Package,
+            Some("listOf") => OptType::ListOf(Box::new(elem("elemType"))),
+            Some("attrsOf") => OptType::AttrsOf(Box::new(elem("elemType"))),
+            Some("nullOr") => OptType::NullOr(Box::new(elem("elemType"))),
+            Some("enum") => match a.get("values").map(|v| known_json(self.ev, &v.value)) {
+                Some(Some(serde_json::Value::Array(vs))) => {
+                    let strs: Option<Vec<String>> =
+                        vs.iter().map(|v| v.as_str().map(String::from)).collect();
+                    strs.map_or(OptType::Unknown, OptType::Enum)
+                }
+                _ => OptType::Unknown,
+            },
+            Some("strMatching") => match a.get("pattern").map(|p| self.ev.force(&p.value)) {
+                Some(Value::Str(p)) => OptType::StrMatching(p.to_string()),
+                _ => OptType::Unknown,
+            },
+            Some("oneOf") => match a.get("types").map(|x| self.ev.force(&x.value)) {
+                Some(Value::List(ts)) => {
+                    OptType::Either(ts.iter().map(|t| self.opt_type(t, depth + 1)).collect())
+                }
+                _ => OptType::Unknown,
+            },
+            Some("submodule") => match a.get("module") {
+                Some(m) => match self.interface_options(&m.value) {
+                    Some(opts) => {
+                        OptType::Submodule(opts.into_iter().map(|(k, (o, _))| (k, o)).collect())
+                    }
+                    None => OptType::Unknown,
+                },
+                None => OptType::Unknown,
+            },
+            _ => OptType::Unknown,
+        }
+    }
+}
+
+fn merge_members(a: Members, b: Members) -> Members {
+    match (a, b) {
+        (Members::Unset, x) | (x, Members::Unset) => x,
+        (Members::Known(mut x), Members::Known(y)) => {
+            x.extend(y);
+            Members::Known(x)
+        }
+        (l @ Members::List(..), _) | (_, l @ Members::List(..)) => l,
+        _ => Members::Unknown,
+    }
+}
+
+fn merge_settings(mut a: Settings, b: Settings) -> Settings {
+    a.entries.extend(b.entries);
+    a.open |= b.open;
+    a.location = a.location.or(b.location);
+    a
+}

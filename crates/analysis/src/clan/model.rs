@@ -1,0 +1,188 @@
+//! The clan configuration as the repository writes it: what one file contributes
+//! ([`ClanFragment`], part of the per-file summary). Plain data with locations; every field that
+//! could not be read is `Unknown`, and the checks that depend on it stay silent.
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::Location;
+use crate::options::types::OptionSpec;
+
+/// A field that may be unset, known (with where it was written), or not knowable.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Field<T> {
+    #[default]
+    Unset,
+    Known(T, Location),
+    Unknown,
+}
+
+impl<T> Field<T> {
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Field::Known(v, _) => Some(v),
+            _ => None,
+        }
+    }
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            Field::Known(_, l) => Some(l),
+            _ => None,
+        }
+    }
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Field::Unknown)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Named {
+    pub name: String,
+    pub location: Location,
+}
+
+/// What one file contributes to the clan configuration. Fragments of all files merge.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClanFragment {
+    pub machines: Vec<InvMachine>,
+    /// Keys of `clan.machines` (machines with a configuration).
+    pub machine_configs: Vec<Named>,
+    pub tags: Vec<InvTag>,
+    pub instances: Vec<InvInstance>,
+    /// `inventory.services` (removed from clan-core).
+    pub legacy_services: Vec<Location>,
+    pub local_services: Vec<LocalService>,
+    /// Literal `nixpkgs.hostPlatform` values, with the class they are evaluated in.
+    pub host_platforms: Vec<HostPlatform>,
+    pub open: ClanOpen,
+}
+
+/// Parts of the clan configuration this file writes in a way that cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClanOpen {
+    pub machines: bool,
+    pub machine_configs: bool,
+    pub tags: bool,
+    pub instances: bool,
+    pub modules: bool,
+}
+
+impl ClanOpen {
+    pub fn all() -> Self {
+        ClanOpen {
+            machines: true,
+            machine_configs: true,
+            tags: true,
+            instances: true,
+            modules: true,
+        }
+    }
+    pub fn merge(&mut self, o: ClanOpen) {
+        self.machines |= o.machines;
+        self.machine_configs |= o.machine_configs;
+        self.tags |= o.tags;
+        self.instances |= o.instances;
+        self.modules |= o.modules;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvMachine {
+    pub name: String,
+    pub location: Location,
+    pub class: Field<String>,
+    pub tags: Field<Vec<Named>>,
+    pub target_host: Field<String>,
+    pub build_host: Field<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvTag {
+    pub name: String,
+    pub location: Location,
+    pub members: Field<Vec<Named>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvInstance {
+    pub name: String,
+    pub location: Location,
+    pub module_name: Field<String>,
+    /// `null` is `Known(None)`.
+    pub module_input: Field<Option<String>>,
+    pub roles: Field<Vec<InvRole>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvRole {
+    pub name: String,
+    pub location: Location,
+    pub machines: Members,
+    pub tags: Members,
+    pub settings: Settings,
+}
+
+/// The machines (or tags) of a role.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Members {
+    #[default]
+    Unset,
+    Known(Vec<Member>),
+    /// Written as a list where clan-core wants an attrset (`machines = [ "a" ]`).
+    List(Location, Vec<Named>),
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub name: String,
+    pub location: Location,
+    pub settings: Settings,
+}
+
+/// A `settings` attrset: each key with its value when known.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    pub entries: Vec<Setting>,
+    /// Some keys could not be read.
+    pub open: bool,
+    /// Where `settings` was written, when it was.
+    pub location: Option<Location>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub key: String,
+    pub location: Location,
+    /// The value expression, when written literally.
+    pub value_location: Option<Location>,
+    pub value: Option<serde_json::Value>,
+}
+
+/// A service defined by the repository: `clan.modules.<name> = { _class = "clan.service"; … }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalService {
+    pub name: String,
+    pub location: Location,
+    pub manifest_name: Option<String>,
+    /// `None` when the roles could not be read.
+    pub roles: Option<BTreeMap<String, LocalRole>>,
+    pub max_instances: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalRole {
+    pub location: Location,
+    /// The options its `interface` declares; `None` when the interface could not be read.
+    pub options: Option<BTreeMap<String, (OptionSpec, Location)>>,
+    pub min_machines: Option<u64>,
+    pub max_machines: Option<u64>,
+    /// Whether it gives darwin machines a module; `None` when unknown.
+    pub darwin: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPlatform {
+    pub system: String,
+    pub location: Location,
+    pub context: crate::summary::ContextClass,
+}

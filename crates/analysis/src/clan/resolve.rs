@@ -1,0 +1,434 @@
+//! The resolved clan: the fragments of every flake-parts module merged the way the module
+//! system merges them, plus `inventory.json` and `machines/<name>/` directories; tags expanded
+//! to machines. Every "complete" flag says whether a check may treat absence as a fact.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::model::*;
+use crate::db::{file_by_path, Db, Workspace};
+use crate::diagnostic::{Location, TextRange};
+use crate::disk::EntryKind;
+use crate::flake::{flake_info, module_files};
+use crate::summary::file_summary;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClanModel {
+    /// Some clan configuration was found at all.
+    pub present: bool,
+    pub machines: BTreeMap<String, Machine>,
+    /// Every source of machine names was read: a name not in `machines` is not a machine.
+    pub machines_complete: bool,
+    /// Every tag membership was read: a tag with no machine has none.
+    pub tags_complete: bool,
+    pub instances: BTreeMap<String, Instance>,
+    pub instances_complete: bool,
+    pub local_services: BTreeMap<String, LocalService>,
+    pub local_services_complete: bool,
+    /// `clan.machines` keys with where each is written.
+    pub machine_configs: BTreeMap<String, Vec<Location>>,
+    pub machine_configs_complete: bool,
+    pub legacy_services: Vec<Location>,
+    pub host_platforms: Vec<HostPlatform>,
+    /// The clan-core input's `lastModified` from `flake.lock`.
+    pub clan_core_last_modified: Option<i64>,
+    pub clan_core_input: Option<String>,
+    pub flake_inputs: BTreeSet<String>,
+    pub flake_inputs_complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Machine {
+    pub name: String,
+    /// Where the machine is written: inventory entries first, then `clan.machines`, then the
+    /// `machines/<name>` directory or `inventory.json`.
+    pub locations: Vec<Location>,
+    /// `None` when it cannot be known.
+    pub class: Option<String>,
+    /// The `machineClass` literal, when set.
+    pub class_location: Option<Location>,
+    /// Tags from the machine entry and `inventory.tags` (not the built-ins).
+    pub tags: Vec<Named>,
+    pub target_host: Option<String>,
+    pub build_host: Option<String>,
+    pub in_inventory: bool,
+}
+
+impl Machine {
+    pub fn location(&self) -> Location {
+        self.locations
+            .first()
+            .cloned()
+            .unwrap_or_else(|| Location::new("", TextRange::default()))
+    }
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tags.iter().any(|t| t.name == tag)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Instance {
+    pub name: String,
+    pub locations: Vec<Location>,
+    pub module_name: Field<String>,
+    pub module_input: Field<Option<String>>,
+    pub roles: BTreeMap<String, Role>,
+    pub roles_known: bool,
+}
+
+impl Instance {
+    /// `module.name`, defaulting to the instance name.
+    pub fn service_name(&self) -> Option<&str> {
+        match &self.module_name {
+            Field::Known(n, _) => Some(n),
+            Field::Unset => Some(&self.name),
+            Field::Unknown => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Role {
+    pub name: String,
+    pub locations: Vec<Location>,
+    pub machines: Vec<Member>,
+    pub machines_known: bool,
+    /// `machines = [ … ]` written as a list.
+    pub machine_lists: Vec<(Location, Vec<Named>)>,
+    pub tags: Vec<Member>,
+    pub tags_known: bool,
+    pub settings: Vec<Setting>,
+    pub settings_known: bool,
+}
+
+/// A machine a role reaches, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub machine: String,
+    /// `None`: named in `roles.<r>.machines`; `Some(tag)`: pulled in by that tag.
+    pub via_tag: Option<String>,
+    pub location: Location,
+}
+
+impl ClanModel {
+    /// The built-in tags a machine carries.
+    pub fn builtin_tags(&self, m: &Machine) -> Vec<&'static str> {
+        let mut t = vec!["all"];
+        match m.class.as_deref() {
+            Some("darwin") => t.push("darwin"),
+            Some("nixos") => t.push("nixos"),
+            _ => {}
+        }
+        t
+    }
+
+    /// Machines carrying `tag`, or `None` when that cannot be known.
+    pub fn tag_members(&self, tag: &str) -> Option<Vec<&Machine>> {
+        if !self.machines_complete {
+            return None;
+        }
+        let builtin = matches!(tag, "all" | "nixos" | "darwin");
+        if !builtin && !self.tags_complete {
+            return None;
+        }
+        let mut out = Vec::new();
+        for m in self.machines.values() {
+            let has = match tag {
+                "all" => true,
+                "nixos" | "darwin" => match m.class.as_deref() {
+                    Some(c) => c == tag || m.has_tag(tag),
+                    None => return None,
+                },
+                _ => m.has_tag(tag),
+            };
+            if has {
+                out.push(m);
+            }
+        }
+        Some(out)
+    }
+
+    /// Every machine a role reaches (explicit members, then tag members), or `None` when the
+    /// list cannot be known.
+    pub fn role_assignments(&self, role: &Role) -> Option<Vec<Assignment>> {
+        if !role.machines_known || !role.tags_known {
+            return None;
+        }
+        let mut out: Vec<Assignment> = role
+            .machines
+            .iter()
+            .map(|m| Assignment {
+                machine: m.name.clone(),
+                via_tag: None,
+                location: m.location.clone(),
+            })
+            .collect();
+        for t in &role.tags {
+            for m in self.tag_members(&t.name)? {
+                if !out.iter().any(|a| a.machine == m.name) {
+                    out.push(Assignment {
+                        machine: m.name.clone(),
+                        via_tag: Some(t.name.clone()),
+                        location: t.location.clone(),
+                    });
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Every tag name some machine carries (own, `inventory.tags` and built-in).
+    pub fn known_tags(&self) -> BTreeSet<String> {
+        let mut out: BTreeSet<String> = ["all".to_owned()].into_iter().collect();
+        for m in self.machines.values() {
+            out.extend(m.tags.iter().map(|t| t.name.clone()));
+            out.extend(self.builtin_tags(m).into_iter().map(String::from));
+        }
+        out
+    }
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
+    let files = module_files(db, ws);
+    let info = flake_info(db, ws);
+    let mut model = ClanModel {
+        machines_complete: !files.incomplete,
+        tags_complete: !files.incomplete,
+        instances_complete: !files.incomplete,
+        local_services_complete: !files.incomplete,
+        machine_configs_complete: !files.incomplete,
+        flake_inputs: info.inputs.keys().cloned().collect(),
+        flake_inputs_complete: info.inputs_complete,
+        ..Default::default()
+    };
+    if let Some((name, input)) = info.clan_core_input() {
+        model.clan_core_input = Some(name.to_owned());
+        model.clan_core_last_modified = input.last_modified;
+    }
+    let mut open = ClanOpen::default();
+    let mut class_unknown: BTreeSet<String> = BTreeSet::new();
+    let mut tag_lists: Vec<InvTag> = Vec::new();
+    for path in &files.files {
+        let Some(file) = file_by_path(db, ws, path) else {
+            continue;
+        };
+        let frag = &file_summary(db, ws, file).clan;
+        if *frag != ClanFragment::default() {
+            model.present = true;
+        }
+        open.merge(frag.open);
+        for m in &frag.machines {
+            let e = model
+                .machines
+                .entry(m.name.clone())
+                .or_insert_with(|| Machine {
+                    name: m.name.clone(),
+                    ..Default::default()
+                });
+            e.in_inventory = true;
+            e.locations.push(m.location.clone());
+            match &m.class {
+                Field::Known(c, l) => {
+                    e.class = Some(c.clone());
+                    e.class_location = Some(l.clone());
+                }
+                Field::Unknown => {
+                    class_unknown.insert(m.name.clone());
+                }
+                Field::Unset => {}
+            }
+            match &m.tags {
+                Field::Known(ts, _) => e.tags.extend(ts.iter().cloned()),
+                Field::Unknown => model.tags_complete = false,
+                Field::Unset => {}
+            }
+            if let Some(h) = m.target_host.known() {
+                e.target_host = Some(h.clone());
+            }
+            if let Some(h) = m.build_host.known() {
+                e.build_host = Some(h.clone());
+            }
+        }
+        for c in &frag.machine_configs {
+            model
+                .machine_configs
+                .entry(c.name.clone())
+                .or_default()
+                .push(c.location.clone());
+        }
+        tag_lists.extend(frag.tags.iter().cloned());
+        for i in &frag.instances {
+            merge_instance(&mut model.instances, i);
+        }
+        model
+            .legacy_services
+            .extend(frag.legacy_services.iter().cloned());
+        for s in &frag.local_services {
+            model.local_services.insert(s.name.clone(), s.clone());
+        }
+        model
+            .host_platforms
+            .extend(frag.host_platforms.iter().cloned());
+    }
+    model.machines_complete &= !open.machines && !open.machine_configs;
+    model.tags_complete &= !open.tags && !open.machines;
+    model.instances_complete &= !open.instances;
+    model.local_services_complete &= !open.modules;
+    model.machine_configs_complete &= !open.machine_configs;
+
+    // `clan.machines` keys are machines too.
+    for (name, locs) in &model.machine_configs {
+        let e = model
+            .machines
+            .entry(name.clone())
+            .or_insert_with(|| Machine {
+                name: name.clone(),
+                ..Default::default()
+            });
+        e.locations.extend(locs.iter().cloned());
+    }
+    // So is every directory under `machines/`.
+    let disk = ws.disk(db);
+    for (path, kind) in disk.under("machines") {
+        let rest = &path["machines/".len()..];
+        if rest.contains('/') || !matches!(kind, EntryKind::Dir) {
+            continue;
+        }
+        if !model.machines.contains_key(rest) {
+            model.present = true;
+        }
+        let e = model
+            .machines
+            .entry(rest.to_owned())
+            .or_insert_with(|| Machine {
+                name: rest.to_owned(),
+                ..Default::default()
+            });
+        e.locations.push(Location::new(path, TextRange::default()));
+    }
+    if let Some(inv) = file_by_path(db, ws, "inventory.json") {
+        read_inventory_json(inv.text(db), &mut model, &mut class_unknown);
+    }
+    for t in tag_lists {
+        match &t.members {
+            Field::Known(members, _) => {
+                for m in members {
+                    if let Some(machine) = model.machines.get_mut(&m.name) {
+                        machine.tags.push(Named {
+                            name: t.name.clone(),
+                            location: t.location.clone(),
+                        });
+                    }
+                }
+            }
+            _ => model.tags_complete = false,
+        }
+    }
+    // The default class, `nixos`, holds only when nothing unreadable could have set it.
+    for (name, m) in model.machines.iter_mut() {
+        if class_unknown.contains(name) || (m.class.is_none() && open.machines) {
+            m.class = None;
+            m.class_location = None;
+        } else if m.class.is_none() {
+            m.class = Some("nixos".to_owned());
+        }
+    }
+    Arc::new(model)
+}
+
+fn merge_instance(all: &mut BTreeMap<String, Instance>, i: &InvInstance) {
+    let e = all.entry(i.name.clone()).or_insert_with(|| Instance {
+        name: i.name.clone(),
+        roles_known: true,
+        ..Default::default()
+    });
+    e.locations.push(i.location.clone());
+    match (&e.module_name, &i.module_name) {
+        (_, Field::Unset) => {}
+        (Field::Unknown, _) => {}
+        (_, other) => e.module_name = other.clone(),
+    }
+    match (&e.module_input, &i.module_input) {
+        (_, Field::Unset) => {}
+        (Field::Unknown, _) => {}
+        (_, other) => e.module_input = other.clone(),
+    }
+    match &i.roles {
+        Field::Known(roles, _) => {
+            for r in roles {
+                let role = e.roles.entry(r.name.clone()).or_insert_with(|| Role {
+                    name: r.name.clone(),
+                    machines_known: true,
+                    tags_known: true,
+                    settings_known: true,
+                    ..Default::default()
+                });
+                role.locations.push(r.location.clone());
+                match &r.machines {
+                    Members::Known(ms) => role.machines.extend(ms.iter().cloned()),
+                    Members::List(l, names) => {
+                        role.machine_lists.push((l.clone(), names.clone()));
+                        role.machines_known = false;
+                    }
+                    Members::Unknown => role.machines_known = false,
+                    Members::Unset => {}
+                }
+                match &r.tags {
+                    Members::Known(ts) => role.tags.extend(ts.iter().cloned()),
+                    Members::Unknown | Members::List(..) => role.tags_known = false,
+                    Members::Unset => {}
+                }
+                role.settings.extend(r.settings.entries.iter().cloned());
+                role.settings_known &= !r.settings.open;
+            }
+        }
+        Field::Unknown => e.roles_known = false,
+        Field::Unset => {}
+    }
+}
+
+/// `inventory.json`, written by the clan CLI: machines (with class and tags) and more.
+fn read_inventory_json(text: &str, model: &mut ClanModel, class_unknown: &mut BTreeSet<String>) {
+    let Ok(j) = serde_json::from_str::<serde_json::Value>(text) else {
+        model.machines_complete = false;
+        model.tags_complete = false;
+        return;
+    };
+    let Some(machines) = j.get("machines").and_then(|m| m.as_object()) else {
+        return;
+    };
+    model.present = true;
+    for (name, m) in machines {
+        let e = model
+            .machines
+            .entry(name.clone())
+            .or_insert_with(|| Machine {
+                name: name.clone(),
+                ..Default::default()
+            });
+        e.locations
+            .push(Location::new("inventory.json", TextRange::default()));
+        match m.get("machineClass") {
+            None => {}
+            Some(serde_json::Value::String(c)) => {
+                e.class = Some(c.clone());
+                e.class_location = None;
+            }
+            Some(_) => {
+                class_unknown.insert(name.clone());
+            }
+        }
+        if let Some(tags) = m.get("tags").and_then(|t| t.as_array()) {
+            for t in tags {
+                match t.as_str() {
+                    Some(t) => e.tags.push(Named {
+                        name: t.to_owned(),
+                        location: Location::new("inventory.json", TextRange::default()),
+                    }),
+                    None => model.tags_complete = false,
+                }
+            }
+        }
+    }
+}
