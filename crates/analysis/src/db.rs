@@ -201,6 +201,12 @@ impl Analysis {
         self.with(|db| file_by_path(db, ws, path).map(|f| line_index(db, f).clone()))
     }
 
+    /// Machines and service instances, for `infra-check machines` and `graph`.
+    pub fn overview(&self) -> Cancellable<crate::clan::overview::Overview> {
+        let ws = self.ws;
+        self.with(|db| crate::clan::overview::overview(db, ws))
+    }
+
     /// Does the per-file work (parsing, summaries, file-local checks) for every file in
     /// parallel, so the serial workspace phases find it done. Optional: every query computes
     /// what it needs on demand; this only spreads the cold start over the cores.

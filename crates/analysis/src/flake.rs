@@ -55,6 +55,8 @@ impl FlakeInfo {
                 "import-tree"
             } else if url.contains("flake-parts") {
                 "flake-parts"
+            } else if url.contains("clan-core") {
+                "clan-core"
             } else if url.contains("nixpkgs") || url.contains("channels.nixos.org") {
                 "nixpkgs"
             } else {

@@ -370,26 +370,53 @@ impl Walker<'_, '_> {
             for hm in self.config_attr(&sets, "home-manager") {
                 self.home_manager(&hm);
             }
-            for np in self.config_attr(&sets, "nixpkgs") {
-                let mut nsets = Vec::new();
-                self.config_sets(&np, &mut nsets, 0);
-                for hp in crate::eval::read::attrs_named(&nsets, "hostPlatform") {
-                    let v = crate::eval::read::strip_priority(self.ev, self.ev.force(&hp.value));
-                    let (Value::Str(system), Some(span)) = (v, hp.value_span.as_ref()) else {
-                        continue;
+            for (path, into_target) in [
+                (&["nixpkgs", "hostPlatform"][..], false),
+                (&["clan", "core", "networking", "targetHost"][..], true),
+            ] {
+                for (v, span) in self.literal_strings(&sets, path) {
+                    let lit = crate::clan::model::ModuleLiteral {
+                        value: v,
+                        location: location(&span),
+                        context: class.clone(),
+                        owner: owner.clone(),
                     };
-                    self.out
-                        .clan
-                        .host_platforms
-                        .push(crate::clan::model::HostPlatform {
-                            system: system.to_string(),
-                            location: location(span),
-                            context: class.clone(),
-                        });
+                    if into_target {
+                        self.out.clan.target_hosts.push(lit);
+                    } else {
+                        self.out.clan.host_platforms.push(lit);
+                    }
                 }
             }
         }
         self.depth -= 1;
+    }
+
+    /// String literals set at `path` in these configuration sets (through priorities).
+    fn literal_strings(
+        &self,
+        sets: &[Rc<crate::eval::Attrs>],
+        path: &[&str],
+    ) -> Vec<(String, Span)> {
+        let Some((last, parents)) = path.split_last() else {
+            return Vec::new();
+        };
+        let mut level: Vec<Rc<crate::eval::Attrs>> = sets.to_vec();
+        for p in parents {
+            let mut next = Vec::new();
+            for t in self.config_attr(&level, p) {
+                self.config_sets(&t, &mut next, 0);
+            }
+            level = next;
+        }
+        let mut out = Vec::new();
+        for a in crate::eval::read::attrs_named(&level, last) {
+            let v = crate::eval::read::strip_priority(self.ev, self.ev.force(&a.value));
+            if let (Value::Str(s), Some(span)) = (v, a.value_span.as_ref()) {
+                out.push((s.to_string(), span.clone()));
+            }
+        }
+        out
     }
 
     fn home_manager(&mut self, t: &Thunk) {

@@ -2,13 +2,14 @@
 //! stack, renders the report in the chosen format and decides the exit code.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use infra_check_analysis::{Analysis, Cancelled, Diagnostic};
+use infra_check_analysis::{Analysis, Diagnostic};
+
+use crate::workspace::cancelled;
 
 use crate::error::{CliError, EXIT_ERROR};
-use crate::progress::Progress;
 use crate::report::{fails, Report, Source, Sources};
 use crate::{CheckArgs, Format};
 
@@ -20,9 +21,8 @@ struct Outcome {
 }
 
 pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
-    let root = resolve_root(&args.path)?;
-    crate::threads::configure_rayon();
-    let outcome = analyse_on_large_stack(root)?;
+    let root = crate::workspace::resolve_root(&args.path)?;
+    let outcome = crate::workspace::on_large_stack(move || analyse(&root))?;
     let report = &outcome.report;
 
     let text = match args.format {
@@ -50,59 +50,13 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-/// The nearest directory at or above `path` that holds a flake.nix.
-fn resolve_root(path: &Path) -> Result<PathBuf, CliError> {
-    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    if let Err(e) = std::fs::metadata(path) {
-        return Err(CliError::Usage(
-            if e.kind() == std::io::ErrorKind::NotFound {
-                format!("The path `{}` does not exist.", shown.display())
-            } else {
-                format!("The path `{}` could not be read: {e}.", shown.display())
-            },
-        ));
-    }
-    infra_check_analysis::find_root(path).ok_or_else(|| {
-        CliError::Usage(format!(
-            "No flake.nix was found in `{}` or any of its parent directories, so there is no \
-repository to check.",
-            shown.display()
-        ))
-    })
-}
-
-fn analyse_on_large_stack(root: PathBuf) -> Result<Outcome, CliError> {
-    let handle = std::thread::Builder::new()
-        .name("infra-check-analysis".into())
-        .stack_size(crate::threads::ANALYSIS_STACK)
-        .spawn(move || analyse(&root))
-        .map_err(|e| CliError::Io(format!("The analysis thread could not be started: {e}.")))?;
-    handle.join().map_err(|_| {
-        CliError::Io(
-            "The analysis stopped because of an internal error in infra-check (see the message \
-above); please report it."
-                .into(),
-        )
-    })?
-}
-
 fn analyse(root: &Path) -> Result<Outcome, CliError> {
-    let mut progress = Progress::stderr();
-    progress.set(&format!("Reading {}…", root.display()));
-    let loaded = infra_check_analysis::load(root).map_err(|e| {
-        CliError::Io(format!(
-            "The repository at `{}` could not be read: {e}.",
-            root.display()
-        ))
-    })?;
-    let host = loaded.host;
-    let analysis = host.snapshot();
+    let crate::workspace::Loaded {
+        analysis,
+        unreadable,
+        mut progress,
+    } = crate::workspace::load(root, "Checking")?;
     let files = analysis.files().len();
-    progress.set(&format!(
-        "Checking {files} file{}…",
-        if files == 1 { "" } else { "s" }
-    ));
-    analysis.prime().map_err(cancelled)?;
     let diagnostics: Vec<Diagnostic> = analysis.diagnostics().map_err(cancelled)?.to_vec();
     let sources = collect_sources(&analysis, &diagnostics)?;
     progress.finish();
@@ -113,7 +67,7 @@ fn analyse(root: &Path) -> Result<Outcome, CliError> {
             diagnostics,
             sources,
         },
-        unreadable: loaded.unreadable,
+        unreadable,
     })
 }
 
@@ -140,11 +94,6 @@ fn collect_sources(analysis: &Analysis, diagnostics: &[Diagnostic]) -> Result<So
         }
     }
     Ok(sources)
-}
-
-fn cancelled(_: Cancelled) -> CliError {
-    // Nothing changes the workspace while the CLI runs, so this cannot happen in practice.
-    CliError::Io("The analysis was cancelled before it finished.".into())
 }
 
 /// Colour only on a terminal, and never when NO_COLOR is set to a non-empty value

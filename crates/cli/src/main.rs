@@ -5,14 +5,18 @@ mod check;
 mod error;
 mod explain;
 mod github;
+mod graph;
 mod json;
 mod lsp;
+mod machines;
 mod output;
+mod overview;
 mod progress;
 mod render_human;
 mod report;
 mod sarif;
 mod threads;
+mod workspace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +60,21 @@ enum Command {
         after_help = "Exit codes:\n  0  the code was explained (or the codes listed)\n  2  the code is unknown"
     )]
     Explain(ExplainArgs),
+    /// List the machines of the clan with their class, platform, tags, roles and target host.
+    ///
+    /// The repository root is the nearest directory at or above PATH that contains a flake.nix.
+    /// Nothing is evaluated: values infra-check cannot know statically are shown as `?`
+    /// (`null` in JSON), values that are not set as `-`.
+    #[command(after_help = OVERVIEW_AFTER_HELP)]
+    Machines(MachinesArgs),
+    /// Draw the fleet as a Mermaid or Graphviz diagram.
+    ///
+    /// Machines are grouped by class; each service instance has an edge to every machine that
+    /// holds one of its roles, labelled with the roles; each machine has an edge to the deferred
+    /// modules it imports. The repository root is the nearest directory at or above PATH that contains a flake.nix.
+    /// A role whose machines cannot be known statically gets a dashed edge to a `?` node.
+    #[command(after_help = OVERVIEW_AFTER_HELP)]
+    Graph(GraphArgs),
     /// Run the language server on standard input and output (for editors).
     Lsp,
 }
@@ -92,6 +111,57 @@ pub enum Format {
     Github,
 }
 
+const OVERVIEW_AFTER_HELP: &str = "\
+Exit codes:
+  0  the fleet was printed
+  2  usage error, I/O error, or the repository could not be analysed (also when a file could
+     not be read; the output is printed but may be incomplete)";
+
+#[derive(Debug, Args)]
+pub struct MachinesArgs {
+    /// A directory (or file) inside the repository. The nearest directory at or above it that
+    /// contains a flake.nix is read as a whole.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+
+    /// How to print the machines.
+    #[arg(long, value_enum, default_value_t = MachinesFormat::Table, value_name = "FORMAT")]
+    pub format: MachinesFormat,
+}
+
+/// Output formats of `infra-check machines`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MachinesFormat {
+    /// For people: one aligned row per machine (NAME, CLASS, SYSTEM, TAGS, ROLES, TARGET), then
+    /// a count of the machines per class.
+    Table,
+    /// For scripts: one JSON document in a versioned schema ("version": 1) with every machine's
+    /// class, system, tags, roles, target and build host, and imported modules.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// A directory (or file) inside the repository. The nearest directory at or above it that
+    /// contains a flake.nix is read as a whole.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+
+    /// The diagram language to write.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid, value_name = "FORMAT")]
+    pub format: GraphFormat,
+}
+
+/// Output formats of `infra-check graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A Mermaid flowchart, to paste into a ```mermaid block in Markdown (GitHub renders it).
+    Mermaid,
+    /// A Graphviz digraph, to render with `dot`, for example `infra-check graph --format dot |
+    /// dot -Tsvg > fleet.svg`.
+    Dot,
+}
+
 #[derive(Debug, Args)]
 struct ExplainArgs {
     /// The diagnostic code to explain, such as `module/undefined`.
@@ -118,6 +188,8 @@ fn main() -> ExitCode {
                 "Give a diagnostic code to explain, or --list to list them all.".into(),
             )),
         },
+        Command::Machines(args) => machines::run(&args),
+        Command::Graph(args) => graph::run(&args),
         Command::Lsp => lsp::run(),
     };
     match result {

@@ -159,3 +159,110 @@ fn breaking_the_fleet_is_reported_at_the_right_place_and_fixing_it_clears_it() {
         assert_eq!(code, 0);
     }
 }
+
+/// A change to the fleet's inventory and the diagnostics it must produce, as
+/// `(code, file, line marker)`; the line is that of the marker in the changed file.
+struct InventoryBreakage {
+    file: &'static str,
+    find: &'static str,
+    replace: &'static str,
+    expect: &'static [(&'static str, &'static str)],
+    /// Substrings each expected message must contain.
+    mentions: &'static [&'static str],
+}
+
+const ZT: &str = "modules/clan/inventory/services/zerotier.nix";
+
+const INVENTORY_BREAKAGES: &[InventoryBreakage] = &[
+    InventoryBreakage {
+        file: ZT,
+        find: "roles.peer.tags.zt-peer = { };",
+        replace: "roles.peer.tags.all = { };",
+        // One per darwin machine, all pointing at the tag that pulled them in.
+        expect: &[
+            ("platform/service-unsupported", "tags.all"),
+            ("platform/service-unsupported", "tags.all"),
+            ("platform/service-unsupported", "tags.all"),
+            ("platform/service-unsupported", "tags.all"),
+        ],
+        mentions: &["zerotier", "peer", "`all`"],
+    },
+    InventoryBreakage {
+        file: ZT,
+        find: "roles.controller.machines.argon = { };",
+        replace:
+            "roles.controller.machines.argon = { };\n    roles.controller.machines.xenon = { };",
+        expect: &[("inventory/role-cardinality", "machines.xenon")],
+        mentions: &["controller", "at most 1"],
+    },
+    InventoryBreakage {
+        file: ZT,
+        find: "roles.controller.machines.argon = { };",
+        replace: "roles.controller.machines.argonn = { };",
+        expect: &[("inventory/unknown-machine", "argonn")],
+        mentions: &["did you mean `argon`?"],
+    },
+];
+
+#[test]
+fn inventory_mistakes_in_the_fleet_are_reported_and_clear_when_repaired() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("fleet");
+    copy_dir(&fleet_src(), &root);
+    for b in INVENTORY_BREAKAGES {
+        let path = root.join(b.file);
+        let original = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            original.contains(b.find),
+            "{} no longer contains {:?}",
+            b.file,
+            b.find
+        );
+        let broken = original.replacen(b.find, b.replace, 1);
+        std::fs::write(&path, &broken).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_infra-check"))
+            .args(["check", "--format", "json"])
+            .arg(&root)
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let diags = json["diagnostics"].as_array().unwrap();
+        let got: Vec<(String, String, u64, String)> = diags
+            .iter()
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap().to_owned(),
+                    d["file"].as_str().unwrap().to_owned(),
+                    d["range"]["start"]["line"].as_u64().unwrap(),
+                    d["message"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(got.len(), b.expect.len(), "{}: {got:#?}", b.replace);
+        for ((code, marker), (gcode, gfile, gline, gmsg)) in b.expect.iter().zip(&got) {
+            let line = broken.lines().position(|l| l.contains(marker)).unwrap() as u64 + 1;
+            assert_eq!(
+                (gcode.as_str(), gfile.as_str(), *gline),
+                (*code, b.file, line),
+                "{}",
+                b.replace
+            );
+            for m in b.mentions {
+                assert!(gmsg.contains(m), "{gmsg:?} should mention {m:?}");
+            }
+        }
+        if b.expect[0].0 == "platform/service-unsupported" {
+            let text: String = got.iter().map(|g| g.3.clone()).collect();
+            for darwin in ["cobalt", "indium", "gallium", "bismuth"] {
+                assert!(
+                    text.contains(&format!("`{darwin}`")),
+                    "{darwin} not named: {text}"
+                );
+            }
+        }
+        std::fs::write(&path, &original).unwrap();
+        let (code, list) = findings(&root);
+        assert_eq!(list, vec![], "after repairing {:?}", b.replace);
+        assert_eq!(code, 0);
+    }
+}

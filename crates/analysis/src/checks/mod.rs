@@ -1,7 +1,10 @@
 //! The checks. Each submodule is one family; this file gathers their findings for the
 //! workspace and applies suppression comments and `infra-check.toml`.
 
+mod deprecated;
 mod imports;
+mod inventory;
+mod machines;
 mod modules;
 mod suppress;
 mod syntax;
@@ -22,6 +25,9 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
         all.extend(file_local_diagnostics(db, ws, file).iter().cloned());
     }
     all.extend(modules::check(db, ws));
+    all.extend(inventory::check(db, ws));
+    all.extend(machines::check(db, ws));
+    all.extend(deprecated::check(db, ws));
     for p in &cfg.problems {
         let range = p
             .range
@@ -67,6 +73,7 @@ pub(crate) fn file_local_diagnostics(
 ) -> Arc<Vec<Diagnostic>> {
     let mut out = syntax::check(db, file);
     out.extend(imports::check(db, ws, file));
+    out.extend(deprecated::check_file(db, ws, file));
     Arc::new(out)
 }
 

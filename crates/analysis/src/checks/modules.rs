@@ -15,7 +15,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     undefined(db, ws, idx, &mut out);
     class_mismatch(idx, clan, &mut out);
-    unused(idx, &mut out);
+    unused(idx, clan, &mut out);
     out
 }
 
@@ -142,7 +142,13 @@ fn class_mismatch(
         .filter(|r| r.optional)
         .map(|r| &r.location)
         .collect();
+    let whole_machine = machine_level_mismatch(idx, clan, &optional, out);
     for ctx in &idx.contexts {
+        if let ContextClass::Machine(m) = &ctx.class {
+            if whole_machine.contains(m.as_str()) {
+                continue;
+            }
+        }
         let (class, owner_desc) = match &ctx.class {
             ContextClass::Known(c) => (c.clone(), ctx.owner.clone()),
             ContextClass::Machine(m) => match clan.machines.get(m).and_then(|m| m.class.clone()) {
@@ -163,8 +169,7 @@ fn class_mismatch(
             }
             // A module that does not exist is reported as undefined instead; one that may exist
             // (an unreadable set) only counts when it cannot fall back to an `or` default.
-            let defined = idx.is_defined(&item.class, name);
-            if !defined && (!idx.is_open(&item.class) || optional.contains(&item.location)) {
+            if !counts(idx, item, &optional) {
                 continue;
             }
             let mut message = format!(
@@ -210,7 +215,90 @@ fn class_mismatch(
     }
 }
 
-fn unused(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
+/// Whether an imported module counts for class checks: it exists, or may exist and is not an
+/// `or`-defaulted reference.
+fn counts(
+    idx: &ModuleIndex,
+    item: &crate::summary::ModuleReference,
+    optional: &std::collections::HashSet<&Location>,
+) -> bool {
+    match &item.name {
+        Some(name) => {
+            idx.is_defined(&item.class, name)
+                || (idx.is_open(&item.class) && !optional.contains(&item.location))
+        }
+        None => false,
+    }
+}
+
+/// `machine/class-mismatch`: every module a machine's configuration imports is of one other
+/// class than its `machineClass`. Reported once per machine instead of once per import; returns
+/// those machines.
+fn machine_level_mismatch<'a>(
+    idx: &'a ModuleIndex,
+    clan: &crate::clan::resolve::ClanModel,
+    optional: &std::collections::HashSet<&Location>,
+    out: &mut Vec<Diagnostic>,
+) -> std::collections::HashSet<&'a str> {
+    let mut by_machine: std::collections::BTreeMap<&str, Vec<&crate::summary::ModuleReference>> =
+        Default::default();
+    for ctx in &idx.contexts {
+        if let ContextClass::Machine(m) = &ctx.class {
+            by_machine.entry(m.as_str()).or_default().extend(
+                ctx.items
+                    .iter()
+                    .filter(|i| i.class != "generic" && counts(idx, i, optional)),
+            );
+        }
+    }
+    let mut done = std::collections::HashSet::new();
+    for (machine, items) in by_machine {
+        let Some(m) = clan.machines.get(machine) else {
+            continue;
+        };
+        let Some(class) = &m.class else { continue };
+        let Some(first) = items.first() else { continue };
+        let other = &first.class;
+        if other == class
+            || !CHECKED_CLASSES.contains(&other.as_str())
+            || !items.iter().all(|i| &i.class == other)
+        {
+            continue;
+        }
+        done.insert(machine);
+        let loc = m.class_location.clone().unwrap_or_else(|| m.location());
+        let set_how = if m.class_location.is_some() {
+            format!("its `machineClass` is \"{class}\"")
+        } else {
+            format!("it has no `machineClass`, so clan treats it as \"{class}\"")
+        };
+        let mut d = Diagnostic::new(
+            "machine/class-mismatch",
+            &loc.file,
+            loc.range,
+            format!(
+                "Machine `{machine}` imports only {} modules, but {set_how}; set `machineClass = \"{other}\";` in its inventory entry or import {} modules.",
+                class_display(other),
+                class_display(class)
+            ),
+        );
+        for i in items.iter().take(3) {
+            d = d.with_related(
+                &i.location.file,
+                i.location.range,
+                format!(
+                    "imports the {} module `{}`",
+                    class_display(&i.class),
+                    module_path(&i.class, i.name.as_deref().unwrap_or("?"))
+                ),
+            );
+        }
+        out.push(d);
+    }
+    done
+}
+
+fn unused(idx: &ModuleIndex, clan: &crate::clan::resolve::ClanModel, out: &mut Vec<Diagnostic>) {
     if idx.all_escaped {
         return;
     }
@@ -222,7 +310,12 @@ fn unused(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
             None => any_name_used.insert(r.class.as_str()),
         };
     }
+    // An unused machine module is `machine/unregistered`'s to report.
+    let machines_checked = clan.present && clan.machine_configs_complete;
     for ((class, name), defs) in &idx.definitions {
+        if machines_checked && name.starts_with(&format!("machines/{class}/")) {
+            continue;
+        }
         if idx.escaped.contains(class)
             || any_name_used.contains(class.as_str())
             || used.contains(&(class.as_str(), name.as_str()))

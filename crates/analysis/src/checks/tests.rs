@@ -179,8 +179,8 @@ fn machine_class_comes_from_the_inventory() {
         ))
     };
     expect![[r#"
-        module/class-mismatch modules/clan.nix:3:60: The nix-darwin module `flake.modules.darwin.mac` is imported into clan.machines.m1 (machine `m1`, machineClass "nixos"), which is evaluated as a NixOS configuration; only NixOS and generic modules can be imported there.
-          note modules/defs.nix:1:28: `flake.modules.darwin.mac` is defined here
+        machine/class-mismatch modules/clan.nix:2:27: Machine `m1` imports only nix-darwin modules, but it has no `machineClass`, so clan treats it as "nixos"; set `machineClass = "darwin";` in its inventory entry or import NixOS modules.
+          note modules/clan.nix:3:60: imports the nix-darwin module `flake.modules.darwin.mac`
     "#]]
     .assert_eq(&check(&fixture("")));
     expect![[""]].assert_eq(&check(&fixture(r#"machineClass = "darwin";"#)));

@@ -4,4 +4,6 @@
 pub mod catalog;
 pub(crate) mod extract;
 pub mod model;
+pub mod overview;
 pub mod resolve;
+pub mod services;

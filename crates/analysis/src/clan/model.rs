@@ -52,7 +52,9 @@ pub struct ClanFragment {
     pub legacy_services: Vec<Location>,
     pub local_services: Vec<LocalService>,
     /// Literal `nixpkgs.hostPlatform` values, with the class they are evaluated in.
-    pub host_platforms: Vec<HostPlatform>,
+    pub host_platforms: Vec<ModuleLiteral>,
+    /// Literal `clan.core.networking.targetHost` values (darwin machines set it in-module).
+    pub target_hosts: Vec<ModuleLiteral>,
     pub open: ClanOpen,
 }
 
@@ -181,8 +183,11 @@ pub struct LocalRole {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostPlatform {
-    pub system: String,
+/// A string option a module sets literally.
+pub struct ModuleLiteral {
+    pub value: String,
     pub location: Location,
     pub context: crate::summary::ContextClass,
+    /// The module that sets it, as in import contexts (`flake.modules.nixos.web`).
+    pub owner: String,
 }

@@ -29,7 +29,8 @@ pub struct ClanModel {
     pub machine_configs: BTreeMap<String, Vec<Location>>,
     pub machine_configs_complete: bool,
     pub legacy_services: Vec<Location>,
-    pub host_platforms: Vec<HostPlatform>,
+    pub host_platforms: Vec<ModuleLiteral>,
+    pub target_hosts: Vec<ModuleLiteral>,
     /// The clan-core input's `lastModified` from `flake.lock`.
     pub clan_core_last_modified: Option<i64>,
     pub clan_core_input: Option<String>,
@@ -209,7 +210,9 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     let mut open = ClanOpen::default();
     let mut class_unknown: BTreeSet<String> = BTreeSet::new();
     let mut tag_lists: Vec<InvTag> = Vec::new();
-    for path in &files.files {
+    // `flake.nix` itself may call `clan-core.lib.clan { … }`.
+    let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
+    for path in files.files.iter().map(String::as_str).chain(flake_nix) {
         let Some(file) = file_by_path(db, ws, path) else {
             continue;
         };
@@ -270,6 +273,7 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
         model
             .host_platforms
             .extend(frag.host_platforms.iter().cloned());
+        model.target_hosts.extend(frag.target_hosts.iter().cloned());
     }
     model.machines_complete &= !open.machines && !open.machine_configs;
     model.tags_complete &= !open.tags && !open.machines;

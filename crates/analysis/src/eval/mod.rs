@@ -67,6 +67,8 @@ pub struct Recorder {
     /// Module classes whose whole set flowed somewhere the evaluator cannot follow
     /// (`None`: the set of all classes). Any module of such a class may be used.
     pub escaped: Vec<Option<Rc<str>>>,
+    /// Arguments of `clan-core.lib.clan { … }` calls: clan modules.
+    pub clan_calls: Vec<Thunk>,
 }
 
 const STEP_BUDGET: u64 = 400_000;
@@ -1093,6 +1095,11 @@ impl<'a> Evaluator<'a> {
                         sym(Sym::MkFlake { applied: false })
                     }
                     (Some("nixpkgs"), ["lib"]) => sym(Sym::Lib(Vec::new())),
+                    (Some("clan-core"), ["lib"]) => sym(Sym::Input {
+                        name: input.clone(),
+                        path: p,
+                    }),
+                    (Some("clan-core"), ["lib", "clan" | "buildClan"]) => sym(Sym::LibClan),
                     (Some("import-tree"), [_]) => {
                         self.select_sym(&Sym::ImportTree(ImportTreeSpec::default()), name, span)
                     }
@@ -1146,7 +1153,9 @@ impl<'a> Evaluator<'a> {
                 (ModuleArgsKind::FlakeParts, "self") => sym(Sym::SelfFlake(Vec::new())),
                 _ => Value::Unknown,
             },
-            Sym::ModuleRef { .. } | Sym::MkFlake { .. } | Sym::FlakeParts(_) => Value::Unknown,
+            Sym::ModuleRef { .. } | Sym::MkFlake { .. } | Sym::FlakeParts(_) | Sym::LibClan => {
+                Value::Unknown
+            }
         }
     }
 
@@ -1158,6 +1167,7 @@ impl<'a> Evaluator<'a> {
             "import-tree" => Some("import-tree"),
             "flake-parts" => Some("flake-parts"),
             "nixpkgs" => Some("nixpkgs"),
+            "clan-core" => Some("clan-core"),
             _ => None,
         }
     }
@@ -1172,6 +1182,12 @@ impl<'a> Evaluator<'a> {
             Sym::ImportTree(spec) => builtins::import_tree_apply(self, spec.clone(), &arg),
             Sym::MkFlake { applied: false } => Value::Sym(Rc::new(Sym::MkFlake { applied: true })),
             Sym::MkFlake { applied: true } => Value::Sym(Rc::new(Sym::FlakeParts(arg))),
+            Sym::LibClan => {
+                if self.recording {
+                    self.recorder.borrow_mut().clan_calls.push(arg);
+                }
+                Value::Unknown
+            }
             _ => {
                 if self.recording {
                     self.escaping.borrow_mut().push(arg);
@@ -1331,5 +1347,55 @@ pub fn eval_standalone(src: &str) -> Option<serde_json::Value> {
     let ev = Evaluator::new(&NoFiles);
     let env = ev.root_env("<expr>");
     let t = Thunk::pending(expr, env);
+    builtins::to_json(&ev, &t, 0)
+}
+
+/// Like [`eval_standalone`], with `dir` as the directory of the expression (so `./x.json` and
+/// `import ./y.nix` read real files from it, root-relative to `dir`), and, when `with_lib`, the
+/// name `lib` bound to nixpkgs' `lib` as the evaluator models it. For differential tests.
+///
+/// The expression is evaluated as if it were the file `<dir>/expr.nix`. With `with_lib` it is
+/// the body of `{ lib, ... }: <src>` applied to the module arguments of a system module, so
+/// `lib` is the evaluator's model of nixpkgs' `lib` (everything else it models is Unknown).
+pub fn eval_in_dir(dir: &std::path::Path, src: &str, with_lib: bool) -> Option<serde_json::Value> {
+    /// Reads files under `dir`; `.nix` files are parsed for `import`.
+    struct DirFiles<'d>(&'d std::path::Path);
+    impl FileSource for DirFiles<'_> {
+        fn parse_nix(&self, path: &str) -> Option<Arc<Parsed>> {
+            if !path.ends_with(".nix") {
+                return None;
+            }
+            let text = std::fs::read_to_string(self.0.join(path)).ok()?;
+            Some(Arc::new(crate::syntax::parse_text(&text)))
+        }
+        fn read_text(&self, path: &str) -> Option<Arc<str>> {
+            std::fs::read_to_string(self.0.join(path))
+                .ok()
+                .map(Arc::from)
+        }
+    }
+
+    // Newlines keep a trailing `#` comment in `src` from swallowing the closing parenthesis.
+    let text = if with_lib {
+        format!("({{ lib, ... }}:\n{src}\n)")
+    } else {
+        src.to_owned()
+    };
+    let parsed = crate::syntax::parse_text(&text);
+    if !parsed.errors.is_empty() {
+        return None;
+    }
+    let expr = parsed.root_expr()?;
+    let files = DirFiles(dir);
+    let ev = Evaluator::new(&files);
+    let env = ev.root_env("expr.nix");
+    let t = Thunk::pending(expr, env);
+    let t = if with_lib {
+        let args = Thunk::value(Value::Sym(Rc::new(Sym::ModuleArgs(ModuleArgsKind::System))));
+        let f = ev.force(&t);
+        Thunk::value(ev.apply(f, args))
+    } else {
+        t
+    };
     builtins::to_json(&ev, &t, 0)
 }

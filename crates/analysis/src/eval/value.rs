@@ -157,6 +157,8 @@ pub enum Sym {
     FlakeParts(Thunk),
     /// The argument set the module system passes to a module function.
     ModuleArgs(ModuleArgsKind),
+    /// `clan-core.lib.clan` (or the deprecated `lib.buildClan`): its argument is a clan module.
+    LibClan,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,88 @@
+//! `deprecated/inventory-services`, `deprecated/facts` and `deprecated/build-clan`.
+
+use rnix::ast;
+use rowan::ast::AstNode;
+
+use crate::clan::catalog::catalog;
+use crate::clan::resolve::clan_model;
+use crate::db::{parse, Db, SourceFile, Workspace};
+use crate::diagnostic::Diagnostic;
+
+pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
+    let model = clan_model(db, ws);
+    let removed = catalog()
+        .at(model.clan_core_last_modified)
+        .inventory_services_removed();
+    // Only when the locked clan-core certainly has it removed.
+    if removed != Some(true) {
+        return Vec::new();
+    }
+    model
+        .legacy_services
+        .iter()
+        .map(|l| {
+            Diagnostic::new(
+                "deprecated/inventory-services",
+                &l.file,
+                l.range,
+                "`inventory.services` was removed from clan-core and now throws; move each `services.<module>.<instance>` to `inventory.instances.<instance>` with `module.name = \"<module>\"` and roles as attribute sets of machines.".into(),
+            )
+        })
+        .collect()
+}
+
+/// Per file, from the syntax: `clan.core.facts` and `lib.buildClan`.
+pub(super) fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnostic> {
+    let text = file.text(db);
+    if !text.contains("facts") && !text.contains("buildClan") {
+        return Vec::new();
+    }
+    let last_modified = crate::flake::flake_info(db, ws)
+        .clan_core_input()
+        .and_then(|(_, i)| i.last_modified);
+    // With a clan-core from before facts were removed, they still work.
+    let facts_removed = catalog().at(last_modified).facts_removed() == Some(true);
+    let path = file.path(db);
+    let mut out = Vec::new();
+    for node in parse(db, file).syntax().descendants() {
+        let names: Vec<String> = if let Some(p) = ast::Attrpath::cast(node.clone()) {
+            p.attrs()
+                .map(|a| match a {
+                    ast::Attr::Ident(i) => i.syntax().text().to_string(),
+                    ast::Attr::Str(s) => s.syntax().text().to_string().trim_matches('"').to_owned(),
+                    ast::Attr::Dynamic(_) => String::new(),
+                })
+                .collect()
+        } else {
+            continue;
+        };
+        let range = node.text_range();
+        if facts_removed && names.windows(3).any(|w| w == ["clan", "core", "facts"]) {
+            out.push(Diagnostic::new(
+                "deprecated/facts",
+                path,
+                range.into(),
+                "`clan.core.facts` was removed from clan-core; declare `clan.core.vars.generators.<name>` (files, script, prompts) instead.".into(),
+            ));
+        } else if names.len() >= 2 && names[names.len() - 2..] == ["lib", "buildClan"]
+            || names.first().map(String::as_str) == Some("buildClan") && is_lib_select(&node)
+        {
+            out.push(Diagnostic::new(
+                "deprecated/build-clan",
+                path,
+                range.into(),
+                "`lib.buildClan` is deprecated; call `clan-core.lib.clan { … }` instead.".into(),
+            ));
+        }
+    }
+    out
+}
+
+/// `<something>.lib` `.buildClan`: a select whose base ends in `lib`.
+fn is_lib_select(attrpath: &rnix::SyntaxNode) -> bool {
+    let Some(sel) = attrpath.parent().and_then(ast::Select::cast) else {
+        return false;
+    };
+    sel.expr()
+        .is_some_and(|e| e.syntax().text().to_string().ends_with("lib"))
+}

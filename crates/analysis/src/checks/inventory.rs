@@ -1,0 +1,533 @@
+//! The inventory checks: instances, their services and roles, role members and settings, and
+//! darwin machines in NixOS-only roles. Every check reads the resolved clan model and stays
+//! silent where a "complete" flag says something could not be read.
+
+use std::collections::BTreeMap;
+
+use crate::clan::model::{Member, Setting};
+use crate::clan::resolve::{clan_model, ClanModel, Instance, Role};
+use crate::clan::services::{resolve, Resolution, RoleView, ServiceView};
+use crate::db::{Db, Workspace};
+use crate::diagnostic::{Diagnostic, Fix, Location, TextEdit};
+use crate::options::types::check_value;
+
+pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
+    let model = clan_model(db, ws);
+    let mut out = Vec::new();
+    let mut per_service: BTreeMap<String, Vec<&Instance>> = BTreeMap::new();
+    let mut views: BTreeMap<String, ServiceView> = BTreeMap::new();
+    for inst in model.instances.values() {
+        if inst.roles_known && inst.roles.is_empty() {
+            out.push(Diagnostic::new(
+                "inventory/no-roles",
+                &inst.locations[0].file,
+                inst.locations[0].range,
+                format!(
+                    "Instance `{}` has no roles, so no machine gets the service; clan-core refuses it (\"must define members via 'roles'\"). Add `roles.<role>.machines.<machine> = {{ }};` or remove the instance.",
+                    inst.name
+                ),
+            ));
+        }
+        for role in inst.roles.values() {
+            shape(inst, role, &mut out);
+            members(model, inst, role, &mut out);
+        }
+        match resolve(model, inst) {
+            Resolution::Service(view) => {
+                per_service.entry(view.name.clone()).or_default().push(inst);
+                roles(model, inst, &view, &mut out);
+                views.insert(view.name.clone(), view);
+            }
+            Resolution::UnknownInput { input, location } => {
+                let mut inputs: Vec<&str> = model.flake_inputs.iter().map(|s| s.as_str()).collect();
+                inputs.sort();
+                out.push(Diagnostic::new(
+                    "inventory/unknown-input",
+                    &location.file,
+                    location.range,
+                    format!(
+                        "Instance `{}` takes its service from the input `{input}`, but this flake has no input of that name; `module.input` must be null (clan-core), \"self\" or one of: {}.",
+                        inst.name,
+                        inputs.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            Resolution::UnknownService {
+                name,
+                input_desc,
+                candidates,
+                location,
+                removed,
+            } => {
+                let mut message = match &removed {
+                    Some(why) => format!("Instance `{}` uses the service `{name}`, which {input_desc} no longer provides: {why}", inst.name),
+                    None => format!(
+                        "Instance `{}` uses the service `{name}`, but {input_desc} provides no service of that name",
+                        inst.name
+                    ),
+                };
+                if let Some(best) = suggest(&name, candidates.iter().map(|s| s.as_str())) {
+                    message.push_str(&format!("; did you mean `{best}`?"));
+                } else if !message.ends_with('.') {
+                    message.push('.');
+                }
+                out.push(Diagnostic::new(
+                    "inventory/unknown-service",
+                    &location.file,
+                    location.range,
+                    message,
+                ));
+            }
+            Resolution::Unknowable => {}
+        }
+    }
+    for (service, insts) in &per_service {
+        let view = &views[service];
+        if let Some(max) = view.max_instances {
+            if insts.len() as u64 > max {
+                for inst in insts.iter().skip(max as usize) {
+                    out.push(Diagnostic::new(
+                        "inventory/role-cardinality",
+                        &inst.locations[0].file,
+                        inst.locations[0].range,
+                        format!(
+                            "Service `{}` allows at most {max} instance(s) but {} are defined ({}).",
+                            view.display,
+                            insts.len(),
+                            insts.iter().map(|i| format!("`{}`", i.name)).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The closest candidate by edit distance, when it is close enough to be a likely typo.
+pub(super) fn suggest<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(s, c)| *s >= 0.8 && strsim::normalized_levenshtein(name, c) >= 0.4)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+fn shape(inst: &Instance, role: &Role, out: &mut Vec<Diagnostic>) {
+    for (loc, names) in &role.machine_lists {
+        let replacement = format!(
+            "{{ {} }}",
+            names
+                .iter()
+                .map(|n| format!("{} = {{ }};", crate::summary::attr_display(&n.name)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        out.push(
+            Diagnostic::new(
+                "inventory/invalid-shape",
+                &loc.file,
+                loc.range,
+                format!(
+                    "`roles.{}.machines` of instance `{}` is a list, but clan-core wants an attribute set of machine names to `{{ settings }}`: write `machines = {replacement}`.",
+                    role.name, inst.name
+                ),
+            )
+            .with_fix(Fix {
+                message: "Turn the list into an attribute set.".into(),
+                edits: vec![TextEdit {
+                    file: loc.file.clone(),
+                    range: loc.range,
+                    new_text: replacement,
+                }],
+                command: None,
+            }),
+        );
+    }
+}
+
+fn members(model: &ClanModel, inst: &Instance, role: &Role, out: &mut Vec<Diagnostic>) {
+    if model.machines_complete {
+        for m in &role.machines {
+            if model.machines.contains_key(&m.name) {
+                continue;
+            }
+            let mut message = format!(
+                "Role `{}` of instance `{}` names the machine `{}`, which is not in the inventory, `inventory.json`, `machines/` or `clan.machines`; clan-core ignores it silently",
+                role.name, inst.name, m.name
+            );
+            let best = suggest(&m.name, model.machines.keys().map(|s| s.as_str()));
+            if let Some(best) = best {
+                message.push_str(&format!("; did you mean `{best}`?"));
+            } else {
+                message.push('.');
+            }
+            let mut d = Diagnostic::new(
+                "inventory/unknown-machine",
+                &m.location.file,
+                m.location.range,
+                message,
+            );
+            if let Some(best) = best {
+                let machine = &model.machines[best];
+                let l = machine.location();
+                d = d.with_related(
+                    &l.file,
+                    l.range,
+                    format!("machine `{best}` is defined here"),
+                );
+                if let Some(edit) = rename(&m.location, &m.name, best) {
+                    d = d.with_fix(Fix {
+                        message: format!("Replace `{}` with `{best}`.", m.name),
+                        edits: vec![edit],
+                        command: None,
+                    });
+                }
+            }
+            out.push(d);
+        }
+    }
+    for t in &role.tags {
+        if let Some(members) = model.tag_members(&t.name) {
+            if members.is_empty() {
+                let mut message = format!(
+                    "Role `{}` of instance `{}` uses the tag `{}`, but no machine carries it, so the tag adds no machine to the role",
+                    role.name, inst.name, t.name
+                );
+                let tags = model.known_tags();
+                match suggest(&t.name, tags.iter().map(|s| s.as_str())) {
+                    Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
+                    None => message.push('.'),
+                }
+                out.push(Diagnostic::new(
+                    "inventory/unknown-tag",
+                    &t.location.file,
+                    t.location.range,
+                    message,
+                ));
+            }
+        }
+    }
+}
+
+/// An edit replacing a machine name written as an attribute key.
+fn rename(loc: &Location, old: &str, new: &str) -> Option<TextEdit> {
+    let len = loc.range.len() as usize;
+    let new_text = if len == old.len() {
+        crate::summary::attr_display(new)
+    } else if len == old.len() + 2 {
+        format!("\"{new}\"")
+    } else {
+        return None;
+    };
+    Some(TextEdit {
+        file: loc.file.clone(),
+        range: loc.range,
+        new_text,
+    })
+}
+
+fn roles(model: &ClanModel, inst: &Instance, view: &ServiceView, out: &mut Vec<Diagnostic>) {
+    let Some(service_roles) = &view.roles else {
+        return;
+    };
+    let mut assigned: BTreeMap<&str, Vec<crate::clan::resolve::Assignment>> = BTreeMap::new();
+    for role in inst.roles.values() {
+        let Some(rv) = service_roles.get(&role.name) else {
+            if !view.roles_complete {
+                continue;
+            }
+            let loc = &role.locations[0];
+            let names: Vec<String> = service_roles.keys().map(|r| format!("`{r}`")).collect();
+            let mut message = format!(
+                "Instance `{}` uses the role `{}`, but the service `{}` only defines {}",
+                inst.name,
+                role.name,
+                view.display,
+                names.join(", ")
+            );
+            match suggest(&role.name, service_roles.keys().map(|s| s.as_str())) {
+                Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
+                None => message.push('.'),
+            }
+            out.push(Diagnostic::new(
+                "inventory/unknown-role",
+                &loc.file,
+                loc.range,
+                message,
+            ));
+            continue;
+        };
+        settings(model, inst, role, rv, out);
+        let Some(assignments) = model.role_assignments(role) else {
+            continue;
+        };
+        cardinality(inst, role, rv, view, &assignments, out);
+        darwin(model, inst, role, rv, view, &assignments, out);
+        assigned.insert(role.name.as_str(), assignments);
+    }
+    for (a, b, why) in &view.exclusive_roles {
+        let (Some(xs), Some(ys)) = (assigned.get(a.as_str()), assigned.get(b.as_str())) else {
+            continue;
+        };
+        for x in xs {
+            if let Some(y) = ys.iter().find(|y| y.machine == x.machine) {
+                out.push(
+                    Diagnostic::new(
+                        "inventory/role-conflict",
+                        &y.location.file,
+                        y.location.range,
+                        format!(
+                            "Machine `{}` holds both the `{a}` and the `{b}` role of instance `{}`: {}",
+                            x.machine,
+                            inst.name,
+                            why.replace("{machine}", &x.machine).replace("{instance}", &inst.name)
+                        ),
+                    )
+                    .with_related(&x.location.file, x.location.range, format!("it holds `{a}` here")),
+                );
+            }
+        }
+    }
+}
+
+fn via(a: &crate::clan::resolve::Assignment) -> String {
+    match &a.via_tag {
+        Some(t) => format!("`{}` (through the tag `{t}`)", a.machine),
+        None => format!("`{}`", a.machine),
+    }
+}
+
+fn cardinality(
+    inst: &Instance,
+    role: &Role,
+    rv: &RoleView,
+    view: &ServiceView,
+    assignments: &[crate::clan::resolve::Assignment],
+    out: &mut Vec<Diagnostic>,
+) {
+    let n = assignments.len() as u64;
+    let loc = &role.locations[0];
+    let list = if assignments.is_empty() {
+        "none".to_owned()
+    } else {
+        assignments.iter().map(via).collect::<Vec<_>>().join(", ")
+    };
+    let note = rv
+        .cardinality_note
+        .as_ref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    if let Some(min) = rv.min_machines {
+        if n < min {
+            out.push(Diagnostic::new(
+                "inventory/role-cardinality",
+                &loc.file,
+                loc.range,
+                format!(
+                    "Role `{}` of service `{}` instance `{}` requires at least {min} machine(s) but {n} are assigned: {list}{note}.",
+                    role.name, view.display, inst.name
+                ),
+            ));
+        }
+    }
+    if let Some(max) = rv.max_machines {
+        if n > max {
+            // Point at the first assignment past the limit in the order they are written.
+            let mut in_order: Vec<&crate::clan::resolve::Assignment> = assignments.iter().collect();
+            in_order.sort_by(|a, b| {
+                (&a.location.file, a.location.range.start)
+                    .cmp(&(&b.location.file, b.location.range.start))
+            });
+            let extra = in_order[max as usize];
+            out.push(
+                Diagnostic::new(
+                    "inventory/role-cardinality",
+                    &extra.location.file,
+                    extra.location.range,
+                    format!(
+                        "Role `{}` of service `{}` instance `{}` allows at most {max} machine(s) but {n} are assigned: {list}{note}.",
+                        role.name, view.display, inst.name
+                    ),
+                )
+                .with_related(&loc.file, loc.range, format!("role `{}` is declared here", role.name)),
+            );
+        }
+    }
+}
+
+fn darwin(
+    model: &ClanModel,
+    inst: &Instance,
+    role: &Role,
+    rv: &RoleView,
+    view: &ServiceView,
+    assignments: &[crate::clan::resolve::Assignment],
+    out: &mut Vec<Diagnostic>,
+) {
+    if rv.darwin != Some(false) {
+        return;
+    }
+    for a in assignments {
+        let Some(m) = model.machines.get(&a.machine) else {
+            continue;
+        };
+        if m.class.as_deref() != Some("darwin") {
+            continue;
+        }
+        let how = match &a.via_tag {
+            Some(t) => format!("through the tag `{t}`"),
+            None => "by name".to_owned(),
+        };
+        let mut d = Diagnostic::new(
+            "platform/service-unsupported",
+            &a.location.file,
+            a.location.range,
+            format!(
+                "The darwin machine `{}` is in role `{}` of instance `{}` ({how}), but the service `{}` has no darwin module: the machine gets nothing from it, and machines that read its vars will fail. Limit the role to NixOS machines (for example the `nixos` tag).",
+                a.machine, role.name, inst.name, view.display
+            ),
+        );
+        let l = m.class_location.clone().unwrap_or_else(|| m.location());
+        d = d.with_related(
+            &l.file,
+            l.range,
+            format!("`{}` is a darwin machine", a.machine),
+        );
+        out.push(d);
+    }
+}
+
+fn settings(
+    model: &ClanModel,
+    inst: &Instance,
+    role: &Role,
+    rv: &RoleView,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut all: Vec<(&Setting, String)> = role
+        .settings
+        .iter()
+        .map(|s| (s, format!("roles.{}.settings", role.name)))
+        .collect();
+    for m in role.machines.iter().chain(role.tags.iter()) {
+        for s in &m.settings.entries {
+            all.push((
+                s,
+                format!("settings of `{}` in role `{}`", m.name, role.name),
+            ));
+        }
+    }
+    for (s, place) in &all {
+        match rv.known_options.get(&s.key) {
+            Some(spec) => {
+                if let Some(v) = &s.value {
+                    if let Err(why) = check_value(&spec.ty, v) {
+                        let loc = s.value_location.as_ref().unwrap_or(&s.location);
+                        let mut d = Diagnostic::new(
+                            "inventory/setting-type",
+                            &loc.file,
+                            loc.range,
+                            format!(
+                                "The setting `{}` ({place}) of instance `{}` has the wrong type: {why}.",
+                                s.key, inst.name
+                            ),
+                        );
+                        if let Some(dl) = rv.option_locations.get(&s.key) {
+                            d = d.with_related(
+                                &dl.file,
+                                dl.range,
+                                format!("`{}` is declared here", s.key),
+                            );
+                        }
+                        out.push(d);
+                    }
+                }
+            }
+            None => {
+                let Some(options) = &rv.options else { continue };
+                let mut message = format!(
+                    "`{}` is not a setting of role `{}` ({place}, instance `{}`)",
+                    s.key, role.name, inst.name
+                );
+                match suggest(&s.key, options.keys().map(|k| k.as_str())) {
+                    Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
+                    None if options.is_empty() => {
+                        message.push_str("; the role declares no settings.")
+                    }
+                    None => message.push_str(&format!(
+                        "; it declares {}.",
+                        options
+                            .keys()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                }
+                out.push(Diagnostic::new(
+                    "inventory/unknown-setting",
+                    &s.location.file,
+                    s.location.range,
+                    message,
+                ));
+            }
+        }
+    }
+    required(model, inst, role, rv, out);
+}
+
+/// A required option (no default) that a machine holding the role never gets a value for.
+fn required(
+    model: &ClanModel,
+    inst: &Instance,
+    role: &Role,
+    rv: &RoleView,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(options) = &rv.options else { return };
+    // Tags may carry settings for machines we would have to expand; only judge explicit members
+    // of roles whose every settings source was read.
+    if !role.settings_known || !role.tags.is_empty() || !role.machines_known {
+        return;
+    }
+    let role_keys: Vec<&str> = role.settings.iter().map(|s| s.key.as_str()).collect();
+    for m in &role.machines {
+        if m.settings.open {
+            continue;
+        }
+        let _: &Member = m;
+        for (name, spec) in options {
+            if !spec.required
+                || role_keys.contains(&name.as_str())
+                || m.settings.entries.iter().any(|s| &s.key == name)
+            {
+                continue;
+            }
+            let mut d = Diagnostic::new(
+                "inventory/setting-type",
+                &m.location.file,
+                m.location.range,
+                format!(
+                    "Machine `{}` holds role `{}` of instance `{}`, but the required setting `{name}` ({}) has no value and no default: set it in `roles.{}.settings` or in this machine's `settings`.",
+                    m.name,
+                    role.name,
+                    inst.name,
+                    spec.ty.describe(),
+                    role.name
+                ),
+            );
+            if let Some(dl) = rv.option_locations.get(name) {
+                d = d.with_related(
+                    &dl.file,
+                    dl.range,
+                    format!("`{name}` is declared here without a default"),
+                );
+            }
+            out.push(d);
+        }
+    }
+    let _ = model;
+}

@@ -1,0 +1,135 @@
+//! `machine/invalid-name`, `machine/no-configuration`, `machine/unregistered` and
+//! `platform/host-platform-mismatch`.
+
+use crate::clan::resolve::clan_model;
+use crate::db::{Db, Workspace};
+use crate::diagnostic::Diagnostic;
+use crate::index::module_index;
+use crate::summary::ContextClass;
+
+pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
+    let model = clan_model(db, ws);
+    let idx = module_index(db, ws);
+    let disk = ws.disk(db);
+    let mut out = Vec::new();
+    for m in model.machines.values() {
+        let loc = m.location();
+        if !valid_name(&m.name) {
+            out.push(Diagnostic::new(
+                "machine/invalid-name",
+                &loc.file,
+                loc.range,
+                format!(
+                    "`{}` is not a valid clan machine name: clan accepts letters, digits and inner hyphens (`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`), at most 63 characters.",
+                    m.name
+                ),
+            ));
+        }
+        let has_config = model.machine_configs.contains_key(&m.name)
+            || disk.exists(&format!("machines/{}/configuration.nix", m.name));
+        if m.in_inventory && !has_config && model.machine_configs_complete && model.present {
+            out.push(Diagnostic::new(
+                "machine/no-configuration",
+                &loc.file,
+                loc.range,
+                format!(
+                    "Machine `{}` is in the inventory but has no configuration: no `clan.machines.{}` entry and no `machines/{}/configuration.nix`. Register its module with `clan.machines.{}.imports = [ … ];`.",
+                    m.name,
+                    crate::summary::attr_display(&m.name),
+                    m.name,
+                    crate::summary::attr_display(&m.name)
+                ),
+            ));
+        }
+    }
+    // Machine modules (`machines/<class>/<name>`) that no `clan.machines` entry imports.
+    if model.machine_configs_complete && model.present {
+        for ((class, name), defs) in &idx.definitions {
+            let Some(machine) = machine_module_name(class, name) else {
+                continue;
+            };
+            let used_by_machine = idx.contexts.iter().any(|c| {
+                matches!(c.class, ContextClass::Machine(_))
+                    && c.items
+                        .iter()
+                        .any(|i| &i.class == class && i.name.as_deref() == Some(name))
+            });
+            if used_by_machine || idx.escaped.contains(class) || idx.all_escaped {
+                continue;
+            }
+            // Referenced by a name we cannot read: it may be registered.
+            if idx
+                .references
+                .iter()
+                .any(|r| &r.class == class && r.name.is_none())
+            {
+                continue;
+            }
+            out.push(Diagnostic::new(
+                "machine/unregistered",
+                &defs[0].file,
+                defs[0].range,
+                format!(
+                    "The machine module `flake.modules.{class}.\"{name}\"` is not used by any `clan.machines` entry, so machine `{machine}` never gets it. Register it with `clan.machines.{}.imports = [ config.flake.modules.{class}.\"{name}\" ];`.",
+                    crate::summary::attr_display(machine)
+                ),
+            ));
+        }
+    }
+    for hp in &model.host_platforms {
+        let class = match &hp.context {
+            ContextClass::Known(c) => Some(c.clone()),
+            ContextClass::Machine(m) => model.machines.get(m).and_then(|m| m.class.clone()),
+        };
+        let Some(class) = class else { continue };
+        let os = if hp.value.ends_with("-darwin") {
+            "darwin"
+        } else if hp.value.ends_with("-linux") {
+            "nixos"
+        } else {
+            continue;
+        };
+        if (class == "nixos" || class == "darwin") && class != os {
+            let whose = match &hp.context {
+                ContextClass::Machine(m) => format!("machine `{m}`"),
+                ContextClass::Known(_) => format!(
+                    "this {} module",
+                    if class == "darwin" {
+                        "nix-darwin"
+                    } else {
+                        "NixOS"
+                    }
+                ),
+            };
+            out.push(Diagnostic::new(
+                "platform/host-platform-mismatch",
+                &hp.location.file,
+                hp.location.range,
+                format!(
+                    "`nixpkgs.hostPlatform = \"{}\"` is a {} platform, but {whose} is evaluated as {}; use {}.",
+                    hp.value,
+                    if os == "darwin" { "Darwin" } else { "Linux" },
+                    if class == "darwin" { "nix-darwin (machineClass \"darwin\")" } else { "NixOS" },
+                    if class == "darwin" { "\"aarch64-darwin\" or \"x86_64-darwin\"" } else { "\"x86_64-linux\" or \"aarch64-linux\"" }
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// `machines/<class>/<name>` → `<name>`, the seed repository's naming of machine modules.
+fn machine_module_name<'a>(class: &str, name: &'a str) -> Option<&'a str> {
+    let rest = name.strip_prefix("machines/")?;
+    let (c, m) = rest.split_once('/')?;
+    (c == class && !m.is_empty() && !m.contains('/')).then_some(m)
+}
+
+pub(crate) fn valid_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+}

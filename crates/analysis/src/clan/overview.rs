@@ -1,0 +1,149 @@
+//! The fleet at a glance, for `infra-check machines` and `infra-check graph`: each machine with
+//! its class, platform, tags, roles and target, and each instance with its role members.
+
+use crate::clan::resolve::{clan_model, ClanModel};
+use crate::clan::services::{resolve, Resolution};
+use crate::db::{Db, Workspace};
+use crate::diagnostic::Location;
+use crate::index::module_index;
+use crate::summary::{attr_display, ContextClass};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overview {
+    pub machines: Vec<MachineInfo>,
+    pub instances: Vec<InstanceInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineInfo {
+    pub name: String,
+    /// `nixos` or `darwin`; `None` when it cannot be known.
+    pub class: Option<String>,
+    /// `nixpkgs.hostPlatform` when a module of the machine sets it literally.
+    pub system: Option<String>,
+    /// Own tags, `inventory.tags` and the built-ins, sorted.
+    pub tags: Vec<String>,
+    pub roles: Vec<RoleRef>,
+    pub target_host: Option<String>,
+    pub build_host: Option<String>,
+    /// Deferred modules the machine's configuration imports, directly or through other
+    /// modules, as `class.name`.
+    pub modules: Vec<String>,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RoleRef {
+    pub instance: String,
+    /// `module.name`, when known.
+    pub service: Option<String>,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceInfo {
+    pub name: String,
+    pub service: Option<String>,
+    /// Each role with its machines; `None` when the members cannot be known.
+    pub roles: Vec<(String, Option<Vec<String>>)>,
+}
+
+pub fn overview(db: &dyn Db, ws: Workspace) -> Overview {
+    let model: &ClanModel = clan_model(db, ws);
+    let idx = module_index(db, ws);
+    let mut instances = Vec::new();
+    let mut roles_of: std::collections::BTreeMap<&str, Vec<RoleRef>> = Default::default();
+    for inst in model.instances.values() {
+        let service = match resolve(model, inst) {
+            Resolution::Service(v) => Some(v.name),
+            _ => inst.service_name().map(String::from),
+        };
+        let mut roles = Vec::new();
+        for role in inst.roles.values() {
+            let members = model
+                .role_assignments(role)
+                .map(|a| a.into_iter().map(|a| a.machine).collect::<Vec<_>>());
+            if let Some(ms) = &members {
+                for m in ms {
+                    if let Some(machine) = model.machines.get_key_value(m.as_str()) {
+                        roles_of
+                            .entry(machine.0.as_str())
+                            .or_default()
+                            .push(RoleRef {
+                                instance: inst.name.clone(),
+                                service: service.clone(),
+                                role: role.name.clone(),
+                            });
+                    }
+                }
+            }
+            roles.push((role.name.clone(), members));
+        }
+        instances.push(InstanceInfo {
+            name: inst.name.clone(),
+            service,
+            roles,
+        });
+    }
+    let mut machines = Vec::new();
+    for m in model.machines.values() {
+        let mut tags: Vec<String> = m.tags.iter().map(|t| t.name.clone()).collect();
+        tags.extend(model.builtin_tags(m).into_iter().map(String::from));
+        tags.sort();
+        tags.dedup();
+        // Every deferred module the machine reaches, following the imports of imports.
+        let mut modules = Vec::new();
+        let mut owners = vec![format!("clan.machines.{}", attr_display(&m.name))];
+        let mut queue: Vec<&crate::summary::ModuleReference> = idx
+            .contexts
+            .iter()
+            .filter(|c| c.class == ContextClass::Machine(m.name.clone()))
+            .flat_map(|c| c.items.iter())
+            .collect();
+        while let Some(i) = queue.pop() {
+            let Some(n) = &i.name else { continue };
+            let key = format!("{}.{}", i.class, attr_display(n));
+            if modules.contains(&key) {
+                continue;
+            }
+            modules.push(key);
+            let owner = format!("flake.modules.{}.{}", i.class, attr_display(n));
+            queue.extend(
+                idx.contexts
+                    .iter()
+                    .filter(|c| c.owner == owner)
+                    .flat_map(|c| c.items.iter()),
+            );
+            owners.push(owner);
+        }
+        modules.sort();
+        let system = model
+            .host_platforms
+            .iter()
+            .find(|h| owners.contains(&h.owner))
+            .map(|h| h.value.clone());
+        // Darwin machines set their target in a module, not in the inventory.
+        let module_target = model
+            .target_hosts
+            .iter()
+            .find(|h| owners.contains(&h.owner))
+            .map(|h| h.value.clone());
+        let mut roles = roles_of.remove(m.name.as_str()).unwrap_or_default();
+        roles.sort();
+        machines.push(MachineInfo {
+            name: m.name.clone(),
+            class: m.class.clone(),
+            system,
+            tags,
+            roles,
+            target_host: m.target_host.clone().or(module_target),
+            build_host: m.build_host.clone(),
+            modules,
+            location: m.location(),
+        });
+    }
+    Overview {
+        machines,
+        instances,
+    }
+}

@@ -1,0 +1,217 @@
+//! One view of a service, whether it is built into clan-core (from the catalog, for the locked
+//! clan-core version) or defined by the repository (`clan.modules.<name>`).
+
+use std::collections::BTreeMap;
+
+use super::catalog::catalog;
+use super::resolve::{ClanModel, Instance};
+use crate::diagnostic::Location;
+use crate::options::types::OptionSpec;
+
+#[derive(Debug, Clone)]
+pub struct ServiceView {
+    /// `module.name`.
+    pub name: String,
+    /// How clan-core names it in messages (`manifest.name`).
+    pub display: String,
+    pub origin: Origin,
+    /// `None` when the roles cannot be read.
+    pub roles: Option<BTreeMap<String, RoleView>>,
+    /// Every role is listed: a role not among them does not exist.
+    pub roles_complete: bool,
+    pub max_instances: Option<u64>,
+    /// Roles one machine may not hold together in one instance, with clan-core's message.
+    pub exclusive_roles: Vec<(String, String, String)>,
+    /// Where a local service is defined.
+    pub location: Option<Location>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    ClanCore,
+    Local,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RoleView {
+    /// `None` when the option list is not known completely.
+    pub options: Option<BTreeMap<String, OptionSpec>>,
+    /// Options known to exist (complete or not), for type checks.
+    pub known_options: BTreeMap<String, OptionSpec>,
+    pub option_locations: BTreeMap<String, Location>,
+    pub min_machines: Option<u64>,
+    pub max_machines: Option<u64>,
+    pub cardinality_note: Option<String>,
+    /// Whether darwin machines get a module from this role; `None` when unknown.
+    pub darwin: Option<bool>,
+    pub location: Option<Location>,
+}
+
+/// What an instance's `module` resolves to.
+pub enum Resolution {
+    Service(ServiceView),
+    /// The input is not a flake input (and the inputs are known).
+    UnknownInput {
+        input: String,
+        location: Location,
+    },
+    /// The input provides no service of that name.
+    UnknownService {
+        name: String,
+        input_desc: String,
+        candidates: Vec<String>,
+        location: Location,
+        removed: Option<String>,
+    },
+    /// Something the analyzer cannot see (another flake's services, an unreadable value).
+    Unknowable,
+}
+
+pub fn resolve(model: &ClanModel, inst: &Instance) -> Resolution {
+    use super::model::Field;
+    let Some(name) = inst.service_name() else {
+        return Resolution::Unknowable;
+    };
+    let name_loc = inst
+        .module_name
+        .location()
+        .cloned()
+        .unwrap_or_else(|| inst.locations[0].clone());
+    let input = match &inst.module_input {
+        Field::Unset | Field::Known(None, _) => None,
+        Field::Known(Some(i), _) => Some(i.as_str()),
+        Field::Unknown => return Resolution::Unknowable,
+    };
+    match input {
+        Some("self") => {
+            if let Some(s) = model.local_services.get(name) {
+                return Resolution::Service(local_view(s));
+            }
+            if !model.local_services_complete {
+                return Resolution::Unknowable;
+            }
+            Resolution::UnknownService {
+                name: name.to_owned(),
+                input_desc: "this flake's `clan.modules`".into(),
+                candidates: model.local_services.keys().cloned().collect(),
+                location: name_loc,
+                removed: None,
+            }
+        }
+        Some(i) if Some(i) != model.clan_core_input.as_deref() => {
+            if model.flake_inputs.contains(i) || !model.flake_inputs_complete {
+                Resolution::Unknowable
+            } else {
+                Resolution::UnknownInput {
+                    input: i.to_owned(),
+                    location: inst.module_input.location().cloned().unwrap_or(name_loc),
+                }
+            }
+        }
+        _ => {
+            let view = catalog().at(model.clan_core_last_modified);
+            match view.service(name) {
+                Some(spec) if spec.removed.is_none() => {
+                    Resolution::Service(builtin_view(name, &spec))
+                }
+                Some(spec) => Resolution::UnknownService {
+                    name: name.to_owned(),
+                    input_desc: "clan-core".into(),
+                    candidates: Vec::new(),
+                    location: name_loc,
+                    removed: spec.removed.as_ref().map(|n| n.message.clone()),
+                },
+                None => Resolution::UnknownService {
+                    name: name.to_owned(),
+                    input_desc: "clan-core".into(),
+                    candidates: view.service_names(),
+                    location: name_loc,
+                    removed: None,
+                },
+            }
+        }
+    }
+}
+
+fn builtin_view(name: &str, spec: &super::catalog::ServiceSpec) -> ServiceView {
+    let roles = spec
+        .roles
+        .iter()
+        .map(|(r, rs)| {
+            (
+                r.clone(),
+                RoleView {
+                    // A role that may not exist in this version says nothing about its settings.
+                    options: (rs.options_complete && rs.certain).then(|| rs.options.clone()),
+                    known_options: rs.options.clone(),
+                    option_locations: BTreeMap::new(),
+                    min_machines: rs.min_machines.map(u64::from),
+                    max_machines: rs.max_machines.map(u64::from),
+                    cardinality_note: rs.cardinality_note.clone(),
+                    darwin: if spec.machine_modules {
+                        spec.darwin
+                    } else {
+                        None
+                    },
+                    location: None,
+                },
+            )
+        })
+        .collect();
+    ServiceView {
+        name: name.to_owned(),
+        display: spec
+            .manifest_name
+            .clone()
+            .unwrap_or_else(|| name.to_owned()),
+        origin: Origin::ClanCore,
+        roles: Some(roles),
+        roles_complete: spec.roles_complete,
+        max_instances: spec.max_instances.map(u64::from),
+        exclusive_roles: spec.exclusive_roles.clone(),
+        location: None,
+    }
+}
+
+fn local_view(s: &super::model::LocalService) -> ServiceView {
+    let roles = s.roles.as_ref().map(|roles| {
+        roles
+            .iter()
+            .map(|(r, lr)| {
+                let opts: Option<BTreeMap<String, OptionSpec>> = lr.options.as_ref().map(|o| {
+                    o.iter()
+                        .map(|(k, (spec, _))| (k.clone(), spec.clone()))
+                        .collect()
+                });
+                (
+                    r.clone(),
+                    RoleView {
+                        known_options: opts.clone().unwrap_or_default(),
+                        options: opts,
+                        option_locations: lr
+                            .options
+                            .iter()
+                            .flatten()
+                            .map(|(k, (_, l))| (k.clone(), l.clone()))
+                            .collect(),
+                        min_machines: lr.min_machines,
+                        max_machines: lr.max_machines,
+                        cardinality_note: None,
+                        darwin: lr.darwin,
+                        location: Some(lr.location.clone()),
+                    },
+                )
+            })
+            .collect()
+    });
+    ServiceView {
+        name: s.name.clone(),
+        display: s.manifest_name.clone().unwrap_or_else(|| s.name.clone()),
+        origin: Origin::Local,
+        roles_complete: roles.is_some(),
+        roles,
+        max_instances: s.max_instances,
+        exclusive_roles: Vec::new(),
+        location: Some(s.location.clone()),
+    }
+}

@@ -1,0 +1,88 @@
+//! What every command that reads a repository shares: finding the root, running the analysis
+//! on a thread with a large stack (rnix and the evaluator recurse on deeply nested input), and
+//! loading the files with progress on a terminal.
+
+use std::path::{Path, PathBuf};
+
+use infra_check_analysis::{Analysis, Cancelled};
+
+use crate::error::CliError;
+use crate::progress::Progress;
+
+/// The nearest directory at or above `path` that holds a flake.nix.
+pub fn resolve_root(path: &Path) -> Result<PathBuf, CliError> {
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Err(e) = std::fs::metadata(path) {
+        return Err(CliError::Usage(
+            if e.kind() == std::io::ErrorKind::NotFound {
+                format!("The path `{}` does not exist.", shown.display())
+            } else {
+                format!("The path `{}` could not be read: {e}.", shown.display())
+            },
+        ));
+    }
+    infra_check_analysis::find_root(path).ok_or_else(|| {
+        CliError::Usage(format!(
+            "No flake.nix was found in `{}` or any of its parent directories, so there is no \
+repository to check.",
+            shown.display()
+        ))
+    })
+}
+
+/// Runs `f` on the analysis thread and waits for it.
+pub fn on_large_stack<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CliError> + Send + 'static,
+) -> Result<T, CliError> {
+    crate::threads::configure_rayon();
+    let handle = std::thread::Builder::new()
+        .name("infra-check-analysis".into())
+        .stack_size(crate::threads::ANALYSIS_STACK)
+        .spawn(f)
+        .map_err(|e| CliError::Io(format!("The analysis thread could not be started: {e}.")))?;
+    handle.join().map_err(|_| {
+        CliError::Io(
+            "The analysis stopped because of an internal error in infra-check (see the message \
+above); please report it."
+                .into(),
+        )
+    })?
+}
+
+/// A loaded repository, primed, ready for queries.
+pub struct Loaded {
+    pub analysis: Analysis,
+    /// Files that exist but could not be read, with the reason.
+    pub unreadable: Vec<(String, String)>,
+    pub progress: Progress,
+}
+
+/// Reads the repository at `root` and does the per-file work, saying `verb` ("Checking",
+/// "Analysing") on a terminal.
+pub fn load(root: &Path, verb: &str) -> Result<Loaded, CliError> {
+    let mut progress = Progress::stderr();
+    progress.set(&format!("Reading {}…", root.display()));
+    let loaded = infra_check_analysis::load(root).map_err(|e| {
+        CliError::Io(format!(
+            "The repository at `{}` could not be read: {e}.",
+            root.display()
+        ))
+    })?;
+    let analysis = loaded.host.snapshot();
+    let files = analysis.files().len();
+    progress.set(&format!(
+        "{verb} {files} file{}…",
+        if files == 1 { "" } else { "s" }
+    ));
+    analysis.prime().map_err(cancelled)?;
+    Ok(Loaded {
+        analysis,
+        unreadable: loaded.unreadable,
+        progress,
+    })
+}
+
+pub fn cancelled(_: Cancelled) -> CliError {
+    // Nothing changes the workspace while the CLI runs, so this cannot happen in practice.
+    CliError::Io("The analysis was cancelled before it finished.".into())
+}
