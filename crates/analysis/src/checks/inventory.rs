@@ -269,6 +269,32 @@ fn roles(model: &ClanModel, inst: &Instance, view: &ServiceView, out: &mut Vec<D
         darwin(model, inst, role, rv, view, &assignments, out);
         assigned.insert(role.name.as_str(), assignments);
     }
+    // A role the service needs machines in, that the instance does not use at all.
+    if inst.roles_known {
+        for (name, rv) in service_roles {
+            let Some(min) = rv.min_machines.filter(|m| *m > 0) else {
+                continue;
+            };
+            if inst.roles.contains_key(name) {
+                continue;
+            }
+            let loc = &inst.locations[0];
+            let note = rv
+                .cardinality_note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            out.push(Diagnostic::new(
+                "inventory/role-cardinality",
+                &loc.file,
+                loc.range,
+                format!(
+                    "Instance `{}` of service `{}` has no `{name}` role, but it requires at least {min} machine(s) in it{note}. Add `roles.{name}.machines.<machine> = {{ }};`.",
+                    inst.name, view.display
+                ),
+            ));
+        }
+    }
     for (a, b, why) in &view.exclusive_roles {
         let (Some(xs), Some(ys)) = (assigned.get(a.as_str()), assigned.get(b.as_str())) else {
             continue;

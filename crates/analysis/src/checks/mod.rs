@@ -79,3 +79,6 @@ pub(crate) fn file_local_diagnostics(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod inventory_tests;
