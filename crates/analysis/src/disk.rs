@@ -15,6 +15,9 @@ pub enum EntryKind {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DiskTree {
     entries: BTreeMap<String, EntryKind>,
+    /// For each vars `secret` file: whether it is sops-encrypted JSON. Only this flag is kept;
+    /// the file's content is never stored.
+    secrets: BTreeMap<String, bool>,
 }
 
 impl DiskTree {
@@ -26,6 +29,37 @@ impl DiskTree {
             self.entries.entry(p.to_owned()).or_insert(EntryKind::Dir);
         }
         self.entries.insert(path, kind);
+    }
+
+    /// Records whether a `secret` file is sops-encrypted (see [`is_sops_encrypted`]).
+    pub fn set_secret_encrypted(&mut self, path: String, encrypted: bool) {
+        self.secrets.insert(path, encrypted);
+    }
+
+    /// `Some(false)` for a `secret` file that is not sops-encrypted JSON.
+    pub fn secret_encrypted(&self, path: &str) -> Option<bool> {
+        self.secrets.get(path).copied()
+    }
+
+    pub fn secrets(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.secrets.iter().map(|(k, v)| (k.as_str(), *v))
+    }
+
+    /// Every entry, in path order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &EntryKind)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Names directly below `dir`.
+    pub fn children<'a>(
+        &'a self,
+        dir: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a EntryKind)> + 'a {
+        let skip = if dir.is_empty() { 0 } else { dir.len() + 1 };
+        self.under(dir).filter_map(move |(p, k)| {
+            let rest = &p[skip..];
+            (!rest.contains('/')).then_some((rest, k))
+        })
     }
 
     pub fn get(&self, path: &str) -> Option<&EntryKind> {
@@ -82,6 +116,14 @@ impl DiskTree {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// Whether the bytes of a `secret` file are sops-encrypted JSON: an object with a `sops` key.
+/// The bytes are only parsed for that; nothing of them is kept.
+pub fn is_sops_encrypted(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .is_some_and(|v| v.get("sops").is_some_and(|s| s.is_object()))
 }
 
 /// Joins a relative path onto a root-relative directory, resolving `.` and `..`.

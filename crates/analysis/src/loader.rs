@@ -15,9 +15,17 @@ pub const DATA_FILES: &[&str] = &["flake.lock", crate::config::CONFIG_FILE, "inv
 /// Directories that never belong to the flake's sources.
 const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".direnv", "result"];
 
-/// Whether the analyzer reads the text of this root-relative path.
+/// Whether the analyzer reads the text of this root-relative path: `.nix` files, the data
+/// files above, and the public `.validation-hash` files of vars.
 pub fn is_analyzed(rel: &str) -> bool {
-    rel.ends_with(".nix") || DATA_FILES.contains(&rel)
+    rel.ends_with(".nix")
+        || DATA_FILES.contains(&rel)
+        || (rel.starts_with("vars/") && rel.ends_with("/.validation-hash"))
+}
+
+/// A vars `secret` file: opened only to see whether it is sops-encrypted.
+fn is_secret_file(rel: &str) -> bool {
+    (rel.starts_with("vars/") || rel.starts_with("sops/secrets/")) && rel.ends_with("/secret")
 }
 
 /// Whether a directory of this name is skipped (build outputs, VCS and tool state).
@@ -64,6 +72,7 @@ pub fn load(root: &Path) -> io::Result<Loaded> {
     let root = root.canonicalize()?;
     let mut disk = DiskTree::default();
     let mut to_read = Vec::new();
+    let mut secrets = Vec::new();
     let walker = ignore::WalkBuilder::new(&root)
         .hidden(false)
         .git_ignore(true)
@@ -103,11 +112,26 @@ pub fn load(root: &Path) -> io::Result<Loaded> {
         } else {
             EntryKind::File
         };
-        if kind == EntryKind::File && (rel.ends_with(".nix") || DATA_FILES.contains(&rel.as_str()))
-        {
+        if kind == EntryKind::File && is_analyzed(&rel) {
             to_read.push(rel.clone());
         }
+        if kind == EntryKind::File && is_secret_file(&rel) {
+            secrets.push(rel.clone());
+        }
         disk.insert(rel, kind);
+    }
+    // Secrets: decide "sops-encrypted or not" and drop the bytes at once.
+    let secret_status: Vec<(String, bool)> = secrets
+        .into_par_iter()
+        .map(|rel| {
+            let encrypted = std::fs::read(root.join(&rel))
+                .map(|bytes| crate::disk::is_sops_encrypted(&bytes))
+                .unwrap_or(true);
+            (rel, encrypted)
+        })
+        .collect();
+    for (rel, encrypted) in secret_status {
+        disk.set_secret_encrypted(rel, encrypted);
     }
     let results: Vec<(String, io::Result<Vec<u8>>)> = to_read
         .into_par_iter()

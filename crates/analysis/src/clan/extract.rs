@@ -610,15 +610,16 @@ impl<'e, 'a> ClanReader<'e, 'a> {
                 .map_or(OptType::Unknown, |e| self.opt_type(&e.value, depth + 1))
         };
         match name.as_ref().and_then(|v| v.as_str()) {
-            Some("str") => OptType::Str,
+            Some("str" | "string" | "lines" | "nonEmptyStr" | "singleLineStr") => OptType::Str,
             Some("bool") => OptType::Bool,
             Some("int") => OptType::Int,
             Some("port") => OptType::Port,
-            Some("float") => OptType::Float,
-            Some("path") => OptType::Path,
+            Some("float" | "number") => OptType::Float,
+            Some("path" | "pathInStore" | "externalPath") => OptType::Path,
             Some("package") => OptType::Package,
             Some("listOf") => OptType::ListOf(Box::new(elem("elemType"))),
-            Some("attrsOf") => OptType::AttrsOf(Box::new(elem("elemType"))),
+            Some("attrsOf" | "lazyAttrsOf") => OptType::AttrsOf(Box::new(elem("elemType"))),
+            Some("either") => OptType::Either(vec![elem("left"), elem("right")]),
             Some("nullOr") => OptType::NullOr(Box::new(elem("elemType"))),
             Some("enum") => match a.get("values").map(|v| known_json(self.ev, &v.value)) {
                 Some(Some(serde_json::Value::Array(vs))) => {

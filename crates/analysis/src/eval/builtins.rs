@@ -638,6 +638,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
         ]),
         "lib.types.listOf" => option_type("listOf", &[("elemType", args[0].clone())]),
         "lib.types.attrsOf" => option_type("attrsOf", &[("elemType", args[0].clone())]),
+        "lib.types.lazyAttrsOf" => option_type("lazyAttrsOf", &[("elemType", args[0].clone())]),
         "lib.types.nullOr" => option_type("nullOr", &[("elemType", args[0].clone())]),
         "lib.types.uniq" => ev.force(&args[0]),
         "lib.types.enum" => option_type("enum", &[("values", args[0].clone())]),
@@ -645,11 +646,8 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
         "lib.types.submodule" => option_type("submodule", &[("module", args[0].clone())]),
         "lib.types.oneOf" => option_type("oneOf", &[("types", args[0].clone())]),
         "lib.types.either" => option_type(
-            "oneOf",
-            &[(
-                "types",
-                Thunk::value(list(vec![args[0].clone(), args[1].clone()])),
-            )],
+            "either",
+            &[("left", args[0].clone()), ("right", args[1].clone())],
         ),
         "lib.types.coercedTo" => ev.force(&args[2]),
         "lib.types.between" => option_type("int", &[]),
@@ -661,16 +659,31 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             }
             _ => Value::Unknown,
         },
-        "lib.mkEnableOption" => module_marker(&[
-            ("_type", str_v("option")),
-            ("type", Thunk::value(option_type("bool", &[]))),
-            ("default", Thunk::value(Value::Bool(false))),
-        ]),
-        "lib.mkPackageOption" => module_marker(&[
-            ("_type", str_v("option")),
-            ("type", Thunk::value(option_type("package", &[]))),
-            ("default", Thunk::unknown()),
-        ]),
+        "lib.mkEnableOption" => {
+            let description = match arg(0) {
+                Value::Str(n) => Value::Str(format!("Whether to enable {n}.").into()),
+                _ => Value::Unknown,
+            };
+            module_marker(&[
+                ("_type", str_v("option")),
+                ("type", Thunk::value(option_type("bool", &[]))),
+                ("default", Thunk::value(Value::Bool(false))),
+                ("example", Thunk::value(Value::Bool(true))),
+                ("description", Thunk::value(description)),
+            ])
+        }
+        "lib.mkPackageOption" => {
+            let map: BTreeMap<Rc<str>, Attr> = [
+                ("_type", str_v("option")),
+                ("type", Thunk::value(option_type("package", &[]))),
+                ("default", Thunk::unknown()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (Rc::from(k), attr(v)))
+            .collect();
+            // Its other attributes (description, defaultText, …) are not modelled.
+            Value::Attrs(Rc::new(Attrs { map, partial: true }))
+        }
         "lib.optional" => match arg(0) {
             Value::Bool(true) => list(vec![args[1].clone()]),
             Value::Bool(false) => list(Vec::new()),
@@ -903,8 +916,16 @@ fn from_json(j: &serde_json::Value) -> Value {
         serde_json::Value::Bool(b) => Value::Bool(*b),
         serde_json::Value::Number(n) => match n.as_i64() {
             Some(i) => Value::Int(i),
-            None => n.as_f64().map(Value::Float).unwrap_or(Value::Unknown),
+            // Integers beyond 64 bits wrap or fail depending on the Nix version.
+            None if n.is_u64() => Value::Unknown,
+            None => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() >= 9.2e18 => Value::Unknown,
+                Some(f) => Value::Float(f),
+                None => Value::Unknown,
+            },
         },
+        // Nix strings end at a NUL byte.
+        serde_json::Value::String(s) if s.contains('\0') => Value::Unknown,
         serde_json::Value::String(s) => Value::Str(s.as_str().into()),
         serde_json::Value::Array(a) => list(a.iter().map(|x| Thunk::value(from_json(x))).collect()),
         serde_json::Value::Object(o) => attrs_of(
@@ -968,6 +989,9 @@ pub(super) fn lib_select(path: &[Rc<str>], name: &str) -> Value {
         ([] | ["options"], "mkEnableOption") => return builtin("lib.mkEnableOption", 1),
         ([] | ["options"], "mkPackageOption") => return builtin("lib.mkPackageOption", 3),
         _ if path.len() > 1 => return Value::Unknown,
+        // Only the names nixpkgs has in that namespace (`lib.lists.hasPrefix` is a list
+        // function there, not the string one).
+        ([ns], n) if !in_namespace(ns, n) => return Value::Unknown,
         _ => {}
     }
     let (qualified, arity) = match name {
@@ -1009,6 +1033,73 @@ pub(super) fn lib_select(path: &[Rc<str>], name: &str) -> Value {
     builtin(qualified, arity)
 }
 
+fn in_namespace(ns: &str, name: &str) -> bool {
+    const STRINGS: &[&str] = &[
+        "hasPrefix",
+        "hasSuffix",
+        "hasInfix",
+        "concatStringsSep",
+        "optionalString",
+        "replaceStrings",
+        "substring",
+        "stringLength",
+        "toJSON",
+        "fromJSON",
+    ];
+    const LISTS: &[&str] = &[
+        "optional",
+        "optionals",
+        "flatten",
+        "unique",
+        "elem",
+        "filter",
+        "head",
+        "tail",
+        "elemAt",
+        "foldl'",
+        "genList",
+        "concatLists",
+        "concatMap",
+        "length",
+        "any",
+        "all",
+        "map",
+    ];
+    const ATTRSETS: &[&str] = &[
+        "genAttrs",
+        "mapAttrsToList",
+        "filterAttrs",
+        "optionalAttrs",
+        "attrNames",
+        "attrValues",
+        "mapAttrs",
+        "removeAttrs",
+        "hasAttr",
+        "getAttr",
+        "listToAttrs",
+        "intersectAttrs",
+        "catAttrs",
+    ];
+    const MODULES: &[&str] = &[
+        "mkIf",
+        "mkMerge",
+        "mkOverride",
+        "mkDefault",
+        "mkForce",
+        "mkBefore",
+        "mkAfter",
+    ];
+    match ns {
+        "strings" => STRINGS.contains(&name),
+        "lists" => LISTS.contains(&name),
+        "attrsets" => ATTRSETS.contains(&name),
+        "modules" => MODULES.contains(&name),
+        "trivial" => false,
+        "options" | "types" => true,
+        _ => false,
+    }
+}
+
 /// An option type as the evaluator represents it: `{ _type = "option-type"; name; … }`.
 fn option_type(name: &str, fields: &[(&str, Thunk)]) -> Value {
     let mut map: BTreeMap<Rc<str>, Attr> = fields
@@ -1017,7 +1108,9 @@ fn option_type(name: &str, fields: &[(&str, Thunk)]) -> Value {
         .collect();
     map.insert(Rc::from("_type"), attr(str_v("option-type")));
     map.insert(Rc::from("name"), attr(str_v(name)));
-    attrs_of(map)
+    // nixpkgs' types carry more attributes (check, merge, description, …): what is not
+    // modelled here is Unknown, not missing.
+    Value::Attrs(Rc::new(Attrs { map, partial: true }))
 }
 
 /// `lib.types.<name>`.
@@ -1025,20 +1118,13 @@ fn types_select(name: &str) -> Value {
     match name {
         "str" | "string" | "lines" | "nonEmptyStr" | "singleLineStr" | "bool" | "int" | "port"
         | "float" | "number" | "path" | "package" | "anything" | "raw" | "unspecified"
-        | "attrs" | "deferredModule" | "pathInStore" | "externalPath" => {
-            let canonical = match name {
-                "string" | "lines" | "nonEmptyStr" | "singleLineStr" => "str",
-                "number" => "float",
-                "pathInStore" | "externalPath" => "path",
-                other => other,
-            };
-            option_type(canonical, &[])
-        }
+        | "attrs" | "deferredModule" | "pathInStore" | "externalPath" => option_type(name, &[]),
         "listOf" | "attrsOf" | "lazyAttrsOf" | "nullOr" | "uniq" | "unique" | "enum"
         | "strMatching" | "submodule" | "oneOf" => {
             let q = match name {
                 "listOf" => "lib.types.listOf",
-                "attrsOf" | "lazyAttrsOf" => "lib.types.attrsOf",
+                "attrsOf" => "lib.types.attrsOf",
+                "lazyAttrsOf" => "lib.types.lazyAttrsOf",
                 "nullOr" => "lib.types.nullOr",
                 "uniq" | "unique" => "lib.types.uniq",
                 "enum" => "lib.types.enum",
@@ -1050,7 +1136,7 @@ fn types_select(name: &str) -> Value {
         }
         "either" => builtin("lib.types.either", 2),
         "coercedTo" => builtin("lib.types.coercedTo", 3),
-        _ => option_type("unknown", &[]),
+        _ => Value::Unknown,
     }
 }
 

@@ -69,6 +69,18 @@ pub struct Recorder {
     pub escaped: Vec<Option<Rc<str>>>,
     /// Arguments of `clan-core.lib.clan { … }` calls: clan modules.
     pub clan_calls: Vec<Thunk>,
+    /// Reads of `config.clan.core.vars.generators.<g>.files.<f>` in walked modules.
+    pub var_refs: Vec<VarRefEvent>,
+}
+
+/// `config.clan.core.vars.generators.<generator>.files.<file>` read in a module.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VarRefEvent {
+    pub owner: Rc<str>,
+    /// `None` when computed from something Unknown.
+    pub generator: Option<Rc<str>>,
+    pub file: Option<Rc<str>>,
+    pub span: Span,
 }
 
 const STEP_BUDGET: u64 = 400_000;
@@ -1051,6 +1063,15 @@ impl<'a> Evaluator<'a> {
                 self.recorder.borrow_mut().escaped.push(Some(class.clone()));
             }
             Sym::ModuleSet(None) => self.recorder.borrow_mut().escaped.push(None),
+            // `generators.${x}` or `files.${x}`: a read we cannot check.
+            Sym::SystemConfig { owner, path } if path.len() == 4 || path.len() == 6 => {
+                self.recorder.borrow_mut().var_refs.push(VarRefEvent {
+                    owner: owner.clone(),
+                    generator: path.get(4).cloned(),
+                    file: None,
+                    span,
+                });
+            }
             _ => {}
         }
     }
@@ -1153,6 +1174,45 @@ impl<'a> Evaluator<'a> {
                 (ModuleArgsKind::FlakeParts, "self") => sym(Sym::SelfFlake(Vec::new())),
                 _ => Value::Unknown,
             },
+            Sym::SystemArgs { owner } => match name {
+                "lib" => sym(Sym::Lib(Vec::new())),
+                "config" => sym(Sym::SystemConfig {
+                    owner: owner.clone(),
+                    path: Vec::new(),
+                }),
+                _ => Value::Unknown,
+            },
+            Sym::SystemConfig { owner, path } => {
+                const VARS: [&str; 4] = ["clan", "core", "vars", "generators"];
+                let p = ext(path);
+                let n = p.len();
+                let prefix_ok = p.iter().zip(VARS.iter()).all(|(a, b)| &**a == *b);
+                if !prefix_ok {
+                    return Value::Unknown;
+                }
+                match n {
+                    ..=5 => sym(Sym::SystemConfig {
+                        owner: owner.clone(),
+                        path: p,
+                    }),
+                    6 if &*p[5] == "files" => sym(Sym::SystemConfig {
+                        owner: owner.clone(),
+                        path: p,
+                    }),
+                    7 if &*p[5] == "files" => {
+                        if self.recording {
+                            self.recorder.borrow_mut().var_refs.push(VarRefEvent {
+                                owner: owner.clone(),
+                                generator: Some(p[4].clone()),
+                                file: Some(p[6].clone()),
+                                span,
+                            });
+                        }
+                        Value::Unknown
+                    }
+                    _ => Value::Unknown,
+                }
+            }
             Sym::ModuleRef { .. } | Sym::MkFlake { .. } | Sym::FlakeParts(_) | Sym::LibClan => {
                 Value::Unknown
             }
@@ -1356,7 +1416,7 @@ pub fn eval_standalone(src: &str) -> Option<serde_json::Value> {
 ///
 /// The expression is evaluated as if it were the file `<dir>/expr.nix`. With `with_lib` it is
 /// the body of `{ lib, ... }: <src>` applied to the module arguments of a system module, so
-/// `lib` is the evaluator's model of nixpkgs' `lib` (everything else it models is Unknown).
+/// `lib` is the evaluator's model of nixpkgs' `lib`.
 pub fn eval_in_dir(dir: &std::path::Path, src: &str, with_lib: bool) -> Option<serde_json::Value> {
     /// Reads files under `dir`; `.nix` files are parsed for `import`.
     struct DirFiles<'d>(&'d std::path::Path);

@@ -42,6 +42,61 @@ pub fn config_sets(ev: &Evaluator, t: &Thunk, out: &mut Vec<Rc<Attrs>>, depth: u
     }
 }
 
+/// Like [`config_sets`], but each set comes with whether it applies only under a condition the
+/// evaluator could not decide (`mkIf <unknown>`); `mkIf false` contents are left out.
+pub fn config_sets_cond(
+    ev: &Evaluator,
+    t: &Thunk,
+    cond: bool,
+    out: &mut Vec<(Rc<Attrs>, bool)>,
+    depth: u32,
+) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    match ev.force(t) {
+        Value::Attrs(a) => {
+            let ty = a.get("_type").map(|x| ev.force(&x.value));
+            match ty.as_ref().and_then(|v| v.as_str()) {
+                Some("if") => {
+                    let c = a.get("condition").map(|c| ev.force(&c.value));
+                    let Some(content) = a.get("content") else {
+                        return false;
+                    };
+                    match c {
+                        Some(Value::Bool(false)) => true,
+                        Some(Value::Bool(true)) => {
+                            config_sets_cond(ev, &content.value, cond, out, depth + 1)
+                        }
+                        _ => config_sets_cond(ev, &content.value, true, out, depth + 1),
+                    }
+                }
+                Some("override") | Some("order") => match a.get("content") {
+                    Some(c) => config_sets_cond(ev, &c.value, cond, out, depth + 1),
+                    None => false,
+                },
+                Some("merge") => match a.get("contents").map(|c| ev.force(&c.value)) {
+                    Some(Value::List(l)) => {
+                        let mut ok = true;
+                        for x in l.iter() {
+                            ok &= config_sets_cond(ev, x, cond, out, depth + 1);
+                        }
+                        ok
+                    }
+                    _ => false,
+                },
+                Some(_) => false,
+                None => {
+                    let ok = !a.partial;
+                    out.push((a, cond));
+                    ok
+                }
+            }
+        }
+        _ => false,
+    }
+}
+
 /// The values of attribute `name` in every set.
 pub fn attr_values(sets: &[Rc<Attrs>], name: &str) -> Vec<Thunk> {
     sets.iter()

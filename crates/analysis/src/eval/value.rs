@@ -159,6 +159,10 @@ pub enum Sym {
     ModuleArgs(ModuleArgsKind),
     /// `clan-core.lib.clan` (or the deprecated `lib.buildClan`): its argument is a clan module.
     LibClan,
+    /// The arguments of a NixOS or nix-darwin module the summary walks, named by its owner.
+    SystemArgs { owner: Rc<str> },
+    /// That module's `config`, selected down `path` (only towards clan vars).
+    SystemConfig { owner: Rc<str>, path: Vec<Rc<str>> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
