@@ -17,6 +17,7 @@ pub mod loader;
 pub mod options;
 pub mod summary;
 pub mod syntax;
+pub mod vars;
 
 mod checks;
 pub mod clan;

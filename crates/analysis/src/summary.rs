@@ -27,6 +27,8 @@ pub struct FileSummary {
     pub flake_imports: Vec<String>,
     /// What this file contributes to the clan configuration.
     pub clan: crate::clan::model::ClanFragment,
+    /// Vars generators declared and read in this file's modules.
+    pub vars: crate::vars::model::VarsFragment,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -104,9 +106,43 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
         let env = ev.root_env(path);
         let t = Thunk::value(ev.eval(&expr, &env));
         w.flake_module(&t, parsed.errors.is_empty());
+        if path == "flake.nix" {
+            // `outputs` gets the inputs, so a `clan-core.lib.clan { … }` call in it is seen.
+            if let Value::Attrs(a) = ev.force(&t) {
+                if let Some(o) = a.get("outputs") {
+                    let f = ev.force(&o.value);
+                    let inputs = Thunk::value(Value::Sym(Rc::new(Sym::Inputs)));
+                    let r = Thunk::value(ev.apply(f, inputs));
+                    ev.deep_force(&r, 0);
+                }
+            }
+        }
         ev.force_all();
+        // Clan modules handed to `clan-core.lib.clan`; reading them may find more calls.
+        let mut seen = 0;
+        loop {
+            let calls = ev.recorder_clan_calls(seen);
+            if calls.is_empty() {
+                break;
+            }
+            seen += calls.len();
+            for c in calls {
+                w.clan_value(&c, Location::new(path, TextRange::default()));
+            }
+        }
     }
     let rec = ev.take_recorder();
+    for r in &rec.var_refs {
+        let var_ref = crate::vars::model::VarRef {
+            owner: r.owner.to_string(),
+            generator: r.generator.as_ref().map(|g| g.to_string()),
+            file: r.file.as_ref().map(|f| f.to_string()),
+            location: location(&r.span),
+        };
+        if !w.out.vars.var_refs.contains(&var_ref) {
+            w.out.vars.var_refs.push(var_ref);
+        }
+    }
     let mut seen = BTreeSet::new();
     for r in rec.refs {
         let reference = ModuleReference {
@@ -159,7 +195,7 @@ impl Walker<'_, '_> {
         self.ev.force(t)
     }
 
-    fn module_parts(&self, t: &Thunk, args: ModuleArgsKind) -> ModuleParts {
+    fn module_parts(&self, t: &Thunk, args: Sym) -> ModuleParts {
         let mut parts = ModuleParts {
             imports: Vec::new(),
             config: Vec::new(),
@@ -167,9 +203,7 @@ impl Walker<'_, '_> {
         };
         let mut v = self.force(t);
         if matches!(v, Value::Lambda(_) | Value::Builtin(_)) {
-            v = self
-                .ev
-                .apply(v, Thunk::value(Value::Sym(Rc::new(Sym::ModuleArgs(args)))));
+            v = self.ev.apply(v, Thunk::value(Value::Sym(Rc::new(args))));
         }
         match v {
             Value::Attrs(a) => {
@@ -204,7 +238,7 @@ impl Walker<'_, '_> {
 
     /// A top-level flake-parts module (a file under the import-tree roots).
     fn flake_module(&mut self, t: &Thunk, well_formed: bool) {
-        let parts = self.module_parts(t, ModuleArgsKind::FlakeParts);
+        let parts = self.module_parts(t, Sym::ModuleArgs(ModuleArgsKind::FlakeParts));
         if parts.opaque || !well_formed {
             // Its definitions cannot be read completely: it may define any module.
             self.out.open_classes.push(None);
@@ -305,11 +339,19 @@ impl Walker<'_, '_> {
             .as_ref()
             .map(location)
             .unwrap_or_else(|| Location::new("", TextRange::default()));
+        self.clan_value(&a.value, fallback);
+    }
+
+    /// A clan module (the value of `clan`, `flake.clan` or a `lib.clan` argument).
+    fn clan_value(&mut self, t: &Thunk, fallback: Location) {
         crate::clan::extract::ClanReader::new(self.ev, &mut self.out.clan)
-            .clan_module(&a.value, &fallback);
+            .clan_module(t, &fallback);
         // Each machine's configuration is a module evaluated in the machine's class.
         let mut sets = Vec::new();
-        self.config_sets(&a.value, &mut sets, 0);
+        self.config_sets(t, &mut sets, 0);
+        for services in self.config_attr(&sets, "modules") {
+            self.service_modules(&services);
+        }
         for machines in self.config_attr(&sets, "machines") {
             let mut ms = Vec::new();
             self.config_sets(&machines, &mut ms, 0);
@@ -332,10 +374,25 @@ impl Walker<'_, '_> {
             return;
         }
         self.depth += 1;
-        let parts = self.module_parts(t, ModuleArgsKind::System);
+        let parts = self.module_parts(
+            t,
+            Sym::SystemArgs {
+                owner: owner.as_str().into(),
+            },
+        );
         let mut items = Vec::new();
+        let mut opaque_imports = false;
         for i in &parts.imports {
             match self.force(i) {
+                // A plain module file (`./hardware.nix`, `../_shared.nix`): part of this module.
+                Value::Path(p) => {
+                    let v = self.ev.import(&p);
+                    if v.is_unknown() {
+                        opaque_imports = true;
+                    } else {
+                        self.module_body(&Thunk::value(v), class.clone(), owner.clone());
+                    }
+                }
                 Value::Sym(s) => {
                     if let Sym::ModuleRef {
                         class: c,
@@ -354,7 +411,15 @@ impl Walker<'_, '_> {
                 Value::Attrs(_) | Value::Lambda(_) => {
                     self.module_body(i, class.clone(), owner.clone());
                 }
-                _ => {}
+                _ => opaque_imports = true,
+            }
+        }
+        if opaque_imports && !self.out.vars.opaque_import_owners.contains(&owner) {
+            self.out.vars.opaque_import_owners.push(owner.clone());
+        }
+        if !matches!(&class, ContextClass::Known(c) if c == "homeManager") {
+            for c in &parts.config {
+                self.generators(c, &class, &owner);
             }
         }
         if !items.is_empty() {
@@ -390,6 +455,195 @@ impl Walker<'_, '_> {
             }
         }
         self.depth -= 1;
+    }
+
+    /// The NixOS and darwin modules a local service gives its members (`perInstance` per role,
+    /// `perMachine` for all), walked as modules owned by `service <name>/<role>` (`/*`).
+    fn service_modules(&mut self, services: &Thunk) {
+        let system_args =
+            || Thunk::value(Value::Sym(Rc::new(Sym::ModuleArgs(ModuleArgsKind::System))));
+        let mut sets = Vec::new();
+        self.config_sets(services, &mut sets, 0);
+        for set in sets {
+            for (svc, m) in &set.map {
+                let body = match self.force(&m.value) {
+                    v @ (Value::Lambda(_) | Value::Builtin(_)) => {
+                        Thunk::value(self.ev.apply(v, system_args()))
+                    }
+                    Value::Path(p) => Thunk::value(self.ev.import(&p)),
+                    _ => m.value.clone(),
+                };
+                let mut service = Vec::new();
+                self.config_sets(&body, &mut service, 0);
+                let mut per: Vec<(String, Thunk)> = self
+                    .config_attr(&service, "perMachine")
+                    .into_iter()
+                    .map(|f| (format!("service {svc}/*"), f))
+                    .collect();
+                for roles in self.config_attr(&service, "roles") {
+                    let mut rs = Vec::new();
+                    self.config_sets(&roles, &mut rs, 0);
+                    for rset in rs {
+                        for (role, r) in &rset.map {
+                            let mut rb = Vec::new();
+                            self.config_sets(&r.value, &mut rb, 0);
+                            for f in self.config_attr(&rb, "perInstance") {
+                                per.push((format!("service {svc}/{role}"), f));
+                            }
+                        }
+                    }
+                }
+                for (owner, f) in per {
+                    let out = match self.force(&f) {
+                        v @ (Value::Lambda(_) | Value::Builtin(_)) => {
+                            Thunk::value(self.ev.apply(v, system_args()))
+                        }
+                        _ => f.clone(),
+                    };
+                    let mut os = Vec::new();
+                    self.config_sets(&out, &mut os, 0);
+                    for (key, class) in [("nixosModule", "nixos"), ("darwinModule", "darwin")] {
+                        for module in self.config_attr(&os, key) {
+                            self.module_body(
+                                &module,
+                                ContextClass::Known(class.into()),
+                                owner.clone(),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `clan.core.vars.generators.*` in one module's configuration.
+    fn generators(&mut self, config: &Thunk, class: &ContextClass, owner: &str) {
+        use crate::eval::read::config_sets_cond;
+        use crate::vars::model::{FileDecl, GeneratorDecl, Validation};
+        let ev = self.ev;
+        // Descends `clan.core.vars.generators`, keeping whether a level was conditional.
+        let mut level: Vec<(Rc<crate::eval::Attrs>, bool)> = Vec::new();
+        let mut readable = config_sets_cond(ev, config, false, &mut level, 0);
+        for key in ["clan", "core", "vars", "generators"] {
+            let mut next = Vec::new();
+            for (set, cond) in &level {
+                if let Some(a) = set.get(key) {
+                    readable &= config_sets_cond(ev, &a.value, *cond, &mut next, 0);
+                }
+            }
+            level = next;
+        }
+        if !readable && !level.is_empty() {
+            self.out.vars.open_owners.push(owner.to_owned());
+        }
+        let bool_field = |sets: &[(Rc<crate::eval::Attrs>, bool)], name: &str, default: bool| {
+            let mut v = Some(default);
+            for (s, _) in sets {
+                if let Some(a) = s.get(name) {
+                    v = match crate::eval::read::strip_priority(ev, ev.force(&a.value)) {
+                        Value::Bool(b) => Some(b),
+                        _ => None,
+                    };
+                }
+            }
+            v
+        };
+        for (set, cond) in &level {
+            for (name, g) in &set.map {
+                let Some(span) = &g.key_span else {
+                    self.out.vars.open_owners.push(owner.to_owned());
+                    continue;
+                };
+                let mut body = Vec::new();
+                let body_ok = config_sets_cond(ev, &g.value, *cond, &mut body, 0);
+                let conditional =
+                    body.iter().all(|(_, c)| *c) && !body.is_empty() || (*cond && body.is_empty());
+                let mut files: Option<Vec<FileDecl>> = body_ok.then(Vec::new);
+                for (s, c) in &body {
+                    let Some(fa) = s.get("files") else { continue };
+                    let mut fsets = Vec::new();
+                    if !config_sets_cond(ev, &fa.value, *c, &mut fsets, 0) {
+                        files = None;
+                    }
+                    for (fs, fc) in &fsets {
+                        for (fname, f) in &fs.map {
+                            let mut fb = Vec::new();
+                            config_sets_cond(ev, &f.value, *fc, &mut fb, 0);
+                            if let Some(list) = files.as_mut() {
+                                list.push(FileDecl {
+                                    name: fname.to_string(),
+                                    location: f
+                                        .key_span
+                                        .as_ref()
+                                        .map(location)
+                                        .unwrap_or_else(|| location(span)),
+                                    secret: bool_field(&fb, "secret", true),
+                                    deploy: bool_field(&fb, "deploy", true),
+                                    conditional: *fc,
+                                });
+                            }
+                        }
+                    }
+                }
+                // A persisted prompt is a secret file of the generator too.
+                for (s, c) in &body {
+                    let Some(pa) = s.get("prompts") else { continue };
+                    let mut psets = Vec::new();
+                    config_sets_cond(ev, &pa.value, *c, &mut psets, 0);
+                    for (ps, pc) in &psets {
+                        for (pname, p) in &ps.map {
+                            let mut pb = Vec::new();
+                            config_sets_cond(ev, &p.value, *pc, &mut pb, 0);
+                            match bool_field(&pb, "persist", false) {
+                                Some(false) => {}
+                                Some(true) => {
+                                    if let Some(list) = files.as_mut() {
+                                        if !list.iter().any(|f| f.name == **pname) {
+                                            list.push(FileDecl {
+                                                name: pname.to_string(),
+                                                location: p
+                                                    .key_span
+                                                    .as_ref()
+                                                    .map(location)
+                                                    .unwrap_or_else(|| location(span)),
+                                                secret: Some(true),
+                                                deploy: Some(true),
+                                                conditional: *pc,
+                                            });
+                                        }
+                                    }
+                                }
+                                None => files = None,
+                            }
+                        }
+                    }
+                }
+                let validation = {
+                    let vals: Vec<&crate::eval::Attr> = body
+                        .iter()
+                        .filter_map(|(s, _)| s.get("validation"))
+                        .collect();
+                    match vals.last() {
+                        None => Validation::Unset,
+                        Some(a) => match crate::eval::read::known_json(ev, &a.value) {
+                            Some(serde_json::Value::Null) => Validation::Unset,
+                            Some(j) => Validation::Known(j),
+                            None => Validation::Unknown,
+                        },
+                    }
+                };
+                self.out.vars.generators.push(GeneratorDecl {
+                    name: name.to_string(),
+                    location: location(span),
+                    owner: owner.to_owned(),
+                    class: class.clone(),
+                    conditional,
+                    share: bool_field(&body, "share", false),
+                    files,
+                    validation,
+                });
+            }
+        }
     }
 
     /// String literals set at `path` in these configuration sets (through priorities).

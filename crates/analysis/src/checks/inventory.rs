@@ -105,15 +105,21 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
 }
 
 /// The closest candidate by edit distance, when it is close enough to be a likely typo.
-pub(super) fn suggest<'a>(
+pub(crate) fn suggest<'a>(
     name: &str,
     candidates: impl Iterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // Close in edits (a transposition is one edit) or sharing a long prefix.
+    let budget = (name.chars().count() / 3).max(1);
     candidates
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(s, c)| *s >= 0.8 && strsim::normalized_levenshtein(name, c) >= 0.4)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+        .filter_map(|c| {
+            let d = strsim::damerau_levenshtein(name, c);
+            let jw = strsim::jaro_winkler(name, c);
+            (d <= budget || (jw >= 0.9 && strsim::normalized_damerau_levenshtein(name, c) >= 0.5))
+                .then_some((d, jw, c))
+        })
+        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(_, _, c)| c)
 }
 
 fn shape(inst: &Instance, role: &Role, out: &mut Vec<Diagnostic>) {

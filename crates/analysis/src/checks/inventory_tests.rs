@@ -153,5 +153,23 @@ fn lib_clan_in_flake_nix_is_read() {
 }
 "#,
     );
-    expect![""].assert_eq(&out);
+    expect![[r#"
+        inventory/unknown-machine flake.nix:9:56: Role `server` of instance `sshd` names the machine `wbe`, which is not in the inventory, `inventory.json`, `machines/` or `clan.machines`; clan-core ignores it silently; did you mean `web`?
+          note flake.nix:8:28: machine `web` is defined here
+          fix: "web"
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn suggestions_allow_transpositions() {
+    assert_eq!(
+        super::inventory::suggest("wbe", ["web", "db"].into_iter()),
+        Some("web")
+    );
+    assert_eq!(
+        super::inventory::suggest("argonn", ["argon", "radon"].into_iter()),
+        Some("argon")
+    );
+    assert_eq!(super::inventory::suggest("zzz", ["web"].into_iter()), None);
 }

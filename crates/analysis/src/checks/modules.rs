@@ -39,13 +39,7 @@ fn undefined(db: &dyn Db, ws: Workspace, idx: &ModuleIndex, out: &mut Vec<Diagno
         if r.optional || idx.is_open(&r.class) || idx.is_defined(&r.class, name) {
             continue;
         }
-        let mut candidates: Vec<(f64, &str)> = idx
-            .names_of(&r.class)
-            .map(|n| (strsim::jaro_winkler(name, n), n))
-            // Jaro-Winkler alone favours long shared prefixes such as `machines/nixos/`.
-            .filter(|(score, n)| *score >= 0.85 && strsim::normalized_levenshtein(name, n) >= 0.5)
-            .collect();
-        candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        let best = super::inventory::suggest(name, idx.names_of(&r.class));
         let mut message = format!(
             "`{}` is not defined: no module in this flake defines a {} module named `{}`",
             module_path(&r.class, name),
@@ -53,7 +47,7 @@ fn undefined(db: &dyn Db, ws: Workspace, idx: &ModuleIndex, out: &mut Vec<Diagno
             name
         );
         let mut d;
-        if let Some(&(_, best)) = candidates.first() {
+        if let Some(best) = best {
             message.push_str(&format!("; did you mean `{best}`?"));
             d = Diagnostic::new(
                 "module/undefined",

@@ -193,12 +193,15 @@ impl ClanModel {
 pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     let files = module_files(db, ws);
     let info = flake_info(db, ws);
+    // Without flake-parts there are no module files to miss: the clan comes from `flake.nix`
+    // (`clan-core.lib.clan { … }`) alone.
+    let complete = !files.incomplete || info.roots.is_none();
     let mut model = ClanModel {
-        machines_complete: !files.incomplete,
-        tags_complete: !files.incomplete,
-        instances_complete: !files.incomplete,
-        local_services_complete: !files.incomplete,
-        machine_configs_complete: !files.incomplete,
+        machines_complete: complete,
+        tags_complete: complete,
+        instances_complete: complete,
+        local_services_complete: complete,
+        machine_configs_complete: complete,
         flake_inputs: info.inputs.keys().cloned().collect(),
         flake_inputs_complete: info.inputs_complete,
         ..Default::default()

@@ -139,6 +139,16 @@ impl<'a> Evaluator<'a> {
         self
     }
 
+    /// The `lib.clan` arguments recorded after the first `from`.
+    pub fn recorder_clan_calls(&self, from: usize) -> Vec<Thunk> {
+        self.recorder
+            .borrow()
+            .clan_calls
+            .get(from..)
+            .map(|s| s.to_vec())
+            .unwrap_or_default()
+    }
+
     pub fn take_recorder(&self) -> Recorder {
         std::mem::take(&mut *self.recorder.borrow_mut())
     }
