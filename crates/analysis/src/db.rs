@@ -207,6 +207,12 @@ impl Analysis {
         self.with(|db| crate::clan::overview::overview(db, ws))
     }
 
+    /// The state of every generator each machine needs, for `infra-check vars`.
+    pub fn vars_status(&self) -> Cancellable<Vec<crate::vars::status::MachineStatus>> {
+        let ws = self.ws;
+        self.with(|db| crate::vars::status::statuses(db, ws))
+    }
+
     /// Does the per-file work (parsing, summaries, file-local checks) for every file in
     /// parallel, so the serial workspace phases find it done. Optional: every query computes
     /// what it needs on demand; this only spreads the cold start over the cores.

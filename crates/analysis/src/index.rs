@@ -36,6 +36,12 @@ impl ModuleIndex {
     pub fn is_open(&self, class: &str) -> bool {
         self.all_open || self.open_classes.contains(class)
     }
+
+    /// Every module file was found and every module definition read, so a machine's module
+    /// closure is fully known.
+    pub fn is_complete_for_machines(&self) -> bool {
+        !self.all_open && self.open_classes.is_empty()
+    }
 }
 
 #[salsa::tracked(returns(ref))]

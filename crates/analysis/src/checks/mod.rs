@@ -8,6 +8,7 @@ mod machines;
 mod modules;
 mod suppress;
 mod syntax;
+mod vars;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
     all.extend(inventory::check(db, ws));
     all.extend(machines::check(db, ws));
     all.extend(deprecated::check(db, ws));
+    all.extend(vars::check(db, ws));
     for p in &cfg.problems {
         let range = p
             .range

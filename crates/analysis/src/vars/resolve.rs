@@ -1,1 +1,347 @@
-//! (being written)
+//! Which machines need which generators: a machine gets the generators of every module its
+//! configuration reaches (through `clan.machines.<m>` and deferred-module imports) and of the
+//! service roles it holds (built-in ones from the catalog, local ones from their
+//! `perInstance`/`perMachine` modules). Where that cannot be known, the machine is marked
+//! incomplete and the checks that need the whole picture stay silent.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::model::{GeneratorDecl, Validation, VarRef};
+use crate::clan::catalog::catalog;
+use crate::clan::resolve::{clan_model, ClanModel, Instance, Role};
+use crate::clan::services::{resolve, Origin, Resolution};
+use crate::db::{file_by_path, Db, Workspace};
+use crate::diagnostic::Location;
+use crate::flake::module_files;
+use crate::index::{module_index, ModuleIndex};
+use crate::summary::{attr_display, file_summary, ContextClass};
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VarsModel {
+    pub machines: BTreeMap<String, MachineVars>,
+    pub var_refs: Vec<VarRef>,
+    /// Owners of the modules each machine's configuration reaches.
+    pub owners: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MachineVars {
+    pub needed: Vec<Needed>,
+    /// Generators the machine may get (under an unknown condition, or in some clan-core
+    /// versions): never reported missing, never orphans.
+    pub maybe: BTreeSet<String>,
+    /// Every generator the machine gets is known.
+    pub complete: bool,
+}
+
+impl MachineVars {
+    pub fn knows(&self, generator: &str) -> bool {
+        self.maybe.contains(generator) || self.needed.iter().any(|n| n.name == generator)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needed {
+    pub name: String,
+    pub share: Option<bool>,
+    /// `None` when the files are not all known.
+    pub files: Option<Vec<NeededFile>>,
+    pub validation: Validation,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeededFile {
+    pub name: String,
+    pub secret: Option<bool>,
+    pub deploy: Option<bool>,
+    /// Certain to exist (not under an unknown condition).
+    pub certain: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Declared in a module (its `clan.core.vars.generators.<g>` key).
+    Module { owner: String, location: Location },
+    /// Created by a built-in service role the machine holds.
+    Service {
+        instance: String,
+        role: String,
+        service: String,
+        location: Location,
+    },
+}
+
+impl Source {
+    pub fn location(&self) -> &Location {
+        match self {
+            Source::Module { location, .. } | Source::Service { location, .. } => location,
+        }
+    }
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Module { owner, .. } => format!("declared in `{owner}`"),
+            Source::Service {
+                instance,
+                role,
+                service,
+                ..
+            } => format!("created by role `{role}` of instance `{instance}` (service `{service}`)"),
+        }
+    }
+}
+
+/// The owners of every module a machine's configuration reaches.
+pub fn machine_owners(idx: &ModuleIndex, machine: &str) -> Vec<String> {
+    let mut owners = vec![format!("clan.machines.{}", attr_display(machine))];
+    let mut queue: Vec<&crate::summary::ModuleReference> = idx
+        .contexts
+        .iter()
+        .filter(|c| c.class == ContextClass::Machine(machine.to_owned()))
+        .flat_map(|c| c.items.iter())
+        .collect();
+    while let Some(i) = queue.pop() {
+        let Some(n) = &i.name else { continue };
+        let owner = format!("flake.modules.{}.{}", i.class, attr_display(n));
+        if owners.contains(&owner) {
+            continue;
+        }
+        queue.extend(
+            idx.contexts
+                .iter()
+                .filter(|c| c.owner == owner)
+                .flat_map(|c| c.items.iter()),
+        );
+        owners.push(owner);
+    }
+    owners
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
+    let clan = clan_model(db, ws);
+    let idx = module_index(db, ws);
+    let files = module_files(db, ws);
+    let mut decls: BTreeMap<&str, Vec<&GeneratorDecl>> = BTreeMap::new();
+    let mut open: BTreeSet<&str> = BTreeSet::new();
+    let mut opaque: BTreeSet<&str> = BTreeSet::new();
+    let mut model = VarsModel::default();
+    let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
+    let summaries: Vec<_> = files
+        .files
+        .iter()
+        .map(String::as_str)
+        .chain(flake_nix)
+        .filter_map(|p| file_by_path(db, ws, p))
+        .map(|f| file_summary(db, ws, f))
+        .collect();
+    for s in &summaries {
+        for d in &s.vars.generators {
+            decls.entry(d.owner.as_str()).or_default().push(d);
+        }
+        open.extend(s.vars.open_owners.iter().map(String::as_str));
+        opaque.extend(s.vars.opaque_import_owners.iter().map(String::as_str));
+        model.var_refs.extend(s.vars.var_refs.iter().cloned());
+    }
+    // A role whose members cannot be known may include any machine.
+    let roles_unknown = !clan.instances_complete
+        || clan.instances.values().any(|i| {
+            !i.roles_known || i.roles.values().any(|r| clan.role_assignments(r).is_none())
+        });
+    for (name, machine) in &clan.machines {
+        let Some(class) = machine.class.clone() else {
+            continue;
+        };
+        let owners = machine_owners(idx, name);
+        let mut mv = MachineVars {
+            complete: !roles_unknown && idx.is_complete_for_machines(),
+            ..Default::default()
+        };
+        for owner in &owners {
+            if open.contains(owner.as_str()) || opaque.contains(owner.as_str()) {
+                mv.complete = false;
+            }
+            for d in decls.get(owner.as_str()).into_iter().flatten() {
+                add_decl(&mut mv, d, &class);
+            }
+        }
+        for inst in clan.instances.values() {
+            for role in inst.roles.values() {
+                let Some(assignments) = clan.role_assignments(role) else {
+                    continue;
+                };
+                if !assignments.iter().any(|a| &a.machine == name) {
+                    continue;
+                }
+                service_generators(clan, inst, role, name, &class, &decls, &open, &mut mv);
+            }
+        }
+        model.owners.insert(name.clone(), owners);
+        model.machines.insert(name.clone(), mv);
+    }
+    Arc::new(model)
+}
+
+fn add_decl(mv: &mut MachineVars, d: &GeneratorDecl, class: &str) {
+    // A generator in a module of the other class never reaches this machine.
+    if let ContextClass::Known(c) = &d.class {
+        if c != class {
+            return;
+        }
+    }
+    if d.conditional {
+        mv.maybe.insert(d.name.clone());
+        return;
+    }
+    let files = d.files.as_ref().map(|fs| {
+        fs.iter()
+            .map(|f| NeededFile {
+                name: f.name.clone(),
+                secret: f.secret,
+                deploy: f.deploy,
+                certain: !f.conditional,
+            })
+            .collect()
+    });
+    mv.needed.push(Needed {
+        name: d.name.clone(),
+        share: d.share,
+        files,
+        validation: d.validation.clone(),
+        source: Source::Module {
+            owner: d.owner.clone(),
+            location: d.location.clone(),
+        },
+    });
+}
+
+/// The settings a machine's role gets, as JSON for the catalog's templates; values that cannot
+/// be known are `{"$unknown": true}`.
+fn role_settings(clan: &ClanModel, role: &Role, machine: &str) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    let unknown = || serde_json::json!({ "$unknown": true });
+    let mut put = |entries: &[crate::clan::model::Setting]| {
+        for s in entries {
+            m.insert(s.key.clone(), s.value.clone().unwrap_or_else(unknown));
+        }
+    };
+    put(&role.settings);
+    let machine_tags: Vec<&str> = clan
+        .machines
+        .get(machine)
+        .map(|mm| mm.tags.iter().map(|t| t.name.as_str()).collect())
+        .unwrap_or_default();
+    for t in &role.tags {
+        if machine_tags.contains(&t.name.as_str())
+            || matches!(t.name.as_str(), "all" | "nixos" | "darwin")
+        {
+            put(&t.settings.entries);
+        }
+    }
+    for mem in role.machines.iter().filter(|mem| mem.name == machine) {
+        put(&mem.settings.entries);
+    }
+    serde_json::Value::Object(m)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn service_generators(
+    clan: &ClanModel,
+    inst: &Instance,
+    role: &Role,
+    machine: &str,
+    class: &str,
+    decls: &BTreeMap<&str, Vec<&GeneratorDecl>>,
+    open: &BTreeSet<&str>,
+    mv: &mut MachineVars,
+) {
+    let view = match resolve(clan, inst) {
+        Resolution::Service(v) => v,
+        Resolution::Unknowable => {
+            mv.complete = false;
+            return;
+        }
+        _ => return,
+    };
+    match view.origin {
+        Origin::Local => {
+            for owner in [
+                format!("service {}/{}", view.name, role.name),
+                format!("service {}/*", view.name),
+            ] {
+                if open.contains(owner.as_str()) {
+                    mv.complete = false;
+                }
+                for d in decls.get(owner.as_str()).into_iter().flatten() {
+                    add_decl(mv, d, class);
+                }
+            }
+        }
+        Origin::ClanCore => {
+            let cat = catalog().at(clan.clan_core_last_modified);
+            let Some(spec) = cat.service(&view.name) else {
+                return;
+            };
+            // A service without a module for this class gives the machine nothing.
+            if class == "darwin" && spec.darwin != Some(true) {
+                if spec.darwin.is_none() {
+                    mv.complete = false;
+                }
+                return;
+            }
+            let Some(rs) = spec.roles.get(&role.name) else {
+                mv.complete = false;
+                return;
+            };
+            let settings = role_settings(clan, role, machine);
+            let location = role
+                .machines
+                .iter()
+                .find(|m| m.name == machine)
+                .map(|m| m.location.clone())
+                .or_else(|| role.tags.first().map(|t| t.location.clone()))
+                .unwrap_or_else(|| role.locations[0].clone());
+            for g in &rs.generators {
+                match g.expand(machine, &inst.name, &settings) {
+                    Some(list) => {
+                        for c in list {
+                            mv.needed.push(Needed {
+                                name: c.name,
+                                share: Some(c.share),
+                                files: c.files_complete.then(|| {
+                                    c.files
+                                        .iter()
+                                        .map(|f| NeededFile {
+                                            name: f.name.clone(),
+                                            secret: Some(f.secret),
+                                            deploy: Some(f.deploy),
+                                            certain: true,
+                                        })
+                                        .collect()
+                                }),
+                                validation: Validation::Unknown,
+                                source: Source::Service {
+                                    instance: inst.name.clone(),
+                                    role: role.name.clone(),
+                                    service: view.display.clone(),
+                                    location: location.clone(),
+                                },
+                            });
+                        }
+                    }
+                    None => mv.complete = false,
+                }
+            }
+            for g in &rs.possible_generators {
+                match g.expand(machine, &inst.name, &settings) {
+                    Some(list) => mv.maybe.extend(list.into_iter().map(|c| c.name)),
+                    None => mv.complete = false,
+                }
+            }
+            if !rs.certain || !spec.roles_complete {
+                mv.complete = false;
+            }
+        }
+    }
+}

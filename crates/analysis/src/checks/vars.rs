@@ -1,0 +1,343 @@
+//! The vars checks: generated files a machine needs but lacks, secrets not deployed to it,
+//! missing machine keys, reads of undeclared generators, orphans, broken links, plaintext
+//! secrets and stale validation hashes. Secrets are never read here: only which paths exist,
+//! links, and the loader's "is sops-encrypted" flag.
+
+use std::collections::BTreeSet;
+
+use crate::clan::resolve::clan_model;
+use crate::db::{Db, Workspace};
+use crate::diagnostic::{Diagnostic, Fix, Location, Severity, TextRange};
+use crate::disk::{DiskTree, EntryKind};
+use crate::vars::resolve::{vars_model, MachineVars, VarsModel};
+use crate::vars::status::{statuses, FileState};
+
+fn at_path(path: &str) -> Location {
+    Location::new(path, TextRange::default())
+}
+
+fn generate_fix(machine: &str) -> Fix {
+    Fix {
+        message: format!("Generate the missing vars: `clan vars generate {machine}`."),
+        edits: Vec::new(),
+        command: Some(format!("clan vars generate {machine}")),
+    }
+}
+
+pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
+    let clan = clan_model(db, ws);
+    let vars = vars_model(db, ws);
+    let disk = ws.disk(db);
+    let mut out = Vec::new();
+    disk_integrity(disk, &mut out);
+    if !clan.present {
+        return out;
+    }
+    // A shared generator is one directory for all its machines: report it once.
+    let mut reported_shared: BTreeSet<(String, String)> = BTreeSet::new();
+    for st in statuses(db, ws) {
+        let machine = st.machine.as_str();
+        let mloc = clan.machines[machine].location();
+        for g in &st.generators {
+            let n = &g.needed;
+            let source = n.source.describe();
+            let loc = n.source.location();
+            let Some(dir) = &g.directory else { continue };
+            let with_machine = |d: Diagnostic| {
+                d.with_related(&mloc.file, mloc.range, format!("machine `{machine}`"))
+                    .with_fix(generate_fix(machine))
+            };
+            if !g.exists {
+                if n.share == Some(true) && !reported_shared.insert((n.name.clone(), String::new()))
+                {
+                    continue;
+                }
+                out.push(with_machine(Diagnostic::new(
+                    "vars/missing",
+                    &loc.file,
+                    loc.range,
+                    format!(
+                        "Machine `{machine}` needs the generator `{}` ({source}), but `{dir}/` does not exist: it was never generated. Run `clan vars generate {machine}`.",
+                        n.name
+                    ),
+                )));
+                continue;
+            }
+            for f in &g.files {
+                match f.state {
+                    FileState::Present => {}
+                    FileState::Missing => {
+                        if n.share == Some(true) && !reported_shared.insert((n.name.clone(), f.name.clone())) {
+                            continue;
+                        }
+                        out.push(with_machine(Diagnostic::new(
+                            "vars/missing",
+                            &loc.file,
+                            loc.range,
+                            format!(
+                                "Machine `{machine}` needs the file `{}` of generator `{}` ({source}), but `{}` does not exist. Run `clan vars generate {machine}`.",
+                                f.name, n.name, f.path
+                            ),
+                        )));
+                    }
+                    FileState::NotDeployed => out.push(with_machine(Diagnostic::new(
+                        "vars/not-deployed",
+                        &loc.file,
+                        loc.range,
+                        format!(
+                            "The secret `{}/{}` is deployed, but not encrypted for machine `{machine}`: `{}` does not exist, so the machine cannot decrypt it. Run `clan vars generate {machine}`.",
+                            n.name, f.name, f.path
+                        ),
+                    ))),
+                }
+            }
+            if let Some((stored, expected)) = &g.stale {
+                out.push(
+                    Diagnostic::new(
+                        "vars/validation-stale",
+                        &loc.file,
+                        loc.range,
+                        format!(
+                            "The `validation` of generator `{}` changed since its vars were generated: `{dir}/.validation-hash` holds {stored}, but the declared value hashes to {expected}. Run `clan vars generate {machine}` to regenerate it.",
+                            n.name
+                        ),
+                    )
+                    .with_fix(generate_fix(machine)),
+                );
+            }
+        }
+        if st.needs_key && !st.has_key {
+            out.push(Diagnostic::new(
+                "vars/machine-key-missing",
+                &mloc.file,
+                mloc.range,
+                format!(
+                    "Machine `{machine}` has deployed secret vars, but `sops/machines/{machine}/key.json` does not exist, so no secret can be encrypted for it. Add its age key with `clan secrets machines add {machine} <age-public-key>` (clan does this when it installs the machine)."
+                ),
+            ));
+        }
+    }
+    orphans(clan, vars, disk, &mut out);
+    undeclared(vars, clan, &mut out);
+    out
+}
+
+fn disk_integrity(disk: &DiskTree, out: &mut Vec<Diagnostic>) {
+    for (path, kind) in disk.iter() {
+        if !(path.starts_with("vars/") || path.starts_with("sops/")) {
+            continue;
+        }
+        if let EntryKind::Symlink(target) = kind {
+            if let Some(resolved) = disk.resolve_link(path) {
+                if !disk.exists(&resolved) {
+                    let l = at_path(path);
+                    out.push(Diagnostic::new(
+                        "vars/dangling-link",
+                        &l.file,
+                        l.range,
+                        format!("The link `{path}` points to `{target}`, which does not exist (`{resolved}`). Remove the link or restore its target."),
+                    ));
+                }
+            }
+        }
+    }
+    for (path, encrypted) in disk.secrets() {
+        if !encrypted {
+            let l = at_path(path);
+            out.push(Diagnostic::new(
+                "vars/plaintext-secret",
+                &l.file,
+                l.range,
+                format!("`{path}` is not sops-encrypted JSON: this secret is committed in plain text (its content is not shown). Rotate it and regenerate it with `clan vars generate`."),
+            ));
+        }
+    }
+}
+
+fn orphans(
+    clan: &crate::clan::resolve::ClanModel,
+    vars: &VarsModel,
+    disk: &DiskTree,
+    out: &mut Vec<Diagnostic>,
+) {
+    let all_complete = clan.machines_complete && vars.machines.values().all(|m| m.complete);
+    let orphan = |path: String, message: String, certain: bool| {
+        let l = at_path(&path);
+        let mut d = Diagnostic::new("vars/orphan", &l.file, l.range, message);
+        if !certain {
+            d.severity = Severity::Info;
+        }
+        d
+    };
+    for (name, kind) in disk.children("vars/per-machine") {
+        if !matches!(kind, EntryKind::Dir) {
+            continue;
+        }
+        match vars.machines.get(name) {
+            None if clan.machines_complete && !clan.machines.contains_key(name) => out.push(orphan(
+                format!("vars/per-machine/{name}"),
+                format!("`vars/per-machine/{name}/` holds vars of `{name}`, which is not a machine of this clan. Delete it if the machine is gone."),
+                true,
+            )),
+            None => {}
+            Some(mv) => {
+                for (g, gk) in disk.children(&format!("vars/per-machine/{name}")) {
+                    if matches!(gk, EntryKind::Dir) && !mv.knows(g) {
+                        out.push(orphan(
+                            format!("vars/per-machine/{name}/{g}"),
+                            format!(
+                                "`vars/per-machine/{name}/{g}/` holds vars of the generator `{g}`, which machine `{name}` does not get{}.",
+                                hedge(mv)
+                            ),
+                            mv.complete,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for (g, kind) in disk.children("vars/shared") {
+        if !matches!(kind, EntryKind::Dir) || vars.machines.values().any(|m| m.knows(g)) {
+            continue;
+        }
+        out.push(orphan(
+            format!("vars/shared/{g}"),
+            format!(
+                "`vars/shared/{g}/` holds vars of the shared generator `{g}`, which no machine gets{}.",
+                if all_complete { "" } else { " (as far as infra-check can see: some machines import modules it cannot read)" }
+            ),
+            all_complete,
+        ));
+    }
+    if clan.machines_complete {
+        for (name, kind) in disk.children("sops/machines") {
+            if matches!(kind, EntryKind::Dir) && !clan.machines.contains_key(name) {
+                out.push(orphan(
+                    format!("sops/machines/{name}"),
+                    format!("`sops/machines/{name}/` holds the key of `{name}`, which is not a machine of this clan. Remove it with `clan secrets machines remove {name}` if the machine is gone."),
+                    true,
+                ));
+            }
+        }
+    }
+}
+
+fn hedge(mv: &MachineVars) -> &'static str {
+    if mv.complete {
+        ""
+    } else {
+        " (as far as infra-check can see: the machine imports modules it cannot read)"
+    }
+}
+
+fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mut Vec<Diagnostic>) {
+    for r in &vars.var_refs {
+        let Some(g) = &r.generator else { continue };
+        let users: Vec<&str> = machines_using(vars, clan, &r.owner);
+        let mut lacking = Vec::new();
+        let mut file_missing: Option<(String, Vec<String>)> = None;
+        for m in &users {
+            let mv = &vars.machines[*m];
+            if !mv.knows(g) {
+                if mv.complete {
+                    lacking.push(*m);
+                }
+                continue;
+            }
+            if let (Some(f), Some(n)) = (&r.file, mv.needed.iter().find(|n| &n.name == g)) {
+                if mv.maybe.contains(g) {
+                    continue;
+                }
+                if let Some(files) = &n.files {
+                    if !files.iter().any(|x| &x.name == f) {
+                        file_missing = Some((
+                            m.to_string(),
+                            files.iter().map(|x| x.name.clone()).collect(),
+                        ));
+                    }
+                }
+            }
+        }
+        if !lacking.is_empty() {
+            let names: BTreeSet<&str> = lacking
+                .iter()
+                .flat_map(|m| {
+                    let mv = &vars.machines[*m];
+                    mv.needed
+                        .iter()
+                        .map(|n| n.name.as_str())
+                        .chain(mv.maybe.iter().map(String::as_str))
+                })
+                .collect();
+            let mut message = format!(
+                "`{}` reads the generator `{g}`, which is not declared for {} (`{}`), which use this module",
+                r.owner,
+                if lacking.len() == 1 { "machine" } else { "machines" },
+                lacking.join("`, `")
+            );
+            match super::inventory::suggest(g, names.iter().copied()) {
+                Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
+                None => message.push('.'),
+            }
+            out.push(Diagnostic::new(
+                "vars/undeclared-reference",
+                &r.location.file,
+                r.location.range,
+                message,
+            ));
+        } else if let (Some((m, files)), Some(f)) = (file_missing, &r.file) {
+            let mut message = format!("`{}` reads the file `{f}` of generator `{g}`, which has no such file on machine `{m}`", r.owner);
+            match super::inventory::suggest(f, files.iter().map(String::as_str)) {
+                Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
+                None => message.push_str(&format!(
+                    "; it has {}.",
+                    files
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+            out.push(Diagnostic::new(
+                "vars/undeclared-reference",
+                &r.location.file,
+                r.location.range,
+                message,
+            ));
+        }
+    }
+}
+
+/// The machines whose configuration includes the module `owner`.
+fn machines_using<'a>(
+    vars: &'a VarsModel,
+    clan: &crate::clan::resolve::ClanModel,
+    owner: &str,
+) -> Vec<&'a str> {
+    if let Some(rest) = owner.strip_prefix("service ") {
+        let (svc, role) = rest.split_once('/').unwrap_or((rest, "*"));
+        let mut out = Vec::new();
+        for inst in clan.instances.values() {
+            if inst.service_name() != Some(svc) {
+                continue;
+            }
+            for r in inst
+                .roles
+                .values()
+                .filter(|r| role == "*" || r.name == role)
+            {
+                for a in clan.role_assignments(r).unwrap_or_default() {
+                    if let Some((k, _)) = vars.machines.get_key_value(&a.machine) {
+                        out.push(k.as_str());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+    vars.owners
+        .iter()
+        .filter(|(_, os)| os.iter().any(|o| o == owner))
+        .map(|(m, _)| m.as_str())
+        .collect()
+}

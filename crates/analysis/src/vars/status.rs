@@ -1,0 +1,195 @@
+//! The state of every generator a machine needs, read off the disk model: present, missing,
+//! not deployed, stale. `infra-check vars` prints it; the vars checks report from it.
+
+use sha2::{Digest, Sha256};
+
+use super::model::Validation;
+use super::resolve::{vars_model, Needed};
+use crate::db::{file_by_path, Db, Workspace};
+use crate::disk::DiskTree;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineStatus {
+    pub machine: String,
+    /// Every generator the machine gets is known.
+    pub complete: bool,
+    pub generators: Vec<GeneratorStatus>,
+    /// The machine needs deployed secrets.
+    pub needs_key: bool,
+    pub has_key: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratorStatus {
+    pub needed: Needed,
+    /// `vars/per-machine/<m>/<g>` or `vars/shared/<g>`; `None` when `share` is unknown.
+    pub directory: Option<String>,
+    pub exists: bool,
+    pub files: Vec<FileStatus>,
+    /// `Some((stored, expected))` when `.validation-hash` differs from the declared value.
+    pub stale: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStatus {
+    pub name: String,
+    pub secret: Option<bool>,
+    pub deploy: Option<bool>,
+    pub state: FileState,
+    /// The path that is missing (for `Missing` and `NotDeployed`).
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileState {
+    Present,
+    Missing,
+    /// The secret exists but is not encrypted for this machine.
+    NotDeployed,
+}
+
+impl FileState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileState::Present => "present",
+            FileState::Missing => "missing",
+            FileState::NotDeployed => "not deployed",
+        }
+    }
+}
+
+impl MachineStatus {
+    /// Whether anything needs `clan vars generate` for this machine.
+    pub fn needs_generate(&self) -> bool {
+        self.generators.iter().any(|g| {
+            !g.exists || g.stale.is_some() || g.files.iter().any(|f| f.state != FileState::Present)
+        })
+    }
+}
+
+pub fn statuses(db: &dyn Db, ws: Workspace) -> Vec<MachineStatus> {
+    let vars = vars_model(db, ws);
+    let disk = ws.disk(db);
+    vars.machines
+        .iter()
+        .map(|(machine, mv)| {
+            let generators: Vec<GeneratorStatus> = mv
+                .needed
+                .iter()
+                .map(|n| generator_status(db, ws, disk, n, machine))
+                .collect();
+            let needs_key = generators.iter().any(|g| {
+                g.files
+                    .iter()
+                    .any(|f| f.secret == Some(true) && f.deploy == Some(true))
+            });
+            MachineStatus {
+                machine: machine.clone(),
+                complete: mv.complete,
+                generators,
+                needs_key,
+                has_key: disk.exists(&format!("sops/machines/{machine}/key.json")),
+            }
+        })
+        .collect()
+}
+
+fn generator_status(
+    db: &dyn Db,
+    ws: Workspace,
+    disk: &DiskTree,
+    n: &Needed,
+    machine: &str,
+) -> GeneratorStatus {
+    let directory = n.share.map(|share| {
+        if share {
+            format!("vars/shared/{}", n.name)
+        } else {
+            format!("vars/per-machine/{machine}/{}", n.name)
+        }
+    });
+    let exists = directory.as_deref().is_some_and(|d| disk.exists(d));
+    let mut files = Vec::new();
+    if let (Some(dir), true) = (&directory, exists) {
+        for f in n.files.iter().flatten().filter(|f| f.certain) {
+            let fdir = format!("{dir}/{}", f.name);
+            let (path, have) = match f.secret {
+                Some(true) => {
+                    let p = format!("{fdir}/secret");
+                    let h = disk.exists(&p);
+                    (p, h)
+                }
+                Some(false) => {
+                    let p = format!("{fdir}/value");
+                    let h = disk.exists(&p);
+                    (p, h)
+                }
+                None => (
+                    format!("{fdir}/secret"),
+                    disk.exists(&format!("{fdir}/secret")) || disk.exists(&format!("{fdir}/value")),
+                ),
+            };
+            let link = format!("{fdir}/machines/{machine}");
+            let (state, path) = if !have {
+                (FileState::Missing, path)
+            } else if f.secret == Some(true) && f.deploy == Some(true) && !disk.exists(&link) {
+                (FileState::NotDeployed, link)
+            } else {
+                (FileState::Present, path)
+            };
+            files.push(FileStatus {
+                name: f.name.clone(),
+                secret: f.secret,
+                deploy: f.deploy,
+                state,
+                path,
+            });
+        }
+    }
+    let stale = match (&n.validation, &directory) {
+        (Validation::Known(v), Some(dir)) if exists => stale(db, ws, disk, v, dir),
+        _ => None,
+    };
+    GeneratorStatus {
+        needed: n.clone(),
+        directory,
+        exists,
+        files,
+        stale,
+    }
+}
+
+/// `builtins.toJSON` of a known value, as clan hashes it; `None` for floats, whose printing
+/// differs between Nix versions. serde_json writes the evaluator's (sorted) attributes in
+/// order and escapes strings as Nix does.
+pub fn nix_json(v: &serde_json::Value) -> Option<String> {
+    fn has_float(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(n) => !n.is_i64() && !n.is_u64(),
+            serde_json::Value::Array(a) => a.iter().any(has_float),
+            serde_json::Value::Object(o) => o.values().any(has_float),
+            _ => false,
+        }
+    }
+    if has_float(v) {
+        return None;
+    }
+    serde_json::to_string(v).ok()
+}
+
+fn stale(
+    db: &dyn Db,
+    ws: Workspace,
+    disk: &DiskTree,
+    v: &serde_json::Value,
+    dir: &str,
+) -> Option<(String, String)> {
+    let json = nix_json(v)?;
+    let hash_path = format!("{dir}/.validation-hash");
+    if !disk.exists(&hash_path) {
+        return None;
+    }
+    let stored = file_by_path(db, ws, &hash_path)?.text(db).trim().to_owned();
+    let expected = format!("{:x}", Sha256::digest(json.as_bytes()));
+    (stored != expected).then_some((stored, expected))
+}
