@@ -1,6 +1,7 @@
 //! Multi-file fixtures in one string, nil-style: each file starts with a `#- /path` header.
 //! Every path in the fixture exists on the fictional disk; a header ending in `/` makes an
-//! empty directory.
+//! empty directory and `#- /path -> target` a symbolic link. A file named `secret` counts as
+//! sops-encrypted when its text is sops JSON, as the loader decides.
 
 use std::sync::Arc;
 
@@ -18,7 +19,12 @@ pub(crate) fn host_from_fixture(fixture: &str) -> AnalysisHost {
                 files.push(f);
             }
             let path = path.trim().to_owned();
-            if let Some(dir) = path.strip_suffix('/') {
+            if let Some((link, target)) = path.split_once(" -> ") {
+                disk.insert(
+                    link.trim().to_owned(),
+                    EntryKind::Symlink(target.trim().to_owned()),
+                );
+            } else if let Some(dir) = path.strip_suffix('/') {
                 disk.insert(dir.to_owned(), EntryKind::Dir);
             } else {
                 current = Some((path, String::new()));
@@ -29,9 +35,17 @@ pub(crate) fn host_from_fixture(fixture: &str) -> AnalysisHost {
         }
     }
     files.extend(current);
-    for (path, _) in &files {
+    for (path, text) in &files {
         disk.insert(path.clone(), EntryKind::File);
+        if path.ends_with("/secret") {
+            disk.set_secret_encrypted(
+                path.clone(),
+                crate::disk::is_sops_encrypted(text.as_bytes()),
+            );
+        }
     }
+    // Secrets are not analyzer input: only their existence and encryption flag are.
+    files.retain(|(p, _)| !p.ends_with("/secret"));
     host.set_files(
         files
             .into_iter()

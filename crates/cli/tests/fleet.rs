@@ -227,8 +227,11 @@ fn inventory_mistakes_in_the_fleet_are_reported_and_clear_when_repaired() {
             .unwrap();
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let diags = json["diagnostics"].as_array().unwrap();
+        // Infos are consequences, not the mistake: with `argonn` as controller, argon's
+        // zerotier vars become orphans.
         let got: Vec<(String, String, u64, String)> = diags
             .iter()
+            .filter(|d| d["severity"] != "info")
             .map(|d| {
                 (
                     d["code"].as_str().unwrap().to_owned(),
@@ -265,4 +268,137 @@ fn inventory_mistakes_in_the_fleet_are_reported_and_clear_when_repaired() {
         assert_eq!(list, vec![], "after repairing {:?}", b.replace);
         assert_eq!(code, 0);
     }
+}
+
+/// Removes (or adds) paths in a copy of the fleet and returns the diagnostics as
+/// `(code, file, severity, message)`.
+fn diagnostics(root: &Path) -> Vec<(String, String, String, String)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_infra-check"))
+        .args(["check", "--format", "json"])
+        .arg(root)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_owned(),
+                d["file"].as_str().unwrap().to_owned(),
+                d["severity"].as_str().unwrap().to_owned(),
+                d["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn backup(root: &Path, rel: &str, tmp: &Path) -> PathBuf {
+    let saved = tmp.join(rel.replace('/', "_"));
+    let src = root.join(rel);
+    if std::fs::symlink_metadata(&src).unwrap().is_dir() {
+        copy_dir(&src, &saved);
+        std::fs::remove_dir_all(&src).unwrap();
+    } else {
+        std::fs::rename(&src, &saved).unwrap();
+    }
+    saved
+}
+
+fn restore(root: &Path, rel: &str, saved: &Path) {
+    let dst = root.join(rel);
+    if std::fs::symlink_metadata(saved).unwrap().is_dir() {
+        copy_dir(saved, &dst);
+    } else {
+        std::fs::rename(saved, &dst).unwrap();
+    }
+}
+
+#[test]
+fn vars_removed_from_the_fleet_are_reported_and_clear_when_restored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("fleet");
+    copy_dir(&fleet_src(), &root);
+    let cases: &[(&str, &str, &[&str])] = &[
+        // A generated file of a built-in service's generator.
+        (
+            "vars/per-machine/krypton/openssh/ssh.id_ed25519.pub/value",
+            "vars/missing",
+            &[
+                "`krypton`",
+                "`ssh.id_ed25519.pub`",
+                "`openssh`",
+                "clan vars generate krypton",
+            ],
+        ),
+        // A whole generator of a module every NixOS machine imports.
+        (
+            "vars/per-machine/argon/initrd-ssh",
+            "vars/missing",
+            &[
+                "`argon`",
+                "`initrd-ssh`",
+                "vars/per-machine/argon/initrd-ssh/",
+                "clan vars generate argon",
+            ],
+        ),
+        // A shared, deployed secret no longer encrypted for one of its machines.
+        (
+            "vars/shared/user-password-ada/user-password-hash/machines/xenon",
+            "vars/not-deployed",
+            &[
+                "`xenon`",
+                "`user-password-ada/user-password-hash`",
+                "clan vars generate xenon",
+            ],
+        ),
+        // A machine's sops key.
+        (
+            "sops/machines/radon/key.json",
+            "vars/machine-key-missing",
+            &["`radon`", "sops/machines/radon/key.json"],
+        ),
+    ];
+    for (rel, code, mentions) in cases {
+        let saved = backup(&root, rel, tmp.path());
+        let got = diagnostics(&root);
+        assert_eq!(got.len(), 1, "{rel}: {got:#?}");
+        assert_eq!(got[0].0, *code, "{rel}: {got:#?}");
+        for m in *mentions {
+            assert!(
+                got[0].3.contains(m),
+                "{rel}: {:?} should mention {m}",
+                got[0].3
+            );
+        }
+        restore(&root, rel, &saved);
+        assert_eq!(diagnostics(&root), vec![], "after restoring {rel}");
+    }
+
+    // Vars and a key left behind by a machine that is no longer in the inventory.
+    copy_dir(
+        &root.join("vars/per-machine/krypton"),
+        &root.join("vars/per-machine/oldbox"),
+    );
+    copy_dir(
+        &root.join("sops/machines/krypton"),
+        &root.join("sops/machines/oldbox"),
+    );
+    let got = diagnostics(&root);
+    let files: Vec<(&str, &str, &str)> = got
+        .iter()
+        .map(|(c, f, s, _)| (c.as_str(), f.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            ("vars/orphan", "sops/machines/oldbox", "warning"),
+            ("vars/orphan", "vars/per-machine/oldbox", "warning"),
+        ],
+        "{got:#?}"
+    );
+    std::fs::remove_dir_all(root.join("vars/per-machine/oldbox")).unwrap();
+    std::fs::remove_dir_all(root.join("sops/machines/oldbox")).unwrap();
+    assert_eq!(diagnostics(&root), vec![]);
 }

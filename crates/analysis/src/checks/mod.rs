@@ -84,3 +84,6 @@ mod tests;
 
 #[cfg(test)]
 mod inventory_tests;
+
+#[cfg(test)]
+mod vars_tests;

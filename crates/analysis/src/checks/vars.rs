@@ -269,11 +269,12 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
                         .chain(mv.maybe.iter().map(String::as_str))
                 })
                 .collect();
-            let mut message = format!(
-                "`{}` reads the generator `{g}`, which is not declared for {} (`{}`), which use this module",
+            let mut message =
+                format!(
+                "`{}` reads the generator `{g}`, which is not declared for `{}`, {} this module",
                 r.owner,
-                if lacking.len() == 1 { "machine" } else { "machines" },
-                lacking.join("`, `")
+                lacking.join("`, `"),
+                if lacking.len() == 1 { "the machine that uses" } else { "the machines that use" }
             );
             match super::inventory::suggest(g, names.iter().copied()) {
                 Some(best) => message.push_str(&format!("; did you mean `{best}`?")),

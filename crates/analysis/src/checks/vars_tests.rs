@@ -1,0 +1,174 @@
+use expect_test::expect;
+
+use crate::tests::check;
+
+const SOPS: &str = r#"{"data": "ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]", "sops": {"age": [], "version": "3.9.0"}}"#;
+
+/// A flake with one NixOS machine `web` (and a darwin machine `mac`), whose module `base`
+/// declares the generator `api` with a secret `token` and a public `id`.
+fn fleet(extra: &str) -> String {
+    format!(
+        r#"#- /flake.nix
+{{
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.clan-core.url = "github:clan-lol/clan-core";
+  outputs = inputs@{{ flake-parts, ... }}:
+    flake-parts.lib.mkFlake {{ inherit inputs; }} (inputs.import-tree ./modules);
+}}
+#- /modules/base.nix
+{{ config, lib, ... }}:
+{{
+  flake.modules.nixos.base = {{ config, pkgs, ... }}: {{
+    clan.core.vars.generators.api = {{
+      files.token = {{ }};
+      files.id.secret = false;
+      script = "generate";
+    }};
+    services.api.tokenFile = config.clan.core.vars.generators.api.files.token.path;
+  }};
+  clan.inventory.machines.web = {{ }};
+  clan.inventory.machines.mac.machineClass = "darwin";
+  clan.machines.web.imports = [ config.flake.modules.nixos.base ];
+  clan.machines.mac = {{ }};
+}}
+#- /sops/machines/web/key.json
+[ {{ "publickey": "age1xyz", "type": "age" }} ]
+#- /sops/users/admin/key.json
+[ {{ "publickey": "age1abc", "type": "age" }} ]
+{extra}"#
+    )
+}
+
+const COMPLETE_VARS: &str = r#"#- /vars/per-machine/web/api/id/value
+api-1
+#- /vars/per-machine/web/api/token/secret
+SOPS
+#- /vars/per-machine/web/api/token/machines/web -> ../../../../../../sops/machines/web
+#- /vars/per-machine/web/api/token/users/admin -> ../../../../../../sops/users/admin
+"#;
+
+fn complete() -> String {
+    COMPLETE_VARS.replace("SOPS", SOPS)
+}
+
+#[test]
+fn a_complete_vars_tree_is_clean() {
+    expect![[""]].assert_eq(&check(&fleet(&complete())));
+}
+
+#[test]
+fn missing_generator_file_link_and_key_are_reported() {
+    // No vars at all.
+    let out = check(&fleet(""));
+    assert!(
+        out.starts_with(
+            "vars/missing modules/base.nix:4:31: Machine `web` needs the generator `api`"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("`vars/per-machine/web/api/` does not exist"),
+        "{out}"
+    );
+    assert!(out.contains("fix: ") || out.lines().count() >= 1);
+    // The public file is gone.
+    let out = check(&fleet(
+        &complete().replace("#- /vars/per-machine/web/api/id/value\napi-1\n", ""),
+    ));
+    expect![[r#"
+        vars/missing modules/base.nix:4:31: Machine `web` needs the file `id` of generator `api` (declared in `flake.modules.nixos.base`), but `vars/per-machine/web/api/id/value` does not exist. Run `clan vars generate web`.
+          note modules/base.nix:11:27: machine `web`
+    "#]]
+    .assert_eq(&out);
+    // The secret is not encrypted for the machine.
+    let out = check(&fleet(&complete().replace(
+        "#- /vars/per-machine/web/api/token/machines/web -> ../../../../../../sops/machines/web\n",
+        "",
+    )));
+    assert!(out.starts_with("vars/not-deployed modules/base.nix:4:31: The secret `api/token` is deployed, but not encrypted for machine `web`"), "{out}");
+    // The machine has no key (and the link into sops/machines dangles).
+    let out = check(&fleet(&complete()).replace(
+        "#- /sops/machines/web/key.json\n[ { \"publickey\": \"age1xyz\", \"type\": \"age\" } ]\n",
+        "",
+    ));
+    assert!(out.contains("vars/machine-key-missing modules/base.nix:11:27: Machine `web` has deployed secret vars, but `sops/machines/web/key.json` does not exist"), "{out}");
+    assert!(
+        out.contains("vars/dangling-link vars/per-machine/web/api/token/machines/web:1:1"),
+        "{out}"
+    );
+}
+
+#[test]
+fn deploy_false_conditional_and_darwin_cases_stay_silent() {
+    let out = check(&(fleet(&complete()).replace(
+        "      script = \"generate\";\n    };",
+        "      script = \"generate\";\n    };\n    clan.core.vars.generators.backup-key = { files.key.deploy = false; };\n    clan.core.vars.generators.maybe = lib.mkIf config.services.x.enable { files.y = { }; };",
+    ) + &r#"#- /vars/per-machine/web/backup-key/key/secret
+SOPS
+#- /vars/per-machine/web/backup-key/key/users/admin -> ../../../../../../sops/users/admin
+"#
+    .replace("SOPS", SOPS)));
+    // `backup-key` is not deployed, so it needs no machines/web link; `maybe` depends on an
+    // unknown condition; `mac` (darwin) gets nothing from the NixOS module.
+    expect![[""]].assert_eq(&out);
+}
+
+#[test]
+fn undeclared_generator_and_file_reads_are_reported() {
+    let out = check(&fleet(&complete()).replace(
+        "config.clan.core.vars.generators.api.files.token.path",
+        "[ config.clan.core.vars.generators.apii.files.token.path config.clan.core.vars.generators.api.files.tokn.path ]",
+    ));
+    expect![[r#"
+        vars/undeclared-reference modules/base.nix:9:76: `flake.modules.nixos.base` reads the generator `apii`, which is not declared for `web`, the machine that uses this module; did you mean `api`?
+        vars/undeclared-reference modules/base.nix:9:130: `flake.modules.nixos.base` reads the file `tokn` of generator `api`, which has no such file on machine `web`; did you mean `token`?
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn orphans_plaintext_and_stale_validation() {
+    let extra = complete()
+        + r#"#- /vars/per-machine/oldbox/api/id/value
+x
+#- /vars/per-machine/web/retired/x/value
+x
+#- /sops/machines/oldbox/key.json
+[]
+#- /vars/shared/nobody/x/secret
+not encrypted at all
+"#;
+    let out = check(&fleet(&extra));
+    expect![[r#"
+        vars/orphan sops/machines/oldbox:1:1: `sops/machines/oldbox/` holds the key of `oldbox`, which is not a machine of this clan. Remove it with `clan secrets machines remove oldbox` if the machine is gone.
+        vars/orphan vars/per-machine/oldbox:1:1: `vars/per-machine/oldbox/` holds vars of `oldbox`, which is not a machine of this clan. Delete it if the machine is gone.
+        vars/orphan vars/per-machine/web/retired:1:1: `vars/per-machine/web/retired/` holds vars of the generator `retired`, which machine `web` does not get.
+        vars/orphan vars/shared/nobody:1:1: `vars/shared/nobody/` holds vars of the shared generator `nobody`, which no machine gets.
+        vars/plaintext-secret vars/shared/nobody/x/secret:1:1: `vars/shared/nobody/x/secret` is not sops-encrypted JSON: this secret is committed in plain text (its content is not shown). Rotate it and regenerate it with `clan vars generate`.
+    "#]]
+    .assert_eq(&out);
+    assert!(!out.contains("not encrypted at all"));
+
+    // validation: the hash of `{"domain":"example.org"}` as Nix's toJSON writes it.
+    let validated = fleet(&complete()).replace(
+        "      script = \"generate\";",
+        "      script = \"generate\";\n      validation = { domain = \"example.org\"; };",
+    );
+    let good = "a8f6a0b3d5ed2c9b1d0b1e4c4f4a2b7e6a8b0f4e0f3f0e2a1c3b5d7e9f1a3c5e";
+    let out = check(&format!(
+        "{validated}#- /vars/per-machine/web/api/.validation-hash\n{good}\n"
+    ));
+    assert!(
+        out.starts_with("vars/validation-stale modules/base.nix:4:31:"),
+        "{out}"
+    );
+    let real = {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(br#"{"domain":"example.org"}"#))
+    };
+    let out = check(&format!(
+        "{validated}#- /vars/per-machine/web/api/.validation-hash\n{real}\n"
+    ));
+    expect![[""]].assert_eq(&out);
+}
