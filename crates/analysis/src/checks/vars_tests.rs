@@ -172,3 +172,23 @@ not encrypted at all
     ));
     expect![[""]].assert_eq(&out);
 }
+
+#[test]
+fn a_darwin_machine_in_a_nixos_only_service_needs_no_vars() {
+    let out = check(&fleet(&complete()).replace(
+        "  clan.machines.mac = { };",
+        "  clan.machines.mac = { };\n  clan.inventory.instances.sshd.roles.server.tags.all = { };",
+    ));
+    let codes: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    // web lacks sshd's vars; mac gets nothing from sshd (no darwin module), so only the
+    // platform warning names it.
+    assert!(codes.contains(&"platform/service-unsupported"), "{out}");
+    assert!(codes.contains(&"vars/missing"), "{out}");
+    for line in out.lines().filter(|l| l.starts_with("vars/")) {
+        assert!(!line.contains("`mac`"), "{line}");
+    }
+}
