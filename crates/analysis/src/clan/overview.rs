@@ -6,7 +6,7 @@ use crate::clan::services::{resolve, Resolution};
 use crate::db::{Db, Workspace};
 use crate::diagnostic::Location;
 use crate::index::module_index;
-use crate::summary::{attr_display, ContextClass};
+
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overview {
@@ -92,30 +92,12 @@ pub fn overview(db: &dyn Db, ws: Workspace) -> Overview {
         tags.sort();
         tags.dedup();
         // Every deferred module the machine reaches, following the imports of imports.
-        let mut modules = Vec::new();
-        let mut owners = vec![format!("clan.machines.{}", attr_display(&m.name))];
-        let mut queue: Vec<&crate::summary::ModuleReference> = idx
-            .contexts
+        let owners = crate::vars::resolve::machine_owners(idx, &m.name);
+        let mut modules: Vec<String> = owners
             .iter()
-            .filter(|c| c.class == ContextClass::Machine(m.name.clone()))
-            .flat_map(|c| c.items.iter())
+            .filter_map(|o| o.strip_prefix("flake.modules."))
+            .map(String::from)
             .collect();
-        while let Some(i) = queue.pop() {
-            let Some(n) = &i.name else { continue };
-            let key = format!("{}.{}", i.class, attr_display(n));
-            if modules.contains(&key) {
-                continue;
-            }
-            modules.push(key);
-            let owner = format!("flake.modules.{}.{}", i.class, attr_display(n));
-            queue.extend(
-                idx.contexts
-                    .iter()
-                    .filter(|c| c.owner == owner)
-                    .flat_map(|c| c.items.iter()),
-            );
-            owners.push(owner);
-        }
         modules.sort();
         let system = model
             .host_platforms
