@@ -16,6 +16,7 @@ mod render_human;
 mod report;
 mod sarif;
 mod threads;
+mod vars;
 mod workspace;
 
 use std::path::PathBuf;
@@ -75,6 +76,17 @@ enum Command {
     /// A role whose machines cannot be known statically gets a dashed edge to a `?` node.
     #[command(after_help = OVERVIEW_AFTER_HELP)]
     Graph(GraphArgs),
+    /// Show the clan vars each machine needs and whether they are generated.
+    ///
+    /// For every machine: each generator it gets (from its modules and the service roles it
+    /// holds) and each of its files, with its state: `present`, `missing` (the generator's
+    /// directory or the file does not exist), `not deployed` (a deployed secret not encrypted
+    /// for the machine) or `stale` (the generator's `validation` changed since it was
+    /// generated); whether the machine's sops key is missing; and the `clan` commands that fix
+    /// it. The repository root is the nearest directory at or above PATH that contains a
+    /// flake.nix. Only which files exist is looked at: no secret is ever read or printed.
+    #[command(after_help = VARS_AFTER_HELP)]
+    Vars(VarsArgs),
     /// Run the language server on standard input and output (for editors).
     Lsp,
 }
@@ -162,6 +174,45 @@ pub enum GraphFormat {
     Dot,
 }
 
+const VARS_AFTER_HELP: &str = "\
+Exit codes:
+  0  nothing the listed machines need is missing, not deployed or stale, and no machine key
+     is missing
+  1  something needs fixing: a generator or file is missing, not deployed or stale (run
+     `clan vars generate <machine>`), or a machine's sops key is missing (run
+     `clan secrets machines add <machine> <age-public-key>`)
+  2  usage error (such as an unknown --machine), I/O error, or the repository could not be
+     analysed (also when a file could not be read; the output is printed but may be
+     incomplete)";
+
+#[derive(Debug, Args)]
+pub struct VarsArgs {
+    /// A directory (or file) inside the repository. The nearest directory at or above it that
+    /// contains a flake.nix is read as a whole.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+
+    /// Show only this machine.
+    #[arg(long, value_name = "MACHINE")]
+    pub machine: Option<String>,
+
+    /// How to print the vars.
+    #[arg(long, value_enum, default_value_t = VarsFormat::Table, value_name = "FORMAT")]
+    pub format: VarsFormat,
+}
+
+/// Output formats of `infra-check vars`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VarsFormat {
+    /// For people: per machine, its name, then one aligned row per generated file (GENERATOR,
+    /// FILE, KIND, STATE, SOURCE), notes and the commands that fix it; then a summary line.
+    Table,
+    /// For scripts: one JSON document in a versioned schema ("version": 1) with every
+    /// machine's generators, their files and states, whether its key is missing, and the
+    /// commands that fix it.
+    Json,
+}
+
 #[derive(Debug, Args)]
 struct ExplainArgs {
     /// The diagnostic code to explain, such as `module/undefined`.
@@ -190,6 +241,7 @@ fn main() -> ExitCode {
         },
         Command::Machines(args) => machines::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Vars(args) => vars::run(&args),
         Command::Lsp => lsp::run(),
     };
     match result {

@@ -7,7 +7,6 @@ use crate::db::{Db, Workspace};
 use crate::diagnostic::Location;
 use crate::index::module_index;
 
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overview {
     pub machines: Vec<MachineInfo>,

@@ -61,9 +61,15 @@ impl FileState {
 impl MachineStatus {
     /// Whether anything needs `clan vars generate` for this machine.
     pub fn needs_generate(&self) -> bool {
-        self.generators.iter().any(|g| {
-            !g.exists || g.stale.is_some() || g.files.iter().any(|f| f.state != FileState::Present)
-        })
+        // A generator whose directory cannot be known (unknown `share`) is not judged.
+        self.generators
+            .iter()
+            .filter(|g| g.directory.is_some())
+            .any(|g| {
+                !g.exists
+                    || g.stale.is_some()
+                    || g.files.iter().any(|f| f.state != FileState::Present)
+            })
     }
 }
 
