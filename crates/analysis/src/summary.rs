@@ -29,6 +29,8 @@ pub struct FileSummary {
     pub clan: crate::clan::model::ClanFragment,
     /// Vars generators declared and read in this file's modules.
     pub vars: crate::vars::model::VarsFragment,
+    /// Options declared and defined in this file's modules.
+    pub options: crate::options::model::OptionsFragment,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -186,6 +188,8 @@ struct Walker<'e, 'a> {
 struct ModuleParts {
     imports: Vec<Thunk>,
     config: Vec<Thunk>,
+    /// `options = { … }` of the explicit module form.
+    options: Vec<crate::eval::Attr>,
     /// The module itself could not be read (it is Unknown, or has keys that are).
     opaque: bool,
 }
@@ -199,6 +203,7 @@ impl Walker<'_, '_> {
         let mut parts = ModuleParts {
             imports: Vec::new(),
             config: Vec::new(),
+            options: Vec::new(),
             opaque: false,
         };
         let mut v = self.force(t);
@@ -214,6 +219,9 @@ impl Walker<'_, '_> {
                 if a.get("config").is_some() || a.get("options").is_some() {
                     if let Some(c) = a.get("config") {
                         parts.config.push(c.value.clone());
+                    }
+                    if let Some(o) = a.get("options") {
+                        parts.options.push(o.clone());
                     }
                 } else {
                     parts.config.push(Thunk::value(Value::Attrs(a.clone())));
@@ -267,6 +275,11 @@ impl Walker<'_, '_> {
                 }
                 _ => {}
             }
+        }
+        let flake = ContextClass::Known("flake".into());
+        self.option_decls(&parts.options, &flake, crate::options::model::FLAKE_PARTS);
+        for c in &parts.config {
+            self.definitions(c, &flake, crate::options::model::FLAKE_PARTS);
         }
         for c in &parts.config {
             let mut sets = Vec::new();
@@ -422,6 +435,10 @@ impl Walker<'_, '_> {
                 self.generators(c, &class, &owner);
             }
         }
+        self.option_decls(&parts.options, &class, &owner);
+        for c in &parts.config {
+            self.definitions(c, &class, &owner);
+        }
         if !items.is_empty() {
             self.out.contexts.push(ImportContext {
                 class: class.clone(),
@@ -455,6 +472,173 @@ impl Walker<'_, '_> {
             }
         }
         self.depth -= 1;
+    }
+
+    fn option_decls(&mut self, options: &[crate::eval::Attr], class: &ContextClass, owner: &str) {
+        for o in options {
+            let Some(span) = &o.key_span else { continue };
+            let mut decls = Vec::new();
+            crate::options::read::declarations(
+                self.ev,
+                &o.value,
+                &[],
+                &location(span),
+                &mut decls,
+                0,
+            );
+            for decl in decls {
+                self.out
+                    .options
+                    .decls
+                    .push(crate::options::model::DeclaredIn {
+                        decl,
+                        owner: owner.to_owned(),
+                        class: class.clone(),
+                    });
+            }
+        }
+    }
+
+    /// Every leaf a module's configuration defines, with its value when known and its
+    /// priority. Module values (`flake.modules.*`), the clan and functions are not descended.
+    fn definitions(&mut self, config: &Thunk, class: &ContextClass, owner: &str) {
+        const SKIP: &[&str] = &[
+            "imports",
+            "options",
+            "_class",
+            "_file",
+            "key",
+            "disabledModules",
+            "freeformType",
+            "clan",
+            "perSystem",
+        ];
+        let mut sets = Vec::new();
+        crate::eval::read::config_sets_cond(self.ev, config, false, &mut sets, 0);
+        for (set, cond) in sets {
+            for (key, a) in &set.map {
+                if SKIP.contains(&&**key) {
+                    continue;
+                }
+                let path = vec![key.to_string()];
+                self.definition(&path, a, 100, cond, class, owner, 0);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn definition(
+        &mut self,
+        path: &[String],
+        a: &crate::eval::Attr,
+        priority: i64,
+        cond: bool,
+        class: &ContextClass,
+        owner: &str,
+        depth: u32,
+    ) {
+        if depth > 10 || path.len() > 12 || self.out.options.defs.len() > 20_000 {
+            return;
+        }
+        // `flake.modules.<class>.<name>` are modules, not option values.
+        if path == ["flake", "modules"] || path == ["flake", "clan"] {
+            return;
+        }
+        let Some(key_span) = a.key_span.as_ref() else {
+            return;
+        };
+        let v = self.ev.force(&a.value);
+        let leaf = |w: &mut Self, value: Option<serde_json::Value>, priority: i64, cond: bool| {
+            w.out.options.defs.push(crate::options::model::Definition {
+                path: path.to_vec(),
+                value,
+                priority,
+                conditional: cond,
+                location: location(key_span),
+                value_location: a.value_span.as_ref().map(location),
+                owner: owner.to_owned(),
+                class: class.clone(),
+            });
+        };
+        match &v {
+            Value::Attrs(set) => {
+                let ty = set.get("_type").map(|t| self.ev.force(&t.value));
+                match ty.as_ref().and_then(|t| t.as_str()) {
+                    Some("override") | Some("order") => {
+                        let p = if ty.as_ref().and_then(|t| t.as_str()) == Some("override") {
+                            match set.get("priority").map(|p| self.ev.force(&p.value)) {
+                                Some(Value::Int(p)) => p,
+                                _ => return leaf(self, None, priority, true),
+                            }
+                        } else {
+                            priority
+                        };
+                        if let Some(c) = set.get("content") {
+                            let inner = crate::eval::Attr {
+                                value: c.value.clone(),
+                                key_span: a.key_span.clone(),
+                                value_span: a.value_span.clone(),
+                            };
+                            self.definition(path, &inner, p, cond, class, owner, depth + 1);
+                        }
+                    }
+                    Some("if") => {
+                        let c = set.get("condition").map(|c| self.ev.force(&c.value));
+                        let cond = match c {
+                            Some(Value::Bool(false)) => return,
+                            Some(Value::Bool(true)) => cond,
+                            _ => true,
+                        };
+                        if let Some(content) = set.get("content") {
+                            let inner = crate::eval::Attr {
+                                value: content.value.clone(),
+                                key_span: a.key_span.clone(),
+                                value_span: a.value_span.clone(),
+                            };
+                            self.definition(path, &inner, priority, cond, class, owner, depth + 1);
+                        }
+                    }
+                    Some("merge") => {
+                        if let Some(Value::List(items)) =
+                            set.get("contents").map(|c| self.ev.force(&c.value))
+                        {
+                            for item in items.iter() {
+                                let inner = crate::eval::Attr {
+                                    value: item.clone(),
+                                    key_span: a.key_span.clone(),
+                                    value_span: None,
+                                };
+                                self.definition(
+                                    path,
+                                    &inner,
+                                    priority,
+                                    cond,
+                                    class,
+                                    owner,
+                                    depth + 1,
+                                );
+                            }
+                        }
+                    }
+                    Some(_) => leaf(self, None, priority, cond),
+                    None if set.partial || set.map.is_empty() => {
+                        let value = (!set.partial).then(|| serde_json::json!({}));
+                        leaf(self, value, priority, cond)
+                    }
+                    None => {
+                        for (k, child) in &set.map {
+                            let mut p = path.to_vec();
+                            p.push(k.to_string());
+                            self.definition(&p, child, priority, cond, class, owner, depth + 1);
+                        }
+                    }
+                }
+            }
+            _ => {
+                let value = crate::eval::read::known_json(self.ev, &Thunk::value(v.clone()));
+                leaf(self, value, priority, cond)
+            }
+        }
     }
 
     /// The NixOS and darwin modules a local service gives its members (`perInstance` per role,

@@ -6,6 +6,7 @@ mod imports;
 mod inventory;
 mod machines;
 mod modules;
+mod options;
 mod suppress;
 mod syntax;
 mod vars;
@@ -30,6 +31,7 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
     all.extend(machines::check(db, ws));
     all.extend(deprecated::check(db, ws));
     all.extend(vars::check(db, ws));
+    all.extend(options::check(db, ws));
     for p in &cfg.problems {
         let range = p
             .range
@@ -87,3 +89,6 @@ mod inventory_tests;
 
 #[cfg(test)]
 mod vars_tests;
+
+#[cfg(test)]
+mod options_tests;

@@ -8,7 +8,7 @@ use super::model::*;
 use crate::diagnostic::Location;
 use crate::eval::read::{attr_values, attrs_named, config_sets, known_json, strip_priority};
 use crate::eval::{Attr, Attrs, Evaluator, ModuleArgsKind, Span, Sym, Thunk, Value};
-use crate::options::types::{OptType, OptionSpec};
+use crate::options::types::OptionSpec;
 
 fn loc(span: &Span) -> Location {
     Location {
@@ -526,130 +526,7 @@ impl<'e, 'a> ClanReader<'e, 'a> {
 
     /// The options a role's `interface` module declares; `None` when they cannot all be read.
     fn interface_options(&self, t: &Thunk) -> Option<BTreeMap<String, (OptionSpec, Location)>> {
-        let body = self.module_value(t);
-        let (sets, ok) = self.sets(&body);
-        if !ok || attrs_named(&sets, "freeformType").next().is_some() {
-            return None;
-        }
-        let mut out = BTreeMap::new();
-        for o in attrs_named(&sets, "options") {
-            let fb = key_loc(o, &Location::new("", Default::default()));
-            self.option_decls(&o.value, &fb, &mut out, 0)?;
-        }
-        // `config.settings`-style interfaces with an explicit `config` are fine; imports are not.
-        if attrs_named(&sets, "imports").next().is_some() {
-            return None;
-        }
-        Some(out)
-    }
-
-    fn option_decls(
-        &self,
-        t: &Thunk,
-        fallback: &Location,
-        out: &mut BTreeMap<String, (OptionSpec, Location)>,
-        depth: u32,
-    ) -> Option<()> {
-        if depth > 8 {
-            return None;
-        }
-        let (sets, ok) = self.sets(t);
-        if !ok {
-            return None;
-        }
-        for set in sets {
-            for (name, decl) in &set.map {
-                let at = key_loc(decl, fallback);
-                let v = self.ev.force(&decl.value);
-                let Value::Attrs(a) = &v else { return None };
-                let is_option = a
-                    .get("_type")
-                    .is_some_and(|t| self.ev.force(&t.value).as_str() == Some("option"));
-                let spec = if is_option {
-                    OptionSpec {
-                        ty: a
-                            .get("type")
-                            .map_or(OptType::Unknown, |t| self.opt_type(&t.value, 0)),
-                        required: a.get("default").is_none(),
-                    }
-                } else {
-                    // A namespace of options: a submodule-like group.
-                    let mut inner = BTreeMap::new();
-                    self.option_decls(&decl.value, &at, &mut inner, depth + 1)?;
-                    OptionSpec {
-                        required: inner.values().any(|(o, _)| o.required),
-                        ty: OptType::Submodule(
-                            inner.into_iter().map(|(k, (o, _))| (k, o)).collect(),
-                        ),
-                    }
-                };
-                out.insert(name.to_string(), (spec, at));
-            }
-        }
-        Some(())
-    }
-
-    fn opt_type(&self, t: &Thunk, depth: u32) -> OptType {
-        if depth > 16 {
-            return OptType::Unknown;
-        }
-        let Value::Attrs(a) = self.ev.force(t) else {
-            return OptType::Unknown;
-        };
-        if a.get("_type")
-            .map(|x| self.ev.force(&x.value))
-            .as_ref()
-            .and_then(|v| v.as_str())
-            != Some("option-type")
-        {
-            return OptType::Unknown;
-        }
-        let name = a.get("name").map(|x| self.ev.force(&x.value));
-        let elem = |k: &str| {
-            a.get(k)
-                .map_or(OptType::Unknown, |e| self.opt_type(&e.value, depth + 1))
-        };
-        match name.as_ref().and_then(|v| v.as_str()) {
-            Some("str" | "string" | "lines" | "nonEmptyStr" | "singleLineStr") => OptType::Str,
-            Some("bool") => OptType::Bool,
-            Some("int") => OptType::Int,
-            Some("port") => OptType::Port,
-            Some("float" | "number") => OptType::Float,
-            Some("path" | "pathInStore" | "externalPath") => OptType::Path,
-            Some("package") => OptType::Package,
-            Some("listOf") => OptType::ListOf(Box::new(elem("elemType"))),
-            Some("attrsOf" | "lazyAttrsOf") => OptType::AttrsOf(Box::new(elem("elemType"))),
-            Some("either") => OptType::Either(vec![elem("left"), elem("right")]),
-            Some("nullOr") => OptType::NullOr(Box::new(elem("elemType"))),
-            Some("enum") => match a.get("values").map(|v| known_json(self.ev, &v.value)) {
-                Some(Some(serde_json::Value::Array(vs))) => {
-                    let strs: Option<Vec<String>> =
-                        vs.iter().map(|v| v.as_str().map(String::from)).collect();
-                    strs.map_or(OptType::Unknown, OptType::Enum)
-                }
-                _ => OptType::Unknown,
-            },
-            Some("strMatching") => match a.get("pattern").map(|p| self.ev.force(&p.value)) {
-                Some(Value::Str(p)) => OptType::StrMatching(p.to_string()),
-                _ => OptType::Unknown,
-            },
-            Some("oneOf") => match a.get("types").map(|x| self.ev.force(&x.value)) {
-                Some(Value::List(ts)) => {
-                    OptType::Either(ts.iter().map(|t| self.opt_type(t, depth + 1)).collect())
-                }
-                _ => OptType::Unknown,
-            },
-            Some("submodule") => match a.get("module") {
-                Some(m) => match self.interface_options(&m.value) {
-                    Some(opts) => {
-                        OptType::Submodule(opts.into_iter().map(|(k, (o, _))| (k, o)).collect())
-                    }
-                    None => OptType::Unknown,
-                },
-                None => OptType::Unknown,
-            },
-            _ => OptType::Unknown,
-        }
+        crate::options::read::module_option_tree(self.ev, t)
     }
 }
 

@@ -650,6 +650,9 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             &[("left", args[0].clone()), ("right", args[1].clone())],
         ),
         "lib.types.coercedTo" => ev.force(&args[2]),
+        "lib.types.separatedString" => {
+            option_type("separatedString", &[("separator", args[0].clone())])
+        }
         "lib.types.between" => option_type("int", &[]),
         "lib.mkOption" => match arg(0) {
             Value::Attrs(a) => {
@@ -1116,9 +1119,11 @@ fn option_type(name: &str, fields: &[(&str, Thunk)]) -> Value {
 /// `lib.types.<name>`.
 fn types_select(name: &str) -> Value {
     match name {
-        "str" | "string" | "lines" | "nonEmptyStr" | "singleLineStr" | "bool" | "int" | "port"
-        | "float" | "number" | "path" | "package" | "anything" | "raw" | "unspecified"
-        | "attrs" | "deferredModule" | "pathInStore" | "externalPath" => option_type(name, &[]),
+        "str" | "string" | "lines" | "commas" | "nonEmptyStr" | "singleLineStr" | "bool"
+        | "int" | "port" | "float" | "number" | "path" | "package" | "anything" | "raw"
+        | "unspecified" | "attrs" | "deferredModule" | "pathInStore" | "externalPath" => {
+            option_type(name, &[])
+        }
         "listOf" | "attrsOf" | "lazyAttrsOf" | "nullOr" | "uniq" | "unique" | "enum"
         | "strMatching" | "submodule" | "oneOf" => {
             let q = match name {
@@ -1135,6 +1140,7 @@ fn types_select(name: &str) -> Value {
             builtin(q, 1)
         }
         "either" => builtin("lib.types.either", 2),
+        "separatedString" => builtin("lib.types.separatedString", 1),
         "coercedTo" => builtin("lib.types.coercedTo", 3),
         _ => Value::Unknown,
     }

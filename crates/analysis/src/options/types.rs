@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OptType {
     Str,
+    /// `lines`, `commas`, `separatedString`, `string`: strings that merge by concatenation.
+    Lines,
     Bool,
     Int,
     /// An int in 0..=65535.
@@ -37,6 +39,7 @@ impl OptType {
     pub fn describe(&self) -> String {
         match self {
             OptType::Str => "string".into(),
+            OptType::Lines => "strings concatenated with a separator".into(),
             OptType::Bool => "boolean".into(),
             OptType::Int => "signed integer".into(),
             OptType::Port => "16 bit unsigned integer; between 0 and 65535 (both inclusive)".into(),
@@ -154,7 +157,8 @@ impl Parser {
                 self.expect(")")?;
                 t
             }
-            "str" | "string" | "lines" | "nonEmptyStr" | "singleLineStr" => OptType::Str,
+            "str" | "nonEmptyStr" | "singleLineStr" => OptType::Str,
+            "string" | "lines" | "commas" => OptType::Lines,
             "bool" => OptType::Bool,
             "int" | "ints.unsigned" | "ints.positive" => OptType::Int,
             "port" | "ints.u16" => OptType::Port,
@@ -205,6 +209,67 @@ impl Parser {
 /// A value known well enough to type-check: JSON plus paths.
 pub type KnownValue = serde_json::Value;
 
+impl OptType {
+    /// Whether several definitions of different values merge instead of conflicting.
+    pub fn mergeable(&self) -> bool {
+        match self {
+            OptType::Str
+            | OptType::Bool
+            | OptType::Int
+            | OptType::Port
+            | OptType::Float
+            | OptType::Path
+            | OptType::Enum(_)
+            | OptType::StrMatching(_)
+            | OptType::Package => false,
+            OptType::NullOr(t) => t.mergeable(),
+            OptType::Either(ts) => ts.iter().all(|t| t.mergeable()),
+            OptType::Lines
+            | OptType::ListOf(_)
+            | OptType::AttrsOf(_)
+            | OptType::Submodule(_)
+            | OptType::Unknown => true,
+        }
+    }
+
+    /// Checks a value defined at `rest` below an option of this type (a definition written
+    /// as `option.a.b = v` has `rest = [a, b]`).
+    pub fn check_at_path(&self, rest: &[String], v: &KnownValue) -> Result<(), String> {
+        let Some((first, more)) = rest.split_first() else {
+            return check_value(self, v);
+        };
+        match self {
+            OptType::AttrsOf(t) => t.check_at_path(more, v),
+            OptType::Submodule(opts) => match opts.get(first) {
+                Some(o) => o.ty.check_at_path(more, v),
+                None => Err(format!(
+                    "`{first}` is not an option of this submodule (it has {})",
+                    opts.keys()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            },
+            OptType::NullOr(t) => t.check_at_path(rest, v),
+            OptType::Either(ts) => {
+                if ts.iter().any(|t| t.check_at_path(rest, v).is_ok()) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "expected {}, found an attribute set",
+                        self.describe()
+                    ))
+                }
+            }
+            OptType::Unknown | OptType::Package => Ok(()),
+            _ => Err(format!(
+                "expected {}, found an attribute set",
+                self.describe()
+            )),
+        }
+    }
+}
+
 /// Checks `v` against `ty`. `Ok` when it fits (or the type is unknown); `Err` with a sentence
 /// naming what was expected and the sub-path (like `.hosts[2]`) where it fails.
 pub fn check_value(ty: &OptType, v: &KnownValue) -> Result<(), String> {
@@ -236,7 +301,7 @@ fn check_at(ty: &OptType, v: &KnownValue, at: String) -> Result<(), String> {
     };
     match ty {
         OptType::Unknown | OptType::Package => Ok(()),
-        OptType::Str => match v {
+        OptType::Str | OptType::Lines => match v {
             J::String(_) => Ok(()),
             _ => fail(found),
         },

@@ -23,6 +23,8 @@ in
 
       nixpkgs.hostPlatform = "x86_64-linux";
       networking.hostName = "argon";
+      periodic.role = "gateway";
+      periodic.scrape = true;
       system.stateVersion = "25.11";
 
       services.prometheus = {

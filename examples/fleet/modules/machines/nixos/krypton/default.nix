@@ -18,6 +18,7 @@ in
 
     nixpkgs.hostPlatform = "x86_64-linux";
     networking.hostName = "krypton";
+    periodic.role = "backup";
     system.stateVersion = "25.11";
   };
 }

@@ -22,6 +22,7 @@ in
 
       nixpkgs.hostPlatform = "x86_64-linux";
       networking.hostName = "radon";
+      periodic.role = "gpu";
       system.stateVersion = "25.11";
 
       boot.loader.grub = {

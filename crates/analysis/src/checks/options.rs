@@ -1,0 +1,357 @@
+//! `option/type-mismatch`, `option/unknown`, `option/conflict` and
+//! `platform/option-unavailable`, per configuration: each clan machine (the modules its
+//! configuration reaches) and the flake-parts configuration itself.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use crate::clan::resolve::clan_model;
+use crate::db::{file_by_path, Db, Workspace};
+use crate::diagnostic::{Diagnostic, Location};
+use crate::flake::module_files;
+use crate::index::module_index;
+use crate::options::model::{DeclaredIn, Definition, FLAKE_PARTS};
+use crate::summary::{file_summary, ContextClass};
+
+/// Top-level option names of NixOS, nix-darwin, home-manager, flake-parts and common
+/// third-party modules. A repository's own namespace is one whose first name is not here:
+/// only there is every declaration known, so only there can an option be "unknown".
+const FOREIGN_TOP_LEVEL: &[&str] = &[
+    "_module",
+    "age",
+    "appstream",
+    "assertions",
+    "boot",
+    "catppuccin",
+    "clan",
+    "console",
+    "containers",
+    "disko",
+    "documentation",
+    "environment",
+    "facter",
+    "fileSystems",
+    "flake",
+    "fonts",
+    "gtk",
+    "hardware",
+    "home",
+    "home-manager",
+    "homebrew",
+    "i18n",
+    "ids",
+    "isContainer",
+    "jobs",
+    "krb5",
+    "launchd",
+    "lib",
+    "location",
+    "manual",
+    "meta",
+    "networking",
+    "news",
+    "nix",
+    "nix-homebrew",
+    "nixpkgs",
+    "perSystem",
+    "power",
+    "powerManagement",
+    "programs",
+    "qt",
+    "security",
+    "services",
+    "sops",
+    "sound",
+    "specialisation",
+    "srvos",
+    "stylix",
+    "swapDevices",
+    "system",
+    "systemd",
+    "systems",
+    "targets",
+    "time",
+    "transposition",
+    "users",
+    "virtualisation",
+    "warnings",
+    "xdg",
+    "xsession",
+    "zramSwap",
+];
+
+struct Config<'a> {
+    /// `machine `m`` or `the flake-parts configuration`.
+    name: String,
+    class: String,
+    decls: Vec<&'a DeclaredIn>,
+    defs: Vec<&'a Definition>,
+}
+
+pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
+    let files = module_files(db, ws);
+    let summaries: Vec<_> = files
+        .files
+        .iter()
+        .filter_map(|p| file_by_path(db, ws, p))
+        .map(|f| file_summary(db, ws, f))
+        .collect();
+    let decls: Vec<&DeclaredIn> = summaries
+        .iter()
+        .flat_map(|s| s.options.decls.iter())
+        .collect();
+    let defs: Vec<&Definition> = summaries
+        .iter()
+        .flat_map(|s| s.options.defs.iter())
+        .collect();
+    if decls.is_empty() && defs.is_empty() {
+        return Vec::new();
+    }
+    let idx = module_index(db, ws);
+    let clan = clan_model(db, ws);
+    let mut configs = vec![Config {
+        name: "the flake-parts configuration".into(),
+        class: "flake".into(),
+        decls: decls
+            .iter()
+            .copied()
+            .filter(|d| d.owner == FLAKE_PARTS)
+            .collect(),
+        defs: defs
+            .iter()
+            .copied()
+            .filter(|d| d.owner == FLAKE_PARTS)
+            .collect(),
+    }];
+    for (name, m) in &clan.machines {
+        let Some(class) = m.class.clone() else {
+            continue;
+        };
+        let owners: HashSet<String> = crate::vars::resolve::machine_owners(idx, name)
+            .into_iter()
+            .collect();
+        let reaches = |owner: &str, c: &ContextClass| {
+            owners.contains(owner)
+                && match c {
+                    ContextClass::Known(k) => k == &class,
+                    ContextClass::Machine(_) => true,
+                }
+        };
+        configs.push(Config {
+            name: format!("machine `{name}`"),
+            class: class.clone(),
+            decls: decls
+                .iter()
+                .copied()
+                .filter(|d| reaches(&d.owner, &d.class))
+                .collect(),
+            defs: defs
+                .iter()
+                .copied()
+                .filter(|d| reaches(&d.owner, &d.class))
+                .collect(),
+        });
+    }
+    let mut out = Vec::new();
+    let mut seen: HashSet<(&'static str, Location)> = HashSet::new();
+    let mut platform: BTreeMap<
+        Location,
+        (
+            Vec<String>,
+            &Definition,
+            &'static crate::options::platform::PlatformOnly,
+        ),
+    > = BTreeMap::new();
+    for c in &configs {
+        types_and_unknown(c, &mut seen, &mut out);
+        conflicts(c, &mut seen, &mut out);
+        if c.class == "nixos" || c.class == "darwin" {
+            for d in &c.defs {
+                let path: Vec<&str> = d.path.iter().map(String::as_str).collect();
+                if let Some(p) = crate::options::platform::platform_only(&path) {
+                    if p.only != c.class {
+                        platform
+                            .entry(d.location.clone())
+                            .or_insert_with(|| (Vec::new(), d, p))
+                            .0
+                            .push(c.name.clone());
+                    }
+                }
+            }
+        }
+    }
+    for (loc, (machines, d, p)) in platform {
+        let other = if p.only == "darwin" {
+            "nix-darwin"
+        } else {
+            "NixOS"
+        };
+        let this = if p.only == "darwin" {
+            "NixOS"
+        } else {
+            "nix-darwin"
+        };
+        out.push(Diagnostic::new(
+            "platform/option-unavailable",
+            &loc.file,
+            loc.range,
+            format!(
+                "`{}` exists only on {other} (`{}` is a {other} option; source: {}), but this module reaches {}, evaluated as {this}.",
+                d.path.join("."),
+                p.path.join("."),
+                p.source,
+                machines.join(", ")
+            ),
+        ));
+    }
+    out
+}
+
+/// The declaration covering a definition path: the longest declared path that is a prefix.
+fn covering<'a>(decls: &[&'a DeclaredIn], path: &[String]) -> Option<&'a DeclaredIn> {
+    decls
+        .iter()
+        .copied()
+        .filter(|d| path.starts_with(&d.decl.path))
+        .max_by_key(|d| d.decl.path.len())
+}
+
+fn types_and_unknown(
+    c: &Config,
+    seen: &mut HashSet<(&'static str, Location)>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let owned: BTreeSet<&str> = c
+        .decls
+        .iter()
+        .filter_map(|d| d.decl.path.first().map(String::as_str))
+        .filter(|f| !FOREIGN_TOP_LEVEL.contains(f))
+        .collect();
+    for d in &c.defs {
+        match covering(&c.decls, &d.path) {
+            Some(decl) => {
+                let Some(v) = &d.value else { continue };
+                let rest = &d.path[decl.decl.path.len()..];
+                if let Err(why) = decl.decl.spec.ty.check_at_path(rest, v) {
+                    let loc = d
+                        .value_location
+                        .clone()
+                        .unwrap_or_else(|| d.location.clone());
+                    if !seen.insert(("option/type-mismatch", loc.clone())) {
+                        continue;
+                    }
+                    out.push(
+                        Diagnostic::new(
+                            "option/type-mismatch",
+                            &loc.file,
+                            loc.range,
+                            format!("`{}` has the wrong type: {why}.", d.path.join(".")),
+                        )
+                        .with_related(
+                            &decl.decl.location.file,
+                            decl.decl.location.range,
+                            format!(
+                                "`{}` is declared here as {}",
+                                decl.decl.path.join("."),
+                                decl.decl.spec.ty.describe()
+                            ),
+                        ),
+                    );
+                }
+            }
+            None => {
+                let Some(first) = d.path.first() else {
+                    continue;
+                };
+                if !owned.contains(first.as_str()) {
+                    continue;
+                }
+                // A definition of a whole group (`fleet = { };`) is not an unknown option.
+                if c.decls.iter().any(|x| x.decl.path.starts_with(&d.path)) {
+                    continue;
+                }
+                if !seen.insert(("option/unknown", d.location.clone())) {
+                    continue;
+                }
+                let dotted = d.path.join(".");
+                let names: Vec<String> = c.decls.iter().map(|x| x.decl.path.join(".")).collect();
+                let mut message = format!(
+                    "`{dotted}` is not an option: nothing in this repository declares it, and `{first}` is this repository's own namespace"
+                );
+                match super::inventory::suggest(&dotted, names.iter().map(String::as_str)) {
+                    Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
+                    None => message.push('.'),
+                }
+                let mut diag = Diagnostic::new(
+                    "option/unknown",
+                    &d.location.file,
+                    d.location.range,
+                    message,
+                );
+                if let Some(best) =
+                    super::inventory::suggest(&dotted, names.iter().map(String::as_str))
+                {
+                    if let Some(x) = c.decls.iter().find(|x| x.decl.path.join(".") == best) {
+                        diag = diag.with_related(
+                            &x.decl.location.file,
+                            x.decl.location.range,
+                            format!("`{best}` is declared here"),
+                        );
+                    }
+                }
+                out.push(diag);
+            }
+        }
+    }
+}
+
+fn conflicts(c: &Config, seen: &mut HashSet<(&'static str, Location)>, out: &mut Vec<Diagnostic>) {
+    let mut by_path: BTreeMap<&[String], Vec<&Definition>> = BTreeMap::new();
+    for d in &c.defs {
+        if !d.conditional && d.value.is_some() {
+            by_path.entry(d.path.as_slice()).or_default().push(d);
+        }
+    }
+    for (path, defs) in by_path {
+        let Some(decl) = c.decls.iter().find(|x| x.decl.path == path) else {
+            continue;
+        };
+        if decl.decl.spec.ty.mergeable() || defs.len() < 2 {
+            continue;
+        }
+        let best = defs.iter().map(|d| d.priority).min().unwrap_or(100);
+        let mut winners: Vec<&Definition> =
+            defs.into_iter().filter(|d| d.priority == best).collect();
+        winners.sort_by(|a, b| {
+            (&a.location.file, a.location.range.start)
+                .cmp(&(&b.location.file, b.location.range.start))
+        });
+        let first = winners[0];
+        for other in &winners[1..] {
+            if other.value == first.value
+                || !seen.insert(("option/conflict", other.location.clone()))
+            {
+                continue;
+            }
+            let show = |v: &Option<serde_json::Value>| {
+                v.as_ref().map(|v| v.to_string()).unwrap_or_default()
+            };
+            out.push(
+                Diagnostic::new(
+                    "option/conflict",
+                    &other.location.file,
+                    other.location.range,
+                    format!(
+                        "`{}` is defined as {} here and as {} elsewhere, at the same priority, for {}; a {} option cannot merge two values. Remove one, or give one `lib.mkDefault` or `lib.mkForce`.",
+                        path.join("."),
+                        show(&other.value),
+                        show(&first.value),
+                        c.name,
+                        decl.decl.spec.ty.describe()
+                    ),
+                )
+                .with_related(&first.location.file, first.location.range, format!("`{}` is also defined here", path.join(".")))
+                .with_related(&decl.decl.location.file, decl.decl.location.range, "declared here"),
+            );
+        }
+    }
+}

@@ -1,0 +1,169 @@
+use expect_test::expect;
+
+use crate::tests::check;
+
+/// Two NixOS machines (`web`, `db`) and a darwin one (`mac`); `fleet.*` is declared in a
+/// module every NixOS machine imports.
+fn repo(machine_web: &str, extra: &str) -> String {
+    format!(
+        r#"#- /flake.nix
+{{
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  inputs.import-tree.url = "github:vic/import-tree";
+  outputs = inputs@{{ flake-parts, ... }}:
+    flake-parts.lib.mkFlake {{ inherit inputs; }} (inputs.import-tree ./modules);
+}}
+#- /modules/fleet-options.nix
+{{
+  flake.modules.nixos.fleet = {{ lib, ... }}: {{
+    options.fleet = {{
+      port = lib.mkOption {{ type = lib.types.port; default = 8080; description = "The service port."; }};
+      enable = lib.mkEnableOption "the fleet agent";
+      role = lib.mkOption {{ type = lib.types.enum [ "web" "db" ]; }};
+      name = lib.mkOption {{ type = lib.types.str; }};
+      motd = lib.mkOption {{ type = lib.types.lines; default = ""; }};
+      tags = lib.mkOption {{ type = lib.types.listOf lib.types.str; default = [ ]; }};
+      weight = lib.mkOption {{ type = lib.types.nullOr lib.types.float; default = null; }};
+      hosts = lib.mkOption {{
+        type = lib.types.attrsOf (lib.types.submodule {{ options.ip = lib.mkOption {{ type = lib.types.str; }}; }});
+        default = {{ }};
+      }};
+    }};
+  }};
+}}
+#- /modules/machines.nix
+{{ config, ... }}:
+let m = config.flake.modules; in
+{{
+  flake.modules.nixos.web = {{ lib, ... }}: {{
+    imports = [ m.nixos.fleet m.nixos.common ];
+{machine_web}
+  }};
+  flake.modules.nixos.db = {{ imports = [ m.nixos.fleet m.nixos.common ]; fleet.role = "db"; fleet.name = "db"; }};
+  flake.modules.nixos.common = {{ }};
+  flake.modules.darwin.mac = {{ }};
+  clan.inventory.machines = {{ web = {{ }}; db = {{ }}; mac.machineClass = "darwin"; }};
+  clan.machines.web.imports = [ m.nixos.web ];
+  clan.machines.db.imports = [ m.nixos.db ];
+  clan.machines.mac.imports = [ m.darwin.mac ];
+}}
+{extra}"#
+    )
+}
+
+#[test]
+fn well_typed_definitions_are_clean() {
+    let out = check(&repo(
+        r#"    fleet = { role = "web"; name = "web"; port = 443; enable = true; motd = "hi"; tags = [ "a" ]; weight = 1.5; };
+    fleet.hosts.db.ip = "10.0.0.2";"#,
+        "",
+    ));
+    expect![[""]].assert_eq(&out);
+}
+
+#[test]
+fn wrong_types_are_reported_at_the_definition_with_the_declaration() {
+    let out = check(&repo(
+        r#"    fleet.role = "proxy";
+    fleet.name = "web";
+    fleet.port = "8080";
+    fleet.enable = "yes";
+    fleet.tags = [ "a" 1 ];
+    fleet.hosts.db.ip = 10;
+    fleet.hosts.db.mac = "x";"#,
+        "",
+    ));
+    expect![[r#"
+        option/type-mismatch modules/machines.nix:6:18: `fleet.role` has the wrong type: expected one of "web", "db", found "proxy".
+          note modules/fleet-options.nix:6:7: `fleet.role` is declared here as one of "web", "db"
+        option/type-mismatch modules/machines.nix:8:18: `fleet.port` has the wrong type: expected 16 bit unsigned integer; between 0 and 65535 (both inclusive), found a string.
+          note modules/fleet-options.nix:4:7: `fleet.port` is declared here as 16 bit unsigned integer; between 0 and 65535 (both inclusive)
+        option/type-mismatch modules/machines.nix:9:20: `fleet.enable` has the wrong type: expected boolean, found a string.
+          note modules/fleet-options.nix:5:7: `fleet.enable` is declared here as boolean
+        option/type-mismatch modules/machines.nix:10:18: `fleet.tags` has the wrong type: at `[1]`: expected string, found an integer.
+          note modules/fleet-options.nix:9:7: `fleet.tags` is declared here as list of string
+        option/type-mismatch modules/machines.nix:11:25: `fleet.hosts.db.ip` has the wrong type: expected string, found an integer.
+          note modules/fleet-options.nix:11:7: `fleet.hosts` is declared here as attribute set of submodule
+        option/type-mismatch modules/machines.nix:12:26: `fleet.hosts.db.mac` has the wrong type: `mac` is not an option of this submodule (it has `ip`).
+          note modules/fleet-options.nix:11:7: `fleet.hosts` is declared here as attribute set of submodule
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn a_port_above_65535_and_a_misspelt_option() {
+    let out = check(&repo(
+        r#"    fleet.role = "web";
+    fleet.name = "web";
+    fleet.port = 70000;
+    fleet.prot = 80;"#,
+        "",
+    ));
+    expect![[r#"
+        option/type-mismatch modules/machines.nix:8:18: `fleet.port` has the wrong type: expected 16 bit unsigned integer; between 0 and 65535 (both inclusive), found the integer 70000.
+          note modules/fleet-options.nix:4:7: `fleet.port` is declared here as 16 bit unsigned integer; between 0 and 65535 (both inclusive)
+        option/unknown modules/machines.nix:9:11: `fleet.prot` is not an option: nothing in this repository declares it, and `fleet` is this repository's own namespace; did you mean `fleet.port`?
+          note modules/fleet-options.nix:4:7: `fleet.port` is declared here
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn conflicting_definitions_and_priorities() {
+    let conflict = repo(
+        r#"    fleet.role = "web";
+    fleet.name = "web";"#,
+        r#"#- /modules/override.nix
+{ flake.modules.nixos.common.fleet.name = "common"; }
+"#,
+    );
+    let out = check(&conflict);
+    expect![[r#"
+        option/conflict modules/override.nix:1:36: `fleet.name` is defined as "common" here and as "db" elsewhere, at the same priority, for machine `db`; a string option cannot merge two values. Remove one, or give one `lib.mkDefault` or `lib.mkForce`.
+          note modules/machines.nix:9:99: `fleet.name` is also defined here
+          note modules/fleet-options.nix:7:7: declared here
+    "#]]
+    .assert_eq(&out);
+    // mkForce on one of them decides it; so does mkDefault on the other; lines merge.
+    for fix in [
+        r#"{ lib, ... }: { flake.modules.nixos.common = { lib, ... }: { fleet.name = lib.mkForce "common"; }; }"#,
+        r#"{ lib, ... }: { flake.modules.nixos.common = { lib, ... }: { fleet.name = lib.mkDefault "common"; }; }"#,
+        r#"{ flake.modules.nixos.common.fleet.motd = "more"; }"#,
+    ] {
+        let out = check(&repo(
+            "    fleet.role = \"web\";\n    fleet.name = \"web\";\n    fleet.motd = \"hi\";",
+            &format!("#- /modules/override.nix\n{fix}\n"),
+        ));
+        assert_eq!(out, "", "{fix}");
+    }
+}
+
+#[test]
+fn platform_only_options_in_both_directions() {
+    let out = check(&repo(
+        r#"    fleet.role = "web";
+    fleet.name = "web";
+    homebrew.enable = true;"#,
+        r#"#- /modules/mac.nix
+{ flake.modules.darwin.mac.boot.loader.grub.enable = false; }
+"#,
+    ));
+    expect![[r#"
+        platform/option-unavailable modules/mac.nix:1:45: `boot.loader.grub.enable` exists only on NixOS (`boot` is a NixOS option; source: declared in NixOS/nixpkgs nixos/modules/system/boot/kernel.nix @ 045d702e8af1; not declared in nix-darwin/nix-darwin modules/module-list.nix @ 041492f3ef8a), but this module reaches machine `mac`, evaluated as nix-darwin.
+        platform/option-unavailable modules/machines.nix:8:14: `homebrew.enable` exists only on nix-darwin (`homebrew` is a nix-darwin option; source: declared in nix-darwin/nix-darwin modules/homebrew.nix @ 03331f0ab52d; not declared in NixOS/nixpkgs nixos/modules/module-list.nix @ 0002b50f7049), but this module reaches machine `web`, evaluated as NixOS.
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn nixos_options_are_not_judged_without_a_catalog() {
+    let out = check(&repo(
+        r#"    fleet.role = "web";
+    fleet.name = "web";
+    services.openssh.enable = "yes";
+    services.nonexistent.thing = 1;
+    networking.hostName = 42;"#,
+        "",
+    ));
+    expect![[""]].assert_eq(&out);
+}
