@@ -2,6 +2,7 @@
 //!
 //! ```toml
 //! exclude = ["tests/**", "modules/legacy/*.nix"]
+//! catalogs = ["infra-check-options-web.json"]   # from `infra-check options dump`
 //! [severity]
 //! "module/unused" = "off"
 //! "module/class-mismatch" = "warning"
@@ -30,6 +31,8 @@ pub struct Config {
     /// `None` means the code is turned off.
     pub severity: BTreeMap<String, Option<Severity>>,
     pub exclude: Vec<String>,
+    /// Option catalogs written by `infra-check options dump` (root-relative paths).
+    pub catalogs: Vec<String>,
     exclude_set: Option<GlobSet>,
     pub problems: Vec<ConfigProblem>,
 }
@@ -38,6 +41,7 @@ impl PartialEq for Config {
     fn eq(&self, other: &Self) -> bool {
         self.severity == other.severity
             && self.exclude == other.exclude
+            && self.catalogs == other.catalogs
             && self.problems == other.problems
     }
 }
@@ -50,6 +54,8 @@ struct RawConfig {
     exclude: Vec<String>,
     #[serde(default)]
     severity: BTreeMap<String, String>,
+    #[serde(default)]
+    catalogs: Vec<String>,
 }
 
 impl Config {
@@ -100,6 +106,7 @@ impl Config {
             };
             cfg.severity.insert(code, sev);
         }
+        cfg.catalogs = raw.catalogs;
         let mut builder = GlobSetBuilder::new();
         for pat in &raw.exclude {
             match Glob::new(pat) {

@@ -140,13 +140,30 @@ pub fn load(root: &Path) -> io::Result<Loaded> {
             (rel, bytes)
         })
         .collect();
-    let mut host = AnalysisHost::new(root);
+    let mut host = AnalysisHost::new(root.clone());
     let mut texts = Vec::with_capacity(results.len());
     let mut unreadable = Vec::new();
     for (rel, bytes) in results {
         match bytes {
             Ok(b) => texts.push((rel, decode(b))),
             Err(e) => unreadable.push((rel, e.to_string())),
+        }
+    }
+    // Option catalogs named in infra-check.toml are data files too.
+    let config_text = texts
+        .iter()
+        .find(|(p, _)| p == crate::config::CONFIG_FILE)
+        .map(|(_, t)| t.clone());
+    if let Some(cfg) = config_text {
+        for catalog in crate::config::Config::parse(Some(&cfg)).catalogs {
+            let Some(rel) = crate::disk::normalize_join("", &catalog) else {
+                continue;
+            };
+            match std::fs::read(root.join(&rel)) {
+                Ok(b) => texts.push((rel, decode(b))),
+                Err(e) if disk.exists(&rel) => unreadable.push((rel, e.to_string())),
+                Err(_) => {}
+            }
         }
     }
     host.set_files(texts);

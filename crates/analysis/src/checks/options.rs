@@ -85,6 +85,8 @@ struct Config<'a> {
     class: String,
     decls: Vec<&'a DeclaredIn>,
     defs: Vec<&'a Definition>,
+    /// A catalog of every option of this configuration is loaded: any namespace can be judged.
+    complete: bool,
 }
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
@@ -103,9 +105,38 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         .iter()
         .flat_map(|s| s.options.defs.iter())
         .collect();
+    let (catalogs, problems) = &**crate::options::catalog::catalogs(db, ws);
+    let mut out: Vec<Diagnostic> = problems
+        .iter()
+        .map(|(file, message)| {
+            Diagnostic::new("config/invalid", file, Default::default(), message.clone())
+        })
+        .collect();
     if decls.is_empty() && defs.is_empty() {
-        return Vec::new();
+        return out;
     }
+    // Catalog options as declarations (located at the catalog file).
+    let catalog_decls: Vec<(&crate::options::catalog::Catalog, Vec<DeclaredIn>)> = catalogs
+        .iter()
+        .map(|c| {
+            let ds = c
+                .options
+                .values()
+                .map(|o| DeclaredIn {
+                    decl: crate::options::read::OptionDecl {
+                        path: o.path.clone(),
+                        spec: o.spec.clone(),
+                        default: None,
+                        description: o.description.clone(),
+                        location: Location::new(&c.file, Default::default()),
+                    },
+                    owner: format!("catalog {}", c.file),
+                    class: ContextClass::Known(c.class.clone()),
+                })
+                .collect();
+            (c, ds)
+        })
+        .collect();
     let idx = module_index(db, ws);
     let clan = clan_model(db, ws);
     let mut configs = vec![Config {
@@ -121,6 +152,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             .copied()
             .filter(|d| d.owner == FLAKE_PARTS)
             .collect(),
+        complete: false,
     }];
     for (name, m) in &clan.machines {
         let Some(class) = m.class.clone() else {
@@ -136,14 +168,25 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                     ContextClass::Machine(_) => true,
                 }
         };
+        let mut machine_decls: Vec<&DeclaredIn> = decls
+            .iter()
+            .copied()
+            .filter(|d| reaches(&d.owner, &d.class))
+            .collect();
+        // A catalog describes the machine it was dumped from (or every machine of its class
+        // when it names none).
+        let mut complete = false;
+        for (c, ds) in &catalog_decls {
+            if c.class == class && c.machine.as_deref().is_none_or(|m| m == name) {
+                machine_decls.extend(ds.iter());
+                complete = true;
+            }
+        }
         configs.push(Config {
+            complete,
             name: format!("machine `{name}`"),
             class: class.clone(),
-            decls: decls
-                .iter()
-                .copied()
-                .filter(|d| reaches(&d.owner, &d.class))
-                .collect(),
+            decls: machine_decls,
             defs: defs
                 .iter()
                 .copied()
@@ -151,7 +194,6 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 .collect(),
         });
     }
-    let mut out = Vec::new();
     let mut seen: HashSet<(&'static str, Location)> = HashSet::new();
     let mut platform: BTreeMap<
         Location,
@@ -262,7 +304,7 @@ fn types_and_unknown(
                 let Some(first) = d.path.first() else {
                     continue;
                 };
-                if !owned.contains(first.as_str()) {
+                if !(owned.contains(first.as_str()) || (c.complete && first != "_module")) {
                     continue;
                 }
                 // A definition of a whole group (`fleet = { };`) is not an unknown option.
@@ -274,9 +316,11 @@ fn types_and_unknown(
                 }
                 let dotted = d.path.join(".");
                 let names: Vec<String> = c.decls.iter().map(|x| x.decl.path.join(".")).collect();
-                let mut message = format!(
-                    "`{dotted}` is not an option: nothing in this repository declares it, and `{first}` is this repository's own namespace"
-                );
+                let mut message = if owned.contains(first.as_str()) {
+                    format!("`{dotted}` is not an option: nothing in this repository declares it, and `{first}` is this repository's own namespace")
+                } else {
+                    format!("`{dotted}` is not an option of {}: the option catalog loaded for it does not have it", c.name)
+                };
                 match super::inventory::suggest(&dotted, names.iter().map(String::as_str)) {
                     Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
                     None => message.push('.'),

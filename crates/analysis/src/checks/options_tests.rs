@@ -167,3 +167,60 @@ fn nixos_options_are_not_judged_without_a_catalog() {
     ));
     expect![[""]].assert_eq(&out);
 }
+
+#[test]
+fn a_catalog_makes_its_machine_s_options_checked() {
+    let catalog = r#"#- /infra-check.toml
+catalogs = ["infra-check-options-web.json"]
+#- /infra-check-options-web.json
+{"format":1,"class":"nixos","machine":"web","generatedBy":"test","options":{
+  "services.openssh.enable":{"type":{"name":"bool"},"hasDefault":true,"description":"Whether to enable the OpenSSH daemon."},
+  "services.openssh.ports":{"type":{"name":"listOf","elemType":{"name":"unsignedInt16"}},"hasDefault":true},
+  "networking.hostName":{"type":{"name":"str"},"hasDefault":true},
+  "fleet.role":{"type":{"name":"enum","values":["web","db"]}},
+  "fleet.name":{"type":{"name":"str"}},
+  "users.users":{"type":{"name":"attrsOf","elemType":{"name":"submodule"}},"hasDefault":true}
+}}
+"#;
+    let web = r#"    fleet.role = "web";
+    fleet.name = "web";
+    networking.hostName = "web";
+    users.users.alice.isNormalUser = true;
+    services.openssh.enable = "yes";
+    services.openssh.ports = [ 22 70000 ];
+    services.opensh.enable = true;"#;
+    let out = check(&repo(web, catalog));
+    expect![[r#"
+        option/type-mismatch modules/machines.nix:10:31: `services.openssh.enable` has the wrong type: expected boolean, found a string.
+          note infra-check-options-web.json:1:1: `services.openssh.enable` is declared here as boolean
+        option/type-mismatch modules/machines.nix:11:30: `services.openssh.ports` has the wrong type: at `[1]`: expected 16 bit unsigned integer; between 0 and 65535 (both inclusive), found the integer 70000.
+          note infra-check-options-web.json:1:1: `services.openssh.ports` is declared here as list of 16 bit unsigned integer; between 0 and 65535 (both inclusive)
+        option/unknown modules/machines.nix:12:21: `services.opensh.enable` is not an option of machine `web`: the option catalog loaded for it does not have it; did you mean `services.openssh.enable`?
+          note infra-check-options-web.json:1:1: `services.openssh.enable` is declared here
+    "#]]
+    .assert_eq(&out);
+    // The same definitions on `db`, which the catalog does not describe: nothing.
+    let db_only = check(
+        &repo(
+            "    fleet.role = \"web\";\n    fleet.name = \"web\";",
+            catalog,
+        )
+        .replace(
+            "fleet.role = \"db\"; fleet.name = \"db\";",
+            "fleet.role = \"db\"; fleet.name = \"db\"; services.openssh.enable = \"yes\";",
+        ),
+    );
+    assert_eq!(db_only, "");
+    // A catalog that cannot be read is reported, and nothing is checked against it.
+    let broken = check(&repo(
+        web,
+        "#- /infra-check.toml\ncatalogs = [\"bad.json\"]\n#- /bad.json\n{ not json\n",
+    ));
+    assert!(
+        broken.starts_with(
+            "config/invalid bad.json:1:1: The option catalog `bad.json` could not be read"
+        ),
+        "{broken}"
+    );
+    assert_eq!(broken.lines().count(), 1, "{broken}");
+}
