@@ -127,9 +127,12 @@ pub fn parse(file: &str, text: &str) -> Result<Catalog, String> {
     })
 }
 
+/// The catalogs that could be read, and `(file, message)` for each that could not.
+pub type Catalogs = (Vec<Catalog>, Vec<(String, String)>);
+
 /// Every catalog `infra-check.toml` names, with the problems found reading them.
 #[salsa::tracked(returns(ref))]
-pub fn catalogs(db: &dyn Db, ws: Workspace) -> Arc<(Vec<Catalog>, Vec<(String, String)>)> {
+pub fn catalogs(db: &dyn Db, ws: Workspace) -> Arc<Catalogs> {
     let cfg = config(db, ws);
     let mut ok = Vec::new();
     let mut problems = Vec::new();
