@@ -9,6 +9,7 @@ mod graph;
 mod json;
 mod lsp;
 mod machines;
+mod options_dump;
 mod output;
 mod overview;
 mod progress;
@@ -87,6 +88,12 @@ enum Command {
     /// flake.nix. Only which files exist is looked at: no secret is ever read or printed.
     #[command(after_help = VARS_AFTER_HELP)]
     Vars(VarsArgs),
+    /// Work with option catalogs: the NixOS and nix-darwin options a machine can set.
+    ///
+    /// `infra-check options dump` evaluates a machine's options with Nix and writes them to a
+    /// catalog file; named in `infra-check.toml` (`catalogs = ["<file>"]`), the catalog lets
+    /// `infra-check check` check the machine's options without running Nix.
+    Options(OptionsArgs),
     /// Run the language server on standard input and output (for editors).
     Lsp,
 }
@@ -214,6 +221,50 @@ pub enum VarsFormat {
 }
 
 #[derive(Debug, Args)]
+struct OptionsArgs {
+    #[command(subcommand)]
+    command: OptionsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum OptionsCommand {
+    /// Evaluate a machine's options with Nix and write them to an option catalog.
+    ///
+    /// This is the only infra-check command that runs Nix, so run it on your own machine: it
+    /// runs `nix eval` on `<root>#nixosConfigurations.<MACHINE>.options` (or
+    /// `darwinConfigurations` for a nix-darwin machine), through `direnv exec` when the root has
+    /// an `.envrc` and direnv is installed, and never writes flake.lock. Only option
+    /// declarations are read, not their values; an option that fails to evaluate is left out.
+    /// The repository root is the nearest directory at or above PATH that contains a flake.nix.
+    /// Then add the catalog to `catalogs` in infra-check.toml (the command prints how).
+    #[command(after_help = OPTIONS_DUMP_AFTER_HELP)]
+    Dump(OptionsDumpArgs),
+}
+
+const OPTIONS_DUMP_AFTER_HELP: &str = "\
+Exit codes:
+  0  the catalog was written
+  2  usage error (such as an unknown --machine), Nix is not installed or the evaluation
+     failed (Nix's messages are shown), I/O error, or the repository could not be analysed";
+
+#[derive(Debug, Args)]
+pub struct OptionsDumpArgs {
+    /// A directory (or file) inside the repository. The nearest directory at or above it that
+    /// contains a flake.nix is the flake whose machine is evaluated.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+
+    /// The machine whose options to write, as named in the clan inventory.
+    #[arg(long, value_name = "MACHINE")]
+    pub machine: String,
+
+    /// Where to write the catalog. Defaults to `infra-check-options-<MACHINE>.json` at the
+    /// repository root; a relative path is relative to the current directory.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 struct ExplainArgs {
     /// The diagnostic code to explain, such as `module/undefined`.
     #[arg(
@@ -242,6 +293,9 @@ fn main() -> ExitCode {
         Command::Machines(args) => machines::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Vars(args) => vars::run(&args),
+        Command::Options(args) => match args.command {
+            OptionsCommand::Dump(args) => options_dump::run(&args),
+        },
         Command::Lsp => lsp::run(),
     };
     match result {

@@ -402,3 +402,126 @@ fn vars_removed_from_the_fleet_are_reported_and_clear_when_restored() {
     std::fs::remove_dir_all(root.join("sops/machines/oldbox")).unwrap();
     assert_eq!(diagnostics(&root), vec![]);
 }
+
+/// Option mistakes in the fleet: each is reported at the definition, with the declaration
+/// (`modules/nixos/monitoring.nix`) as a related location, and clears when repaired.
+#[test]
+fn option_mistakes_in_the_fleet_are_reported_at_the_definition() {
+    const KRYPTON: &str = "modules/machines/nixos/krypton/default.nix";
+    const DISKO: &str = "modules/machines/nixos/krypton/disko.nix";
+    const COBALT: &str = "modules/machines/darwin/cobalt/default.nix";
+    let cases: &[(&str, &str, &str, &str, &str)] = &[
+        (
+            KRYPTON,
+            "periodic.role = \"backup\";",
+            "periodic.role = \"backup\";\n    periodic.exporterPort = \"9100\";",
+            "option/type-mismatch",
+            "exporterPort",
+        ),
+        (
+            KRYPTON,
+            "periodic.role = \"backup\";",
+            "periodic.role = \"backup\";\n    periodic.exporterPort = 70000;",
+            "option/type-mismatch",
+            "exporterPort",
+        ),
+        (
+            KRYPTON,
+            "periodic.role = \"backup\";",
+            "periodic.role = \"backup\";\n    periodic.scrape = \"yes\";",
+            "option/type-mismatch",
+            "scrape",
+        ),
+        (
+            KRYPTON,
+            "periodic.role = \"backup\";",
+            "periodic.role = \"backups\";",
+            "option/type-mismatch",
+            "backups",
+        ),
+        (
+            KRYPTON,
+            "periodic.role = \"backup\";",
+            "periodic.role = \"backup\";\n    periodic.scrpe = true;",
+            "option/unknown",
+            "scrpe",
+        ),
+        (
+            DISKO,
+            "disko.devices.disk.main = {",
+            "periodic.role = \"gpu\";\n    disko.devices.disk.main = {",
+            "option/conflict",
+            "periodic.role",
+        ),
+        (
+            KRYPTON,
+            "periodic.role = \"backup\";",
+            "periodic.role = \"backup\";\n    homebrew.enable = true;",
+            "platform/option-unavailable",
+            "homebrew",
+        ),
+        (
+            COBALT,
+            "system.primaryUser = \"ada\";",
+            "system.primaryUser = \"ada\";\n    boot.loader.grub.enable = false;",
+            "platform/option-unavailable",
+            "boot.loader",
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("fleet");
+    copy_dir(&fleet_src(), &root);
+    for (file, find, replace, code, marker) in cases {
+        let path = root.join(file);
+        let original = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            original.contains(find),
+            "{file} no longer contains {find:?}"
+        );
+        let broken = original.replacen(find, replace, 1);
+        std::fs::write(&path, &broken).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_infra-check"))
+            .args(["check", "--format", "json"])
+            .arg(&root)
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let diags = json["diagnostics"].as_array().unwrap();
+        assert_eq!(diags.len(), 1, "{replace}: {diags:#?}");
+        let d = &diags[0];
+        assert_eq!(d["code"], *code, "{replace}: {d:#?}");
+        assert_eq!(d["file"], *file, "{replace}");
+        let line = broken.lines().position(|l| l.contains(marker)).unwrap() as u64 + 1;
+        assert_eq!(d["range"]["start"]["line"], line, "{replace}");
+        if code.starts_with("option/") {
+            let related: Vec<&str> = d["related"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["file"].as_str().unwrap())
+                .collect();
+            assert!(
+                related.contains(&"modules/nixos/monitoring.nix"),
+                "{replace}: {related:?}"
+            );
+        }
+        // `lib.mkForce` on one of the two decides the conflict.
+        if *code == "option/conflict" {
+            let forced = original
+                .replacen(
+                    "\"machines/nixos/krypton\" = {",
+                    "\"machines/nixos/krypton\" = { lib, ... }: {",
+                    1,
+                )
+                .replacen(find, &replace.replace("\"gpu\"", "lib.mkForce \"gpu\""), 1);
+            std::fs::write(&path, &forced).unwrap();
+            let (code, list) = findings(&root);
+            assert_eq!(list, vec![], "with mkForce: {forced}");
+            assert_eq!(code, 0);
+        }
+        std::fs::write(&path, &original).unwrap();
+        let (code, list) = findings(&root);
+        assert_eq!(list, vec![], "after repairing {replace:?}");
+        assert_eq!(code, 0);
+    }
+}
