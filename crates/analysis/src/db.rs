@@ -207,6 +207,12 @@ impl Analysis {
         self.with(|db| crate::clan::overview::overview(db, ws))
     }
 
+    /// Hover data for an option (dotted path): type, default, description, declaration.
+    pub fn option_info(&self, path: &str) -> Cancellable<Vec<crate::options::OptionInfo>> {
+        let ws = self.ws;
+        self.with(|db| crate::options::option_info(db, ws, path))
+    }
+
     /// The state of every generator each machine needs, for `infra-check vars`.
     pub fn vars_status(&self) -> Cancellable<Vec<crate::vars::status::MachineStatus>> {
         let ws = self.ws;

@@ -224,3 +224,28 @@ catalogs = ["infra-check-options-web.json"]
     );
     assert_eq!(broken.lines().count(), 1, "{broken}");
 }
+
+#[test]
+fn hover_data_for_a_declared_option() {
+    let host = crate::tests::host_from_fixture(&repo(
+        "    fleet.role = \"web\";\n    fleet.name = \"web\";",
+        "",
+    ));
+    let info = host.snapshot().option_info("fleet.port").unwrap();
+    assert_eq!(info.len(), 1);
+    let i = &info[0];
+    assert!(
+        i.type_description.starts_with("16 bit unsigned integer"),
+        "{i:?}"
+    );
+    assert_eq!(i.default.as_deref(), Some("8080"));
+    assert_eq!(i.description.as_deref(), Some("The service port."));
+    assert!(!i.required);
+    assert_eq!(i.declared_at.file, "modules/fleet-options.nix");
+    assert_eq!(i.declared_in, "flake.modules.nixos.fleet");
+    assert!(host
+        .snapshot()
+        .option_info("fleet.nope")
+        .unwrap()
+        .is_empty());
+}

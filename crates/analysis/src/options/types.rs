@@ -435,4 +435,63 @@ mod tests {
         let e = check_value(&OptType::Enum(vec!["a".into()]), &json!("b")).unwrap_err();
         assert!(e.contains("one of \"a\""), "{e}");
     }
+
+    #[test]
+    fn every_type_constructor_accepts_and_rejects() {
+        // (type, accepted, rejected)
+        let cases: &[(&str, serde_json::Value, serde_json::Value)] = &[
+            ("bool", json!(true), json!("true")),
+            ("str", json!("x"), json!(1)),
+            ("lines", json!("a\nb"), json!(["a"])),
+            ("int", json!(-3), json!(1.5)),
+            ("port", json!(65535), json!(65536)),
+            ("float", json!(1.5), json!("1.5")),
+            ("path", json!("/etc/x"), json!("relative")),
+            ("package", json!("anything goes"), json!(null)),
+            ("anything", json!({"a": [1]}), json!(null)),
+            ("enum [ \"a\" \"b\" ]", json!("a"), json!("c")),
+            ("listOf int", json!([1, 2]), json!([1, "2"])),
+            ("attrsOf bool", json!({"x": true}), json!({"x": 1})),
+            ("nullOr str", json!(null), json!(1)),
+            ("either int str", json!("x"), json!(true)),
+            ("strMatching \"^[a-z]+$\"", json!("abc"), json!(3)),
+            (
+                "submodule { ip = str; port? = port; }",
+                json!({"ip": "1.2.3.4"}),
+                json!({"ip": "x", "nope": 1}),
+            ),
+        ];
+        for (ty, good, bad) in cases {
+            let t = OptType::parse(ty).unwrap();
+            assert!(check_value(&t, good).is_ok(), "{ty} should accept {good}");
+            // `package` and `anything` accept everything: their "bad" case must pass too.
+            if matches!(t, OptType::Package | OptType::Unknown) {
+                assert!(check_value(&t, bad).is_ok(), "{ty} accepts {bad}");
+            } else {
+                assert!(check_value(&t, bad).is_err(), "{ty} should reject {bad}");
+            }
+        }
+    }
+
+    #[test]
+    fn definitions_below_an_option_follow_the_type() {
+        let t = OptType::parse("attrsOf (submodule { ip = str; })").unwrap();
+        assert!(t
+            .check_at_path(&["db".into(), "ip".into()], &json!("1.2.3.4"))
+            .is_ok());
+        assert!(t
+            .check_at_path(&["db".into(), "ip".into()], &json!(1))
+            .is_err());
+        assert!(t
+            .check_at_path(&["db".into(), "mac".into()], &json!("x"))
+            .is_err());
+        assert!(OptType::Str
+            .check_at_path(&["x".into()], &json!(1))
+            .is_err());
+        assert!(OptType::Unknown
+            .check_at_path(&["x".into()], &json!(1))
+            .is_ok());
+        assert!(!OptType::Str.mergeable() && OptType::Lines.mergeable());
+        assert!(OptType::parse("listOf str").unwrap().mergeable());
+    }
 }
