@@ -287,7 +287,8 @@ impl NixRun {
             Some(code) => format!("failed with exit code {code}"),
             None => "was stopped by a signal".to_owned(),
         };
-        let said = String::from_utf8_lossy(&output.stderr);
+        // direnv colours its errors even when they go to a pipe.
+        let said = without_colours(&String::from_utf8_lossy(&output.stderr));
         let said = said.trim_end();
         let mut message = format!(
             "`{}` {how}, so no option catalog was written.",
@@ -304,6 +305,25 @@ impl NixRun {
         }
         Err(CliError::Io(message))
     }
+}
+
+/// `text` without ANSI colour sequences (`ESC [ … m`).
+fn without_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("\x1b[") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find(|c: char| !(c.is_ascii_digit() || c == ';')) {
+            Some(end) if after[end..].starts_with('m') => rest = &after[end + 1..],
+            _ => {
+                out.push_str("\x1b[");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `name` as one element of a Nix attribute path: quoted unless it is a plain identifier.
@@ -463,7 +483,9 @@ fn summary(root: &Path, written: &Path, machine: &str, class: &str, count: usize
             "Wrote {options} to `{}`. To check the machine's options against it, move it into \
 the repository and add `catalogs = [\"<its path from the repository root>\"]` to \
 infra-check.toml at the root.\n",
-            written.display()
+            std::path::absolute(written)
+                .unwrap_or_else(|_| written.to_path_buf())
+                .display()
         ),
     }
 }
@@ -538,6 +560,14 @@ mod tests {
         .unwrap();
         assert!(text.ends_with("\"options\":{}}\n"), "{text}");
         assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
+    }
+
+    #[test]
+    fn removes_colours_only() {
+        assert_eq!(
+            without_colours("\x1b[31mdirenv: error\x1b[0m\n\x1b[2Kkept \x1b["),
+            "direnv: error\n\x1b[2Kkept \x1b["
+        );
     }
 
     #[test]
