@@ -48,17 +48,7 @@ fn listing() -> String {
 
 fn unknown_code_message(code: &str) -> String {
     let suggestions = closest_codes(code);
-    let hint = match suggestions.as_slice() {
-        [] => String::new(),
-        [one] => format!(" Did you mean `{one}`?"),
-        [init @ .., last] => format!(
-            " Did you mean {} or `{last}`?",
-            init.iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
+    let hint = crate::suggest::did_you_mean(&suggestions);
     format!(
         "`{code}` is not an infra-check diagnostic code.{hint} Run `infra-check explain --list` \
 to see every code."

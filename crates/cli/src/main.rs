@@ -16,6 +16,7 @@ mod progress;
 mod render_human;
 mod report;
 mod sarif;
+mod suggest;
 mod threads;
 mod vars;
 mod workspace;

@@ -121,7 +121,9 @@ fn class_of(root: &Path, machine: &str) -> Result<String, CliError> {
     loaded.progress.finish();
     let Some(info) = overview.machines.iter().find(|m| m.name == machine) else {
         let names: Vec<String> = overview.machines.into_iter().map(|m| m.name).collect();
-        return Err(CliError::Usage(unknown_machine_message(machine, &names)));
+        return Err(CliError::Usage(crate::suggest::unknown_machine_message(
+            machine, &names,
+        )));
     };
     info.class.clone().ok_or_else(|| {
         CliError::Usage(format!(
@@ -140,46 +142,6 @@ fn configurations_attribute(class: &str) -> Option<&'static str> {
         "darwin" => Some("darwinConfigurations"),
         _ => None,
     }
-}
-
-fn unknown_machine_message(wanted: &str, names: &[String]) -> String {
-    if names.is_empty() {
-        return format!("`{wanted}` is not a machine of this clan: it has no machines.");
-    }
-    let hint = match closest(wanted, names).as_slice() {
-        [] => String::new(),
-        [one] => format!(" Did you mean `{one}`?"),
-        [init @ .., last] => format!(
-            " Did you mean {} or `{last}`?",
-            init.iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    format!(
-        "`{wanted}` is not a machine of this clan.{hint} Run `infra-check machines` to list them."
-    )
-}
-
-/// Up to three machine names that look like `wanted`, best first: close in edits (a
-/// transposition is one edit, as in the analysis' own suggestions) or similar by Jaro-Winkler
-/// (as in `infra-check vars --machine`).
-fn closest<'a>(wanted: &str, names: &'a [String]) -> Vec<&'a str> {
-    let budget = (wanted.chars().count() / 3).max(1);
-    let mut scored: Vec<(usize, f64, &str)> = names
-        .iter()
-        .map(|n| {
-            (
-                strsim::damerau_levenshtein(wanted, n),
-                strsim::jaro_winkler(wanted, n),
-                n.as_str(),
-            )
-        })
-        .filter(|(edits, similarity, _)| *edits <= budget || *similarity >= 0.8)
-        .collect();
-    scored.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(b.2)));
-    scored.into_iter().take(3).map(|(_, _, n)| n).collect()
 }
 
 fn needs_nix() -> CliError {
@@ -573,11 +535,15 @@ mod tests {
     #[test]
     fn suggests_close_machine_names() {
         let names = vec!["web".to_owned(), "mac".to_owned()];
-        assert!(unknown_machine_message("wbe", &names).contains("Did you mean `web`?"));
-        assert!(unknown_machine_message("mca", &names).contains("Did you mean `mac`?"));
-        assert!(!unknown_machine_message("zzz", &names).contains("Did you mean"));
+        assert!(
+            crate::suggest::unknown_machine_message("wbe", &names).contains("Did you mean `web`?")
+        );
+        assert!(
+            crate::suggest::unknown_machine_message("mca", &names).contains("Did you mean `mac`?")
+        );
+        assert!(!crate::suggest::unknown_machine_message("zzz", &names).contains("Did you mean"));
         assert_eq!(
-            unknown_machine_message("x", &[]),
+            crate::suggest::unknown_machine_message("x", &[]),
             "`x` is not a machine of this clan: it has no machines."
         );
     }

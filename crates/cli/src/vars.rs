@@ -213,40 +213,11 @@ fn select(
         .filter(|m| m.status.machine == wanted)
         .collect();
     if chosen.is_empty() {
-        return Err(CliError::Usage(unknown_machine_message(wanted, names)));
+        return Err(CliError::Usage(crate::suggest::unknown_machine_message(
+            wanted, names,
+        )));
     }
     Ok(chosen)
-}
-
-fn unknown_machine_message(wanted: &str, names: &[String]) -> String {
-    if names.is_empty() {
-        return format!("`{wanted}` is not a machine of this clan: it has no machines.");
-    }
-    let hint = match closest(wanted, names).as_slice() {
-        [] => String::new(),
-        [one] => format!(" Did you mean `{one}`?"),
-        [init @ .., last] => format!(
-            " Did you mean {} or `{last}`?",
-            init.iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    format!(
-        "`{wanted}` is not a machine of this clan.{hint} Run `infra-check machines` to list them."
-    )
-}
-
-/// Up to three machine names that look like `wanted`, best first.
-fn closest<'a>(wanted: &str, names: &'a [String]) -> Vec<&'a str> {
-    let mut scored: Vec<(f64, &str)> = names
-        .iter()
-        .map(|n| (strsim::jaro_winkler(wanted, n), n.as_str()))
-        .filter(|(score, _)| *score >= 0.8)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    scored.into_iter().take(3).map(|(_, n)| n).collect()
 }
 
 /// The state of one generator as a whole.
@@ -784,9 +755,13 @@ mod tests {
     #[test]
     fn suggestions_find_near_machines() {
         let names = vec!["argon".to_owned(), "krypton".to_owned(), "radon".to_owned()];
-        assert_eq!(closest("argn", &names).first(), Some(&"argon"));
-        assert!(closest("zzzzzz", &names).is_empty());
-        assert!(unknown_machine_message("argn", &names).contains("Did you mean `argon`?"));
+        assert_eq!(
+            crate::suggest::closest("argn", &names).first(),
+            Some(&"argon")
+        );
+        assert!(crate::suggest::closest("zzzzzz", &names).is_empty());
+        assert!(crate::suggest::unknown_machine_message("argn", &names)
+            .contains("Did you mean `argon`?"));
     }
 
     #[test]
