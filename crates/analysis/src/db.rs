@@ -207,6 +207,43 @@ impl Analysis {
         self.with(|db| crate::clan::overview::overview(db, ws))
     }
 
+    /// Where the thing at `offset` of `file` is defined.
+    pub fn definition(&self, file: &str, offset: u32) -> Cancellable<Vec<crate::ide::NavTarget>> {
+        let ws = self.ws;
+        self.with(|db| crate::ide::nav::definition(db, ws, file, offset))
+    }
+
+    /// Every use of the thing at `offset` (and its definitions with `include_declaration`).
+    pub fn references(
+        &self,
+        file: &str,
+        offset: u32,
+        include_declaration: bool,
+    ) -> Cancellable<Vec<crate::ide::NavTarget>> {
+        let ws = self.ws;
+        self.with(|db| crate::ide::nav::references(db, ws, file, offset, include_declaration))
+    }
+
+    pub fn hover(&self, file: &str, offset: u32) -> Cancellable<Option<crate::ide::Hover>> {
+        let ws = self.ws;
+        self.with(|db| crate::ide::hover::hover(db, ws, file, offset))
+    }
+
+    pub fn completions(&self, file: &str, offset: u32) -> Cancellable<Vec<crate::ide::Completion>> {
+        let ws = self.ws;
+        self.with(|db| crate::ide::complete::completions(db, ws, file, offset))
+    }
+
+    pub fn document_symbols(&self, file: &str) -> Cancellable<Vec<crate::ide::Symbol>> {
+        let ws = self.ws;
+        self.with(|db| crate::ide::symbols::document_symbols(db, ws, file))
+    }
+
+    pub fn workspace_symbols(&self, query: &str) -> Cancellable<Vec<crate::ide::Symbol>> {
+        let ws = self.ws;
+        self.with(|db| crate::ide::symbols::workspace_symbols(db, ws, query))
+    }
+
     /// Hover data for an option (dotted path): type, default, description, declaration.
     pub fn option_info(&self, path: &str) -> Cancellable<Vec<crate::options::OptionInfo>> {
         let ws = self.ws;

@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod disk;
 pub mod eval;
 pub mod flake;
+pub mod ide;
 pub mod index;
 pub mod line_index;
 pub mod loader;

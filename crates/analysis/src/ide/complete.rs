@@ -1,0 +1,227 @@
+//! Completion from the text before the cursor: module names after `flake.modules.<class>.` (or
+//! an alias of it, or inside `with <alias>; [ … ]`), classes after `flake.modules.`, machine
+//! names in `machines.`, tags, service names for `module.name`, generator and file names after
+//! `generators.` and option paths below declared namespaces.
+
+use std::collections::BTreeSet;
+
+use super::{Completion, CompletionKind};
+use crate::clan::catalog::catalog;
+use crate::clan::resolve::clan_model;
+use crate::db::{file_by_path, Db, Workspace};
+use crate::index::module_index;
+use crate::summary::{attr_display, file_summary};
+
+fn item(label: &str, kind: CompletionKind, detail: Option<String>) -> Completion {
+    Completion {
+        label: label.to_owned(),
+        kind,
+        detail,
+        insert: attr_display(label),
+    }
+}
+
+/// The identifier-ish word being typed and what stands before it.
+fn split_prefix(before: &str) -> (&str, &str) {
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\'' | '/')))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    (&before[..start], &before[start..])
+}
+
+pub fn completions(db: &dyn Db, ws: Workspace, file: &str, offset: u32) -> Vec<Completion> {
+    let Some(f) = file_by_path(db, ws, file) else {
+        return Vec::new();
+    };
+    let text = f.text(db);
+    let offset = (offset as usize).min(text.len());
+    if !text.is_char_boundary(offset) {
+        return Vec::new();
+    }
+    let line_start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let before = &text[line_start..offset];
+    let (head, word) = split_prefix(before);
+    let head = head.trim_end_matches('"');
+    let idx = module_index(db, ws);
+    let classes: BTreeSet<&str> = idx.definitions.keys().map(|(c, _)| c.as_str()).collect();
+    let mut out = Vec::new();
+    let modules_of = |class: &str, out: &mut Vec<Completion>| {
+        for n in idx.names_of(class) {
+            out.push(item(
+                n,
+                CompletionKind::Module,
+                Some(format!("{class} module")),
+            ));
+        }
+    };
+    // `…modules.<class>.` directly, or through an alias bound to it in this file.
+    if let Some(rest) = head.strip_suffix('.') {
+        let (_, last) = split_prefix(rest);
+        let before_last = &rest[..rest.len() - last.len()];
+        if before_last.ends_with("modules.") && classes.contains(last) {
+            modules_of(last, &mut out);
+        } else if rest.ends_with("modules") {
+            for c in &classes {
+                out.push(item(c, CompletionKind::Class, Some("module class".into())));
+            }
+        } else if let Some(class) = alias_class(text, last) {
+            modules_of(&class, &mut out);
+        } else if last == "machines" {
+            for m in clan_model(db, ws).machines.keys() {
+                out.push(item(m, CompletionKind::Machine, Some("machine".into())));
+            }
+        } else if last == "tags" {
+            for t in clan_model(db, ws).known_tags() {
+                out.push(item(&t, CompletionKind::Tag, Some("tag".into())));
+            }
+        } else if last == "generators" {
+            for g in generator_names(db, ws) {
+                out.push(item(
+                    &g,
+                    CompletionKind::Generator,
+                    Some("vars generator".into()),
+                ));
+            }
+        } else if last == "files" {
+            let (_, gen) = split_prefix(before_last.trim_end_matches('.'));
+            for file in generator_files(db, ws, gen.trim_matches('"')) {
+                out.push(item(
+                    &file,
+                    CompletionKind::File,
+                    Some(format!("file of {gen}")),
+                ));
+            }
+        } else {
+            // Option paths: the declared options below what has been typed.
+            let typed: Vec<&str> = rest.split('.').map(|s| s.trim()).collect();
+            let typed_tail: Vec<String> = typed
+                .iter()
+                .rev()
+                .take_while(|s| {
+                    !s.is_empty()
+                        && s.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+                })
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let mut seen = BTreeSet::new();
+            for path in option_paths(db, ws) {
+                if path.len() > typed_tail.len() && path[..typed_tail.len()] == typed_tail[..] {
+                    let next = &path[typed_tail.len()];
+                    if seen.insert(next.clone()) {
+                        out.push(item(next, CompletionKind::Option, Some(path.join("."))));
+                    }
+                }
+            }
+        }
+    } else if before.contains("name") && before.contains('=') && before.contains("module")
+        || head.ends_with("name =")
+    {
+        let clan = clan_model(db, ws);
+        let mut names: BTreeSet<String> = catalog()
+            .at(clan.clan_core_last_modified)
+            .service_names()
+            .into_iter()
+            .collect();
+        names.extend(clan.local_services.keys().cloned());
+        for n in names {
+            out.push(Completion {
+                label: n.clone(),
+                kind: CompletionKind::Service,
+                detail: Some("clan service".into()),
+                insert: n,
+            });
+        }
+    } else if let Some(class) = with_class(text, line_start) {
+        modules_of(&class, &mut out);
+    }
+    out.retain(|c| c.label.starts_with(word.trim_matches('"')));
+    out
+}
+
+/// The class of `alias` when this file binds it to `… .modules.<class>`.
+fn alias_class(text: &str, alias: &str) -> Option<String> {
+    if alias.is_empty() {
+        return None;
+    }
+    let pat = format!("{alias} = ");
+    let i = text.find(&pat)?;
+    let rhs = text[i + pat.len()..].split(';').next()?.trim();
+    let class = rhs
+        .strip_prefix("config.flake.modules.")
+        .or_else(|| rhs.strip_prefix("inputs.self.modules."))
+        .or_else(|| rhs.strip_prefix("self.modules."))?;
+    (!class.is_empty() && class.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then(|| class.to_owned())
+}
+
+/// Inside `with <alias-or-path>; [ … ]` on an earlier part of the text: that set's class.
+fn with_class(text: &str, line_start: usize) -> Option<String> {
+    let before = &text[..line_start.min(text.len())];
+    let w = before.rfind("with ")?;
+    let target = before[w + 5..]
+        .split(';')
+        .next()?
+        .trim()
+        .trim_start_matches('(');
+    if let Some(c) = target.rsplit_once("modules.").map(|(_, c)| c) {
+        return Some(c.to_owned());
+    }
+    alias_class(text, target)
+}
+
+fn generator_names(db: &dyn Db, ws: Workspace) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for p in &crate::flake::module_files(db, ws).files {
+        if let Some(f) = file_by_path(db, ws, p) {
+            out.extend(
+                file_summary(db, ws, f)
+                    .vars
+                    .generators
+                    .iter()
+                    .map(|g| g.name.clone()),
+            );
+        }
+    }
+    out
+}
+
+fn generator_files(db: &dyn Db, ws: Workspace, generator: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for p in &crate::flake::module_files(db, ws).files {
+        if let Some(f) = file_by_path(db, ws, p) {
+            for g in file_summary(db, ws, f)
+                .vars
+                .generators
+                .iter()
+                .filter(|g| g.name == generator)
+            {
+                out.extend(g.files.iter().flatten().map(|f| f.name.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn option_paths(db: &dyn Db, ws: Workspace) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for p in &crate::flake::module_files(db, ws).files {
+        if let Some(f) = file_by_path(db, ws, p) {
+            out.extend(
+                file_summary(db, ws, f)
+                    .options
+                    .decls
+                    .iter()
+                    .map(|d| d.decl.path.clone()),
+            );
+        }
+    }
+    for c in &crate::options::catalog::catalogs(db, ws).0 {
+        out.extend(c.options.values().map(|o| o.path.clone()));
+    }
+    out
+}
