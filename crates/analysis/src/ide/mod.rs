@@ -68,3 +68,6 @@ pub struct Symbol {
     /// Where it belongs: the class of a module, the service of an instance, …
     pub container: Option<String>,
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,138 @@
+use crate::tests::host_from_fixture;
+use crate::Analysis;
+
+const REPO: &str = r#"#- /flake.nix
+{
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.clan-core.url = "github:clan-lol/clan-core";
+  outputs = inputs@{ flake-parts, ... }:
+    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+#- /modules/base.nix
+{
+  flake.modules.nixos.base = { config, lib, ... }: {
+    imports = [ ./hardware.nix ];
+    options.fleet.port = lib.mkOption { type = lib.types.port; default = 8080; description = "The port."; };
+    config.clan.core.vars.generators.api = { files.token = { }; };
+  };
+}
+#- /modules/hardware.nix
+{ }
+#- /modules/web.nix
+{ config, ... }:
+let nixosModules = config.flake.modules.nixos; in
+{
+  flake.modules.nixos."machines/nixos/web" = { config, ... }: {
+    imports = with nixosModules; [ base ];
+    fleet.port = 443;
+    services.api.tokenFile = config.clan.core.vars.generators.api.files.token.path;
+  };
+  clan.inventory.machines.web = { tags = [ "server" ]; };
+  clan.machines.web.imports = [ config.flake.modules.nixos."machines/nixos/web" ];
+  clan.inventory.instances.sshd.roles.server.machines.web = { };
+  clan.inventory.instances.sshd.roles.client.tags = [ "server" ];
+}
+"#;
+
+fn analysis() -> Analysis {
+    host_from_fixture(REPO).snapshot()
+}
+
+/// The offset of the `n`th occurrence (0-based) of `needle` in `file`, plus `delta`.
+fn offset(a: &Analysis, file: &str, needle: &str, n: usize, delta: u32) -> u32 {
+    let text = a.file_text(file).unwrap();
+    let mut from = 0;
+    for _ in 0..n {
+        from += text[from..].find(needle).unwrap() + needle.len();
+    }
+    (from + text[from..].find(needle).unwrap()) as u32 + delta
+}
+
+fn files(targets: &[crate::ide::NavTarget]) -> Vec<String> {
+    targets.iter().map(|t| t.location.file.clone()).collect()
+}
+
+#[test]
+fn definition_of_modules_machines_paths_generators_and_options() {
+    let a = analysis();
+    // `base` in the `with` list → where `flake.modules.nixos.base` is defined.
+    let at = offset(&a, "modules/web.nix", "base ]", 0, 1);
+    assert_eq!(
+        files(&a.definition("modules/web.nix", at).unwrap()),
+        ["modules/base.nix"]
+    );
+    // A machine named in a role → its inventory entry and its machine module.
+    let at = offset(&a, "modules/web.nix", "machines.web = { }", 0, 10);
+    let t = a.definition("modules/web.nix", at).unwrap();
+    assert!(t.iter().any(|t| t.label == "machine web"), "{t:?}");
+    assert!(
+        t.iter()
+            .any(|t| t.label == "flake.modules.nixos.\"machines/nixos/web\""),
+        "{t:?}"
+    );
+    // `./hardware.nix` → the file.
+    let at = offset(&a, "modules/base.nix", "./hardware.nix", 0, 3);
+    assert_eq!(
+        files(&a.definition("modules/base.nix", at).unwrap()),
+        ["modules/hardware.nix"]
+    );
+    // A generator file read → the declaration.
+    let at = offset(&a, "modules/web.nix", "token.path", 0, 1);
+    assert_eq!(
+        files(&a.definition("modules/web.nix", at).unwrap()),
+        ["modules/base.nix"]
+    );
+    // An option definition → its declaration.
+    let at = offset(&a, "modules/web.nix", "port = 443", 0, 1);
+    assert_eq!(
+        files(&a.definition("modules/web.nix", at).unwrap()),
+        ["modules/base.nix"]
+    );
+    // A tag → the machines carrying it.
+    let at = offset(&a, "modules/web.nix", "\"server\" ];\n}", 0, 2);
+    let t = a.definition("modules/web.nix", at).unwrap();
+    assert_eq!(
+        t.iter().map(|t| t.label.as_str()).collect::<Vec<_>>(),
+        ["machine web"]
+    );
+}
+
+#[test]
+fn references_hover_completion_and_symbols() {
+    let a = analysis();
+    let at = offset(&a, "modules/base.nix", "base =", 0, 1);
+    let refs = a.references("modules/base.nix", at, false).unwrap();
+    assert_eq!(files(&refs), ["modules/web.nix"]);
+    // Hover on a machine in a role: its class and roles.
+    let at = offset(&a, "modules/web.nix", "machines.web = { }", 0, 10);
+    let h = a.hover("modules/web.nix", at).unwrap().unwrap();
+    assert!(h.markdown.contains("class: `nixos`"), "{}", h.markdown);
+    assert!(h.markdown.contains("`sshd/server`"), "{}", h.markdown);
+    // Hover on an option definition.
+    let at = offset(&a, "modules/web.nix", "port = 443", 0, 1);
+    let h = a.hover("modules/web.nix", at).unwrap().unwrap();
+    assert!(
+        h.markdown.contains("16 bit unsigned integer") && h.markdown.contains("The port."),
+        "{}",
+        h.markdown
+    );
+    // Completion of module names after `config.flake.modules.nixos.`.
+    let text = a.file_text("modules/web.nix").unwrap();
+    let end = text.find("config.flake.modules.nixos.\"machines").unwrap()
+        + "config.flake.modules.nixos.".len();
+    let c = a.completions("modules/web.nix", end as u32).unwrap();
+    assert!(c.iter().any(|c| c.label == "base"), "{c:?}");
+    // Symbols.
+    let s = a.document_symbols("modules/base.nix").unwrap();
+    assert!(
+        s.iter().any(|s| s.name == "flake.modules.nixos.base"),
+        "{s:?}"
+    );
+    assert!(s.iter().any(|s| s.name == "generator api"), "{s:?}");
+    let w = a.workspace_symbols("web").unwrap();
+    assert!(w.iter().any(|s| s.name == "machine web"), "{w:?}");
+    // Nothing at a position with nothing on it.
+    assert!(a.definition("modules/hardware.nix", 0).unwrap().is_empty());
+    assert!(a.hover("modules/hardware.nix", 0).unwrap().is_none());
+}
