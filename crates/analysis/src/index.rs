@@ -20,6 +20,9 @@ pub struct ModuleIndex {
     pub escaped: BTreeSet<String>,
     pub all_escaped: bool,
     pub contexts: Vec<ImportContext>,
+    /// Indices into `contexts` by owner, and by machine for `clan.machines.<m>` contexts.
+    pub contexts_by_owner: std::collections::HashMap<String, Vec<usize>>,
+    pub contexts_by_machine: std::collections::HashMap<String, Vec<usize>>,
 }
 
 impl ModuleIndex {
@@ -80,6 +83,12 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
         }
         idx.references.extend(s.references.iter().cloned());
         idx.contexts.extend(s.contexts.iter().cloned());
+    }
+    for (i, c) in idx.contexts.iter().enumerate() {
+        idx.contexts_by_owner.entry(c.owner.clone()).or_default().push(i);
+        if let crate::summary::ContextClass::Machine(m) = &c.class {
+            idx.contexts_by_machine.entry(m.clone()).or_default().push(i);
+        }
     }
     idx.references.sort();
     idx.references.dedup();

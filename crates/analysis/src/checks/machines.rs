@@ -44,24 +44,29 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     }
     // Machine modules (`machines/<class>/<name>`) that no `clan.machines` entry imports.
     if model.machine_configs_complete && model.present {
+        let in_machines: std::collections::HashSet<(&str, &str)> = idx
+            .contexts
+            .iter()
+            .filter(|c| matches!(c.class, ContextClass::Machine(_)))
+            .flat_map(|c| c.items.iter())
+            .filter_map(|i| Some((i.class.as_str(), i.name.as_deref()?)))
+            .collect();
+        let any_name_unknown: std::collections::HashSet<&str> = idx
+            .references
+            .iter()
+            .filter(|r| r.name.is_none())
+            .map(|r| r.class.as_str())
+            .collect();
         for ((class, name), defs) in &idx.definitions {
             let Some(machine) = machine_module_name(class, name) else {
                 continue;
             };
-            let used_by_machine = idx.contexts.iter().any(|c| {
-                matches!(c.class, ContextClass::Machine(_))
-                    && c.items
-                        .iter()
-                        .any(|i| &i.class == class && i.name.as_deref() == Some(name))
-            });
-            if used_by_machine || idx.escaped.contains(class) || idx.all_escaped {
-                continue;
-            }
+            let used_by_machine = in_machines.contains(&(class.as_str(), name.as_str()));
             // Referenced by a name we cannot read: it may be registered.
-            if idx
-                .references
-                .iter()
-                .any(|r| &r.class == class && r.name.is_none())
+            if used_by_machine
+                || idx.escaped.contains(class)
+                || idx.all_escaped
+                || any_name_unknown.contains(class.as_str())
             {
                 continue;
             }

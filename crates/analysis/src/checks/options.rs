@@ -154,25 +154,31 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             .collect(),
         complete: false,
     }];
+    // Declarations and definitions by the module that makes them, so each machine's view is
+    // built from its own modules instead of scanning all of them.
+    let mut decls_by_owner: std::collections::HashMap<&str, Vec<&DeclaredIn>> = Default::default();
+    for d in &decls {
+        decls_by_owner.entry(d.owner.as_str()).or_default().push(d);
+    }
+    let mut defs_by_owner: std::collections::HashMap<&str, Vec<&Definition>> = Default::default();
+    for d in &defs {
+        defs_by_owner.entry(d.owner.as_str()).or_default().push(d);
+    }
     for (name, m) in &clan.machines {
         let Some(class) = m.class.clone() else {
             continue;
         };
-        let owners: HashSet<String> = crate::vars::resolve::machine_owners(idx, name)
-            .into_iter()
-            .collect();
-        let reaches = |owner: &str, c: &ContextClass| {
-            owners.contains(owner)
-                && match c {
-                    ContextClass::Known(k) => k == &class,
-                    ContextClass::Machine(_) => true,
-                }
+        let fits = |c: &ContextClass| match c {
+            ContextClass::Known(k) => k == &class,
+            ContextClass::Machine(_) => true,
         };
-        let mut machine_decls: Vec<&DeclaredIn> = decls
-            .iter()
-            .copied()
-            .filter(|d| reaches(&d.owner, &d.class))
-            .collect();
+        let owners = crate::vars::resolve::machine_owners(idx, name);
+        let mut machine_decls: Vec<&DeclaredIn> = Vec::new();
+        let mut machine_defs: Vec<&Definition> = Vec::new();
+        for o in &owners {
+            machine_decls.extend(decls_by_owner.get(o.as_str()).into_iter().flatten().copied().filter(|d| fits(&d.class)));
+            machine_defs.extend(defs_by_owner.get(o.as_str()).into_iter().flatten().copied().filter(|d| fits(&d.class)));
+        }
         // A catalog describes the machine it was dumped from (or every machine of its class
         // when it names none).
         let mut complete = false;
@@ -182,16 +188,15 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 complete = true;
             }
         }
+        if machine_defs.is_empty() {
+            continue;
+        }
         configs.push(Config {
             complete,
             name: format!("machine `{name}`"),
             class: class.clone(),
             decls: machine_decls,
-            defs: defs
-                .iter()
-                .copied()
-                .filter(|d| reaches(&d.owner, &d.class))
-                .collect(),
+            defs: machine_defs,
         });
     }
     let mut seen: HashSet<(&'static str, Location)> = HashSet::new();

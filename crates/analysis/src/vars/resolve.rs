@@ -94,25 +94,22 @@ impl Source {
 
 /// The owners of every module a machine's configuration reaches.
 pub fn machine_owners(idx: &ModuleIndex, machine: &str) -> Vec<String> {
+    let items = |ids: Option<&Vec<usize>>| -> Vec<&crate::summary::ModuleReference> {
+        ids.into_iter()
+            .flatten()
+            .flat_map(|&i| idx.contexts[i].items.iter())
+            .collect()
+    };
     let mut owners = vec![format!("clan.machines.{}", attr_display(machine))];
-    let mut queue: Vec<&crate::summary::ModuleReference> = idx
-        .contexts
-        .iter()
-        .filter(|c| c.class == ContextClass::Machine(machine.to_owned()))
-        .flat_map(|c| c.items.iter())
-        .collect();
+    let mut seen: std::collections::HashSet<String> = owners.iter().cloned().collect();
+    let mut queue = items(idx.contexts_by_machine.get(machine));
     while let Some(i) = queue.pop() {
         let Some(n) = &i.name else { continue };
         let owner = format!("flake.modules.{}.{}", i.class, attr_display(n));
-        if owners.contains(&owner) {
+        if !seen.insert(owner.clone()) {
             continue;
         }
-        queue.extend(
-            idx.contexts
-                .iter()
-                .filter(|c| c.owner == owner)
-                .flat_map(|c| c.items.iter()),
-        );
+        queue.extend(items(idx.contexts_by_owner.get(&owner)));
         owners.push(owner);
     }
     owners
