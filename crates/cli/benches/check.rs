@@ -1,5 +1,6 @@
 //! `cargo bench -p infra-check --bench check`: times the analyzer on the embedded example and on
-//! synthetic fleets of 10, 100 and 1,000 machines, in a release build. Prints medians.
+//! synthetic fleets of 10, 100 and 1,000 machines (written by `crates/fleetgen`), in a release
+//! build. Prints medians.
 //!
 //! Measured per tree:
 //! - `read+parse`: reading and parsing every `.nix` file serially with rnix — the baseline the
@@ -117,62 +118,6 @@ fn bench(name: &str, root: &Path, edit_file: &str, runs: usize) {
     );
 }
 
-/// Writes a synthetic dendritic fleet: `machines` machine modules (half NixOS, half darwin),
-/// `shared` shared modules per class, an inventory and `clan.machines`.
-fn synth_fleet(dir: &Path, machines: usize, shared: usize) {
-    let w = |p: &str, s: String| {
-        let path = dir.join(p);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, s).unwrap();
-    };
-    w(
-        "flake.nix",
-        r#"{
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  inputs.import-tree.url = "github:vic/import-tree";
-  outputs = inputs@{ flake-parts, ... }: flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-"#
-        .into(),
-    );
-    for class in ["nixos", "darwin"] {
-        for s in 0..shared {
-            w(
-                &format!("modules/{class}/shared-{s}.nix"),
-                format!(
-                    "{{ lib, ... }}:\n{{\n  flake.modules.{class}.shared-{s} = {{ pkgs, ... }}: {{\n    environment.systemPackages = [ pkgs.hello ];\n    services.x{s}.enable = lib.mkDefault true;\n  }};\n}}\n"
-                ),
-            );
-        }
-    }
-    let mut inventory = String::from("{\n  clan.inventory.machines = {\n");
-    let mut registry = String::from("{ config, ... }:\n{\n");
-    for m in 0..machines {
-        let class = if m % 2 == 0 { "nixos" } else { "darwin" };
-        let picks: Vec<String> = (0..4)
-            .map(|k| format!("shared-{}", (m + k) % shared))
-            .collect();
-        w(
-            &format!("modules/machines/{class}/m{m}/default.nix"),
-            format!(
-                "{{ config, inputs, ... }}:\nlet\n  flakeModules = config.flake.modules.{class};\nin\n{{\n  flake.modules.{class}.\"machines/{class}/m{m}\" = {{ pkgs, ... }}: {{\n    imports = [ inputs.srvos.{class}Modules.common ] ++ (with flakeModules; [ {} ]);\n    networking.hostName = \"m{m}\";\n  }};\n}}\n",
-                picks.join(" ")
-            ),
-        );
-        inventory.push_str(&format!(
-            "    m{m} = {{ tags = [ \"t{}\" ]; machineClass = \"{class}\"; }};\n",
-            m % 7
-        ));
-        registry.push_str(&format!(
-            "  clan.machines.m{m}.imports = [ config.flake.modules.{class}.\"machines/{class}/m{m}\" ];\n"
-        ));
-    }
-    inventory.push_str("  };\n}\n");
-    registry.push_str("}\n");
-    w("modules/clan/inventory.nix", inventory);
-    w("modules/clan/machines.nix", registry);
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; ignore arguments.
     let runs = 15;
@@ -185,7 +130,7 @@ fn main() {
     );
     for (machines, shared) in [(10, 10), (100, 50), (1000, 200)] {
         let dir = tempfile::tempdir().unwrap();
-        synth_fleet(dir.path(), machines, shared);
+        fleetgen::write_fleet(dir.path(), fleetgen::Spec { machines, shared }).unwrap();
         bench(
             &format!("synthetic {machines} machines"),
             dir.path(),
