@@ -85,9 +85,15 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
         idx.contexts.extend(s.contexts.iter().cloned());
     }
     for (i, c) in idx.contexts.iter().enumerate() {
-        idx.contexts_by_owner.entry(c.owner.clone()).or_default().push(i);
+        idx.contexts_by_owner
+            .entry(c.owner.clone())
+            .or_default()
+            .push(i);
         if let crate::summary::ContextClass::Machine(m) = &c.class {
-            idx.contexts_by_machine.entry(m.clone()).or_default().push(i);
+            idx.contexts_by_machine
+                .entry(m.clone())
+                .or_default()
+                .push(i);
         }
     }
     idx.references.sort();

@@ -176,8 +176,22 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         let mut machine_decls: Vec<&DeclaredIn> = Vec::new();
         let mut machine_defs: Vec<&Definition> = Vec::new();
         for o in &owners {
-            machine_decls.extend(decls_by_owner.get(o.as_str()).into_iter().flatten().copied().filter(|d| fits(&d.class)));
-            machine_defs.extend(defs_by_owner.get(o.as_str()).into_iter().flatten().copied().filter(|d| fits(&d.class)));
+            machine_decls.extend(
+                decls_by_owner
+                    .get(o.as_str())
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|d| fits(&d.class)),
+            );
+            machine_defs.extend(
+                defs_by_owner
+                    .get(o.as_str())
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|d| fits(&d.class)),
+            );
         }
         // A catalog describes the machine it was dumped from (or every machine of its class
         // when it names none).

@@ -141,11 +141,19 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
         opaque.extend(s.vars.opaque_import_owners.iter().map(String::as_str));
         model.var_refs.extend(s.vars.var_refs.iter().cloned());
     }
-    // A role whose members cannot be known may include any machine.
-    let roles_unknown = !clan.instances_complete
-        || clan.instances.values().any(|i| {
-            !i.roles_known || i.roles.values().any(|r| clan.role_assignments(r).is_none())
-        });
+    // Every role's machines, expanded once (tags make this the expensive part).
+    let mut members: Vec<(&Instance, &Role, std::collections::HashSet<String>)> = Vec::new();
+    let mut roles_unknown = !clan.instances_complete;
+    for inst in clan.instances.values() {
+        roles_unknown |= !inst.roles_known;
+        for role in inst.roles.values() {
+            match clan.role_assignments(role) {
+                Some(a) => members.push((inst, role, a.into_iter().map(|a| a.machine).collect())),
+                // A role whose members cannot be known may include any machine.
+                None => roles_unknown = true,
+            }
+        }
+    }
     for (name, machine) in &clan.machines {
         let Some(class) = machine.class.clone() else {
             continue;
@@ -163,14 +171,8 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
                 add_decl(&mut mv, d, &class);
             }
         }
-        for inst in clan.instances.values() {
-            for role in inst.roles.values() {
-                let Some(assignments) = clan.role_assignments(role) else {
-                    continue;
-                };
-                if !assignments.iter().any(|a| &a.machine == name) {
-                    continue;
-                }
+        for (inst, role, ms) in &members {
+            if ms.contains(name) {
                 service_generators(clan, inst, role, name, &class, &decls, &open, &mut mv);
             }
         }
