@@ -5,12 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::clan::resolve::clan_model;
-use crate::db::{file_by_path, Db, Workspace};
+use crate::db::{Db, Workspace};
 use crate::diagnostic::{Diagnostic, Location};
-use crate::flake::module_files;
 use crate::index::module_index;
 use crate::options::model::{DeclaredIn, Definition, FLAKE_PARTS};
-use crate::summary::{file_summary, ContextClass};
+use crate::summary::ContextClass;
 
 /// Top-level option names of NixOS, nix-darwin, home-manager, flake-parts and common
 /// third-party modules. A repository's own namespace is one whose first name is not here:
@@ -90,13 +89,7 @@ struct Config<'a> {
 }
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
-    let files = module_files(db, ws);
-    let summaries: Vec<_> = files
-        .files
-        .iter()
-        .filter_map(|p| file_by_path(db, ws, p))
-        .map(|f| file_summary(db, ws, f))
-        .collect();
+    let summaries = crate::summary::module_summaries(db, ws);
     let decls: Vec<&DeclaredIn> = summaries
         .iter()
         .flat_map(|s| s.options.decls.iter())

@@ -10,7 +10,7 @@ use crate::clan::catalog::catalog;
 use crate::clan::resolve::clan_model;
 use crate::db::{file_by_path, Db, Workspace};
 use crate::index::module_index;
-use crate::summary::{attr_display, file_summary};
+use crate::summary::{attr_display, module_summaries};
 
 fn item(label: &str, kind: CompletionKind, detail: Option<String>) -> Completion {
     Completion {
@@ -175,51 +175,26 @@ fn with_class(text: &str, line_start: usize) -> Option<String> {
 }
 
 fn generator_names(db: &dyn Db, ws: Workspace) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for p in &crate::flake::module_files(db, ws).files {
-        if let Some(f) = file_by_path(db, ws, p) {
-            out.extend(
-                file_summary(db, ws, f)
-                    .vars
-                    .generators
-                    .iter()
-                    .map(|g| g.name.clone()),
-            );
-        }
-    }
-    out
+    module_summaries(db, ws)
+        .into_iter()
+        .flat_map(|s| s.vars.generators.iter().map(|g| g.name.clone()))
+        .collect()
 }
 
 fn generator_files(db: &dyn Db, ws: Workspace, generator: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for p in &crate::flake::module_files(db, ws).files {
-        if let Some(f) = file_by_path(db, ws, p) {
-            for g in file_summary(db, ws, f)
-                .vars
-                .generators
-                .iter()
-                .filter(|g| g.name == generator)
-            {
-                out.extend(g.files.iter().flatten().map(|f| f.name.clone()));
-            }
-        }
-    }
-    out
+    module_summaries(db, ws)
+        .into_iter()
+        .flat_map(|s| s.vars.generators.iter())
+        .filter(|g| g.name == generator)
+        .flat_map(|g| g.files.iter().flatten().map(|f| f.name.clone()))
+        .collect()
 }
 
 fn option_paths(db: &dyn Db, ws: Workspace) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
-    for p in &crate::flake::module_files(db, ws).files {
-        if let Some(f) = file_by_path(db, ws, p) {
-            out.extend(
-                file_summary(db, ws, f)
-                    .options
-                    .decls
-                    .iter()
-                    .map(|d| d.decl.path.clone()),
-            );
-        }
-    }
+    let mut out: Vec<Vec<String>> = module_summaries(db, ws)
+        .into_iter()
+        .flat_map(|s| s.options.decls.iter().map(|d| d.decl.path.clone()))
+        .collect();
     for c in &crate::options::catalog::catalogs(db, ws).0 {
         out.extend(c.options.values().map(|o| o.path.clone()));
     }
