@@ -1,0 +1,28 @@
+# infra-check as a Nix package: `pkgs.callPackage ./nix/package.nix { }`.
+{
+  lib,
+  rustPlatform,
+}:
+rustPlatform.buildRustPackage {
+  pname = "infra-check";
+  version = "0.1.0";
+  src = lib.fileset.toSource {
+    root = ../.;
+    fileset = lib.fileset.unions [
+      ../Cargo.toml
+      ../Cargo.lock
+      ../crates
+      ../examples
+      ../tests
+    ];
+  };
+  cargoLock.lockFile = ../Cargo.lock;
+  cargoBuildFlags = [ "--package" "infra-check" ];
+  # The test suite drives nix, neovim, graphviz and direnv; run it in the repository's CI.
+  doCheck = false;
+  meta = {
+    description = "Static checks for dendritic flake-parts repositories with a clan-core inventory";
+    mainProgram = "infra-check";
+    license = with lib.licenses; [ mit asl20 ];
+  };
+}
