@@ -6,12 +6,15 @@
 //!   though tower-lsp-server runs up to four handlers at once.
 //! - [`worker`]: one thread owns the `AnalysisHost`, applies changes, and re-checks on a
 //!   snapshot in the blocking pool; one task publishes the results, newest generation only.
+//! - [`features`]: the requests (definition, references, hover, completion, code actions,
+//!   symbols), each on a snapshot the worker hands out, on the blocking pool.
 //! - [`convert`]: URIs ↔ root-relative paths, byte ranges → UTF-16 positions, diagnostics.
 //!
 //! Nothing here writes to stdout except the protocol itself; logging goes through
 //! `window/logMessage`.
 
 pub mod convert;
+pub mod features;
 pub mod server;
 pub mod worker;
 

@@ -1,5 +1,7 @@
 //! The protocol side: a `LanguageServer` whose handlers only translate parameters and hand
 //! them to the worker (see [`crate::worker`]), synchronously, before their first `.await`.
+//! Requests ask the worker for a snapshot the same way, then run on the blocking pool (see
+//! [`crate::features`]).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +14,8 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
 use crate::convert::uri_to_path;
-use crate::worker::{self, Msg, Out};
+use crate::features;
+use crate::worker::{self, Msg, Out, Snapshot};
 
 /// The infra-check language server. Build it with [`crate::build_service`].
 pub struct Server {
@@ -24,6 +27,8 @@ pub struct Server {
     /// notifications once it has the `initialize` response.
     publisher_rx: Mutex<Option<UnboundedReceiver<Out>>>,
     watch_files: AtomicBool,
+    /// The client's `window.workDoneProgress`.
+    work_done_progress: AtomicBool,
 }
 
 impl Server {
@@ -36,6 +41,7 @@ impl Server {
             worker_parts: Mutex::new(Some((rx, out_tx))),
             publisher_rx: Mutex::new(Some(out_rx)),
             watch_files: AtomicBool::new(false),
+            work_done_progress: AtomicBool::new(false),
         }
     }
 
@@ -43,6 +49,14 @@ impl Server {
     fn send(&self, msg: Msg) {
         // The worker only stops after `shutdown`; later messages have nowhere to go.
         let _ = self.tx.send(msg);
+    }
+
+    /// Asks the worker for a snapshot of the current revision. Never blocks; call it before any
+    /// `.await`, so the snapshot includes every change the client sent before the request.
+    fn snapshot(&self) -> tokio::sync::oneshot::Receiver<Option<Snapshot>> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(Msg::Snapshot { reply });
+        rx
     }
 
     async fn not_a_file(&self, uri: &Uri) {
@@ -81,6 +95,19 @@ fn capabilities() -> ServerCapabilities {
                 ..TextDocumentSyncOptions::default()
             },
         )),
+        definition_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![".".into(), "\"".into()]),
+            ..CompletionOptions::default()
+        }),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            ..CodeActionOptions::default()
+        })),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        workspace_symbol_provider: Some(OneOf::Left(true)),
         ..ServerCapabilities::default()
     }
 }
@@ -96,6 +123,13 @@ impl LanguageServer for Server {
             .and_then(|d| d.dynamic_registration)
             .unwrap_or(false);
         self.watch_files.store(dynamic_watch, Ordering::Relaxed);
+        let progress = params
+            .capabilities
+            .window
+            .as_ref()
+            .and_then(|w| w.work_done_progress)
+            .unwrap_or(false);
+        self.work_done_progress.store(progress, Ordering::Relaxed);
         let parts = self.worker_parts.lock().unwrap().take();
         if let Some((rx, out)) = parts {
             let handle = tokio::runtime::Handle::current();
@@ -122,7 +156,8 @@ impl LanguageServer for Server {
     async fn initialized(&self, _: InitializedParams) {
         let rx = self.publisher_rx.lock().unwrap().take();
         if let Some(rx) = rx {
-            tokio::spawn(worker::publish(self.client.clone(), rx));
+            let progress = self.work_done_progress.load(Ordering::Relaxed);
+            tokio::spawn(worker::publish(self.client.clone(), rx, progress));
         }
         if self.watch_files.load(Ordering::Relaxed) {
             let client = self.client.clone();
@@ -179,23 +214,118 @@ impl LanguageServer for Server {
             .collect();
         self.send(Msg::Watched { changes });
     }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        let at = params.text_document_position_params;
+        let Some(path) = uri_to_path(&at.text_document.uri) else {
+            return Ok(None);
+        };
+        let snapshot = self.snapshot();
+        features::run(snapshot, None, move |ctx| {
+            features::definition(ctx, &path, at.position)
+        })
+        .await
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let at = params.text_document_position;
+        let Some(path) = uri_to_path(&at.text_document.uri) else {
+            return Ok(None);
+        };
+        let include_declaration = params.context.include_declaration;
+        let snapshot = self.snapshot();
+        features::run(snapshot, None, move |ctx| {
+            features::references(ctx, &path, at.position, include_declaration)
+        })
+        .await
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let at = params.text_document_position_params;
+        let Some(path) = uri_to_path(&at.text_document.uri) else {
+            return Ok(None);
+        };
+        let snapshot = self.snapshot();
+        features::run(snapshot, None, move |ctx| {
+            features::hover(ctx, &path, at.position)
+        })
+        .await
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let at = params.text_document_position;
+        let Some(path) = uri_to_path(&at.text_document.uri) else {
+            return Ok(None);
+        };
+        let snapshot = self.snapshot();
+        features::run(snapshot, None, move |ctx| {
+            features::completion(ctx, &path, at.position)
+        })
+        .await
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let Some(path) = uri_to_path(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let range = params.range;
+        let only = params.context.only;
+        let snapshot = self.snapshot();
+        features::run(snapshot, None, move |ctx| {
+            features::code_actions(ctx, &path, range, only.as_deref())
+        })
+        .await
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        let Some(path) = uri_to_path(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let snapshot = self.snapshot();
+        features::run(snapshot, None, move |ctx| {
+            features::document_symbols(ctx, &path)
+        })
+        .await
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> Result<Option<WorkspaceSymbolResponse>> {
+        let query = params.query;
+        let snapshot = self.snapshot();
+        features::run(snapshot, None, move |ctx| {
+            features::workspace_symbols(ctx, &query)
+        })
+        .await
+    }
 }
 
 /// Asks the client to watch the files whose creation, deletion or change matters: every
-/// creation and deletion (the disk tree: vars, sops, machine directories), and changes to the
-/// files whose text is read.
+/// creation and deletion (the disk tree: vars, sops, machine directories), everything under
+/// `vars/` and `sops/` (a secret's encryption is read from it), and changes to the files whose
+/// text is read.
 async fn register_watchers(client: Client) {
     let watcher = |glob: &str, kind: WatchKind| FileSystemWatcher {
         glob_pattern: GlobPattern::String(glob.into()),
         kind: Some(kind),
     };
+    let all = WatchKind::Create | WatchKind::Change | WatchKind::Delete;
     let options = DidChangeWatchedFilesRegistrationOptions {
         watchers: vec![
             watcher("**/*", WatchKind::Create | WatchKind::Delete),
             watcher("**/*.nix", WatchKind::Change),
-            watcher("**/flake.lock", WatchKind::Change),
-            watcher("**/infra-check.toml", WatchKind::Change),
-            watcher("**/inventory.json", WatchKind::Change),
+            watcher("**/vars/**", all),
+            watcher("**/sops/**", all),
+            watcher("**/flake.lock", all),
+            watcher("**/infra-check.toml", all),
+            watcher("**/inventory.json", all),
         ],
     };
     let registration = Registration {

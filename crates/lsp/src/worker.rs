@@ -13,7 +13,16 @@
 //! generation number; a result older than one already published is dropped, so the last
 //! published state always belongs to the newest text. It remembers what each file was last
 //! published with, skips identical re-publishes, and publishes an empty list for a file that
-//! had diagnostics and no longer has any.
+//! had diagnostics and no longer has any. Open documents are re-published whenever their
+//! version moved on (with that version), so a client can tell that an edit was checked even
+//! when its diagnostics did not change.
+//!
+//! **Requests** (definition, hover, …) ask the worker for a [`Snapshot`] over the same channel,
+//! so the snapshot reflects every change the client sent before the request; they then run on
+//! the blocking pool (see [`crate::features`]).
+//!
+//! While the initial load and check run, the worker reports `$/progress` through the
+//! publisher (which creates the token, when the client supports it).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
@@ -28,6 +37,7 @@ use infra_check_analysis::{
 };
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
 use tower_lsp_server::ls_types as lsp;
 use tower_lsp_server::ls_types::{FileChangeType, MessageType, Uri};
 use tower_lsp_server::Client;
@@ -61,7 +71,36 @@ pub enum Msg {
     Watched {
         changes: Vec<(PathBuf, FileChangeType)>,
     },
+    /// A request wants to read the current revision: answered after every change sent before
+    /// it has been applied (`None` while there is no workspace yet).
+    Snapshot {
+        reply: oneshot::Sender<Option<Snapshot>>,
+    },
     Shutdown,
+}
+
+/// One revision of the workspace, for a request to read on the blocking pool. Holding it keeps
+/// the worker from applying the next change (it waits for the query to be cancelled), so drop
+/// it as soon as the query is done.
+pub struct Snapshot {
+    pub analysis: Analysis,
+    pub uris: Arc<UriMap>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("root", &self.analysis.root())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A step of the work-done progress of the initial load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    Begin { title: String, message: String },
+    Report { message: String },
+    End { message: String },
 }
 
 /// What the worker (and its checks) tell the publisher.
@@ -74,7 +113,10 @@ pub enum Out {
     Publish {
         generation: u64,
         files: Vec<(Uri, Vec<lsp::Diagnostic>)>,
+        /// The open documents and the version the check saw.
+        versions: Vec<(Uri, i32)>,
     },
+    Progress(Progress),
 }
 
 /// Starts the worker thread. It runs until it receives [`Msg::Shutdown`] or every sender is
@@ -102,6 +144,7 @@ struct Doc {
 struct Effects {
     check: bool,
     reload: bool,
+    snapshots: Vec<oneshot::Sender<Option<Snapshot>>>,
 }
 
 struct Worker {
@@ -122,6 +165,9 @@ struct Worker {
     paths: HashMap<PathBuf, String>,
     uris: Arc<UriMap>,
     generation: u64,
+    /// Whether the next check is the first on a freshly loaded host: it primes the per-file
+    /// work in parallel before the (serial) workspace phases.
+    cold: bool,
 }
 
 impl Worker {
@@ -137,6 +183,7 @@ impl Worker {
             paths: HashMap::new(),
             uris: Arc::new(UriMap::new(PathBuf::new())),
             generation: 0,
+            cold: false,
         }
     }
 
@@ -160,6 +207,14 @@ impl Worker {
             if effects.check {
                 self.start_check();
             }
+            // After the changes before them (and a reload) are applied.
+            for reply in effects.snapshots {
+                let snapshot = self.host.as_ref().map(|host| Snapshot {
+                    analysis: host.snapshot(),
+                    uris: Arc::clone(&self.uris),
+                });
+                let _ = reply.send(snapshot);
+            }
         }
     }
 
@@ -169,6 +224,10 @@ impl Worker {
                 effects.check = true;
                 for start in &roots {
                     if let Some(root) = find_root(start) {
+                        self.progress(Progress::Begin {
+                            title: "infra-check".into(),
+                            message: format!("loading {}", root.display()),
+                        });
                         self.load_root(root);
                         return;
                     }
@@ -284,7 +343,19 @@ impl Worker {
                         continue;
                     }
                     if typ == FileChangeType::CHANGED {
-                        if !is_analyzed(&rel) || self.docs.contains_key(&rel) {
+                        if is_secret(&rel) {
+                            // Whether a secret is sops-encrypted is read at load time.
+                            effects.reload = true;
+                            continue;
+                        }
+                        if !is_analyzed(&rel) {
+                            if self.on_disk.contains(&rel) {
+                                // A data file named in infra-check.toml (an option catalog).
+                                effects.reload = true;
+                            }
+                            continue;
+                        }
+                        if self.docs.contains_key(&rel) {
                             continue; // open documents keep their in-memory text
                         }
                         match self.disk_text(&rel) {
@@ -300,8 +371,13 @@ impl Worker {
                     }
                 }
             }
+            Msg::Snapshot { reply } => effects.snapshots.push(reply),
             Msg::Shutdown => {}
         }
+    }
+
+    fn progress(&self, step: Progress) {
+        let _ = self.out.send(Out::Progress(step));
     }
 
     fn root_display(&self) -> String {
@@ -389,7 +465,11 @@ impl Worker {
                         root.display()
                     ),
                 );
+                self.progress(Progress::Report {
+                    message: format!("checking {} files", self.on_disk.len()),
+                });
                 self.set_root(root, host, true);
+                self.cold = true;
             }
             Err(e) => {
                 self.log(
@@ -428,15 +508,31 @@ impl Worker {
         };
         self.generation += 1;
         let generation = self.generation;
+        let prime = std::mem::take(&mut self.cold);
         let snapshot = host.snapshot();
         let uris = Arc::clone(&self.uris);
+        let versions: Vec<(Uri, i32)> = self
+            .docs
+            .iter()
+            .filter_map(|(rel, doc)| Some((uris.uri(rel)?, doc.version)))
+            .collect();
         let out = self.out.clone();
         self.rt.spawn_blocking(move || {
-            let result = panic::catch_unwind(AssertUnwindSafe(|| collect(&snapshot, &uris)));
+            let result = panic::catch_unwind(AssertUnwindSafe(|| {
+                if prime {
+                    // Only spreads the cold start over the cores; a cancelled prime is fine.
+                    let _ = snapshot.prime();
+                }
+                collect(&snapshot, &uris)
+            }));
             drop(snapshot); // promptly: the host waits for it before applying the next change
             match result {
                 Ok(Ok(files)) => {
-                    let _ = out.send(Out::Publish { generation, files });
+                    let _ = out.send(Out::Publish {
+                        generation,
+                        files,
+                        versions,
+                    });
                 }
                 Ok(Err(_cancelled)) => {
                     // The host moved on; the check started after that change publishes.
@@ -451,10 +547,18 @@ impl Worker {
                         MessageType::ERROR,
                         format!("internal error while checking: {message}"),
                     ));
+                    let _ = out.send(Out::Progress(Progress::End {
+                        message: "failed".into(),
+                    }));
                 }
             }
         });
     }
+}
+
+/// A vars or sops secret: its text is never read, only whether it is sops-encrypted.
+fn is_secret(rel: &str) -> bool {
+    (rel.starts_with("vars/") || rel.starts_with("sops/secrets/")) && rel.ends_with("/secret")
 }
 
 /// Applies one content change to a document's text; a change with a range is located with
@@ -527,41 +631,192 @@ fn collect_inner(
         .collect())
 }
 
-/// Sends what the worker produces to the client, in order, dropping stale results.
-pub async fn publish(client: Client, mut rx: UnboundedReceiver<Out>) {
+/// What a URI was last published with.
+struct Published {
+    uri: Uri,
+    /// `None` forces the next publish.
+    diagnostics: Option<Vec<lsp::Diagnostic>>,
+    version: Option<i32>,
+}
+
+/// How long the publisher waits for the client to create a progress token.
+const PROGRESS_CREATE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The work-done progress the publisher reports, if the client supports it.
+struct ProgressState {
+    supported: bool,
+    /// The token of the progress that has begun and not ended.
+    active: Option<lsp::ProgressToken>,
+    next_id: u32,
+}
+
+impl ProgressState {
+    async fn step(&mut self, client: &Client, step: Progress) {
+        use lsp::{
+            WorkDoneProgress as W, WorkDoneProgressBegin, WorkDoneProgressEnd,
+            WorkDoneProgressReport,
+        };
+        let (token, value) = match step {
+            Progress::Begin { title, message } => {
+                if !self.supported {
+                    return;
+                }
+                if let Some(token) = self.active.take() {
+                    end_progress(client, token, None).await;
+                }
+                self.next_id += 1;
+                let token =
+                    lsp::ProgressToken::String(format!("infra-check/load/{}", self.next_id));
+                let created = tokio::time::timeout(
+                    PROGRESS_CREATE_TIMEOUT,
+                    client.create_work_done_progress(token.clone()),
+                )
+                .await;
+                if !matches!(created, Ok(Ok(()))) {
+                    return; // the client refused or did not answer: no progress this time
+                }
+                self.active = Some(token.clone());
+                (
+                    token,
+                    W::Begin(WorkDoneProgressBegin {
+                        title,
+                        cancellable: Some(false),
+                        message: Some(message),
+                        percentage: None,
+                    }),
+                )
+            }
+            Progress::Report { message } => {
+                let Some(token) = self.active.clone() else {
+                    return;
+                };
+                (
+                    token,
+                    W::Report(WorkDoneProgressReport {
+                        cancellable: Some(false),
+                        message: Some(message),
+                        percentage: None,
+                    }),
+                )
+            }
+            Progress::End { message } => {
+                let Some(token) = self.active.take() else {
+                    return;
+                };
+                (
+                    token,
+                    W::End(WorkDoneProgressEnd {
+                        message: Some(message),
+                    }),
+                )
+            }
+        };
+        send_progress(client, token, value).await;
+    }
+}
+
+async fn send_progress(client: &Client, token: lsp::ProgressToken, value: lsp::WorkDoneProgress) {
+    client
+        .send_notification::<lsp::notification::Progress>(lsp::ProgressParams {
+            token,
+            value: lsp::ProgressParamsValue::WorkDone(value),
+        })
+        .await;
+}
+
+async fn end_progress(client: &Client, token: lsp::ProgressToken, message: Option<String>) {
+    let end = lsp::WorkDoneProgress::End(lsp::WorkDoneProgressEnd { message });
+    send_progress(client, token, end).await;
+}
+
+/// Sends what the worker produces to the client, in order, dropping stale results. Reports
+/// `$/progress` when `progress_supported` (the client's `window.workDoneProgress`).
+pub async fn publish(client: Client, mut rx: UnboundedReceiver<Out>, progress_supported: bool) {
     let mut last_generation = 0;
-    // What each URI was last published with; `None` forces the next publish.
-    let mut published: HashMap<String, (Uri, Option<Vec<lsp::Diagnostic>>)> = HashMap::new();
+    let mut published: HashMap<String, Published> = HashMap::new();
+    let mut progress = ProgressState {
+        supported: progress_supported,
+        active: None,
+        next_id: 0,
+    };
     while let Some(msg) = rx.recv().await {
         match msg {
             Out::Log(typ, message) => client.log_message(typ, message).await,
+            Out::Progress(step) => progress.step(&client, step).await,
             Out::Reopened(uri) => {
-                published.insert(uri.as_str().to_owned(), (uri, None));
+                let key = uri.as_str().to_owned();
+                published.insert(
+                    key,
+                    Published {
+                        uri,
+                        diagnostics: None,
+                        version: None,
+                    },
+                );
             }
-            Out::Publish { generation, files } => {
+            Out::Publish {
+                generation,
+                files,
+                versions,
+            } => {
                 if generation <= last_generation {
                     continue;
                 }
                 last_generation = generation;
-                let mut next = HashMap::with_capacity(files.len());
-                for (uri, diags) in files {
-                    let key = uri.as_str().to_owned();
-                    let unchanged =
-                        matches!(published.get(&key), Some((_, Some(old))) if *old == diags);
+                let versions: HashMap<String, (Uri, i32)> = versions
+                    .into_iter()
+                    .map(|(uri, v)| (uri.as_str().to_owned(), (uri, v)))
+                    .collect();
+                let mut next: HashMap<String, Published> = HashMap::with_capacity(files.len());
+                // Files with diagnostics, then open documents without any (re-published when
+                // their version moved on, so the client knows the edit was checked).
+                let clean = versions
+                    .iter()
+                    .map(|(key, (uri, _))| (key.clone(), uri.clone(), Vec::new()));
+                let with_diagnostics = files
+                    .into_iter()
+                    .map(|(uri, diags)| (uri.as_str().to_owned(), uri, diags))
+                    .collect::<Vec<_>>();
+                let mut seen: HashSet<String> = HashSet::new();
+                for (key, uri, diags) in with_diagnostics.into_iter().chain(clean) {
+                    if !seen.insert(key.clone()) {
+                        continue;
+                    }
+                    let version = versions.get(&key).map(|(_, v)| *v);
+                    let unchanged = matches!(
+                        published.get(&key),
+                        Some(Published { diagnostics: Some(old), version: v, .. })
+                            if *old == diags && *v == version
+                    );
                     if !unchanged {
                         client
-                            .publish_diagnostics(uri.clone(), diags.clone(), None)
+                            .publish_diagnostics(uri.clone(), diags.clone(), version)
                             .await;
                     }
-                    next.insert(key, (uri, Some(diags)));
+                    next.insert(
+                        key,
+                        Published {
+                            uri,
+                            diagnostics: Some(diags),
+                            version,
+                        },
+                    );
                 }
-                for (key, (uri, old)) in published {
+                for (key, old) in published {
                     // Gone from the result: clear it, unless it was already published empty.
-                    if !next.contains_key(&key) && old.is_none_or(|d| !d.is_empty()) {
-                        client.publish_diagnostics(uri, Vec::new(), None).await;
+                    if !next.contains_key(&key) && old.diagnostics.is_none_or(|d| !d.is_empty()) {
+                        client.publish_diagnostics(old.uri, Vec::new(), None).await;
                     }
                 }
                 published = next;
+                progress
+                    .step(
+                        &client,
+                        Progress::End {
+                            message: "done".into(),
+                        },
+                    )
+                    .await;
             }
         }
     }
