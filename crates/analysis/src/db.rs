@@ -137,6 +137,26 @@ impl AnalysisHost {
         }
     }
 
+    /// Brings the host in line with a fresh scan of the disk: changed texts are replaced, new
+    /// files added, vanished ones removed, and the disk tree swapped — so salsa keeps whatever
+    /// did not change (unlike building a new host).
+    pub fn refresh(&mut self, scan: crate::loader::Scan) {
+        let present: std::collections::BTreeSet<String> =
+            scan.texts.iter().map(|(p, _)| p.clone()).collect();
+        let gone: Vec<String> = self
+            .ws
+            .files(&self.db)
+            .keys()
+            .filter(|p| !present.contains(*p))
+            .cloned()
+            .collect();
+        for p in gone {
+            self.set_file_text(&p, None);
+        }
+        self.set_files(scan.texts);
+        self.set_disk(scan.disk);
+    }
+
     pub fn set_disk(&mut self, disk: DiskTree) {
         if **self.ws.disk(&self.db) != disk {
             self.ws.set_disk(&mut self.db).to(Arc::new(disk));

@@ -26,7 +26,7 @@ pub mod clan;
 pub use db::{Analysis, AnalysisHost, Cancellable, Cancelled};
 pub use diagnostic::{Diagnostic, Fix, Location, Related, Severity, TextEdit, TextRange};
 pub use line_index::{LineCol, LineIndex};
-pub use loader::{find_root, load, Loaded};
+pub use loader::{find_root, load, scan, Loaded, Scan};
 
 #[cfg(test)]
 mod tests;

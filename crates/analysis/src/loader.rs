@@ -68,6 +68,26 @@ pub struct Loaded {
 /// Walks `root`, honouring `.gitignore` (a flake does not see ignored files), and loads the
 /// texts the analyzer needs. Reading is done in parallel.
 pub fn load(root: &Path) -> io::Result<Loaded> {
+    let scan = scan(root)?;
+    let mut host = AnalysisHost::new(scan.root);
+    host.set_files(scan.texts);
+    host.set_disk(scan.disk);
+    Ok(Loaded {
+        host,
+        unreadable: scan.unreadable,
+    })
+}
+
+/// What is on disk under a root: the texts the analyzer reads and the tree of paths.
+pub struct Scan {
+    pub root: PathBuf,
+    pub texts: Vec<(String, Arc<str>)>,
+    pub disk: DiskTree,
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// Reads a workspace from disk without building a host (see [`AnalysisHost::refresh`]).
+pub fn scan(root: &Path) -> io::Result<Scan> {
     use rayon::prelude::*;
     let root = root.canonicalize()?;
     let mut disk = DiskTree::default();
@@ -140,7 +160,6 @@ pub fn load(root: &Path) -> io::Result<Loaded> {
             (rel, bytes)
         })
         .collect();
-    let mut host = AnalysisHost::new(root.clone());
     let mut texts = Vec::with_capacity(results.len());
     let mut unreadable = Vec::new();
     for (rel, bytes) in results {
@@ -166,7 +185,10 @@ pub fn load(root: &Path) -> io::Result<Loaded> {
             }
         }
     }
-    host.set_files(texts);
-    host.set_disk(disk);
-    Ok(Loaded { host, unreadable })
+    Ok(Scan {
+        root,
+        texts,
+        disk,
+        unreadable,
+    })
 }

@@ -140,6 +140,7 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
             generator: r.generator.as_ref().map(|g| g.to_string()),
             file: r.file.as_ref().map(|f| f.to_string()),
             location: location(&r.span),
+            generator_location: r.generator_span.as_ref().map(location),
         };
         if !w.out.vars.var_refs.contains(&var_ref) {
             w.out.vars.var_refs.push(var_ref);

@@ -497,8 +497,25 @@ impl Worker {
     }
 
     fn reload(&mut self) {
-        if let (Some(root), true) = (self.root.clone(), self.disk_backed) {
-            self.load_root(root);
+        let (Some(root), true) = (self.root.clone(), self.disk_backed) else {
+            return;
+        };
+        // Refresh the existing host in place, so salsa keeps everything the change did not
+        // touch; a new host would make the next check a cold one.
+        match (infra_check_analysis::scan(&root), self.host.is_some()) {
+            (Ok(scan), true) => {
+                for (file, err) in &scan.unreadable {
+                    self.log(MessageType::WARNING, format!("cannot read {file}: {err}"));
+                }
+                let host = self.host.as_mut().expect("checked above");
+                self.on_disk = scan.texts.iter().map(|(p, _)| p.clone()).collect();
+                host.refresh(scan);
+                // Open documents keep their in-memory text.
+                for (rel, doc) in &self.docs {
+                    host.set_file_text(rel, Some(doc.text.as_str().into()));
+                }
+            }
+            _ => self.load_root(root),
         }
     }
 

@@ -26,12 +26,7 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
         }
         all.extend(file_local_diagnostics(db, ws, file).iter().cloned());
     }
-    all.extend(modules::check(db, ws));
-    all.extend(inventory::check(db, ws));
-    all.extend(machines::check(db, ws));
-    all.extend(deprecated::check(db, ws));
-    all.extend(vars::check(db, ws));
-    all.extend(options::check(db, ws));
+    all.extend(workspace_findings(db, ws).iter().cloned());
     for p in &cfg.problems {
         let range = p
             .range
@@ -66,6 +61,19 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
     });
     out.dedup();
     Arc::new(out)
+}
+
+/// The cross-file checks, memoised apart from suppression: they read summaries and models, not
+/// file text, so an edit that keeps every summary leaves them cached.
+#[salsa::tracked(returns(ref))]
+fn workspace_findings(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>> {
+    let mut all = modules::check(db, ws);
+    all.extend(inventory::check(db, ws));
+    all.extend(machines::check(db, ws));
+    all.extend(deprecated::check(db, ws));
+    all.extend(vars::check(db, ws));
+    all.extend(options::check(db, ws));
+    Arc::new(all)
 }
 
 /// Findings that depend on one file alone (and the disk tree), cached per file.

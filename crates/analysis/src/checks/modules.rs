@@ -13,7 +13,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let idx = module_index(db, ws);
     let clan = crate::clan::resolve::clan_model(db, ws);
     let mut out = Vec::new();
-    undefined(db, ws, idx, &mut out);
+    undefined(idx, &mut out);
     class_mismatch(idx, clan, &mut out);
     unused(idx, clan, &mut out);
     out
@@ -33,7 +33,7 @@ fn module_path(class: &str, name: &str) -> String {
     format!("flake.modules.{}.{}", class, attr_display(name))
 }
 
-fn undefined(db: &dyn Db, ws: Workspace, idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
+fn undefined(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
     for r in &idx.references {
         let Some(name) = &r.name else { continue };
         if r.optional || idx.is_open(&r.class) || idx.is_defined(&r.class, name) {
@@ -62,7 +62,7 @@ fn undefined(db: &dyn Db, ws: Workspace, idx: &ModuleIndex, out: &mut Vec<Diagno
                     format!("`{}` is defined here", module_path(&r.class, best)),
                 );
             }
-            if let Some(edit) = rename_edit(db, ws, &r.location, name, best) {
+            if let Some(edit) = rename_edit(&r.location, name, best) {
                 d = d.with_fix(Fix {
                     message: format!("Replace `{name}` with `{best}`."),
                     edits: vec![edit],
@@ -96,23 +96,16 @@ fn undefined(db: &dyn Db, ws: Workspace, idx: &ModuleIndex, out: &mut Vec<Diagno
 
 /// An edit replacing the written name with `new`, when the span is exactly the name as an
 /// identifier or a plain string.
-fn rename_edit(
-    db: &dyn Db,
-    ws: Workspace,
-    loc: &Location,
-    old: &str,
-    new: &str,
-) -> Option<TextEdit> {
-    let file = crate::db::file_by_path(db, ws, &loc.file)?;
-    let text = file.text(db);
-    let written = text.get(loc.range.start as usize..loc.range.end as usize)?;
-    let new_text = if written == old {
+fn rename_edit(loc: &Location, old: &str, new: &str) -> Option<TextEdit> {
+    // The span is the name as written: bare (its length is the name's) or quoted.
+    let len = loc.range.len() as usize;
+    let new_text = if len == old.len() {
         let display = attr_display(new);
         if display.starts_with('"') {
             return None;
         }
         display
-    } else if written == format!("\"{old}\"") {
+    } else if len == old.len() + 2 {
         format!("\"{new}\"")
     } else {
         return None;

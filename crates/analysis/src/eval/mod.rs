@@ -81,6 +81,8 @@ pub struct VarRefEvent {
     pub generator: Option<Rc<str>>,
     pub file: Option<Rc<str>>,
     pub span: Span,
+    /// Where the generator name was written.
+    pub generator_span: Option<Span>,
 }
 
 const STEP_BUDGET: u64 = 400_000;
@@ -1074,12 +1076,17 @@ impl<'a> Evaluator<'a> {
             }
             Sym::ModuleSet(None) => self.recorder.borrow_mut().escaped.push(None),
             // `generators.${x}` or `files.${x}`: a read we cannot check.
-            Sym::SystemConfig { owner, path } if path.len() == 4 || path.len() == 6 => {
+            Sym::SystemConfig {
+                owner,
+                path,
+                generator_span,
+            } if path.len() == 4 || path.len() == 6 => {
                 self.recorder.borrow_mut().var_refs.push(VarRefEvent {
                     owner: owner.clone(),
                     generator: path.get(4).cloned(),
                     file: None,
                     span,
+                    generator_span: generator_span.clone(),
                 });
             }
             _ => {}
@@ -1189,10 +1196,15 @@ impl<'a> Evaluator<'a> {
                 "config" => sym(Sym::SystemConfig {
                     owner: owner.clone(),
                     path: Vec::new(),
+                    generator_span: None,
                 }),
                 _ => Value::Unknown,
             },
-            Sym::SystemConfig { owner, path } => {
+            Sym::SystemConfig {
+                owner,
+                path,
+                generator_span,
+            } => {
                 const VARS: [&str; 4] = ["clan", "core", "vars", "generators"];
                 let p = ext(path);
                 let n = p.len();
@@ -1204,10 +1216,12 @@ impl<'a> Evaluator<'a> {
                     ..=5 => sym(Sym::SystemConfig {
                         owner: owner.clone(),
                         path: p,
+                        generator_span: if n == 5 { Some(span) } else { None },
                     }),
                     6 if &*p[5] == "files" => sym(Sym::SystemConfig {
                         owner: owner.clone(),
                         path: p,
+                        generator_span: generator_span.clone(),
                     }),
                     7 if &*p[5] == "files" => {
                         if self.recording {
@@ -1216,6 +1230,7 @@ impl<'a> Evaluator<'a> {
                                 generator: Some(p[4].clone()),
                                 file: Some(p[6].clone()),
                                 span,
+                                generator_span: generator_span.clone(),
                             });
                         }
                         Value::Unknown

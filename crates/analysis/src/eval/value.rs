@@ -162,7 +162,12 @@ pub enum Sym {
     /// The arguments of a NixOS or nix-darwin module the summary walks, named by its owner.
     SystemArgs { owner: Rc<str> },
     /// That module's `config`, selected down `path` (only towards clan vars).
-    SystemConfig { owner: Rc<str>, path: Vec<Rc<str>> },
+    SystemConfig {
+        owner: Rc<str>,
+        path: Vec<Rc<str>>,
+        /// Where the generator name was written, once the path has reached it.
+        generator_span: Option<Span>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -136,7 +136,7 @@ pub fn completions(db: &dyn Db, ws: Workspace, file: &str, offset: u32) -> Vec<C
                 insert: n,
             });
         }
-    } else if let Some(class) = with_class(text, line_start) {
+    } else if let Some(class) = with_class(text, offset) {
         modules_of(&class, &mut out);
     }
     out.retain(|c| c.label.starts_with(word.trim_matches('"')));
@@ -159,15 +159,18 @@ fn alias_class(text: &str, alias: &str) -> Option<String> {
         .then(|| class.to_owned())
 }
 
-/// Inside `with <alias-or-path>; [ … ]` on an earlier part of the text: that set's class.
-fn with_class(text: &str, line_start: usize) -> Option<String> {
-    let before = &text[..line_start.min(text.len())];
+/// Inside `with <alias-or-path>; [ … ]` (before the cursor, on this line or earlier): that
+/// set's class.
+fn with_class(text: &str, cursor: usize) -> Option<String> {
+    let before = &text[..cursor.min(text.len())];
     let w = before.rfind("with ")?;
-    let target = before[w + 5..]
-        .split(';')
-        .next()?
-        .trim()
-        .trim_start_matches('(');
+    let (target, after) = before[w + 5..].split_once(';')?;
+    // The cursor must be inside the list that follows, not past it.
+    let open = after.find('[')?;
+    if after[open..].contains(']') {
+        return None;
+    }
+    let target = target.trim().trim_start_matches('(');
     if let Some(c) = target.rsplit_once("modules.").map(|(_, c)| c) {
         return Some(c.to_owned());
     }

@@ -155,6 +155,9 @@ pub fn all_occurrences(db: &dyn Db, ws: Workspace) -> Arc<Vec<Occurrence>> {
             }
         }
         for r in &s.vars.var_refs {
+            if let (Some(g), Some(l)) = (&r.generator, &r.generator_location) {
+                push(l, Subject::Generator(g.clone()), false);
+            }
             if let (Some(g), Some(file)) = (&r.generator, &r.file) {
                 push(
                     &r.location,

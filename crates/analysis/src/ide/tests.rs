@@ -136,3 +136,25 @@ fn references_hover_completion_and_symbols() {
     assert!(a.definition("modules/hardware.nix", 0).unwrap().is_empty());
     assert!(a.hover("modules/hardware.nix", 0).unwrap().is_none());
 }
+
+#[test]
+fn generator_names_in_reads_and_with_lists_on_one_line() {
+    let a = analysis();
+    // The generator part of `generators.api.files.token.path`.
+    let at = offset(&a, "modules/web.nix", "api.files", 0, 1);
+    assert_eq!(
+        files(&a.definition("modules/web.nix", at).unwrap()),
+        ["modules/base.nix"]
+    );
+    let at = offset(&a, "modules/base.nix", "api = {", 0, 1);
+    let refs = a.references("modules/base.nix", at, false).unwrap();
+    assert!(
+        refs.iter().any(|r| r.location.file == "modules/web.nix"),
+        "{refs:?}"
+    );
+    // Completion inside `with nixosModules; [ … ]` on the same line as the `with`.
+    let text = a.file_text("modules/web.nix").unwrap();
+    let end = text.find("[ base ]").unwrap() + "[ ba".len();
+    let c = a.completions("modules/web.nix", end as u32).unwrap();
+    assert!(c.iter().any(|c| c.label == "base"), "{c:?}");
+}

@@ -58,4 +58,6 @@ pub struct VarRef {
     pub generator: Option<String>,
     pub file: Option<String>,
     pub location: Location,
+    /// Where the generator name is written in the read.
+    pub generator_location: Option<Location>,
 }
