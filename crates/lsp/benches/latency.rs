@@ -29,68 +29,6 @@ use tower_lsp_server::ls_types::Uri;
 const EDITS: usize = 50;
 const WAIT: Duration = Duration::from_secs(300);
 
-/// Writes a synthetic dendritic fleet (the idea of `crates/cli/benches/check.rs`): `machines`
-/// machine modules (half NixOS, half darwin) importing four of `shared` shared modules per
-/// class through `with`, an inventory with tags, `clan.machines`, and a zerotier instance
-/// whose peers are the machines tagged `t1`.
-fn synth_fleet(dir: &Path, machines: usize, shared: usize) {
-    let w = |p: &str, s: String| {
-        let path = dir.join(p);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, s).unwrap();
-    };
-    w(
-        "flake.nix",
-        r#"{
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.clan-core.url = "github:clan-lol/clan-core";
-  outputs = inputs@{ flake-parts, ... }: flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-"#
-        .into(),
-    );
-    for class in ["nixos", "darwin"] {
-        for s in 0..shared {
-            w(
-                &format!("modules/{class}/shared-{s}.nix"),
-                format!(
-                    "{{ lib, ... }}:\n{{\n  flake.modules.{class}.shared-{s} = {{ pkgs, ... }}: {{\n    environment.systemPackages = [ pkgs.hello ];\n    services.x{s}.enable = lib.mkDefault true;\n  }};\n}}\n"
-                ),
-            );
-        }
-    }
-    let mut inventory = String::from("{\n  clan.inventory.machines = {\n");
-    let mut registry = String::from("{ config, ... }:\n{\n");
-    for m in 0..machines {
-        let class = if m % 2 == 0 { "nixos" } else { "darwin" };
-        let picks: Vec<String> = (0..4)
-            .map(|k| format!("shared-{}", (m + k) % shared))
-            .collect();
-        w(
-            &format!("modules/machines/{class}/m{m}/default.nix"),
-            format!(
-                "{{ config, inputs, ... }}:\nlet\n  flakeModules = config.flake.modules.{class};\nin\n{{\n  flake.modules.{class}.\"machines/{class}/m{m}\" = {{ pkgs, ... }}: {{\n    imports = [ inputs.srvos.{class}Modules.common ] ++ (with flakeModules; [ {} ]);\n    networking.hostName = \"m{m}\";\n  }};\n}}\n",
-                picks.join(" ")
-            ),
-        );
-        inventory.push_str(&format!(
-            "    m{m} = {{ tags = [ \"t{}\" ]; machineClass = \"{class}\"; }};\n",
-            m % 7
-        ));
-        registry.push_str(&format!(
-            "  clan.machines.m{m}.imports = [ config.flake.modules.{class}.\"machines/{class}/m{m}\" ];\n"
-        ));
-    }
-    inventory.push_str("  };\n");
-    inventory.push_str(
-        "  clan.inventory.instances.zerotier = {\n    roles.controller.machines.m0 = { };\n    roles.peer.tags.t1 = { };\n  };\n}\n",
-    );
-    registry.push_str("}\n");
-    w("modules/clan/inventory.nix", inventory);
-    w("modules/clan/machines.nix", registry);
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -334,7 +272,14 @@ fn main() {
     }
     let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleet");
     let synthetic = tempfile::tempdir().unwrap();
-    synth_fleet(synthetic.path(), 1000, 200);
+    fleetgen::write_fleet(
+        synthetic.path(),
+        fleetgen::Spec {
+            machines: 1000,
+            shared: 200,
+        },
+    )
+    .unwrap();
     let trees: Vec<(&str, PathBuf, &str, &str)> = vec![
         (
             "examples/fleet",
