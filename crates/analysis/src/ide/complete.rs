@@ -71,6 +71,14 @@ pub fn completions(db: &dyn Db, ws: Workspace, file: &str, offset: u32) -> Vec<C
             for m in clan_model(db, ws).machines.keys() {
                 out.push(item(m, CompletionKind::Machine, Some("machine".into())));
             }
+        } else if last == "roles" {
+            for (role, service) in role_names(db, ws, &text[..offset]) {
+                out.push(item(
+                    &role,
+                    CompletionKind::Role,
+                    Some(format!("role of {service}")),
+                ));
+            }
         } else if last == "tags" {
             for t in clan_model(db, ws).known_tags() {
                 out.push(item(&t, CompletionKind::Tag, Some("tag".into())));
@@ -140,6 +148,37 @@ pub fn completions(db: &dyn Db, ws: Workspace, file: &str, offset: u32) -> Vec<C
         modules_of(&class, &mut out);
     }
     out.retain(|c| c.label.starts_with(word.trim_matches('"')));
+    out
+}
+
+/// The roles an instance may use: those of its service when the instance being written can be
+/// found before the cursor (`instances.<name>`), else those of every service the clan uses.
+fn role_names(db: &dyn Db, ws: Workspace, before: &str) -> Vec<(String, String)> {
+    let clan = clan_model(db, ws);
+    let instance = before.rfind("instances.").and_then(|i| {
+        let rest = &before[i + "instances.".len()..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '"')))
+            .unwrap_or(rest.len());
+        Some(rest[..end].trim_matches('"').to_owned()).filter(|n| !n.is_empty())
+    });
+    let instances: Vec<&crate::clan::resolve::Instance> =
+        match instance.and_then(|n| clan.instances.get(&n)) {
+            Some(i) => vec![i],
+            None => clan.instances.values().collect(),
+        };
+    let mut out = Vec::new();
+    for inst in instances {
+        if let crate::clan::services::Resolution::Service(v) =
+            crate::clan::services::resolve(clan, inst)
+        {
+            for r in v.roles.iter().flat_map(|r| r.keys()) {
+                if !out.iter().any(|(x, _): &(String, String)| x == r) {
+                    out.push((r.clone(), v.display.clone()));
+                }
+            }
+        }
+    }
     out
 }
 

@@ -158,3 +158,16 @@ fn generator_names_in_reads_and_with_lists_on_one_line() {
     let c = a.completions("modules/web.nix", end as u32).unwrap();
     assert!(c.iter().any(|c| c.label == "base"), "{c:?}");
 }
+
+#[test]
+fn role_names_complete_for_the_instance_being_written() {
+    let a = analysis();
+    let text = a.file_text("modules/web.nix").unwrap();
+    let end = text.find("instances.sshd.roles.").unwrap() + "instances.sshd.roles.".len();
+    let c = a.completions("modules/web.nix", end as u32).unwrap();
+    let labels: Vec<&str> = c.iter().map(|c| c.label.as_str()).collect();
+    assert!(
+        labels.contains(&"server") && labels.contains(&"client"),
+        "{labels:?}"
+    );
+}
