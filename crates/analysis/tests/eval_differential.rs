@@ -32,31 +32,13 @@
 //! To add a case, append a line to [`CASES`]. For `Expect::Value` write the JSON Nix prints; if
 //! unsure, add the case with any value and the failure message shows what Nix printed.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::mpsc;
-use std::time::Duration;
+mod differential;
 
+use differential::{run_isolated, Expect, Nix, OursOutcome, Verdicts};
 use serde_json::Value;
-
-#[derive(Debug, Clone, Copy)]
-enum Expect {
-    /// Supported subset: Nix prints this JSON, and the evaluator must return it.
-    Value(&'static str),
-    /// Nix fails; the evaluator must return `None`.
-    Error,
-    /// Outside the subset; the evaluator returns `None` or exactly Nix's value.
-    NoneOrValue,
-}
 
 use Expect::{Error, NoneOrValue, Value as V};
 
-const SKIP_MESSAGE: &str = "skipped: nix-instantiate (Debian package nix-bin) is not installed";
-
-/// How long the evaluator may take on one case before it is reported as hanging.
-const EVAL_TIMEOUT: Duration = Duration::from_secs(20);
-
-#[rustfmt::skip]
 static CASES: &[(&str, Expect)] = &[
     // ---------------------------------------------------------------- literals
     ("1", V("1")),
@@ -491,189 +473,6 @@ static CASES: &[(&str, Expect)] = &[
     ("let f = x: x; in [ ([ f ] == [ f ]) (f == f) ]", NoneOrValue),
 ];
 
-// ------------------------------------------------------------------------------------------------
-// Running nix-instantiate
-// ------------------------------------------------------------------------------------------------
-
-struct Nix {
-    binary: PathBuf,
-    /// Scratch directory used as HOME and for the XDG directories, removed on drop.
-    scratch: tempfile::TempDir,
-}
-
-enum NixOutcome {
-    Value(Value),
-    Failed(String),
-}
-
-fn find_nix_instantiate() -> Option<PathBuf> {
-    if let Some(explicit) = std::env::var_os("NIX_INSTANTIATE") {
-        let path = PathBuf::from(explicit);
-        return path.is_file().then_some(path);
-    }
-    let from_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|dir| dir.join("nix-instantiate"))
-        .find(|candidate| candidate.is_file());
-    from_path.or_else(|| {
-        let fallback = Path::new("/usr/bin/nix-instantiate");
-        fallback.is_file().then(|| fallback.to_path_buf())
-    })
-}
-
-impl Nix {
-    fn new(binary: PathBuf) -> Nix {
-        let scratch = tempfile::tempdir().expect("create scratch dir for nix-instantiate");
-        for sub in ["cache", "config", "data", "state"] {
-            std::fs::create_dir_all(scratch.path().join(sub)).expect("create XDG dir");
-        }
-        Nix { binary, scratch }
-    }
-
-    fn eval(&self, expr: &str) -> NixOutcome {
-        let home = self.scratch.path();
-        // A positional argument starting with `-` would be taken for a flag; leading
-        // whitespace does not change the meaning of a Nix expression.
-        let arg = if expr.starts_with('-') {
-            format!(" {expr}")
-        } else {
-            expr.to_owned()
-        };
-        let mut cmd = Command::new(&self.binary);
-        cmd.env_clear()
-            .env(
-                "PATH",
-                std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
-            )
-            .env("HOME", home)
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_STATE_HOME", home.join("state"))
-            .env("NIX_PATH", "")
-            .current_dir(home)
-            .args(["--readonly-mode", "--eval", "--strict", "--json", "-E"])
-            .arg(arg);
-        let output = match cmd.output() {
-            Ok(output) => output,
-            Err(err) => return NixOutcome::Failed(format!("could not run nix-instantiate: {err}")),
-        };
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if !output.status.success() {
-            let first_error = stderr
-                .lines()
-                .find(|l| l.starts_with("error"))
-                .unwrap_or_else(|| stderr.lines().next().unwrap_or(""));
-            return NixOutcome::Failed(format!("{} ({})", first_error.trim(), output.status));
-        }
-        match serde_json::from_str::<Value>(stdout.trim()) {
-            Ok(v) => NixOutcome::Value(v),
-            Err(err) => NixOutcome::Failed(format!("unparsable nix output {stdout:?}: {err}")),
-        }
-    }
-}
-
-// ------------------------------------------------------------------------------------------------
-// Running the evaluator (isolated: a panic or a hang becomes a reported mismatch)
-// ------------------------------------------------------------------------------------------------
-
-enum OursOutcome {
-    Returned(Option<Value>),
-    Panicked(String),
-    TimedOut,
-}
-
-fn eval_ours(expr: &str) -> OursOutcome {
-    let (tx, rx) = mpsc::channel();
-    let src = expr.to_owned();
-    let spawned = std::thread::Builder::new()
-        .name("eval_standalone".into())
-        .stack_size(256 * 1024 * 1024)
-        .spawn(move || {
-            let result =
-                std::panic::catch_unwind(|| infra_check_analysis::eval::eval_standalone(&src));
-            let _ = tx.send(result);
-        });
-    if let Err(err) = spawned {
-        return OursOutcome::Panicked(format!("could not spawn evaluator thread: {err}"));
-    }
-    match rx.recv_timeout(EVAL_TIMEOUT) {
-        Ok(Ok(value)) => OursOutcome::Returned(value),
-        Ok(Err(payload)) => OursOutcome::Panicked(
-            payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "<non-string panic payload>".into()),
-        ),
-        // The thread is leaked; there is no way to stop it.
-        Err(mpsc::RecvTimeoutError::Timeout) => OursOutcome::TimedOut,
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            OursOutcome::Panicked("evaluator thread died without a result".into())
-        }
-    }
-}
-
-// ------------------------------------------------------------------------------------------------
-// Comparing JSON values (numbers numerically)
-// ------------------------------------------------------------------------------------------------
-
-fn numbers_equal(a: &serde_json::Number, b: &serde_json::Number) -> bool {
-    if !a.is_f64() && !b.is_f64() {
-        // Both integers: exact.
-        return a == b;
-    }
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => {
-            if x == y {
-                return true;
-            }
-            // Nix prints floats with six significant digits.
-            let scale = x.abs().max(y.abs());
-            (x - y).abs() <= 1e-5 * scale
-        }
-        _ => false,
-    }
-}
-
-fn json_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => numbers_equal(x, y),
-        (Value::Array(xs), Value::Array(ys)) => {
-            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| json_equal(x, y))
-        }
-        (Value::Object(xs), Value::Object(ys)) => {
-            xs.len() == ys.len()
-                && xs
-                    .iter()
-                    .all(|(k, x)| ys.get(k).is_some_and(|y| json_equal(x, y)))
-        }
-        _ => a == b,
-    }
-}
-
-// ------------------------------------------------------------------------------------------------
-// The test
-// ------------------------------------------------------------------------------------------------
-
-fn show_nix(outcome: &NixOutcome) -> String {
-    match outcome {
-        NixOutcome::Value(v) => v.to_string(),
-        NixOutcome::Failed(msg) => format!("<error: {msg}>"),
-    }
-}
-
-fn show_ours(outcome: &OursOutcome) -> String {
-    match outcome {
-        OursOutcome::Returned(Some(v)) => format!("Some({v})"),
-        OursOutcome::Returned(None) => "None".into(),
-        OursOutcome::Panicked(msg) => format!("<panicked: {msg}>"),
-        OursOutcome::TimedOut => format!("<no result after {EVAL_TIMEOUT:?}>"),
-    }
-}
-
 #[test]
 fn table_has_enough_cases_of_each_kind() {
     let values = CASES.iter().filter(|(_, e)| matches!(e, V(_))).count();
@@ -699,136 +498,24 @@ fn table_has_enough_cases_of_each_kind() {
 
 #[test]
 fn evaluator_agrees_with_nix_instantiate() {
-    let Some(binary) = find_nix_instantiate() else {
-        if std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("{SKIP_MESSAGE}");
-        }
-        eprintln!("{SKIP_MESSAGE}");
+    let Some(nix) = Nix::find_or_skip() else {
         return;
     };
-    let nix = Nix::new(binary);
-
-    // Sanity check of the nix side itself, so an environment problem is not reported as
-    // a hundred mismatches.
-    match nix.eval("1 + 1") {
-        NixOutcome::Value(v) if v == serde_json::json!(2) => {}
-        other => panic!("nix-instantiate does not work here: {}", show_nix(&other)),
-    }
-
     if matches!(eval_ours("1"), OursOutcome::Returned(None)) {
         eprintln!("note: eval_standalone(\"1\") returned None; the evaluator looks like a stub");
     }
-
-    // Problems with the table itself: nix does not do what the case says.
-    let mut table_errors: Vec<String> = Vec::new();
-    // The evaluator disagrees with nix.
-    let mut mismatches: Vec<String> = Vec::new();
-    let mut counts = [0usize; 3];
-
+    let mut verdicts = Verdicts::default();
     for (index, (expr, expect)) in CASES.iter().enumerate() {
-        let nix_out = nix.eval(expr);
-        let ours = eval_ours(expr);
-        let case = format!("#{index} [{}] {expr:?}", kind(expect));
-        match expect {
-            V(json) => {
-                counts[0] += 1;
-                let intended: Value = serde_json::from_str(json).expect("checked above");
-                match &nix_out {
-                    NixOutcome::Value(v) if json_equal(v, &intended) => {}
-                    _ => table_errors.push(format!(
-                        "{case}\n      table says: {json}\n      nix:        {}",
-                        show_nix(&nix_out)
-                    )),
-                }
-                let ok = match (&nix_out, &ours) {
-                    (NixOutcome::Value(n), OursOutcome::Returned(Some(o))) => json_equal(n, o),
-                    _ => false,
-                };
-                if !ok {
-                    mismatches.push(format!(
-                        "{case}\n      nix:  {}\n      ours: {}",
-                        show_nix(&nix_out),
-                        show_ours(&ours)
-                    ));
-                }
-            }
-            Error => {
-                counts[1] += 1;
-                if let NixOutcome::Value(v) = &nix_out {
-                    table_errors.push(format!(
-                        "{case}\n      table says: nix fails\n      nix:        {v}"
-                    ));
-                }
-                if !matches!(ours, OursOutcome::Returned(None)) {
-                    mismatches.push(format!(
-                        "{case} (must be None: nix fails)\n      nix:  {}\n      ours: {}",
-                        show_nix(&nix_out),
-                        show_ours(&ours)
-                    ));
-                }
-            }
-            NoneOrValue => {
-                counts[2] += 1;
-                let ok = match (&nix_out, &ours) {
-                    (_, OursOutcome::Returned(None)) => true,
-                    (NixOutcome::Value(n), OursOutcome::Returned(Some(o))) => json_equal(n, o),
-                    _ => false,
-                };
-                if let NixOutcome::Failed(_) = &nix_out {
-                    table_errors.push(format!(
-                        "{case}\n      table says: nix succeeds\n      nix:        {}",
-                        show_nix(&nix_out)
-                    ));
-                }
-                if !ok {
-                    mismatches.push(format!(
-                        "{case} (must be None or nix's value)\n      nix:  {}\n      ours: {}",
-                        show_nix(&nix_out),
-                        show_ours(&ours)
-                    ));
-                }
-            }
-        }
+        let case = format!("#{index} [{}] {expr:?}", expect.kind());
+        verdicts.judge(&case, expect, &nix.eval(expr), &eval_ours(expr));
     }
-
-    eprintln!(
-        "eval_differential: {} cases ({} supported, {} expected-error, {} outside-the-subset); \
-         {} mismatches, {} table problems",
-        CASES.len(),
-        counts[0],
-        counts[1],
-        counts[2],
-        mismatches.len(),
-        table_errors.len()
-    );
-
-    let mut report = String::new();
-    if !table_errors.is_empty() {
-        report.push_str(&format!(
-            "\n{} case(s) where nix-instantiate does not behave as the table says \
-             (fix the table):\n",
-            table_errors.len()
-        ));
-        for t in &table_errors {
-            report.push_str(&format!("  - {t}\n"));
-        }
-    }
-    if !mismatches.is_empty() {
-        report.push_str(&format!(
-            "\n{} case(s) where the evaluator disagrees with nix-instantiate:\n",
-            mismatches.len()
-        ));
-        for m in &mismatches {
-            report.push_str(&format!("  - {m}\n"));
-        }
-    }
+    let report = verdicts.report("eval_differential");
     assert!(report.is_empty(), "{report}");
 }
 
-fn kind(expect: &Expect) -> &'static str {
-    match expect {
-        V(_) => "value",
-        Error => "error",
-        NoneOrValue => "none-or-value",
-    }
+fn eval_ours(expr: &str) -> OursOutcome {
+    let src = expr.to_owned();
+    run_isolated("eval_standalone", move || {
+        infra_check_analysis::eval::eval_standalone(&src)
+    })
 }

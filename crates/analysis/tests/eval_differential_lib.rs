@@ -24,22 +24,12 @@
 //!
 //! Run: `cargo test -p infra-check-analysis --test eval_differential_lib -- --nocapture`
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::mpsc;
-use std::time::Duration;
+use std::path::Path;
 
+mod differential;
+
+use differential::{run_isolated, Expect, Nix, OursOutcome, Verdicts};
 use serde_json::Value;
-
-#[derive(Debug, Clone, Copy)]
-enum Expect {
-    /// Supported subset: Nix prints this JSON, and the evaluator must return it.
-    Value(&'static str),
-    /// Nix fails; the evaluator must return `None`.
-    Error,
-    /// Outside the subset; the evaluator returns `None` or exactly Nix's value.
-    NoneOrValue,
-}
 
 use Expect::{Error, NoneOrValue, Value as V};
 
@@ -56,11 +46,6 @@ const L: Scope = Scope::Lib;
 const P: Scope = Scope::Plain;
 
 type Case = (Scope, &'static str, Expect);
-
-const SKIP_MESSAGE: &str = "skipped: nix-instantiate (Debian package nix-bin) is not installed";
-
-/// How long the evaluator may take on one case before it is reported as hanging.
-const EVAL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The directory copied into the scratch directory of every run.
 const DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/eval_lib");
@@ -357,202 +342,24 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Running nix-instantiate
+// The tests
 // ------------------------------------------------------------------------------------------------
-
-struct Nix {
-    binary: PathBuf,
-    /// Scratch directory used as HOME and for the XDG directories, removed on drop.
-    scratch: tempfile::TempDir,
-}
-
-enum NixOutcome {
-    Value(Value),
-    Failed(String),
-}
-
-fn find_nix_instantiate() -> Option<PathBuf> {
-    if let Some(explicit) = std::env::var_os("NIX_INSTANTIATE") {
-        let path = PathBuf::from(explicit);
-        return path.is_file().then_some(path);
-    }
-    let from_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|dir| dir.join("nix-instantiate"))
-        .find(|candidate| candidate.is_file());
-    from_path.or_else(|| {
-        let fallback = Path::new("/usr/bin/nix-instantiate");
-        fallback.is_file().then(|| fallback.to_path_buf())
-    })
-}
 
 /// The expression nix evaluates for a case: with `lib` bound to the stand-in for
 /// [`Scope::Lib`]. Newlines keep a trailing `#` comment from swallowing the parenthesis.
 fn nix_expression(scope: Scope, expr: &str) -> String {
     match scope {
         Scope::Lib => format!("({{ lib, ... }}:\n{expr}\n) {{ lib = import ./lib.nix; }}"),
-        // A positional argument starting with `-` would be taken for a flag; leading
-        // whitespace does not change the meaning of a Nix expression.
-        Scope::Plain if expr.starts_with('-') => format!(" {expr}"),
         Scope::Plain => expr.to_owned(),
     }
 }
 
-impl Nix {
-    fn new(binary: PathBuf) -> Nix {
-        let scratch = tempfile::tempdir().expect("create scratch dir for nix-instantiate");
-        for sub in ["cache", "config", "data", "state"] {
-            std::fs::create_dir_all(scratch.path().join(sub)).expect("create XDG dir");
-        }
-        Nix { binary, scratch }
-    }
-
-    /// Evaluates `expr` with `dir` as the working directory, so `./x` is `dir/x`.
-    fn eval(&self, dir: &Path, scope: Scope, expr: &str) -> NixOutcome {
-        let home = self.scratch.path();
-        let mut cmd = Command::new(&self.binary);
-        cmd.env_clear()
-            .env(
-                "PATH",
-                std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
-            )
-            .env("HOME", home)
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_STATE_HOME", home.join("state"))
-            .env("NIX_PATH", "")
-            .current_dir(dir)
-            .args(["--readonly-mode", "--eval", "--strict", "--json", "-E"])
-            .arg(nix_expression(scope, expr));
-        let output = match cmd.output() {
-            Ok(output) => output,
-            Err(err) => return NixOutcome::Failed(format!("could not run nix-instantiate: {err}")),
-        };
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if !output.status.success() {
-            let first_error = stderr
-                .lines()
-                .find(|l| l.starts_with("error"))
-                .unwrap_or_else(|| stderr.lines().next().unwrap_or(""));
-            return NixOutcome::Failed(format!("{} ({})", first_error.trim(), output.status));
-        }
-        match serde_json::from_str::<Value>(stdout.trim()) {
-            Ok(v) => NixOutcome::Value(v),
-            Err(err) => NixOutcome::Failed(format!("unparsable nix output {stdout:?}: {err}")),
-        }
-    }
-}
-
-// ------------------------------------------------------------------------------------------------
-// Running the evaluator (isolated: a panic or a hang becomes a reported mismatch)
-// ------------------------------------------------------------------------------------------------
-
-enum OursOutcome {
-    Returned(Option<Value>),
-    Panicked(String),
-    TimedOut,
-}
-
 fn eval_ours(dir: &Path, scope: Scope, expr: &str) -> OursOutcome {
-    let (tx, rx) = mpsc::channel();
     let src = expr.to_owned();
     let dir = dir.to_path_buf();
-    let spawned = std::thread::Builder::new()
-        .name("eval_in_dir".into())
-        .stack_size(256 * 1024 * 1024)
-        .spawn(move || {
-            let result = std::panic::catch_unwind(|| {
-                infra_check_analysis::eval::eval_in_dir(&dir, &src, scope == Scope::Lib)
-            });
-            let _ = tx.send(result);
-        });
-    if let Err(err) = spawned {
-        return OursOutcome::Panicked(format!("could not spawn evaluator thread: {err}"));
-    }
-    match rx.recv_timeout(EVAL_TIMEOUT) {
-        Ok(Ok(value)) => OursOutcome::Returned(value),
-        Ok(Err(payload)) => OursOutcome::Panicked(
-            payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "<non-string panic payload>".into()),
-        ),
-        // The thread is leaked; there is no way to stop it.
-        Err(mpsc::RecvTimeoutError::Timeout) => OursOutcome::TimedOut,
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            OursOutcome::Panicked("evaluator thread died without a result".into())
-        }
-    }
-}
-
-// ------------------------------------------------------------------------------------------------
-// Comparing JSON values (numbers numerically)
-// ------------------------------------------------------------------------------------------------
-
-fn numbers_equal(a: &serde_json::Number, b: &serde_json::Number) -> bool {
-    if !a.is_f64() && !b.is_f64() {
-        // Both integers: exact.
-        return a == b;
-    }
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => {
-            if x == y {
-                return true;
-            }
-            // Nix prints floats with six significant digits.
-            let scale = x.abs().max(y.abs());
-            (x - y).abs() <= 1e-5 * scale
-        }
-        _ => false,
-    }
-}
-
-fn json_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => numbers_equal(x, y),
-        (Value::Array(xs), Value::Array(ys)) => {
-            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| json_equal(x, y))
-        }
-        (Value::Object(xs), Value::Object(ys)) => {
-            xs.len() == ys.len()
-                && xs
-                    .iter()
-                    .all(|(k, x)| ys.get(k).is_some_and(|y| json_equal(x, y)))
-        }
-        _ => a == b,
-    }
-}
-
-// ------------------------------------------------------------------------------------------------
-// The tests
-// ------------------------------------------------------------------------------------------------
-
-fn show_nix(outcome: &NixOutcome) -> String {
-    match outcome {
-        NixOutcome::Value(v) => v.to_string(),
-        NixOutcome::Failed(msg) => format!("<error: {msg}>"),
-    }
-}
-
-fn show_ours(outcome: &OursOutcome) -> String {
-    match outcome {
-        OursOutcome::Returned(Some(v)) => format!("Some({v})"),
-        OursOutcome::Returned(None) => "None".into(),
-        OursOutcome::Panicked(msg) => format!("<panicked: {msg}>"),
-        OursOutcome::TimedOut => format!("<no result after {EVAL_TIMEOUT:?}>"),
-    }
-}
-
-fn kind(expect: &Expect) -> &'static str {
-    match expect {
-        V(_) => "value",
-        Error => "error",
-        NoneOrValue => "none-or-value",
-    }
+    run_isolated("eval_in_dir", move || {
+        infra_check_analysis::eval::eval_in_dir(&dir, &src, scope == Scope::Lib)
+    })
 }
 
 fn scope_name(scope: Scope) -> &'static str {
@@ -592,153 +399,37 @@ fn table_has_enough_cases_of_each_kind() {
     );
 }
 
-/// Checks every case of `cases` against nix; returns the report (empty when all agree).
+/// Checks every case of `cases` against nix; returns the report (empty when all agree), or
+/// `None` when nix-instantiate is not installed.
 fn run_cases(name: &str, cases: &[Case]) -> Option<String> {
-    let Some(binary) = find_nix_instantiate() else {
-        if std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("{SKIP_MESSAGE}");
-        }
-        eprintln!("{SKIP_MESSAGE}");
-        return None;
-    };
-    let nix = Nix::new(binary);
+    let nix = Nix::find_or_skip()?;
     let data = tempfile::tempdir().expect("create scratch data dir");
     copy_dir(Path::new(DATA_DIR), data.path());
     let dir = data.path();
 
-    // Sanity checks of the nix side itself, so an environment problem is not reported as
-    // a hundred mismatches.
-    match nix.eval(dir, Scope::Plain, "1 + 1") {
-        NixOutcome::Value(v) if v == serde_json::json!(2) => {}
-        other => panic!("nix-instantiate does not work here: {}", show_nix(&other)),
-    }
-    match nix.eval(
+    // So a broken scratch copy is not reported as a hundred mismatches.
+    match nix.eval_in(
         dir,
-        Scope::Lib,
-        r#"lib.mkDefault (builtins.readFile ./text.txt)"#,
+        &nix_expression(Scope::Lib, "lib.mkDefault (builtins.readFile ./text.txt)"),
     ) {
-        NixOutcome::Value(v) if v["priority"] == serde_json::json!(1000) => {}
+        differential::NixOutcome::Value(v) if v["priority"] == serde_json::json!(1000) => {}
         other => panic!(
             "nix-instantiate cannot read the scratch copy of {DATA_DIR} or its lib.nix: {}",
-            show_nix(&other)
+            other.show()
         ),
     }
 
-    // Problems with the table itself: nix does not do what the case says.
-    let mut table_errors: Vec<String> = Vec::new();
-    // The evaluator disagrees with nix.
-    let mut mismatches: Vec<String> = Vec::new();
-    let mut counts = [0usize; 3];
-    // Outside-the-subset cases the evaluator nevertheless evaluated (to nix's value).
-    let mut evaluated_anyway = 0usize;
-
+    let mut verdicts = Verdicts::default();
     for (index, (scope, expr, expect)) in cases.iter().enumerate() {
-        let nix_out = nix.eval(dir, *scope, expr);
-        let ours = eval_ours(dir, *scope, expr);
         let case = format!(
             "#{index} [{}, {}] {expr:?}",
-            kind(expect),
+            expect.kind(),
             scope_name(*scope)
         );
-        match expect {
-            V(json) => {
-                counts[0] += 1;
-                let intended: Value =
-                    serde_json::from_str(json).expect("checked by the table test");
-                match &nix_out {
-                    NixOutcome::Value(v) if json_equal(v, &intended) => {}
-                    _ => table_errors.push(format!(
-                        "{case}\n      table says: {json}\n      nix:        {}",
-                        show_nix(&nix_out)
-                    )),
-                }
-                let ok = match (&nix_out, &ours) {
-                    (NixOutcome::Value(n), OursOutcome::Returned(Some(o))) => json_equal(n, o),
-                    _ => false,
-                };
-                if !ok {
-                    mismatches.push(format!(
-                        "{case}\n      nix:  {}\n      ours: {}",
-                        show_nix(&nix_out),
-                        show_ours(&ours)
-                    ));
-                }
-            }
-            Error => {
-                counts[1] += 1;
-                if let NixOutcome::Value(v) = &nix_out {
-                    table_errors.push(format!(
-                        "{case}\n      table says: nix fails\n      nix:        {v}"
-                    ));
-                }
-                if !matches!(ours, OursOutcome::Returned(None)) {
-                    mismatches.push(format!(
-                        "{case} (must be None: nix fails)\n      nix:  {}\n      ours: {}",
-                        show_nix(&nix_out),
-                        show_ours(&ours)
-                    ));
-                }
-            }
-            NoneOrValue => {
-                counts[2] += 1;
-                let ok = match (&nix_out, &ours) {
-                    (_, OursOutcome::Returned(None)) => true,
-                    (NixOutcome::Value(n), OursOutcome::Returned(Some(o))) => {
-                        evaluated_anyway += 1;
-                        json_equal(n, o)
-                    }
-                    _ => false,
-                };
-                if let NixOutcome::Failed(_) = &nix_out {
-                    table_errors.push(format!(
-                        "{case}\n      table says: nix succeeds\n      nix:        {}",
-                        show_nix(&nix_out)
-                    ));
-                }
-                if !ok {
-                    mismatches.push(format!(
-                        "{case} (must be None or nix's value)\n      nix:  {}\n      ours: {}",
-                        show_nix(&nix_out),
-                        show_ours(&ours)
-                    ));
-                }
-            }
-        }
+        let nix_out = nix.eval_in(dir, &nix_expression(*scope, expr));
+        verdicts.judge(&case, expect, &nix_out, &eval_ours(dir, *scope, expr));
     }
-
-    eprintln!(
-        "{name}: {} cases ({} supported, {} expected-error, {} outside-the-subset, \
-         {} of which evaluated); {} mismatches, {} table problems",
-        cases.len(),
-        counts[0],
-        counts[1],
-        counts[2],
-        evaluated_anyway,
-        mismatches.len(),
-        table_errors.len()
-    );
-
-    let mut report = String::new();
-    if !table_errors.is_empty() {
-        report.push_str(&format!(
-            "\n{} case(s) where nix-instantiate does not behave as the table says \
-             (fix the table):\n",
-            table_errors.len()
-        ));
-        for t in &table_errors {
-            report.push_str(&format!("  - {t}\n"));
-        }
-    }
-    if !mismatches.is_empty() {
-        report.push_str(&format!(
-            "\n{} case(s) where the evaluator disagrees with nix-instantiate:\n",
-            mismatches.len()
-        ));
-        for m in &mismatches {
-            report.push_str(&format!("  - {m}\n"));
-        }
-    }
-    Some(report)
+    Some(verdicts.report(name))
 }
 
 #[test]
