@@ -41,6 +41,7 @@ use infra_check_analysis::clan::overview::{MachineInfo, Overview};
 use serde::Serialize;
 
 use crate::error::CliError;
+use crate::text::{column_widths, push_row};
 use crate::{MachinesArgs, MachinesFormat};
 
 /// The version of the schema above.
@@ -120,16 +121,11 @@ const HEADER: [&str; 6] = ["NAME", "CLASS", "SYSTEM", "TAGS", "ROLES", "TARGET"]
 /// are `?`, values that are not set (or empty lists) are `-`.
 pub fn render_table(overview: &Overview) -> String {
     let rows: Vec<[String; 6]> = overview.machines.iter().map(row).collect();
-    let mut widths = HEADER.map(|h| h.chars().count());
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
+    let widths = column_widths(&HEADER, &rows);
     let mut out = String::new();
-    push_row(&mut out, &HEADER.map(String::from), &widths);
+    push_row(&mut out, "", &HEADER, &widths);
     for r in &rows {
-        push_row(&mut out, r, &widths);
+        push_row(&mut out, "", r, &widths);
     }
     out.push_str(&summary(&overview.machines));
     out.push('\n');
@@ -157,22 +153,6 @@ fn row(m: &MachineInfo) -> [String; 6] {
         ),
         m.target_host.clone().unwrap_or_else(|| "-".into()),
     ]
-}
-
-/// Cells padded to their column's width, separated by two spaces, without trailing spaces.
-fn push_row(out: &mut String, cells: &[String; 6], widths: &[usize; 6]) {
-    let mut line = String::new();
-    for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-        if i > 0 {
-            line.push_str("  ");
-        }
-        line.push_str(cell);
-        if i + 1 < cells.len() {
-            line.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
-        }
-    }
-    out.push_str(line.trim_end());
-    out.push('\n');
 }
 
 /// `8 machines (4 nixos, 4 darwin)`: the count, then the count per class in the order classes

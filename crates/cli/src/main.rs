@@ -17,6 +17,7 @@ mod render_human;
 mod report;
 mod sarif;
 mod suggest;
+mod text;
 mod threads;
 mod vars;
 mod workspace;

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use infra_check_analysis::{Diagnostic, LineIndex, Severity, TextRange};
 use serde::Serialize;
 
+use crate::text::plural;
+
 /// Everything a renderer needs; no renderer talks to the analyzer.
 pub struct Report {
     /// The absolute repository root (the directory holding flake.nix).
@@ -130,10 +132,6 @@ impl Summary {
         }
         format!("{} in {files}", parts.join(", "))
     }
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Whether the findings fail the check: any error, or any warning when `deny_warnings`.

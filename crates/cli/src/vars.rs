@@ -79,6 +79,7 @@ use infra_check_analysis::{Analysis, Location};
 use serde::Serialize;
 
 use crate::error::CliError;
+use crate::text::{column_widths, plural, push_row};
 use crate::{VarsArgs, VarsFormat};
 
 /// The version of the schema above.
@@ -528,12 +529,7 @@ fn rows(m: &Machine) -> Vec<[String; 5]> {
 /// across machines.
 fn render_table(machines: &[Machine]) -> String {
     let all: Vec<Vec<[String; 5]>> = machines.iter().map(rows).collect();
-    let mut widths = HEADER.map(|h| h.chars().count());
-    for r in all.iter().flatten() {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
+    let widths = column_widths(&HEADER, all.iter().flatten());
     let mut out = String::new();
     for (i, (m, rows)) in machines.iter().zip(&all).enumerate() {
         if i > 0 {
@@ -544,9 +540,9 @@ fn render_table(machines: &[Machine]) -> String {
         if rows.is_empty() {
             out.push_str("  no generators\n");
         } else {
-            push_row(&mut out, &HEADER.map(String::from), &widths);
+            push_row(&mut out, "  ", &HEADER, &widths);
             for r in rows {
-                push_row(&mut out, r, &widths);
+                push_row(&mut out, "  ", r, &widths);
             }
         }
         if m.key_missing() {
@@ -569,27 +565,6 @@ fn render_table(machines: &[Machine]) -> String {
     out.push_str(&summary(machines));
     out.push('\n');
     out
-}
-
-/// Two spaces of indent, cells padded to their column's width and separated by two spaces,
-/// without trailing spaces.
-fn push_row(out: &mut String, cells: &[String; 5], widths: &[usize; 5]) {
-    let mut line = String::from("  ");
-    for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-        if i > 0 {
-            line.push_str("  ");
-        }
-        line.push_str(cell);
-        if i + 1 < cells.len() {
-            line.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
-        }
-    }
-    out.push_str(line.trim_end());
-    out.push('\n');
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `8 machines, 42 generators: 40 complete, 2 need `clan vars generate``, then the machines

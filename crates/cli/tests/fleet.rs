@@ -1,28 +1,12 @@
 //! The embedded example must check clean, and breaking it in the ways users break real fleets
 //! must be reported with the right code, file and line — and clear again once repaired.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn fleet_src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleet")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        let ft = entry.file_type().unwrap();
-        if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
-        } else if ft.is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use common::{copy_dir, fleet_src};
 
 /// `(code, file, line)` of every diagnostic, from the JSON output.
 fn findings(root: &Path) -> (i32, Vec<(String, String, u64)>) {

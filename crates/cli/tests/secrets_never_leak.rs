@@ -10,28 +10,12 @@ use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 
-use common::{command, path_str};
+use common::{command, fleet_copy, path_str};
 use serde_json::Value;
 
 /// A secret file of one machine and one shared by several.
 const PER_MACHINE: &str = "vars/per-machine/argon/openssh/ssh.id_ed25519/secret";
 const SHARED: &str = "vars/shared/user-password-ada/user-password/secret";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        let ft = entry.file_type().unwrap();
-        if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
-        } else if ft.is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// 32 random hex digits (std's randomly seeded hasher, twice).
 fn random_hex() -> String {
@@ -64,11 +48,7 @@ fn plant(root: &Path, rel: &str, marker: &str) {
 fn no_command_prints_a_plaintext_secret() {
     let hex = random_hex();
     let marker = format!("INFRA-CHECK-LEAK-CANARY-{hex}");
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleet"),
-        dir.path(),
-    );
+    let dir = fleet_copy();
     plant(dir.path(), PER_MACHINE, &marker);
     plant(dir.path(), SHARED, &marker);
     let root = path_str(dir.path());

@@ -5,42 +5,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{code, path_str, run, stderr, stdout};
+use common::{code, fleet_copy, path_str, run, stderr, stdout};
 use serde_json::Value;
-use tempfile::TempDir;
 
 const NIXOS: [&str; 4] = ["argon", "krypton", "radon", "xenon"];
 const DARWIN: [&str; 4] = ["bismuth", "cobalt", "gallium", "indium"];
-
-fn fleet_src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleet")
-}
-
-/// Copies a directory tree, keeping symbolic links as links.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        let ft = entry.file_type().unwrap();
-        if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
-        } else if ft.is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// A fresh copy of the example fleet.
-fn fleet_copy() -> TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&fleet_src(), dir.path());
-    dir
-}
 
 /// `vars --format json` (plus `extra`) of `dir`: exit code and the machines by name.
 fn vars_json(dir: &Path, extra: &[&str]) -> (i32, BTreeMap<String, Value>) {

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: temporary repositories and running the real binary.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use tempfile::TempDir;
@@ -69,4 +69,34 @@ pub fn code(out: &Output) -> i32 {
 
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("temporary paths are UTF-8")
+}
+
+/// The embedded example fleet, `examples/fleet`.
+pub fn fleet_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleet")
+}
+
+/// A fresh copy of the example fleet, for tests that break it.
+pub fn fleet_copy() -> TempDir {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    copy_dir(&fleet_src(), dir.path());
+    dir
+}
+
+/// Copies a directory tree, keeping symbolic links as links (the vars tree is made of them).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create directories");
+    for entry in std::fs::read_dir(from).expect("read a directory") {
+        let entry = entry.expect("read a directory entry");
+        let target = to.join(entry.file_name());
+        let ft = entry.file_type().expect("read a file type");
+        if ft.is_symlink() {
+            let link = std::fs::read_link(entry.path()).expect("read a link");
+            std::os::unix::fs::symlink(link, &target).expect("create a link");
+        } else if ft.is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
+        }
+    }
 }
