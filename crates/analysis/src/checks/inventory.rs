@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use super::edits::{rename_edit, BareName};
 use crate::clan::model::{Member, Setting};
 use crate::clan::resolve::{clan_model, ClanModel, Instance, Role};
 use crate::clan::services::{resolve, Resolution, RoleView, ServiceView};
 use crate::db::{Db, Workspace};
-use crate::diagnostic::{Diagnostic, Fix, Location, TextEdit};
+use crate::diagnostic::{Diagnostic, Fix, TextEdit};
 use crate::options::types::check_value;
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
@@ -185,7 +186,7 @@ fn members(model: &ClanModel, inst: &Instance, role: &Role, out: &mut Vec<Diagno
                     l.range,
                     format!("machine `{best}` is defined here"),
                 );
-                if let Some(edit) = rename(&m.location, &m.name, best) {
+                if let Some(edit) = rename_edit(&m.location, &m.name, best, BareName::Key) {
                     d = d.with_fix(Fix {
                         message: format!("Replace `{}` with `{best}`.", m.name),
                         edits: vec![edit],
@@ -217,23 +218,6 @@ fn members(model: &ClanModel, inst: &Instance, role: &Role, out: &mut Vec<Diagno
             }
         }
     }
-}
-
-/// An edit replacing a machine name written as an attribute key.
-fn rename(loc: &Location, old: &str, new: &str) -> Option<TextEdit> {
-    let len = loc.range.len() as usize;
-    let new_text = if len == old.len() {
-        crate::summary::attr_display(new)
-    } else if len == old.len() + 2 {
-        format!("\"{new}\"")
-    } else {
-        return None;
-    };
-    Some(TextEdit {
-        file: loc.file.clone(),
-        range: loc.range,
-        new_text,
-    })
 }
 
 fn roles(model: &ClanModel, inst: &Instance, view: &ServiceView, out: &mut Vec<Diagnostic>) {

@@ -2,6 +2,7 @@
 //! workspace and applies suppression comments and `infra-check.toml`.
 
 mod deprecated;
+mod edits;
 mod imports;
 mod inventory;
 mod machines;

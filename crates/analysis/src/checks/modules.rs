@@ -1,8 +1,9 @@
 //! `module/undefined`, `module/class-mismatch` and `module/unused`: the deferred-module checks,
 //! read off the workspace index.
 
+use super::edits::{rename_edit, BareName};
 use crate::db::{Db, Workspace};
-use crate::diagnostic::{Diagnostic, Fix, Location, TextEdit};
+use crate::diagnostic::{Diagnostic, Fix, Location};
 use crate::index::{module_index, ModuleIndex};
 use crate::summary::{attr_display, ContextClass};
 
@@ -62,7 +63,7 @@ fn undefined(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
                     format!("`{}` is defined here", module_path(&r.class, best)),
                 );
             }
-            if let Some(edit) = rename_edit(&r.location, name, best) {
+            if let Some(edit) = rename_edit(&r.location, name, best, BareName::Identifier) {
                 d = d.with_fix(Fix {
                     message: format!("Replace `{name}` with `{best}`."),
                     edits: vec![edit],
@@ -92,29 +93,6 @@ fn undefined(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
         }
         out.push(d);
     }
-}
-
-/// An edit replacing the written name with `new`, when the span is exactly the name as an
-/// identifier or a plain string.
-fn rename_edit(loc: &Location, old: &str, new: &str) -> Option<TextEdit> {
-    // The span is the name as written: bare (its length is the name's) or quoted.
-    let len = loc.range.len() as usize;
-    let new_text = if len == old.len() {
-        let display = attr_display(new);
-        if display.starts_with('"') {
-            return None;
-        }
-        display
-    } else if len == old.len() + 2 {
-        format!("\"{new}\"")
-    } else {
-        return None;
-    };
-    Some(TextEdit {
-        file: loc.file.clone(),
-        range: loc.range,
-        new_text,
-    })
 }
 
 fn class_mismatch(
