@@ -31,21 +31,15 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
     median(xs)
 }
 
+/// The `.nix` files the analyzer reads under `root` (its own walk, so the baseline reads the
+/// same files as the check).
 fn nix_files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let e = e.unwrap();
-            let ft = e.file_type().unwrap();
-            if ft.is_dir() {
-                stack.push(e.path());
-            } else if ft.is_file() && e.path().extension().is_some_and(|x| x == "nix") {
-                out.push(e.path());
-            }
-        }
-    }
-    out
+    let scan = infra_check_analysis::scan(root).unwrap();
+    scan.texts
+        .iter()
+        .filter(|(rel, _)| rel.ends_with(".nix"))
+        .map(|(rel, _)| scan.root.join(rel))
+        .collect()
 }
 
 fn read_and_parse(files: &[PathBuf]) -> usize {

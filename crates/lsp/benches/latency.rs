@@ -43,23 +43,6 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn count_nix_files(root: &Path) -> usize {
-    let mut n = 0;
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let e = e.unwrap();
-            let ft = e.file_type().unwrap();
-            if ft.is_dir() {
-                stack.push(e.path());
-            } else if ft.is_file() && e.path().extension().is_some_and(|x| x == "nix") {
-                n += 1;
-            }
-        }
-    }
-    n
-}
-
 /// The in-process client: the service, and everything the server sends.
 struct Client {
     service: infra_check_lsp::LspService<infra_check_lsp::Server>,
@@ -156,7 +139,12 @@ struct Measured {
 /// The child process: one tree.
 async fn measure(root: &Path, edit_file: &str, reference: &str) -> Measured {
     let root = root.canonicalize().unwrap();
-    let files = count_nix_files(&root);
+    let files = infra_check_analysis::scan(&root)
+        .unwrap()
+        .texts
+        .iter()
+        .filter(|(rel, _)| rel.ends_with(".nix"))
+        .count();
     let root_uri = Uri::from_file_path(&root).unwrap().as_str().to_owned();
     let mut client = Client::start();
     let started = Instant::now();
