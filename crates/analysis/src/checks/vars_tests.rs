@@ -71,7 +71,16 @@ fn missing_generator_file_link_and_key_are_reported() {
         out.contains("`vars/per-machine/web/api/` does not exist"),
         "{out}"
     );
-    assert!(out.contains("fix: ") || out.lines().count() >= 1);
+    // The fix is the command that generates the vars, not an edit.
+    let host = crate::tests::host_from_fixture(&fleet(""));
+    let diags = host.snapshot().diagnostics().expect("not cancelled");
+    let missing = diags
+        .iter()
+        .find(|d| d.code == "vars/missing")
+        .unwrap_or_else(|| panic!("no vars/missing in {out}"));
+    let fix = missing.fix.as_ref().expect("vars/missing carries a fix");
+    assert_eq!(fix.command.as_deref(), Some("clan vars generate web"));
+    assert!(fix.edits.is_empty());
     // The public file is gone.
     let out = check(&fleet(
         &complete().replace("#- /vars/per-machine/web/api/id/value\napi-1\n", ""),
