@@ -160,8 +160,8 @@ Fix: correct the path or create the file.",
     CodeInfo {
         code: "platform/service-unsupported",
         severity: Severity::Warning,
-        summary: "A darwin machine holds a role of a service that has no darwin module.",
-        explanation: "The service only provides a `nixosModule`; clan gives darwin machines in its roles nothing, silently. Worse, other machines of the instance may read vars the darwin machine never generates (zerotier reads each peer's `zerotier-ip`), which fails evaluation.\n\nFix: narrow the role to NixOS machines (use the `nixos` tag instead of `all`, or list machines explicitly).",
+        summary: "A darwin machine holds a role of a service that has no darwin module, and the role has no `extraModules`.",
+        explanation: "The service (in the clan-core version the flake locks) only provides a `nixosModule`, so clan gives a darwin machine in one of its roles nothing from the service, silently. Other machines of the instance may also expect vars the darwin machine never generates. A role's `extraModules` do reach darwin machines (clan-core imports them into the darwin module of the role as well), so infra-check does not warn about a role that has them.\n\nFix: if only the NixOS machines are meant, narrow the role (use the `nixos` tag instead of `all`, or list machines explicitly); otherwise configure the darwin machine another way.",
     },
     CodeInfo {
         code: "platform/host-platform-mismatch",
@@ -178,14 +178,14 @@ Fix: correct the path or create the file.",
     CodeInfo {
         code: "vars/not-deployed",
         severity: Severity::Error,
-        summary: "A deployed secret has no `machines/<m>` link for a machine that needs it.",
-        explanation: "A secret file with `deploy = true` is encrypted for the machines linked under `<file>/machines/`. A machine that needs the secret but has no link there cannot decrypt it; clan reports \"the machine does not have access to it\".\n\nFix: run `clan vars generate <machine>` (or `clan vars fix <machine>`) so the secret is re-encrypted for the machine.",
+        summary: "A secret the machine decrypts itself has no `machines/<m>` link for it.",
+        explanation: "A secret file with `deploy = true` and `neededFor` `users` or `services` (the default) becomes a sops-nix secret that the machine decrypts with its own key at activation, so it must be encrypted for the machine: clan links the machines it is encrypted for under `<file>/machines/`. A machine that needs the secret but has no link there cannot decrypt it. Secrets with `neededFor = \"activation\"` or `\"partitioning\"` are decrypted with the admin's key and uploaded during deploy, so they need no link and are not reported.\n\nFix: run `clan vars fix <machine>` for a per-machine secret, or `clan vars generate <machine>` for a shared one, so the secret is re-encrypted for the machine.",
     },
     CodeInfo {
         code: "vars/machine-key-missing",
         severity: Severity::Error,
         summary: "A machine with secret vars has no sops key.",
-        explanation: "The machine needs deployed secrets, but `sops/machines/<m>/key.json` (its age public key) does not exist, so nothing can be encrypted for it.\n\nFix: install the machine with clan (it generates the key) or add its age key with `clan secrets machines add <m> <age-public-key>`.",
+        explanation: "The machine needs secrets it decrypts itself (`neededFor` `users` or `services`), but `sops/machines/<m>/key.json` (its age public key) does not exist, so nothing can be encrypted for it.\n\nFix: install the machine with clan (it generates the key) or add its age key with `clan secrets machines add <m> <age-public-key>`.",
     },
     CodeInfo {
         code: "vars/undeclared-reference",

@@ -704,7 +704,7 @@ impl Walker<'_, '_> {
     /// `clan.core.vars.generators.*` in one module's configuration.
     fn generators(&mut self, config: &Thunk, class: &ContextClass, owner: &str) {
         use crate::eval::read::config_sets_cond;
-        use crate::vars::model::{FileDecl, GeneratorDecl, Validation};
+        use crate::vars::model::{FileDecl, GeneratorDecl, NeededFor, Validation};
         let ev = self.ev;
         // Descends `clan.core.vars.generators`, keeping whether a level was conditional.
         let mut level: Vec<(Rc<crate::eval::Attrs>, bool)> = Vec::new();
@@ -727,6 +727,18 @@ impl Walker<'_, '_> {
                 if let Some(a) = s.get(name) {
                     v = match crate::eval::read::strip_priority(ev, ev.force(&a.value)) {
                         Value::Bool(b) => Some(b),
+                        _ => None,
+                    };
+                }
+            }
+            v
+        };
+        let needed_for_field = |sets: &[(Rc<crate::eval::Attrs>, bool)]| {
+            let mut v = Some(NeededFor::default());
+            for (s, _) in sets {
+                if let Some(a) = s.get("neededFor") {
+                    v = match crate::eval::read::strip_priority(ev, ev.force(&a.value)) {
+                        Value::Str(s) => NeededFor::parse(&s),
                         _ => None,
                     };
                 }
@@ -764,6 +776,7 @@ impl Walker<'_, '_> {
                                         .unwrap_or_else(|| location(span)),
                                     secret: bool_field(&fb, "secret", true),
                                     deploy: bool_field(&fb, "deploy", true),
+                                    needed_for: needed_for_field(&fb),
                                     conditional: *fc,
                                 });
                             }
@@ -793,6 +806,7 @@ impl Walker<'_, '_> {
                                                     .unwrap_or_else(|| location(span)),
                                                 secret: Some(true),
                                                 deploy: Some(true),
+                                                needed_for: Some(NeededFor::default()),
                                                 conditional: *pc,
                                             });
                                         }

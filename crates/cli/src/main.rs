@@ -188,7 +188,8 @@ Exit codes:
   0  nothing the listed machines need is missing, not deployed or stale, and no machine key
      is missing
   1  something needs fixing: a generator or file is missing, not deployed or stale (run
-     `clan vars generate <machine>`), or a machine's sops key is missing (run
+     `clan vars generate <machine>`, or `clan vars fix <machine>` for a per-machine secret
+     not encrypted for the machine), or a machine's sops key is missing (run
      `clan secrets machines add <machine> <age-public-key>`)
   2  usage error (such as an unknown --machine), I/O error, or the repository could not be
      analysed (also when a file could not be read; the output is printed but may be

@@ -17,7 +17,7 @@
 //!       "complete": true,                         // false when some generators of the machine
 //!                                                 // come from modules infra-check cannot read:
 //!                                                 // the list may be incomplete
-//!       "keyMissing": false,                      // the machine has deployed secrets but no
+//!       "keyMissing": false,                      // the machine has secrets it decrypts but no
 //!                                                 // sops/machines/<name>/key.json
 //!       "generators": [                           // sorted by name
 //!         {
@@ -48,6 +48,10 @@
 //!               "name": "id_ed25519",
 //!               "secret": true,                   // true | false | null (cannot be known)
 //!               "deploy": true,                   // true | false | null (cannot be known)
+//!               "neededFor": "services",          // "partitioning" | "activation" | "users" |
+//!                                                 // "services" | null (cannot be known); only
+//!                                                 // users and services secrets are decrypted
+//!                                                 // by the machine and need its link
 //!               "state": "present",               // "present" | "missing" | "not deployed"
 //!               "path": "vars/per-machine/argon/initrd-ssh/id_ed25519/secret"
 //!                                                 // the file, or the missing link
@@ -56,7 +60,9 @@
 //!           ]
 //!         }
 //!       ],
-//!       "commands": ["clan vars generate argon"]  // what to run to fix the machine; empty when
+//!       "commands": ["clan vars generate argon"]  // what to run to fix the machine (`clan vars
+//!                                                 // fix` for per-machine secrets not encrypted
+//!                                                 // for it); empty when
 //!                                                 // nothing needs fixing
 //!     }
 //!   ]
@@ -265,6 +271,21 @@ impl GenState {
     }
 }
 
+/// Whether `clan vars generate` is what repairs the generator.
+fn generate_fixes(g: &GeneratorStatus) -> bool {
+    GenState::of(g).needs_generate() && !only_needs_vars_fix(g)
+}
+
+/// Whether every file of the generator is there and all that is wrong is a per-machine secret
+/// not encrypted for the machine.
+fn only_needs_vars_fix(g: &GeneratorStatus) -> bool {
+    g.needed.share == Some(false)
+        && g.exists
+        && g.stale.is_none()
+        && g.files.iter().any(|f| f.state == FileState::NotDeployed)
+        && g.files.iter().all(|f| f.state != FileState::Missing)
+}
+
 impl Machine {
     fn name(&self) -> &str {
         &self.status.machine
@@ -275,14 +296,17 @@ impl Machine {
     }
 
     fn needs_generate(&self) -> bool {
-        self.status
-            .generators
-            .iter()
-            .any(|g| GenState::of(g).needs_generate())
+        self.status.generators.iter().any(generate_fixes)
+    }
+
+    /// A per-machine secret that exists but is not encrypted for the machine: `clan vars fix`
+    /// adds the machine as a recipient (`clan vars generate` does so only for shared ones).
+    fn needs_vars_fix(&self) -> bool {
+        self.status.generators.iter().any(only_needs_vars_fix)
     }
 
     fn needs_fix(&self) -> bool {
-        self.needs_generate() || self.key_missing()
+        self.needs_generate() || self.needs_vars_fix() || self.key_missing()
     }
 
     /// The commands that fix the machine, in the order to run them: the key first, since
@@ -297,6 +321,9 @@ impl Machine {
         }
         if self.needs_generate() {
             out.push(format!("clan vars generate {}", self.name()));
+        }
+        if self.needs_vars_fix() {
+            out.push(format!("clan vars fix {}", self.name()));
         }
         out
     }
@@ -393,6 +420,8 @@ struct JsonFile<'a> {
     name: &'a str,
     secret: Option<bool>,
     deploy: Option<bool>,
+    #[serde(rename = "neededFor")]
+    needed_for: Option<&'static str>,
     state: &'static str,
     path: &'a str,
 }
@@ -447,6 +476,7 @@ fn render_json(machines: &[Machine]) -> Result<String, CliError> {
                                 name: &f.name,
                                 secret: f.secret,
                                 deploy: f.deploy,
+                                needed_for: f.needed_for.map(|n| n.as_str()),
                                 state: f.state.as_str(),
                                 path: &f.path,
                             })
@@ -570,12 +600,14 @@ fn render_table(machines: &[Machine]) -> String {
 /// `8 machines, 42 generators: 40 complete, 2 need `clan vars generate``, then the machines
 /// without a key and those whose list may be incomplete. Generators are counted per machine.
 fn summary(machines: &[Machine]) -> String {
-    let states: Vec<GenState> = machines
+    let generators: Vec<&GeneratorStatus> = machines
         .iter()
-        .flat_map(|m| m.status.generators.iter().map(GenState::of))
+        .flat_map(|m| m.status.generators.iter())
         .collect();
+    let states: Vec<GenState> = generators.iter().map(|g| GenState::of(g)).collect();
     let complete = states.iter().filter(|s| **s == GenState::Present).count();
-    let generate = states.iter().filter(|s| s.needs_generate()).count();
+    let generate = generators.iter().filter(|g| generate_fixes(g)).count();
+    let vars_fix = generators.iter().filter(|g| only_needs_vars_fix(g)).count();
     let unknown = states.iter().filter(|s| **s == GenState::Unknown).count();
     let mut text = format!(
         "{}, {}",
@@ -588,6 +620,12 @@ fn summary(machines: &[Machine]) -> String {
             parts.push(format!(
                 "{generate} {} `clan vars generate`",
                 if generate == 1 { "needs" } else { "need" }
+            ));
+        }
+        if vars_fix > 0 {
+            parts.push(format!(
+                "{vars_fix} {} `clan vars fix`",
+                if vars_fix == 1 { "needs" } else { "need" }
             ));
         }
         if unknown > 0 {
@@ -654,6 +692,7 @@ mod tests {
             name: name.into(),
             secret,
             deploy: secret,
+            needed_for: Some(Default::default()),
             state,
             path: format!("x/{name}"),
         }

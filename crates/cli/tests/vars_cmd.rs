@@ -254,10 +254,13 @@ fn a_secret_not_encrypted_for_its_machine_is_not_deployed() {
         f["path"],
         "vars/per-machine/krypton/openssh/ssh.id_ed25519/machines/krypton"
     );
+    // A per-machine secret gains a recipient through `clan vars fix` (`clan vars generate`
+    // re-encrypts only shared secrets).
     assert_eq!(
         commands(&machines["krypton"]),
-        vec!["clan vars generate krypton"]
+        vec!["clan vars fix krypton"]
     );
+    assert_eq!(f["neededFor"], "services");
 
     let out = run(&["vars", path_str(dir.path()), "--machine", "krypton"]);
     assert_eq!(code(&out), 1);

@@ -384,7 +384,10 @@ fn darwin(
     assignments: &[crate::clan::resolve::Assignment],
     out: &mut Vec<Diagnostic>,
 ) {
-    if rv.darwin != Some(false) {
+    // clan-core imports a role's `extraModules` into the darwinModule it gives the machine
+    // too (`result.allRoles` in `distributed-service/service-module.nix`), so a darwin machine
+    // in such a role does get configuration from it: nothing to warn about.
+    if rv.darwin != Some(false) || role.extra_modules != Some(0) {
         return;
     }
     for a in assignments {
@@ -403,8 +406,16 @@ fn darwin(
             &a.location.file,
             a.location.range,
             format!(
-                "The darwin machine `{}` is in role `{}` of instance `{}` ({how}), but the service `{}` has no darwin module: the machine gets nothing from it, and machines that read its vars will fail. Limit the role to NixOS machines (for example the `nixos` tag).",
-                a.machine, role.name, inst.name, view.display
+                "The darwin machine `{}` is in role `{}` of instance `{}` ({how}), but the service `{}` has no darwin module in the locked clan-core, and the role has no `extraModules`: the machine gets nothing from this role. {}",
+                a.machine,
+                role.name,
+                inst.name,
+                view.display,
+                match &a.via_tag {
+                    Some(t) if t == "all" => "If only the NixOS machines are meant, use the tag `nixos` instead of `all`.".to_owned(),
+                    Some(t) => format!("If only the NixOS machines are meant, remove the tag `{t}` from `{}` or use a tag only NixOS machines carry.", a.machine),
+                    None => format!("If that is not intended, configure `{}` another way; otherwise remove it from the role.", a.machine),
+                }
             ),
         );
         let l = m.class_location.clone().unwrap_or_else(|| m.location());

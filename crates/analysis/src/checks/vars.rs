@@ -9,6 +9,7 @@ use crate::clan::resolve::clan_model;
 use crate::db::{Db, Workspace};
 use crate::diagnostic::{Diagnostic, Fix, Location, Severity, TextRange};
 use crate::disk::{DiskTree, EntryKind};
+use crate::vars::model::NeededFor;
 use crate::vars::resolve::{vars_model, MachineVars, VarsModel};
 use crate::vars::status::{statuses, FileState};
 
@@ -67,7 +68,9 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 match f.state {
                     FileState::Present => {}
                     FileState::Missing => {
-                        if n.share == Some(true) && !reported_shared.insert((n.name.clone(), f.name.clone())) {
+                        if n.share == Some(true)
+                            && !reported_shared.insert((n.name.clone(), f.name.clone()))
+                        {
                             continue;
                         }
                         out.push(with_machine(Diagnostic::new(
@@ -80,15 +83,36 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                             ),
                         )));
                     }
-                    FileState::NotDeployed => out.push(with_machine(Diagnostic::new(
-                        "vars/not-deployed",
-                        &loc.file,
-                        loc.range,
-                        format!(
-                            "The secret `{}/{}` is deployed, but not encrypted for machine `{machine}`: `{}` does not exist, so the machine cannot decrypt it. Run `clan vars generate {machine}`.",
-                            n.name, f.name, f.path
-                        ),
-                    ))),
+                    FileState::NotDeployed => {
+                        // `clan vars generate` re-encrypts shared secrets for new machines;
+                        // per-machine ones are re-encrypted by `clan vars fix`.
+                        let fix = if n.share == Some(true) {
+                            generate_fix(machine)
+                        } else {
+                            Fix {
+                                message: format!("Encrypt the machine's secrets for it: `clan vars fix {machine}`."),
+                                edits: Vec::new(),
+                                command: Some(format!("clan vars fix {machine}")),
+                            }
+                        };
+                        let command = fix.command.clone().unwrap_or_default();
+                        out.push(
+                            Diagnostic::new(
+                                "vars/not-deployed",
+                                &loc.file,
+                                loc.range,
+                                format!(
+                                    "The secret `{}/{}` is decrypted on machine `{machine}` (needed for {}), but it is not encrypted for the machine: `{}` does not exist, so sops-nix cannot decrypt it there. Run `{command}`.",
+                                    n.name,
+                                    f.name,
+                                    f.needed_for.map(NeededFor::as_str).unwrap_or("services"),
+                                    f.path
+                                ),
+                            )
+                            .with_related(&mloc.file, mloc.range, format!("machine `{machine}`"))
+                            .with_fix(fix),
+                        );
+                    }
                 }
             }
             if let Some((stored, expected)) = &g.stale {
@@ -112,7 +136,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 &mloc.file,
                 mloc.range,
                 format!(
-                    "Machine `{machine}` has deployed secret vars, but `sops/machines/{machine}/key.json` does not exist, so no secret can be encrypted for it. Add its age key with `clan secrets machines add {machine} <age-public-key>` (clan does this when it installs the machine)."
+                    "Machine `{machine}` has secret vars it decrypts itself (needed for users or services), but `sops/machines/{machine}/key.json` does not exist, so no secret can be encrypted for it. Add its age key with `clan secrets machines add {machine} <age-public-key>` (clan does this when it installs the machine)."
                 ),
             ));
         }

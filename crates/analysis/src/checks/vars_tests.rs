@@ -95,13 +95,14 @@ fn missing_generator_file_link_and_key_are_reported() {
         "#- /vars/per-machine/web/api/token/machines/web -> ../../../../../../sops/machines/web\n",
         "",
     )));
-    assert!(out.starts_with("vars/not-deployed modules/base.nix:4:31: The secret `api/token` is deployed, but not encrypted for machine `web`"), "{out}");
+    assert!(out.starts_with("vars/not-deployed modules/base.nix:4:31: The secret `api/token` is decrypted on machine `web` (needed for services), but it is not encrypted for the machine"), "{out}");
+    assert!(out.contains("Run `clan vars fix web`."), "{out}");
     // The machine has no key (and the link into sops/machines dangles).
     let out = check(&fleet(&complete()).replace(
         "#- /sops/machines/web/key.json\n[ { \"publickey\": \"age1xyz\", \"type\": \"age\" } ]\n",
         "",
     ));
-    assert!(out.contains("vars/machine-key-missing modules/base.nix:11:27: Machine `web` has deployed secret vars, but `sops/machines/web/key.json` does not exist"), "{out}");
+    assert!(out.contains("vars/machine-key-missing modules/base.nix:11:27: Machine `web` has secret vars it decrypts itself (needed for users or services), but `sops/machines/web/key.json` does not exist"), "{out}");
     assert!(
         out.contains("vars/dangling-link vars/per-machine/web/api/token/machines/web:1:1"),
         "{out}"
@@ -200,4 +201,42 @@ fn a_darwin_machine_in_a_nixos_only_service_needs_no_vars() {
     for line in out.lines().filter(|l| l.starts_with("vars/")) {
         assert!(!line.contains("`mac`"), "{line}");
     }
+}
+
+/// The fleet with `neededFor` set on the secret `token`.
+fn fleet_needed_for(needed_for: &str, vars: &str) -> String {
+    fleet(vars).replace(
+        "files.token = { };",
+        &format!("files.token.neededFor = \"{needed_for}\";"),
+    )
+}
+
+#[test]
+fn secrets_needed_for_activation_or_partitioning_need_no_machine_link() {
+    // clan decrypts these with the admin's key and uploads them during deploy: the machine is
+    // not a recipient, so a missing `machines/web` link is no error (nor a missing key).
+    let unlinked = complete().replace(
+        "#- /vars/per-machine/web/api/token/machines/web -> ../../../../../../sops/machines/web\n",
+        "",
+    );
+    for phase in ["activation", "partitioning"] {
+        expect![[""]].assert_eq(&check(&fleet_needed_for(phase, &unlinked)));
+        let no_key = fleet_needed_for(phase, &unlinked).replace(
+            "#- /sops/machines/web/key.json\n[ { \"publickey\": \"age1xyz\", \"type\": \"age\" } ]\n",
+            "",
+        );
+        expect![[""]].assert_eq(&check(&no_key));
+    }
+    // `users` and `services` secrets become sops-nix secrets the machine decrypts.
+    for phase in ["users", "services"] {
+        let out = check(&fleet_needed_for(phase, &unlinked));
+        assert!(
+            out.starts_with(&format!("vars/not-deployed modules/base.nix:4:31: The secret `api/token` is decrypted on machine `web` (needed for {phase})")),
+            "{out}"
+        );
+    }
+    // A `neededFor` infra-check cannot read could be either: silent.
+    let unknown =
+        fleet(&unlinked).replace("files.token = { };", "files.token.neededFor = pkgs.phase;");
+    expect![[""]].assert_eq(&check(&unknown));
 }

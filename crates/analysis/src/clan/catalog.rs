@@ -59,7 +59,8 @@
 //!       "generators"?: [generator]        // created for every machine holding any role
 //!     } } }
 //! generator = { "name": "<template>", "share"?: false, "files": [ { "name": "<template>",
-//!               "secret"?: true, "deploy"?: true, "condition"?, "note"? } ],
+//!               "secret"?: true, "deploy"?: true, "needed_for"?: "services", "condition"?,
+//!               "note"? } ],
 //!               "files_complete"?: true, "condition"?, "for_each"?: "settings.<path>",
 //!               "each_defaults"?: { key: json }, "inferred"?: false, since?, until?, "note"?,
 //!               "source" }
@@ -105,6 +106,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::options::types::{OptType, OptionSpec};
+use crate::vars::model::NeededFor;
 
 /// The embedded data file.
 const EMBEDDED: &str = include_str!("../../data/clan-services.json");
@@ -307,6 +309,9 @@ struct RawGenFile {
     secret: bool,
     #[serde(default = "yes")]
     deploy: bool,
+    /// clan-core's `neededFor`; unset is its default, `services`.
+    #[serde(default)]
+    needed_for: Option<String>,
     #[serde(default)]
     condition: Option<String>,
     #[serde(default)]
@@ -632,10 +637,17 @@ impl Catalog {
                 if let Some(c) = &f.condition {
                     parse_condition(c).map_err(|e| format!("{at}, file `{}`: {e}", f.name))?;
                 }
+                let needed_for = match &f.needed_for {
+                    None => NeededFor::default(),
+                    Some(n) => NeededFor::parse(n).ok_or_else(|| {
+                        format!("{at}, file `{}`: `{n}` is not a value of neededFor", f.name)
+                    })?,
+                };
                 files.push(GeneratorFile {
                     name: f.name,
                     secret: f.secret,
                     deploy: f.deploy,
+                    needed_for,
                     condition: f.condition,
                 });
             }
@@ -938,6 +950,7 @@ pub struct GeneratorFile {
     pub name: String,
     pub secret: bool,
     pub deploy: bool,
+    pub needed_for: NeededFor,
     /// When the file exists, in the condition language.
     pub condition: Option<String>,
 }
@@ -957,6 +970,7 @@ pub struct ConcreteFile {
     pub name: String,
     pub secret: bool,
     pub deploy: bool,
+    pub needed_for: NeededFor,
 }
 
 /// The catalog as it applies to one clan-core version.
@@ -1660,6 +1674,7 @@ impl GeneratorSpec {
                         name: ctx.expand(pieces)?,
                         secret: f.secret,
                         deploy: f.deploy,
+                        needed_for: f.needed_for,
                     }),
                     Some(false) => {}
                     None => out.files_complete = false,

@@ -302,6 +302,7 @@ impl<'e, 'a> ClanReader<'e, 'a> {
                     open: true,
                     ..Default::default()
                 },
+                extra_modules: Field::Unknown,
             };
         }
         let machines = attrs_named(&sets, "machines")
@@ -327,12 +328,28 @@ impl<'e, 'a> ClanReader<'e, 'a> {
         let settings = attrs_named(&sets, "settings")
             .map(|s| self.settings(s, &location))
             .fold(Settings::default(), merge_settings);
+        let mut extra_modules = Field::Unset;
+        for a in attrs_named(&sets, "extraModules") {
+            extra_modules = match (
+                extra_modules,
+                strip_priority(self.ev, self.ev.force(&a.value)),
+            ) {
+                (Field::Unknown, _) => Field::Unknown,
+                // Definitions in several modules concatenate.
+                (Field::Known(n, l), Value::List(items)) => Field::Known(n + items.len(), l),
+                (Field::Unset, Value::List(items)) => {
+                    Field::Known(items.len(), key_loc(a, &location))
+                }
+                _ => Field::Unknown,
+            };
+        }
         InvRole {
             name: name.to_owned(),
             location,
             machines,
             tags,
             settings,
+            extra_modules,
         }
     }
 

@@ -121,6 +121,9 @@ pub struct InvRole {
     pub machines: Members,
     pub tags: Members,
     pub settings: Settings,
+    /// How many modules `extraModules` adds to every machine of the role (whatever its class:
+    /// clan-core imports them into both the nixosModule and the darwinModule of the role).
+    pub extra_modules: Field<usize>,
 }
 
 /// The machines (or tags) of a role.

@@ -100,6 +100,8 @@ pub struct Role {
     pub tags_known: bool,
     pub settings: Vec<Setting>,
     pub settings_known: bool,
+    /// Modules `extraModules` gives every machine of the role; `None` when not knowable.
+    pub extra_modules: Option<usize>,
 }
 
 /// A machine a role reaches, and how.
@@ -369,6 +371,7 @@ fn merge_instance(all: &mut BTreeMap<String, Instance>, i: &InvInstance) {
                     machines_known: true,
                     tags_known: true,
                     settings_known: true,
+                    extra_modules: Some(0),
                     ..Default::default()
                 });
                 role.locations.push(r.location.clone());
@@ -388,6 +391,11 @@ fn merge_instance(all: &mut BTreeMap<String, Instance>, i: &InvInstance) {
                 }
                 role.settings.extend(r.settings.entries.iter().cloned());
                 role.settings_known &= !r.settings.open;
+                role.extra_modules = match (&r.extra_modules, role.extra_modules) {
+                    (Field::Known(n, _), Some(m)) => Some(m + n),
+                    (Field::Unset, m) => m,
+                    _ => None,
+                };
             }
         }
         Field::Unknown => e.roles_known = false,

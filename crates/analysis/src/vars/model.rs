@@ -39,7 +39,50 @@ pub struct FileDecl {
     pub secret: Option<bool>,
     /// `deploy` (default: true); `None` when not knowable.
     pub deploy: Option<bool>,
+    /// `neededFor` (default: `services`); `None` when not knowable.
+    pub needed_for: Option<NeededFor>,
     pub conditional: bool,
+}
+
+/// When clan deploys a secret file (`neededFor`, clan-core's default `services`). Only `users`
+/// and `services` files become sops-nix secrets that the machine decrypts with its own key
+/// (`generators-to-sops.nix`, `relevantFiles`); `activation` and `partitioning` files are
+/// decrypted with the admin's key and uploaded during deploy (`populate_dir` of clan's sops
+/// store), so the machine needs no access to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NeededFor {
+    Partitioning,
+    Activation,
+    Users,
+    #[default]
+    Services,
+}
+
+impl NeededFor {
+    /// The value as clan-core's `neededFor` option spells it; `None` for anything else.
+    pub fn parse(s: &str) -> Option<NeededFor> {
+        match s {
+            "partitioning" => Some(NeededFor::Partitioning),
+            "activation" => Some(NeededFor::Activation),
+            "users" => Some(NeededFor::Users),
+            "services" => Some(NeededFor::Services),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NeededFor::Partitioning => "partitioning",
+            NeededFor::Activation => "activation",
+            NeededFor::Users => "users",
+            NeededFor::Services => "services",
+        }
+    }
+
+    /// Whether the machine decrypts the file itself, so it must be a recipient of it.
+    pub fn decrypted_by_machine(self) -> bool {
+        matches!(self, NeededFor::Users | NeededFor::Services)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::model::{GeneratorDecl, Validation, VarRef};
+use super::model::{GeneratorDecl, NeededFor, Validation, VarRef};
 use crate::clan::catalog::catalog;
 use crate::clan::resolve::{clan_model, ClanModel, Instance, Role};
 use crate::clan::services::{resolve, Origin, Resolution};
@@ -56,6 +56,8 @@ pub struct NeededFile {
     pub name: String,
     pub secret: Option<bool>,
     pub deploy: Option<bool>,
+    /// `None` when not knowable.
+    pub needed_for: Option<NeededFor>,
     /// Certain to exist (not under an unknown condition).
     pub certain: bool,
 }
@@ -199,6 +201,7 @@ fn add_decl(mv: &mut MachineVars, d: &GeneratorDecl, class: &str) {
                 name: f.name.clone(),
                 secret: f.secret,
                 deploy: f.deploy,
+                needed_for: f.needed_for,
                 certain: !f.conditional,
             })
             .collect()
@@ -255,6 +258,10 @@ fn service_generators(
     open: &BTreeSet<&str>,
     mv: &mut MachineVars,
 ) {
+    // `extraModules` are modules infra-check does not read: they may declare generators.
+    if role.extra_modules != Some(0) {
+        mv.complete = false;
+    }
     let view = match resolve(clan, inst) {
         Resolution::Service(v) => v,
         Resolution::Unknowable => {
@@ -315,6 +322,7 @@ fn service_generators(
                                             name: f.name.clone(),
                                             secret: Some(f.secret),
                                             deploy: Some(f.deploy),
+                                            needed_for: Some(f.needed_for),
                                             certain: true,
                                         })
                                         .collect()

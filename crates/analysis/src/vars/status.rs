@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::model::Validation;
+use super::model::{NeededFor, Validation};
 use super::resolve::{vars_model, Needed};
 use crate::db::{file_by_path, Db, Workspace};
 use crate::disk::DiskTree;
@@ -35,6 +35,7 @@ pub struct FileStatus {
     pub name: String,
     pub secret: Option<bool>,
     pub deploy: Option<bool>,
+    pub needed_for: Option<NeededFor>,
     pub state: FileState,
     /// The path that is missing (for `Missing` and `NotDeployed`).
     pub path: String,
@@ -55,6 +56,25 @@ impl FileState {
             FileState::Missing => "missing",
             FileState::NotDeployed => "not deployed",
         }
+    }
+}
+
+/// Whether a file is certainly a secret the machine decrypts with its own key, so it must be
+/// encrypted for the machine (a `machines/<m>` link) and the machine needs a key. Secrets needed
+/// for activation or partitioning are decrypted by the admin at deploy time.
+fn decrypted_by_machine(
+    secret: Option<bool>,
+    deploy: Option<bool>,
+    needed_for: Option<NeededFor>,
+) -> bool {
+    secret == Some(true)
+        && deploy == Some(true)
+        && needed_for.is_some_and(NeededFor::decrypted_by_machine)
+}
+
+impl FileStatus {
+    pub fn decrypted_by_machine(&self) -> bool {
+        decrypted_by_machine(self.secret, self.deploy, self.needed_for)
     }
 }
 
@@ -84,11 +104,9 @@ pub fn statuses(db: &dyn Db, ws: Workspace) -> Vec<MachineStatus> {
                 .iter()
                 .map(|n| generator_status(db, ws, disk, n, machine))
                 .collect();
-            let needs_key = generators.iter().any(|g| {
-                g.files
-                    .iter()
-                    .any(|f| f.secret == Some(true) && f.deploy == Some(true))
-            });
+            let needs_key = generators
+                .iter()
+                .any(|g| g.files.iter().any(FileStatus::decrypted_by_machine));
             MachineStatus {
                 machine: machine.clone(),
                 complete: mv.complete,
@@ -138,7 +156,8 @@ fn generator_status(
             let link = format!("{fdir}/machines/{machine}");
             let (state, path) = if !have {
                 (FileState::Missing, path)
-            } else if f.secret == Some(true) && f.deploy == Some(true) && !disk.exists(&link) {
+            } else if decrypted_by_machine(f.secret, f.deploy, f.needed_for) && !disk.exists(&link)
+            {
                 (FileState::NotDeployed, link)
             } else {
                 (FileState::Present, path)
@@ -147,6 +166,7 @@ fn generator_status(
                 name: f.name.clone(),
                 secret: f.secret,
                 deploy: f.deploy,
+                needed_for: f.needed_for,
                 state,
                 path,
             });
