@@ -2,13 +2,15 @@
 //! `platform/option-unavailable`, per configuration: each clan machine (the modules its
 //! configuration reaches) and the flake-parts configuration itself.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::clan::resolve::clan_model;
 use crate::db::{Db, Workspace};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::index::module_index;
+use crate::options::merge::merge_all;
 use crate::options::model::{DeclaredIn, Definition, FLAKE_PARTS};
+use crate::options::types::OptType;
 use crate::summary::ContextClass;
 
 /// Top-level option names of NixOS, nix-darwin, home-manager, flake-parts and common
@@ -82,7 +84,13 @@ struct Config<'a> {
     /// `machine `m`` or `the flake-parts configuration`.
     name: String,
     class: String,
+    /// The declarations this configuration's modules make (and its catalog's).
     decls: Vec<&'a DeclaredIn>,
+    /// Every declaration in the repository that could be part of this configuration, by path:
+    /// declarations of one option merge, and one made by a module infra-check does not see
+    /// reaching the configuration is still merged in, so a definition is never judged
+    /// against less than the module system may see.
+    merge_with: &'a HashMap<&'a [String], Vec<&'a DeclaredIn>>,
     defs: Vec<&'a Definition>,
     /// A catalog of every option of this configuration is loaded: any namespace can be judged.
     complete: bool,
@@ -132,9 +140,20 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         .collect();
     let idx = module_index(db, ws);
     let clan = clan_model(db, ws);
+    let mut flake_by_path: HashMap<&[String], Vec<&DeclaredIn>> = HashMap::new();
+    let mut module_by_path: HashMap<&[String], Vec<&DeclaredIn>> = HashMap::new();
+    for d in &decls {
+        let m = if d.owner == FLAKE_PARTS {
+            &mut flake_by_path
+        } else {
+            &mut module_by_path
+        };
+        m.entry(d.decl.path.as_slice()).or_default().push(d);
+    }
     let mut configs = vec![Config {
         name: "the flake-parts configuration".into(),
         class: "flake".into(),
+        merge_with: &flake_by_path,
         decls: decls
             .iter()
             .copied()
@@ -200,6 +219,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         }
         configs.push(Config {
             complete,
+            merge_with: &module_by_path,
             name: format!("machine `{name}`"),
             class: class.clone(),
             decls: machine_decls,
@@ -260,13 +280,51 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     out
 }
 
-/// The declaration covering a definition path: the longest declared path that is a prefix.
-fn covering<'a>(decls: &[&'a DeclaredIn], path: &[String]) -> Option<&'a DeclaredIn> {
-    decls
-        .iter()
-        .copied()
-        .filter(|d| path.starts_with(&d.decl.path))
-        .max_by_key(|d| d.decl.path.len())
+/// The option covering a definition path: the longest declared path that is a prefix, with
+/// the type every declaration of that option gives it together.
+struct Covering<'a> {
+    /// One declaration of it (the first written), to point at.
+    decl: &'a DeclaredIn,
+    ty: OptType,
+}
+
+impl Config<'_> {
+    /// Whether a declaration elsewhere in the repository may take part in this configuration.
+    fn admits(&self, d: &DeclaredIn) -> bool {
+        match &d.class {
+            ContextClass::Known(k) => self.class == "flake" || k == &self.class,
+            ContextClass::Machine(_) => true,
+        }
+    }
+
+    fn covering(&self, path: &[String]) -> Option<Covering<'_>> {
+        let longest = self
+            .decls
+            .iter()
+            .filter(|d| path.starts_with(&d.decl.path))
+            .map(|d| d.decl.path.len())
+            .max()?;
+        let option = &path[..longest];
+        let mut all: Vec<&DeclaredIn> = self
+            .decls
+            .iter()
+            .copied()
+            .filter(|d| d.decl.path == option)
+            .collect();
+        for d in self.merge_with.get(option).into_iter().flatten() {
+            if self.admits(d) && !all.iter().any(|x| x.decl.location == d.decl.location) {
+                all.push(d);
+            }
+        }
+        all.sort_by(|a, b| {
+            (&a.decl.location.file, a.decl.location.range.start)
+                .cmp(&(&b.decl.location.file, b.decl.location.range.start))
+        });
+        Some(Covering {
+            decl: all[0],
+            ty: merge_all(all.iter().map(|d| &d.decl.spec.ty)),
+        })
+    }
 }
 
 fn types_and_unknown(
@@ -281,11 +339,11 @@ fn types_and_unknown(
         .filter(|f| !FOREIGN_TOP_LEVEL.contains(f))
         .collect();
     for d in &c.defs {
-        match covering(&c.decls, &d.path) {
-            Some(decl) => {
+        match c.covering(&d.path) {
+            Some(Covering { decl, ty }) => {
                 let Some(v) = &d.value else { continue };
                 let rest = &d.path[decl.decl.path.len()..];
-                if let Err(why) = decl.decl.spec.ty.check_at_path(rest, v) {
+                if let Err(why) = ty.check_at_path(rest, v) {
                     let loc = d
                         .value_location
                         .clone()
@@ -306,7 +364,7 @@ fn types_and_unknown(
                             format!(
                                 "`{}` is declared here as {}",
                                 decl.decl.path.join("."),
-                                decl.decl.spec.ty.describe()
+                                ty.describe()
                             ),
                         ),
                     );
@@ -368,10 +426,10 @@ fn conflicts(c: &Config, seen: &mut HashSet<(&'static str, Location)>, out: &mut
         }
     }
     for (path, defs) in by_path {
-        let Some(decl) = c.decls.iter().find(|x| x.decl.path == path) else {
+        let Some(Covering { decl, ty }) = c.covering(path) else {
             continue;
         };
-        if decl.decl.spec.ty.mergeable() || defs.len() < 2 {
+        if decl.decl.path != path || ty.mergeable() || defs.len() < 2 {
             continue;
         }
         let best = defs.iter().map(|d| d.priority).min().unwrap_or(100);
@@ -402,7 +460,7 @@ fn conflicts(c: &Config, seen: &mut HashSet<(&'static str, Location)>, out: &mut
                         show(&other.value),
                         show(&first.value),
                         c.name,
-                        decl.decl.spec.ty.describe()
+                        ty.describe()
                     ),
                 )
                 .with_related(&first.location.file, first.location.range, format!("`{}` is also defined here", path.join(".")))
