@@ -83,6 +83,23 @@ pub struct Location {
     pub range: TextRange,
 }
 
+impl Location {
+    pub fn new(file: &str, range: TextRange) -> Self {
+        Location {
+            file: file.to_owned(),
+            range,
+        }
+    }
+
+    /// Where a finding goes when no line of the repository declares or names what it is about
+    /// (a directory of vars nothing uses, a machine known only from its directory): the top of
+    /// the flake's `flake.nix`, with the path in the message. Editors cannot show a diagnostic
+    /// on a directory, so one is never anchored there.
+    pub fn flake_nix() -> Location {
+        Location::new("flake.nix", TextRange::default())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Related {
     pub location: Location,

@@ -931,15 +931,6 @@ pub fn attr_display(name: &str) -> String {
     }
 }
 
-impl Location {
-    pub fn new(file: &str, range: TextRange) -> Self {
-        Location {
-            file: file.to_owned(),
-            range,
-        }
-    }
-}
-
 /// The summaries of every flake-parts module file of the workspace.
 pub fn module_summaries(db: &dyn Db, ws: Workspace) -> Vec<&Arc<FileSummary>> {
     crate::flake::module_files(db, ws)

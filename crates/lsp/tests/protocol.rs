@@ -1136,10 +1136,18 @@ async fn a_changed_secret_is_re_read_from_disk() {
         diags[0]["range"],
         json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } })
     );
-    let orphan = file_uri(&root, "vars/shared/nobody");
-    client
+    // The orphaned directory is named at the top of flake.nix (never on the directory).
+    let orphan = file_uri(&root, "flake.nix");
+    let diags = client
         .wait_for(&orphan, |d| codes(d) == ["vars/orphan"])
         .await;
+    assert!(
+        diags[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`vars/shared/nobody/`"),
+        "{diags:?}"
+    );
 
     std::fs::write(
         &secret,

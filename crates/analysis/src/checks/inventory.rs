@@ -390,40 +390,65 @@ fn darwin(
     if rv.darwin != Some(false) || role.extra_modules != Some(0) {
         return;
     }
+    // One finding per place that pulls darwin machines in: a tag names them all at once.
+    let mut by_place: Vec<(&crate::clan::resolve::Assignment, Vec<&str>)> = Vec::new();
     for a in assignments {
-        let Some(m) = model.machines.get(&a.machine) else {
-            continue;
-        };
-        if m.class.as_deref() != Some("darwin") {
+        if model
+            .machines
+            .get(&a.machine)
+            .and_then(|m| m.class.as_deref())
+            != Some("darwin")
+        {
             continue;
         }
-        let how = match &a.via_tag {
-            Some(t) => format!("through the tag `{t}`"),
-            None => "by name".to_owned(),
+        match by_place
+            .iter_mut()
+            .find(|(p, _)| p.via_tag == a.via_tag && p.location == a.location)
+        {
+            Some((_, machines)) => machines.push(&a.machine),
+            None => by_place.push((a, vec![&a.machine])),
+        }
+    }
+    for (a, machines) in by_place {
+        let names = machines
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (subject, verb, gets) = if machines.len() == 1 {
+            (
+                format!("The darwin machine {names}"),
+                "is",
+                "the machine gets",
+            )
+        } else {
+            (format!("The darwin machines {names}"), "are", "they get")
+        };
+        let (how, advice) = match &a.via_tag {
+            Some(t) if t == "all" => (
+                "through the tag `all`".to_owned(),
+                "If only the NixOS machines are meant, use the tag `nixos` instead of `all`.".to_owned(),
+            ),
+            Some(t) => (
+                format!("through the tag `{t}`"),
+                format!("If only the NixOS machines are meant, use a tag only they carry instead of `{t}`."),
+            ),
+            None => ("by name".to_owned(), "Remove it from the role.".to_owned()),
         };
         let mut d = Diagnostic::new(
             "platform/service-unsupported",
             &a.location.file,
             a.location.range,
             format!(
-                "The darwin machine `{}` is in role `{}` of instance `{}` ({how}), but the service `{}` has no darwin module in the locked clan-core, and the role has no `extraModules`: the machine gets nothing from this role. {}",
-                a.machine,
-                role.name,
-                inst.name,
-                view.display,
-                match &a.via_tag {
-                    Some(t) if t == "all" => "If only the NixOS machines are meant, use the tag `nixos` instead of `all`.".to_owned(),
-                    Some(t) => format!("If only the NixOS machines are meant, remove the tag `{t}` from `{}` or use a tag only NixOS machines carry.", a.machine),
-                    None => format!("If that is not intended, configure `{}` another way; otherwise remove it from the role.", a.machine),
-                }
+                "{subject} {verb} in role `{}` of instance `{}` ({how}), but the service `{}` has no darwin module in the locked clan-core, and the role has no `extraModules`: {gets} nothing from this role. {advice}",
+                role.name, inst.name, view.display
             ),
         );
-        let l = m.class_location.clone().unwrap_or_else(|| m.location());
-        d = d.with_related(
-            &l.file,
-            l.range,
-            format!("`{}` is a darwin machine", a.machine),
-        );
+        for name in machines {
+            let m = &model.machines[name];
+            let l = m.class_location.clone().unwrap_or_else(|| m.location());
+            d = d.with_related(&l.file, l.range, format!("`{name}` is a darwin machine"));
+        }
         out.push(d);
     }
 }

@@ -40,8 +40,10 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
             p.message.clone(),
         ));
     }
+    let disk = ws.disk(db);
     let mut out = Vec::with_capacity(all.len());
     for mut d in all {
+        anchor_on_a_file(&mut d, disk);
         if cfg.is_excluded(&d.location.file) {
             continue;
         }
@@ -62,6 +64,21 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
     });
     out.dedup();
     Arc::new(out)
+}
+
+/// Editors cannot show a diagnostic on a directory (they open a listing, or drop it): a finding
+/// anchored on one moves to `flake.nix` with the path named in its message, and related
+/// locations on directories are dropped. The checks anchor on the declaring line where there is
+/// one; this only keeps a slip from reaching an editor.
+fn anchor_on_a_file(d: &mut Diagnostic, disk: &crate::disk::DiskTree) {
+    let on_dir = |l: &crate::diagnostic::Location| l.file.is_empty() || disk.is_dir(&l.file);
+    if on_dir(&d.location) {
+        if !d.location.file.is_empty() && !d.message.contains(&d.location.file) {
+            d.message = format!("`{}/`: {}", d.location.file, d.message);
+        }
+        d.location = crate::diagnostic::Location::flake_nix();
+    }
+    d.related.retain(|r| !on_dir(&r.location));
 }
 
 /// The cross-file checks, memoised apart from suppression: they read summaries and models, not

@@ -185,8 +185,9 @@ fn orphans(
     out: &mut Vec<Diagnostic>,
 ) {
     let all_complete = clan.machines_complete && vars.machines.values().all(|m| m.complete);
-    let orphan = |path: String, message: String, certain: bool| {
-        let l = at_path(&path);
+    // Orphans are directories: the finding goes to the line naming the machine they belong
+    // to when there is one, else to `flake.nix` (the message names the path).
+    let orphan = |l: Location, message: String, certain: bool| {
         let mut d = Diagnostic::new("vars/orphan", &l.file, l.range, message);
         if !certain {
             d.severity = Severity::Info;
@@ -199,7 +200,7 @@ fn orphans(
         }
         match vars.machines.get(name) {
             None if clan.machines_complete && !clan.machines.contains_key(name) => out.push(orphan(
-                format!("vars/per-machine/{name}"),
+                Location::flake_nix(),
                 format!("`vars/per-machine/{name}/` holds vars of `{name}`, which is not a machine of this clan. Delete it if the machine is gone."),
                 true,
             )),
@@ -208,7 +209,7 @@ fn orphans(
                 for (g, gk) in disk.children(&format!("vars/per-machine/{name}")) {
                     if matches!(gk, EntryKind::Dir) && !mv.knows(g) {
                         out.push(orphan(
-                            format!("vars/per-machine/{name}/{g}"),
+                            clan.machines[name].location(),
                             format!(
                                 "`vars/per-machine/{name}/{g}/` holds vars of the generator `{g}`, which machine `{name}` does not get{}.",
                                 hedge(mv)
@@ -225,7 +226,7 @@ fn orphans(
             continue;
         }
         out.push(orphan(
-            format!("vars/shared/{g}"),
+            Location::flake_nix(),
             format!(
                 "`vars/shared/{g}/` holds vars of the shared generator `{g}`, which no machine gets{}.",
                 if all_complete { "" } else { " (as far as infra-check can see: some machines import modules it cannot read)" }
@@ -237,7 +238,7 @@ fn orphans(
         for (name, kind) in disk.children("sops/machines") {
             if matches!(kind, EntryKind::Dir) && !clan.machines.contains_key(name) {
                 out.push(orphan(
-                    format!("sops/machines/{name}"),
+                    Location::flake_nix(),
                     format!("`sops/machines/{name}/` holds the key of `{name}`, which is not a machine of this clan. Remove it with `clan secrets machines remove {name}` if the machine is gone."),
                     true,
                 ));

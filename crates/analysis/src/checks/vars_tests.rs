@@ -151,10 +151,10 @@ not encrypted at all
 "#;
     let out = check(&fleet(&extra));
     expect![[r#"
-        vars/orphan sops/machines/oldbox:1:1: `sops/machines/oldbox/` holds the key of `oldbox`, which is not a machine of this clan. Remove it with `clan secrets machines remove oldbox` if the machine is gone.
-        vars/orphan vars/per-machine/oldbox:1:1: `vars/per-machine/oldbox/` holds vars of `oldbox`, which is not a machine of this clan. Delete it if the machine is gone.
-        vars/orphan vars/per-machine/web/retired:1:1: `vars/per-machine/web/retired/` holds vars of the generator `retired`, which machine `web` does not get.
-        vars/orphan vars/shared/nobody:1:1: `vars/shared/nobody/` holds vars of the shared generator `nobody`, which no machine gets.
+        vars/orphan flake.nix:1:1: `sops/machines/oldbox/` holds the key of `oldbox`, which is not a machine of this clan. Remove it with `clan secrets machines remove oldbox` if the machine is gone.
+        vars/orphan flake.nix:1:1: `vars/per-machine/oldbox/` holds vars of `oldbox`, which is not a machine of this clan. Delete it if the machine is gone.
+        vars/orphan flake.nix:1:1: `vars/shared/nobody/` holds vars of the shared generator `nobody`, which no machine gets.
+        vars/orphan modules/base.nix:11:27: `vars/per-machine/web/retired/` holds vars of the generator `retired`, which machine `web` does not get.
         vars/plaintext-secret vars/shared/nobody/x/secret:1:1: `vars/shared/nobody/x/secret` is not sops-encrypted JSON: this secret is committed in plain text (its content is not shown). Rotate it and regenerate it with `clan vars generate`.
     "#]]
     .assert_eq(&out);
@@ -239,4 +239,35 @@ fn secrets_needed_for_activation_or_partitioning_need_no_machine_link() {
     let unknown =
         fleet(&unlinked).replace("files.token = { };", "files.token.neededFor = pkgs.phase;");
     expect![[""]].assert_eq(&check(&unknown));
+}
+
+#[test]
+fn generators_clan_core_declares_itself_are_not_orphans() {
+    // clan-core's own NixOS modules declare `state-version` (on by default through
+    // `enableRecommendedDefaults`) and `machine-id` (when enabled) on every NixOS machine.
+    let own = complete()
+        + "#- /vars/per-machine/web/state-version/version/value\n25.05\n\
+           #- /vars/per-machine/web/machine-id/machineId/value\n0123456789abcdef0123456789abcdef\n";
+    expect![[""]].assert_eq(&check(&fleet(&own)));
+    // Not on darwin machines: those modules are NixOS-only.
+    let darwin = complete() + "#- /vars/per-machine/mac/state-version/version/value\n25.05\n";
+    let out = check(&fleet(&darwin));
+    assert!(
+        out.contains("`vars/per-machine/mac/state-version/` holds vars of the generator `state-version`, which machine `mac` does not get."),
+        "{out}"
+    );
+    // Nor before clan-core had them (a lock from 2025-05-01).
+    let lock = r#"#- /flake.lock
+{ "nodes": { "root": { "inputs": { "clan-core": "clan-core" } },
+  "clan-core": { "locked": { "type": "github", "owner": "clan-lol", "repo": "clan-core",
+    "rev": "4444444444444444444444444444444444444444", "lastModified": 1746057600 } } },
+  "root": "root", "version": 7 }
+"#;
+    let out = check(&fleet(&(own + lock)));
+    assert!(
+        out.contains(
+            "`vars/per-machine/web/state-version/` holds vars of the generator `state-version`"
+        ),
+        "{out}"
+    );
 }

@@ -41,6 +41,8 @@
 //!   "sources":    [ { "id", "revision", "date", "what" } ],          // where each fact was read
 //!   "boundaries": { "<id>": { "what", "date": "YYYY-MM-DD"|null, "since": <unix>|null,
 //!                             "commit"?, "known_by"?: "YYYY-MM-DD", "note"?, "source" } },
+//!   "machine_generators": [ { "name", "class", "since": "YYYY-MM-DD", "commit",
+//!                             "enabled_by", "source" } ],   // declared by clan-core itself
 //!   "services": {
 //!     "<module.name>": {
 //!       "manifest_name": "clan-core/zerotier" | null, "description"?, "sources": [ids],
@@ -138,7 +140,25 @@ struct RawFile {
     doc: String,
     sources: Vec<RawSource>,
     boundaries: BTreeMap<String, RawBoundary>,
+    #[serde(default)]
+    machine_generators: Vec<RawMachineGenerator>,
     services: BTreeMap<String, RawService>,
+}
+
+/// A generator clan-core's own machine modules (`nixosModules/clanCore`) declare, enabled by an
+/// option of the machine's configuration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMachineGenerator {
+    name: String,
+    class: String,
+    /// The commit date of the commit that added it.
+    since: String,
+    #[allow(dead_code)]
+    commit: String,
+    #[allow(dead_code)]
+    enabled_by: String,
+    source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -469,6 +489,8 @@ struct Service {
 pub struct Catalog {
     sources: Vec<Source>,
     boundaries: BTreeMap<String, Boundary>,
+    /// `(name, class, since)` of the generators clan-core declares on machines itself.
+    machine_generators: Vec<(String, String, i64)>,
     services: BTreeMap<String, Service>,
 }
 
@@ -535,6 +557,14 @@ impl Catalog {
                 Err(format!("{at}: unknown source `{id}`"))
             }
         };
+
+        let mut machine_generators = Vec::new();
+        for g in raw.machine_generators {
+            let at = format!("machine generator `{}`", g.name);
+            check_source(&g.source, &at)?;
+            let since = parse_date(&g.since).map_err(|e| format!("{at}: {e}"))?;
+            machine_generators.push((g.name, g.class, since));
+        }
 
         let mut boundaries = BTreeMap::new();
         for (id, b) in raw.boundaries {
@@ -821,6 +851,7 @@ impl Catalog {
         Ok(Catalog {
             sources,
             boundaries,
+            machine_generators,
             services,
         })
     }
@@ -1239,6 +1270,20 @@ impl<'a> CatalogView<'a> {
     }
 
     /// Every built-in `module.name` (for did-you-mean), including stubs that only throw.
+    /// The generators clan-core's own modules may declare on a machine of `class` in this
+    /// version. Each is enabled by an option of the machine's configuration that infra-check
+    /// does not decide (`clan.core.settings.state-version.enable`, on by default through
+    /// `enableRecommendedDefaults`), so a machine only *may* get them: never missing, never an
+    /// orphan. A version within a day of the commit that added one counts as having it.
+    pub fn machine_generators(&self, class: &str) -> Vec<&'a str> {
+        self.cat
+            .machine_generators
+            .iter()
+            .filter(|(_, c, since)| c == class && self.t.is_none_or(|t| t + DAY >= *since))
+            .map(|(name, _, _)| name.as_str())
+            .collect()
+    }
+
     pub fn service_names(&self) -> Vec<String> {
         self.cat.services.keys().cloned().collect()
     }

@@ -41,8 +41,8 @@ pub struct ClanModel {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Machine {
     pub name: String,
-    /// Where the machine is written: inventory entries first, then `clan.machines`, then the
-    /// `machines/<name>` directory or `inventory.json`.
+    /// Where the machine is written: inventory entries first, then `clan.machines`, then
+    /// `machines/<name>/configuration.nix` or `inventory.json`.
     pub locations: Vec<Location>,
     /// `None` when it cannot be known.
     pub class: Option<String>,
@@ -53,14 +53,18 @@ pub struct Machine {
     pub target_host: Option<String>,
     pub build_host: Option<String>,
     pub in_inventory: bool,
+    /// Its `machines/<name>` directory, when there is one.
+    pub directory: Option<String>,
 }
 
 impl Machine {
+    /// Where findings about the machine go: the first place a file names it (see
+    /// [`Location::flake_nix`] when none does).
     pub fn location(&self) -> Location {
         self.locations
             .first()
             .cloned()
-            .unwrap_or_else(|| Location::new("", TextRange::default()))
+            .unwrap_or_else(Location::flake_nix)
     }
     pub fn has_tag(&self, tag: &str) -> bool {
         self.tags.iter().any(|t| t.name == tag)
@@ -314,7 +318,13 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
                 name: rest.to_owned(),
                 ..Default::default()
             });
-        e.locations.push(Location::new(path, TextRange::default()));
+        // The directory itself cannot carry a diagnostic: its configuration can.
+        let configuration = format!("{path}/configuration.nix");
+        if disk.get(&configuration) == Some(&EntryKind::File) {
+            e.locations
+                .push(Location::new(&configuration, TextRange::default()));
+        }
+        e.directory = Some(path.to_owned());
     }
     if let Some(inv) = file_by_path(db, ws, "inventory.json") {
         read_inventory_json(inv.text(db), &mut model, &mut class_unknown);

@@ -62,7 +62,14 @@ pub fn definition(db: &dyn Db, ws: Workspace, file: &str, offset: u32) -> Vec<Na
                         machine
                             .locations
                             .iter()
-                            .filter(|l| !l.file.is_empty())
+                            .chain(
+                                machine
+                                    .directory
+                                    .as_deref()
+                                    .filter(|_| machine.locations.is_empty())
+                                    .map(|d| Location::new(d, TextRange::default()))
+                                    .as_ref(),
+                            )
                             .map(|l| NavTarget {
                                 location: l.clone(),
                                 label: format!("machine {m}"),

@@ -156,6 +156,7 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
             }
         }
     }
+    let builtin_view = catalog().at(clan.clan_core_last_modified);
     for (name, machine) in &clan.machines {
         let Some(class) = machine.class.clone() else {
             continue;
@@ -165,6 +166,12 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
             complete: !roles_unknown && idx.is_complete_for_machines(),
             ..Default::default()
         };
+        mv.maybe.extend(
+            builtin_view
+                .machine_generators(&class)
+                .into_iter()
+                .map(str::to_owned),
+        );
         for owner in &owners {
             if open.contains(owner.as_str()) || opaque.contains(owner.as_str()) {
                 mv.complete = false;
