@@ -10,7 +10,7 @@ use crate::db::{Db, Workspace};
 use crate::diagnostic::{Diagnostic, Fix, Location, Severity, TextRange};
 use crate::disk::{DiskTree, EntryKind};
 use crate::vars::model::NeededFor;
-use crate::vars::resolve::{vars_model, MachineVars, VarsModel};
+use crate::vars::resolve::{vars_model, VarsModel};
 use crate::vars::status::{statuses, FileState};
 
 fn at_path(path: &str) -> Location {
@@ -206,32 +206,61 @@ fn orphans(
             )),
             None => {}
             Some(mv) => {
-                for (g, gk) in disk.children(&format!("vars/per-machine/{name}")) {
-                    if matches!(gk, EntryKind::Dir) && !mv.knows(g) {
+                let dir = format!("vars/per-machine/{name}");
+                let unknown: Vec<&str> = disk
+                    .children(&dir)
+                    .filter(|(g, gk)| matches!(gk, EntryKind::Dir) && !mv.knows(g))
+                    .map(|(g, _)| g)
+                    .collect();
+                if mv.complete {
+                    for g in unknown {
                         out.push(orphan(
                             clan.machines[name].location(),
-                            format!(
-                                "`vars/per-machine/{name}/{g}/` holds vars of the generator `{g}`, which machine `{name}` does not get{}.",
-                                hedge(mv)
-                            ),
-                            mv.complete,
+                            format!("`vars/per-machine/{name}/{g}/` holds vars of the generator `{g}`, which machine `{name}` does not get."),
+                            true,
                         ));
                     }
+                } else if !unknown.is_empty() {
+                    // Only a guess: say it once per machine, not once per directory.
+                    out.push(orphan(
+                        clan.machines[name].location(),
+                        format!(
+                            "`vars/per-machine/{name}/` holds vars of {} that machine `{name}` does not get as far as infra-check can see ({}); the machine imports modules infra-check cannot read, which may declare {}.",
+                            plural_generators(unknown.len()),
+                            listed(&unknown),
+                            if unknown.len() == 1 { "it" } else { "them" }
+                        ),
+                        false,
+                    ));
                 }
             }
         }
     }
-    for (g, kind) in disk.children("vars/shared") {
-        if !matches!(kind, EntryKind::Dir) || vars.machines.values().any(|m| m.knows(g)) {
-            continue;
+    let unused_shared: Vec<&str> = disk
+        .children("vars/shared")
+        .filter(|(g, kind)| {
+            matches!(kind, EntryKind::Dir) && !vars.machines.values().any(|m| m.knows(g))
+        })
+        .map(|(g, _)| g)
+        .collect();
+    if all_complete {
+        for g in unused_shared {
+            out.push(orphan(
+                Location::flake_nix(),
+                format!("`vars/shared/{g}/` holds vars of the shared generator `{g}`, which no machine gets."),
+                true,
+            ));
         }
+    } else if !unused_shared.is_empty() {
         out.push(orphan(
             Location::flake_nix(),
             format!(
-                "`vars/shared/{g}/` holds vars of the shared generator `{g}`, which no machine gets{}.",
-                if all_complete { "" } else { " (as far as infra-check can see: some machines import modules it cannot read)" }
+                "`vars/shared/` holds vars of {} that no machine gets as far as infra-check can see ({}); some machines import modules infra-check cannot read, which may declare {}.",
+                plural_generators(unused_shared.len()).replace("generator", "shared generator"),
+                listed(&unused_shared),
+                if unused_shared.len() == 1 { "it" } else { "them" }
             ),
-            all_complete,
+            false,
         ));
     }
     if clan.machines_complete {
@@ -247,12 +276,27 @@ fn orphans(
     }
 }
 
-fn hedge(mv: &MachineVars) -> &'static str {
-    if mv.complete {
-        ""
+fn plural_generators(n: usize) -> String {
+    if n == 1 {
+        "1 generator".to_owned()
     } else {
-        " (as far as infra-check can see: the machine imports modules it cannot read)"
+        format!("{n} generators")
     }
+}
+
+/// `a`, `b`, `c` (at most ten names, then how many more).
+fn listed(names: &[&str]) -> String {
+    const SHOWN: usize = 10;
+    let mut out = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        out.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    out
 }
 
 fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mut Vec<Diagnostic>) {
