@@ -271,3 +271,26 @@ fn generators_clan_core_declares_itself_are_not_orphans() {
         "{out}"
     );
 }
+
+#[test]
+fn orphans_that_are_only_a_guess_are_one_info_per_machine() {
+    // `web` imports a module from another flake: its generators are not all known, so vars
+    // nothing known declares may still be in use. One info names them all.
+    let opaque = fleet(
+        &(complete()
+            + "#- /vars/per-machine/web/mail/x/value\nx\n#- /vars/per-machine/web/dns/x/value\nx\n"),
+    )
+    .replace(
+        "clan.machines.web.imports = [ config.flake.modules.nixos.base ];",
+        "clan.machines.web.imports = [ config.flake.modules.nixos.base inputs.srvos.nixosModules.server ];",
+    )
+    .replace("{ config, lib, ... }:\n{\n  flake", "{ config, lib, inputs, ... }:\n{\n  flake");
+    let out = check(&opaque);
+    expect![[r#"
+        vars/orphan modules/base.nix:11:27: `vars/per-machine/web/` holds vars of 2 generators that machine `web` does not get as far as infra-check can see (`dns`, `mail`); the machine imports modules infra-check cannot read, which may declare them.
+    "#]]
+    .assert_eq(&out);
+    let host = crate::tests::host_from_fixture(&opaque);
+    let diags = host.snapshot().diagnostics().expect("not cancelled");
+    assert_eq!(diags[0].severity, crate::Severity::Info);
+}
