@@ -453,6 +453,7 @@ impl Walker<'_, '_> {
             for hm in self.config_attr(&sets, "home-manager") {
                 self.home_manager(&hm);
             }
+            self.secret_stores(&sets, &owner);
             for (path, into_target) in [
                 (&["nixpkgs", "hostPlatform"][..], false),
                 (&["clan", "core", "networking", "targetHost"][..], true),
@@ -846,6 +847,26 @@ impl Walker<'_, '_> {
     }
 
     /// String literals set at `path` in these configuration sets (through priorities).
+    /// `clan.core.vars.settings.secretStore` set in a machine module (clan's older spelling of
+    /// the clan-wide `vars.settings.secretStore`), with the value when it is a known string.
+    fn secret_stores(&mut self, sets: &[Rc<crate::eval::Attrs>], owner: &str) {
+        let mut level: Vec<Rc<crate::eval::Attrs>> = sets.to_vec();
+        for p in ["clan", "core", "vars", "settings"] {
+            let mut next = Vec::new();
+            for t in self.config_attr(&level, p) {
+                self.config_sets(&t, &mut next, 0);
+            }
+            level = next;
+        }
+        for a in crate::eval::read::attrs_named(&level, "secretStore") {
+            let value = match crate::eval::read::strip_priority(self.ev, self.ev.force(&a.value)) {
+                Value::Str(s) => Some(s.to_string()),
+                _ => None,
+            };
+            self.out.vars.secret_stores.push((owner.to_owned(), value));
+        }
+    }
+
     fn literal_strings(
         &self,
         sets: &[Rc<crate::eval::Attrs>],

@@ -1,11 +1,24 @@
 //! `machine/invalid-name`, `machine/no-configuration`, `machine/unregistered` and
 //! `platform/host-platform-mismatch`.
 
-use crate::clan::resolve::clan_model;
+use crate::clan::resolve::{clan_model, ClanModel};
 use crate::db::{Db, Workspace};
 use crate::diagnostic::Diagnostic;
 use crate::index::module_index;
 use crate::summary::ContextClass;
+
+/// Whether a role may give the machine configuration of its own: it holds a role with
+/// `extraModules` (or ones infra-check cannot read), or a role whose members cannot be known.
+fn configured_by_roles(model: &ClanModel, machine: &str) -> bool {
+    !model.instances_complete
+        || model.instances.values().any(|i| {
+            !i.roles_known
+                || i.roles.values().any(|r| match model.role_assignments(r) {
+                    None => true,
+                    Some(a) => r.extra_modules != Some(0) && a.iter().any(|a| a.machine == machine),
+                })
+        })
+}
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let model = clan_model(db, ws);
@@ -25,8 +38,18 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 ),
             ));
         }
+        // clan-core imports these files of the machine's directory when they exist
+        // (`nixosModules/machineModules/forName.nix`), the last two on NixOS only.
+        let files = [
+            "configuration.nix",
+            "hardware-configuration.nix",
+            "disko.nix",
+        ];
         let has_config = model.machine_configs.contains_key(&m.name)
-            || disk.exists(&format!("machines/{}/configuration.nix", m.name));
+            || files
+                .iter()
+                .any(|f| disk.exists(&format!("machines/{}/{f}", m.name)))
+            || configured_by_roles(model, &m.name);
         if m.in_inventory && !has_config && model.machine_configs_complete && model.present {
             out.push(Diagnostic::new(
                 "machine/no-configuration",

@@ -294,3 +294,43 @@ fn orphans_that_are_only_a_guess_are_one_info_per_machine() {
     let diags = host.snapshot().diagnostics().expect("not cancelled");
     assert_eq!(diags[0].severity, crate::Severity::Info);
 }
+
+#[test]
+fn secrets_of_another_secret_store_are_not_looked_for_in_the_repository() {
+    // Only the public `id` is on disk; the secret `token` lives in the password store.
+    let public_only = "#- /vars/per-machine/web/api/id/value\napi-1\n";
+    for setting in [
+        "clan.vars.settings.secretStore = \"password-store\";",
+        "clan.vars.settings.secretStore = inputs.self.store;",
+    ] {
+        let repo = fleet(public_only).replace(
+            "clan.inventory.machines.web = { };",
+            &format!("clan.inventory.machines.web = {{ }};\n  {setting}"),
+        );
+        expect![[""]].assert_eq(&check(&repo));
+    }
+    // Set on the machine (clan's older, machine-level spelling).
+    let machine_level = fleet(public_only).replace(
+        "services.api.tokenFile",
+        "clan.core.vars.settings.secretStore = \"age\";\n    services.api.tokenFile",
+    );
+    expect![[""]].assert_eq(&check(&machine_level));
+    // Public files are still in the repository and still checked.
+    let repo = fleet("").replace(
+        "clan.inventory.machines.web = { };",
+        "clan.inventory.machines.web = { };\n  clan.vars.settings.secretStore = \"password-store\";",
+    );
+    let out = check(&repo);
+    assert!(
+        out.starts_with(
+            "vars/missing modules/base.nix:4:31: Machine `web` needs the generator `api`"
+        ),
+        "{out}"
+    );
+    // sops, said explicitly, is the default.
+    let sops = fleet(public_only).replace(
+        "clan.inventory.machines.web = { };",
+        "clan.inventory.machines.web = { };\n  clan.vars.settings.secretStore = \"sops\";",
+    );
+    assert!(check(&sops).contains("vars/missing"), "{}", check(&sops));
+}

@@ -116,6 +116,22 @@ impl<'e, 'a> ClanReader<'e, 'a> {
             let fb = key_loc(a, fallback);
             self.local_services(&a.value, &fb);
         }
+        for vars in attrs_named(&sets, "vars") {
+            let (vs, vok) = self.sets(&vars.value);
+            let mut settings: Vec<Rc<Attrs>> = Vec::new();
+            let mut ok = vok;
+            for s in attrs_named(&vs, "settings") {
+                let (ss, sok) = self.sets(&s.value);
+                ok &= sok;
+                settings.extend(ss);
+            }
+            let fb = key_loc(vars, fallback);
+            match self.string_field(&settings, "secretStore", &fb) {
+                Field::Unset if ok => {}
+                Field::Unset => self.out.secret_store = Field::Unknown,
+                f => self.out.secret_store = f,
+            }
+        }
     }
 
     fn inventory(&mut self, t: &Thunk, fallback: &Location) {

@@ -55,6 +55,8 @@ pub struct ClanFragment {
     pub host_platforms: Vec<ModuleLiteral>,
     /// Literal `clan.core.networking.targetHost` values (darwin machines set it in-module).
     pub target_hosts: Vec<ModuleLiteral>,
+    /// `vars.settings.secretStore` of the clan (clan-core's default: `sops`).
+    pub secret_store: Field<String>,
     pub open: ClanOpen,
 }
 

@@ -33,6 +33,8 @@ pub struct ClanModel {
     pub target_hosts: Vec<ModuleLiteral>,
     /// The clan-core input's `lastModified` from `flake.lock`.
     pub clan_core_last_modified: Option<i64>,
+    /// `vars.settings.secretStore` as the clan sets it; `Unset` is clan-core's default, sops.
+    pub secret_store: Field<String>,
     pub clan_core_input: Option<String>,
     pub flake_inputs: BTreeSet<String>,
     pub flake_inputs_complete: bool,
@@ -283,6 +285,10 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
             .host_platforms
             .extend(frag.host_platforms.iter().cloned());
         model.target_hosts.extend(frag.target_hosts.iter().cloned());
+        match (&model.secret_store, &frag.secret_store) {
+            (_, Field::Unset) | (Field::Unknown, _) => {}
+            (_, f) => model.secret_store = f.clone(),
+        }
     }
     model.machines_complete &= !open.machines && !open.machine_configs;
     model.tags_complete &= !open.tags && !open.machines;

@@ -11,6 +11,9 @@ pub struct VarsFragment {
     /// Modules (by owner) that import something the analyzer cannot see into.
     pub opaque_import_owners: Vec<String>,
     pub var_refs: Vec<VarRef>,
+    /// `clan.core.vars.settings.secretStore` set by a module (by owner), with the value when
+    /// it is a known string.
+    pub secret_stores: Vec<(String, Option<String>)>,
 }
 
 /// `clan.core.vars.generators.<name> = { … }` in a module.

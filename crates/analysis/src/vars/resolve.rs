@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::model::{GeneratorDecl, NeededFor, Validation, VarRef};
 use crate::clan::catalog::catalog;
+use crate::clan::model::Field;
 use crate::clan::resolve::{clan_model, ClanModel, Instance, Role};
 use crate::clan::services::{resolve, Origin, Resolution};
 use crate::db::{file_by_path, Db, Workspace};
@@ -135,6 +136,21 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
         .filter_map(|p| file_by_path(db, ws, p))
         .map(|f| file_summary(db, ws, f))
         .collect();
+    // Machine-level `clan.core.vars.settings.secretStore` settings, by module.
+    let mut store_defs: BTreeMap<&str, Vec<Option<&str>>> = BTreeMap::new();
+    for s in &summaries {
+        for (owner, value) in &s.vars.secret_stores {
+            store_defs
+                .entry(owner.as_str())
+                .or_default()
+                .push(value.as_deref());
+        }
+    }
+    let clan_uses_sops = match &clan.secret_store {
+        Field::Unset => true,
+        Field::Known(s, _) => s == "sops",
+        Field::Unknown => false,
+    };
     for s in &summaries {
         for d in &s.vars.generators {
             decls.entry(d.owner.as_str()).or_default().push(d);
@@ -185,10 +201,40 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
                 service_generators(clan, inst, role, name, &class, &decls, &open, &mut mv);
             }
         }
+        let machine_uses_sops = owners
+            .iter()
+            .flat_map(|o| store_defs.get(o.as_str()).into_iter().flatten())
+            .all(|v| *v == Some("sops"));
+        if !(clan_uses_sops && machine_uses_sops) {
+            secrets_kept_elsewhere(&mut mv);
+        }
         model.owners.insert(name.clone(), owners);
         model.machines.insert(name.clone(), mv);
     }
     Arc::new(model)
+}
+
+/// With a secret store other than sops (`password-store`, `age`, `custom`), or one that cannot
+/// be known, secret files do not live under `vars/…/secret`: only public files can be checked
+/// on disk, and a generator without a known public file may exist without a directory at all.
+fn secrets_kept_elsewhere(mv: &mut MachineVars) {
+    let mut kept = Vec::new();
+    for mut n in std::mem::take(&mut mv.needed) {
+        let Some(files) = n.files.as_mut() else {
+            mv.maybe.insert(n.name);
+            continue;
+        };
+        // Still declared (reads of them are fine), but nothing on disk to look for.
+        for f in files.iter_mut().filter(|f| f.secret != Some(false)) {
+            f.certain = false;
+        }
+        if files.iter().any(|f| f.certain) {
+            kept.push(n);
+        } else {
+            mv.maybe.insert(n.name);
+        }
+    }
+    mv.needed = kept;
 }
 
 fn add_decl(mv: &mut MachineVars, d: &GeneratorDecl, class: &str) {
