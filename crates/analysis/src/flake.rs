@@ -11,6 +11,43 @@ use crate::disk::{DiskTree, EntryKind};
 use crate::eval::{Evaluator, ImportTreeSpec, PathFilter, Sym, Thunk, Value};
 use crate::summary::{file_summary, DbFiles};
 
+/// The input kind of projects whose flake modules (`inputs.<x>.flakeModules.*`) only declare
+/// options and per-system outputs: importing one defines no deferred module and no part of a
+/// clan. flake-parts' and clan-core's own flake modules are such too. A flake module of any
+/// other input may define anything, so importing it leaves the module and clan sets open.
+pub const INERT_FLAKE_MODULES: &str = "inert-flake-modules";
+
+/// URL fragments (lower case) of those projects.
+const INERT_FLAKE_MODULE_SOURCES: &[&str] = &[
+    "nix-community/home-manager",
+    "numtide/treefmt-nix",
+    "numtide/devshell",
+    "cachix/git-hooks.nix",
+    "cachix/pre-commit-hooks.nix",
+    "terranix/terranix",
+    "drupol/pkgs-by-name-for-flake-parts",
+    "platonic-systems/process-compose-flake",
+    "platonic-systems/mission-control",
+    "srid/flake-root",
+    "srid/haskell-flake",
+    "juspay/just-flake",
+    "hercules-ci/hercules-ci-effects",
+    "nix-community/nix-unit",
+    "vic/flake-file",
+    "aciceri/agenix-shell",
+    "nicknovitski/make-shell",
+    "oddlama/nix-topology",
+    "mightyiam/files",
+];
+
+/// Whether an input of this kind has flake modules that define nothing the analyzer models.
+pub fn has_inert_flake_modules(kind: Option<&str>) -> bool {
+    matches!(
+        kind,
+        Some("flake-parts" | "clan-core" | INERT_FLAKE_MODULES)
+    )
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FlakeInfo {
     pub inputs: BTreeMap<String, FlakeInput>,
@@ -59,6 +96,11 @@ impl FlakeInfo {
                 "clan-core"
             } else if url.contains("nixpkgs") || url.contains("channels.nixos.org") {
                 "nixpkgs"
+            } else if INERT_FLAKE_MODULE_SOURCES
+                .iter()
+                .any(|s| url.to_ascii_lowercase().contains(s))
+            {
+                INERT_FLAKE_MODULES
             } else {
                 return None;
             };
@@ -151,6 +193,9 @@ fn collect_roots(ev: &Evaluator, t: &Thunk, roots: &mut ModuleRoots, depth: u32)
     match ev.force(t) {
         Value::Sym(s) => match &*s {
             Sym::ImportTree(spec) => roots.import_trees.push(spec.clone()),
+            // `inputs.flake-parts.flakeModules.modules`, `inputs.clan-core.flakeModules.default`:
+            // they bring no module files of this flake.
+            s if ev.is_inert_flake_module(s) => {}
             _ => roots.incomplete = true,
         },
         Value::Path(p) => roots.files.push(p.to_string()),

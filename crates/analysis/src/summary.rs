@@ -255,7 +255,7 @@ impl Walker<'_, '_> {
         for i in &parts.imports {
             match self.force(i) {
                 Value::Path(p) => self.out.flake_imports.push(p.to_string()),
-                Value::Sym(s) => {
+                Value::Sym(s) if matches!(&*s, Sym::ModuleRef { .. }) => {
                     if let Sym::ModuleRef { class, name, span } = &*s {
                         self.out.contexts.push(ImportContext {
                             class: ContextClass::Known("flake".into()),
@@ -269,12 +269,18 @@ impl Walker<'_, '_> {
                         });
                     }
                 }
+                Value::Sym(s) if self.ev.is_inert_flake_module(&s) => {}
                 Value::Attrs(_) | Value::Lambda(_) if self.depth < MAX_MODULE_DEPTH => {
                     self.depth += 1;
                     self.flake_module(i, well_formed);
                     self.depth -= 1;
                 }
-                _ => {}
+                // A flake module infra-check cannot read (another flake's, a nested
+                // import-tree, a computed one) may define any module and any part of the clan.
+                _ => {
+                    self.out.open_classes.push(None);
+                    self.out.clan.open = crate::clan::model::ClanOpen::all();
+                }
             }
         }
         let flake = ContextClass::Known("flake".into());

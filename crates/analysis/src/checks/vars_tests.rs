@@ -334,3 +334,17 @@ fn secrets_of_another_secret_store_are_not_looked_for_in_the_repository() {
     );
     assert!(check(&sops).contains("vars/missing"), "{}", check(&sops));
 }
+
+#[test]
+fn a_machine_with_a_configuration_file_infra_check_does_not_read_is_incomplete() {
+    // clan-core imports `machines/web/configuration.nix` into `web` by itself; what it declares
+    // is not known, so vars nothing known declares are only a guess.
+    let extra = complete()
+        + "#- /vars/per-machine/web/mail/x/value\nx\n\
+           #- /machines/web/configuration.nix\n{ imports = [ ./mail.nix ]; }\n#- /machines/web/mail.nix\n{ }\n";
+    let out = check(&fleet(&extra));
+    expect![[r#"
+        vars/orphan modules/base.nix:11:27: `vars/per-machine/web/` holds vars of 1 generator that machine `web` does not get as far as infra-check can see (`mail`); the machine imports modules infra-check cannot read, which may declare it.
+    "#]]
+    .assert_eq(&out);
+}

@@ -1141,6 +1141,16 @@ impl<'a> Evaluator<'a> {
                     (Some("import-tree"), [_]) => {
                         self.select_sym(&Sym::ImportTree(ImportTreeSpec::default()), name, span)
                     }
+                    (
+                        k,
+                        ["flakeModule" | "flakeModules" | "modules"]
+                        | ["flakeModules", _]
+                        | ["modules", "flake"]
+                        | ["modules", "flake", _],
+                    ) if crate::flake::has_inert_flake_modules(k) => sym(Sym::Input {
+                        name: input.clone(),
+                        path: p,
+                    }),
                     _ => Value::Unknown,
                 }
             }
@@ -1241,6 +1251,22 @@ impl<'a> Evaluator<'a> {
             Sym::ModuleRef { .. } | Sym::MkFlake { .. } | Sym::FlakeParts(_) | Sym::LibClan => {
                 Value::Unknown
             }
+        }
+    }
+
+    /// `inputs.<x>.flakeModule`, `….flakeModules.<m>` or `….modules.flake.<m>` of an input
+    /// whose flake modules define nothing the
+    /// analyzer models (see [`crate::flake::INERT_FLAKE_MODULES`]).
+    pub fn is_inert_flake_module(&self, s: &Sym) -> bool {
+        match s {
+            Sym::Input { name, path } => {
+                let p: Vec<&str> = path.iter().map(|p| &**p).collect();
+                matches!(
+                    p.as_slice(),
+                    ["flakeModule"] | ["flakeModules", _] | ["modules", "flake", _]
+                ) && crate::flake::has_inert_flake_modules(self.input_kind(name))
+            }
+            _ => false,
         }
     }
 

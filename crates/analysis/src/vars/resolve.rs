@@ -173,13 +173,16 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
         }
     }
     let builtin_view = catalog().at(clan.clan_core_last_modified);
+    let disk = ws.disk(db);
     for (name, machine) in &clan.machines {
         let Some(class) = machine.class.clone() else {
             continue;
         };
         let owners = machine_owners(idx, name);
         let mut mv = MachineVars {
-            complete: !roles_unknown && idx.is_complete_for_machines(),
+            complete: !roles_unknown
+                && idx.is_complete_for_machines()
+                && !has_unread_machine_files(disk, name),
             ..Default::default()
         };
         mv.maybe.extend(
@@ -212,6 +215,20 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
         model.machines.insert(name.clone(), mv);
     }
     Arc::new(model)
+}
+
+/// Whether the machine's directory holds files clan-core imports into its configuration
+/// (`configuration.nix`, and on NixOS `hardware-configuration.nix` and `disko.nix`;
+/// `nixosModules/machineModules/forName.nix`). infra-check does not read them as the
+/// machine's configuration, so whatever they declare is unknown.
+fn has_unread_machine_files(disk: &crate::disk::DiskTree, machine: &str) -> bool {
+    [
+        "configuration.nix",
+        "hardware-configuration.nix",
+        "disko.nix",
+    ]
+    .iter()
+    .any(|f| disk.exists(&format!("machines/{machine}/{f}")))
 }
 
 /// With a secret store other than sops (`password-store`, `age`, `custom`), or one that cannot
