@@ -32,8 +32,8 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use infra_check_analysis::{
-    find_root, load, loader::decode, Analysis, AnalysisHost, Cancellable, Cancelled, LineCol,
-    LineIndex, Loaded,
+    find_root, load, loader::decode, Analysis, AnalysisHost, Cancellable, Cancelled, LineIndex,
+    Loaded,
 };
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -579,25 +579,20 @@ fn is_secret(rel: &str) -> bool {
 }
 
 /// Applies one content change to a document's text; a change with a range is located with
-/// UTF-16 positions (the protocol's default encoding).
+/// UTF-16 positions (the protocol's default encoding), clamped to the text (see
+/// [`FileLines`]).
 fn apply_change(text: &mut String, change: lsp::TextDocumentContentChangeEvent) {
     let Some(range) = change.range else {
         *text = change.text;
         return;
     };
     let index = LineIndex::new(text);
-    let at = |p: lsp::Position| {
-        index.offset_utf16(
-            text,
-            LineCol {
-                line: p.line,
-                col: p.character,
-            },
-        ) as usize
-    };
-    let (start, end) = (at(range.start), at(range.end));
-    let (start, end) = (start.min(end), start.max(end));
-    text.replace_range(start..end, &change.text);
+    let r = FileLines {
+        text,
+        index: &index,
+    }
+    .text_range(range);
+    text.replace_range(r.start as usize..r.end as usize, &change.text);
 }
 
 /// Runs the workspace diagnostics on a snapshot and converts them, grouped by file.

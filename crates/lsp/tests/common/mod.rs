@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // each test crate uses part of it
 
+pub mod client;
 pub mod stdio;
 
 use std::path::Path;
