@@ -157,6 +157,14 @@ impl Client {
         self.notify("textDocument/didChange", params).await;
     }
 
+    /// One incremental change: `range` (UTF-16 positions, as JSON) becomes `text`.
+    pub async fn change_range(&mut self, uri: &str, version: i32, range: Value, text: &str) {
+        let params = json!({
+            "textDocument": { "uri": uri, "version": version },
+            "contentChanges": [{ "range": range, "text": text }] });
+        self.notify("textDocument/didChange", params).await;
+    }
+
     pub async fn close(&mut self, uri: &str) {
         let params = json!({ "textDocument": { "uri": uri } });
         self.notify("textDocument/didClose", params).await;
