@@ -18,6 +18,7 @@ pub mod loader;
 pub mod options;
 pub mod summary;
 pub mod syntax;
+mod syntax_errors;
 pub mod vars;
 
 mod checks;

@@ -5,6 +5,7 @@ use rowan::ast::AstNode as _;
 use rowan::GreenNode;
 
 use crate::diagnostic::TextRange;
+use crate::syntax_errors;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
@@ -29,14 +30,23 @@ impl Parsed {
 
 pub fn parse_text(text: &str) -> Parsed {
     let parse = rnix::Root::parse(text);
-    let len = text.len() as u32;
-    let errors = parse.errors().iter().map(|e| describe(e, len)).collect();
+    let root = parse.syntax();
     let mut parsed = Parsed {
-        green: parse.syntax().green().to_owned(),
-        errors,
+        green: root.green().to_owned(),
+        errors: Vec::new(),
     };
+    let src = syntax_errors::Source::new(&root, text);
+    let mut errors: Vec<ParseError> = parse
+        .errors()
+        .iter()
+        .map(|e| syntax_errors::describe(e, &src))
+        .collect();
+    errors.extend(syntax_errors::unclosed_parens(&src));
+    // The first error is the one reported: the earliest in the text.
+    errors.sort_by_key(|e| e.range.start);
+    parsed.errors = errors;
     if parsed.errors.is_empty() {
-        parsed.errors = duplicate_formals(&parsed.syntax());
+        parsed.errors = duplicate_formals(&root);
     }
     parsed
 }
@@ -67,75 +77,6 @@ fn duplicate_formals(root: &rnix::SyntaxNode) -> Vec<ParseError> {
         }
     }
     out
-}
-
-fn kinds(wanted: &[rnix::SyntaxKind]) -> String {
-    let names: Vec<String> = wanted.iter().map(|k| token_name(*k)).collect();
-    match names.len() {
-        0 => "something else".to_owned(),
-        1 => names[0].clone(),
-        _ => format!("one of {}", names.join(", ")),
-    }
-}
-
-fn token_name(kind: rnix::SyntaxKind) -> String {
-    use rnix::SyntaxKind::*;
-    let s = match kind {
-        TOKEN_SEMICOLON => "`;`",
-        TOKEN_COLON => "`:`",
-        TOKEN_COMMA => "`,`",
-        TOKEN_DOT => "`.`",
-        TOKEN_ASSIGN => "`=`",
-        TOKEN_L_BRACE => "`{`",
-        TOKEN_R_BRACE => "`}`",
-        TOKEN_L_BRACK => "`[`",
-        TOKEN_R_BRACK => "`]`",
-        TOKEN_L_PAREN => "`(`",
-        TOKEN_R_PAREN => "`)`",
-        TOKEN_IN => "`in`",
-        TOKEN_THEN => "`then`",
-        TOKEN_ELSE => "`else`",
-        TOKEN_IDENT => "an identifier",
-        TOKEN_STRING_END => "the end of the string",
-        TOKEN_INTERPOL_END => "`}` closing the interpolation",
-        other => return format!("{other:?}").to_lowercase().replace('_', " "),
-    };
-    s.to_owned()
-}
-
-fn describe(e: &rnix::ParseError, len: u32) -> ParseError {
-    use rnix::ParseError as E;
-    let (range, message) = match e {
-        E::Unexpected(r) => (TextRange::from(*r), "unexpected input".to_owned()),
-        E::UnexpectedExtra(r) => (
-            TextRange::from(*r),
-            "unexpected input after the end of the expression".to_owned(),
-        ),
-        E::UnexpectedWanted(got, r, wanted) => (
-            TextRange::from(*r),
-            format!("expected {}, found {}", kinds(wanted), token_name(*got)),
-        ),
-        E::UnexpectedDoubleBind(r) => (
-            TextRange::from(*r),
-            "the function argument is bound twice with `@`".to_owned(),
-        ),
-        E::UnexpectedEOF => (TextRange::empty(len), "unexpected end of file".to_owned()),
-        E::UnexpectedEOFWanted(wanted) => (
-            TextRange::empty(len),
-            format!("unexpected end of file; expected {}", kinds(wanted)),
-        ),
-        E::DuplicatedArgs(r, name) => (
-            TextRange::from(*r),
-            format!("the function argument `{name}` is declared twice"),
-        ),
-        E::RecursionLimitExceeded => (
-            TextRange::empty(0),
-            "the expression is nested too deeply to parse".to_owned(),
-        ),
-        #[allow(unreachable_patterns)]
-        other => (TextRange::empty(0), other.to_string()),
-    };
-    ParseError { range, message }
 }
 
 /// A piece of a path literal.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use infra_check_analysis::{Diagnostic, LineIndex, Severity, TextRange};
+use infra_check_analysis::{Diagnostic, LineCol, LineIndex, Severity, TextRange};
 use tower_lsp_server::ls_types as lsp;
 use tower_lsp_server::ls_types::Uri;
 
@@ -103,20 +103,40 @@ pub fn severity(s: Severity) -> lsp::DiagnosticSeverity {
     }
 }
 
-/// A file's text and line index, as the analysis saw it.
+/// A file's text and line index, as the analysis saw it: every conversion between protocol
+/// positions (UTF-16 columns) and byte offsets goes through here, and so through
+/// [`LineIndex`], which clamps what does not exist instead of failing.
 pub struct FileLines<'a> {
     pub text: &'a str,
     pub index: &'a LineIndex,
 }
 
 impl FileLines<'_> {
+    pub fn position(&self, offset: u32) -> lsp::Position {
+        let at = self.index.line_col_utf16(self.text, offset);
+        lsp::Position::new(at.line, at.col)
+    }
+
     pub fn range(&self, r: TextRange) -> lsp::Range {
-        let start = self.index.line_col_utf16(self.text, r.start);
-        let end = self.index.line_col_utf16(self.text, r.end);
-        lsp::Range::new(
-            lsp::Position::new(start.line, start.col),
-            lsp::Position::new(end.line, end.col),
-        )
+        lsp::Range::new(self.position(r.start), self.position(r.end))
+    }
+
+    /// The byte offset of a position; always a character boundary of the text.
+    pub fn offset(&self, pos: lsp::Position) -> u32 {
+        self.index.offset_utf16(self.text, line_col(pos))
+    }
+
+    /// The byte range of a protocol range, in order.
+    pub fn text_range(&self, r: lsp::Range) -> TextRange {
+        self.index
+            .range_utf16(self.text, line_col(r.start), line_col(r.end))
+    }
+}
+
+fn line_col(pos: lsp::Position) -> LineCol {
+    LineCol {
+        line: pos.line,
+        col: pos.character,
     }
 }
 

@@ -9,9 +9,10 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
 
+use infra_check_analysis::ide::complete::replaced_start;
 use infra_check_analysis::ide::{Completion, CompletionKind, Symbol, SymbolKind};
 use infra_check_analysis::{
-    Analysis, Cancellable, Cancelled, Diagnostic, LineCol, LineIndex, Location, TextRange,
+    Analysis, Cancellable, Cancelled, Diagnostic, LineIndex, Location, TextRange,
 };
 use tower_lsp_server::jsonrpc;
 use tower_lsp_server::ls_types as lsp;
@@ -94,13 +95,11 @@ impl<'a> Ctx<'a> {
     /// for it.
     pub fn offset(&self, file: &str, pos: lsp::Position) -> Cancellable<Option<u32>> {
         Ok(self.text(file)?.map(|(text, index)| {
-            index.offset_utf16(
-                &text,
-                LineCol {
-                    line: pos.line,
-                    col: pos.character,
-                },
-            )
+            FileLines {
+                text: &text,
+                index: &index,
+            }
+            .offset(pos)
         }))
     }
 
@@ -226,21 +225,6 @@ pub fn completion_kind(kind: CompletionKind) -> lsp::CompletionItemKind {
     }
 }
 
-/// The start of the word being completed: the name characters before `offset` (as the
-/// analysis reads them), and an opening quote before them.
-fn word_start(text: &str, offset: usize) -> usize {
-    let before = &text[..offset];
-    let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\'' | '/')))
-        .map(|i| i + 1)
-        .unwrap_or(0);
-    if before[..start].ends_with('"') {
-        start - 1
-    } else {
-        start
-    }
-}
-
 pub fn completion(
     ctx: &Ctx,
     path: &Path,
@@ -258,13 +242,9 @@ pub fn completion(
         return Ok(None);
     };
     let offset = (offset as usize).min(text.len());
-    let start = if text.is_char_boundary(offset) {
-        word_start(&text, offset) as u32
-    } else {
-        offset as u32
-    };
-    let typed_quote = text[start as usize..].starts_with('"');
-    let range = ctx.range(&file, TextRange::new(start, offset as u32))?;
+    let start = replaced_start(&text, offset);
+    let typed_quote = text[start..].starts_with('"');
+    let range = ctx.range(&file, TextRange::new(start as u32, offset as u32))?;
     let items = items
         .into_iter()
         .map(|c: Completion| lsp::CompletionItem {
@@ -398,20 +378,4 @@ pub fn workspace_symbols(
     Ok(Some(lsp::WorkspaceSymbolResponse::Flat(symbols(
         ctx, found,
     )?)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_word_being_completed_includes_an_opening_quote() {
-        let text = "x = config.flake.modules.nixos.\"machines/ni";
-        assert_eq!(&text[word_start(text, text.len())..], "\"machines/ni");
-        let text = "imports = [ ba";
-        assert_eq!(&text[word_start(text, text.len())..], "ba");
-        let text = "a.";
-        assert_eq!(word_start(text, 2), 2);
-        assert_eq!(word_start("", 0), 0);
-    }
 }

@@ -9,13 +9,18 @@
 //! - [`features`]: the requests (definition, references, hover, completion, code actions,
 //!   symbols), each on a snapshot the worker hands out, on the blocking pool.
 //! - [`convert`]: URIs ↔ root-relative paths, byte ranges → UTF-16 positions, diagnostics.
+//! - [`transport`]: stdin/stdout, through [`framing`] and [`message`], which answer malformed
+//!   messages themselves so that tower-lsp-server only ever sees well-formed ones.
 //!
 //! Nothing here writes to stdout except the protocol itself; logging goes through
 //! `window/logMessage`.
 
 pub mod convert;
 pub mod features;
+pub mod framing;
+pub mod message;
 pub mod server;
+pub mod transport;
 pub mod worker;
 
 use std::time::Duration;
@@ -36,12 +41,7 @@ pub fn run_stdio() -> std::io::Result<()> {
         .thread_stack_size(64 << 20)
         .enable_all()
         .build()?;
-    runtime.block_on(async {
-        let (service, socket) = build_service();
-        tower_lsp_server::Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-            .serve(service)
-            .await;
-    });
+    runtime.block_on(transport::serve(tokio::io::stdin(), tokio::io::stdout()));
     // The blocking stdin reader may still wait for input that never comes.
     runtime.shutdown_timeout(Duration::from_millis(200));
     Ok(())

@@ -32,8 +32,8 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use infra_check_analysis::{
-    find_root, load, loader::decode, Analysis, AnalysisHost, Cancellable, Cancelled, LineCol,
-    LineIndex, Loaded,
+    find_root, load, loader::decode, Analysis, AnalysisHost, Cancellable, Cancelled, LineIndex,
+    Loaded,
 };
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -579,25 +579,20 @@ fn is_secret(rel: &str) -> bool {
 }
 
 /// Applies one content change to a document's text; a change with a range is located with
-/// UTF-16 positions (the protocol's default encoding).
+/// UTF-16 positions (the protocol's default encoding), clamped to the text (see
+/// [`FileLines`]).
 fn apply_change(text: &mut String, change: lsp::TextDocumentContentChangeEvent) {
     let Some(range) = change.range else {
         *text = change.text;
         return;
     };
     let index = LineIndex::new(text);
-    let at = |p: lsp::Position| {
-        index.offset_utf16(
-            text,
-            LineCol {
-                line: p.line,
-                col: p.character,
-            },
-        ) as usize
-    };
-    let (start, end) = (at(range.start), at(range.end));
-    let (start, end) = (start.min(end), start.max(end));
-    text.replace_range(start..end, &change.text);
+    let r = FileLines {
+        text,
+        index: &index,
+    }
+    .text_range(range);
+    text.replace_range(r.start as usize..r.end as usize, &change.text);
 }
 
 /// Runs the workspace diagnostics on a snapshot and converts them, grouped by file.
@@ -868,5 +863,70 @@ mod tests {
         apply_change(&mut text, change(Some(((3, 0), (3, 0))), "# end\n"));
         apply_change(&mut text, change(Some(((0, 1), (2, 0))), " "));
         assert_eq!(text, "{ }\n# end\n");
+    }
+
+    /// What a client holds after replacing UTF-16 columns `[a, b)` of line `line` (clamped
+    /// to the line's text) with `new`; columns inside a surrogate pair mean its start.
+    fn by_units(text: &str, line: usize, a: u32, b: u32, new: &str) -> String {
+        let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
+        let l = &lines[line];
+        let (content, cr) = match l.strip_suffix('\r') {
+            Some(c) => (c.to_owned(), "\r"),
+            None => (l.clone(), ""),
+        };
+        let units: Vec<u16> = content.encode_utf16().collect();
+        let boundary = |c: u32| {
+            let mut c = (c as usize).min(units.len());
+            while c > 0 && c < units.len() && (0xDC00..0xE000).contains(&units[c]) {
+                c -= 1;
+            }
+            c
+        };
+        let (a, b) = (boundary(a), boundary(b));
+        lines[line] = format!(
+            "{}{new}{}{cr}",
+            String::from_utf16(&units[..a]).unwrap(),
+            String::from_utf16(&units[b..]).unwrap()
+        );
+        lines.join("\n")
+    }
+
+    #[test]
+    fn ranged_changes_at_every_column_of_non_ascii_and_crlf_lines() {
+        let text = "{\r\n  a = \"é😀中\"; # 中文 😀\r\n  b = 1;\n  c = \"😀😀\";\n}";
+        let lines: Vec<&str> = text.split('\n').collect();
+        for (line, l) in lines.iter().enumerate() {
+            let width = l.trim_end_matches('\r').encode_utf16().count() as u32;
+            for a in 0..=width + 2 {
+                for b in [a, a + 1, a + 2, a + 5] {
+                    for new in ["", "ü😀"] {
+                        let mut edited = text.to_owned();
+                        apply_change(
+                            &mut edited,
+                            change(Some(((line as u32, a), (line as u32, b))), new),
+                        );
+                        assert_eq!(
+                            edited,
+                            by_units(text, line, a, b, new),
+                            "line {line}, {a}..{b}, {new:?}"
+                        );
+                        // Reversed ends are the same range.
+                        let mut reversed = text.to_owned();
+                        apply_change(
+                            &mut reversed,
+                            change(Some(((line as u32, b), (line as u32, a))), new),
+                        );
+                        assert_eq!(reversed, edited);
+                    }
+                }
+            }
+        }
+        // Past the last line: appended at the end; a range across lines joins them.
+        let mut edited = text.to_owned();
+        apply_change(&mut edited, change(Some(((9, 0), (12, 4))), "!"));
+        assert_eq!(edited, format!("{text}!"));
+        let mut edited = text.to_owned();
+        apply_change(&mut edited, change(Some(((0, 1), (1, 2))), ""));
+        assert!(edited.starts_with("{a = "), "{edited:?}");
     }
 }

@@ -21,13 +21,37 @@ fn item(label: &str, kind: CompletionKind, detail: Option<String>) -> Completion
     }
 }
 
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\'' | '/')
+}
+
+/// Where the name characters at the end of `before` start (`before.len()` when there are none).
+fn name_start(before: &str) -> usize {
+    before
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| is_name_char(c))
+        .last()
+        .map_or(before.len(), |(i, _)| i)
+}
+
 /// The identifier-ish word being typed and what stands before it.
 fn split_prefix(before: &str) -> (&str, &str) {
-    let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\'' | '/')))
-        .map(|i| i + 1)
-        .unwrap_or(0);
-    (&before[..start], &before[start..])
+    before.split_at(name_start(before))
+}
+
+/// The start of what a completion at `offset` replaces: the name being typed before it, and the
+/// opening quote of a quoted name. `offset` itself when it is not a character boundary.
+pub fn replaced_start(text: &str, offset: usize) -> usize {
+    let Some(before) = text.get(..offset) else {
+        return offset.min(text.len());
+    };
+    let start = name_start(before);
+    if before[..start].ends_with('"') {
+        start - 1
+    } else {
+        start
+    }
 }
 
 pub fn completions(db: &dyn Db, ws: Workspace, file: &str, offset: u32) -> Vec<Completion> {
@@ -241,4 +265,38 @@ fn option_paths(db: &dyn Db, ws: Workspace) -> Vec<Vec<String>> {
         out.extend(c.options.values().map(|o| o.path.clone()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replaced_name_includes_an_opening_quote() {
+        let text = "x = config.flake.modules.nixos.\"machines/ni";
+        assert_eq!(&text[replaced_start(text, text.len())..], "\"machines/ni");
+        let text = "imports = [ ba";
+        assert_eq!(&text[replaced_start(text, text.len())..], "ba");
+        assert_eq!(replaced_start("a.", 2), 2);
+        assert_eq!(replaced_start("", 0), 0);
+    }
+
+    #[test]
+    fn names_after_non_ascii_text_start_at_a_character_boundary() {
+        // `é`, `ü`, `😀` and `中` are not name characters: the name starts after them.
+        for (text, name) in [
+            ("  é", ""),
+            ("  éa", "a"),
+            ("  é = \"ü\";", ""),
+            ("{ x = \"😀😀", ""),
+            ("中b-c", "b-c"),
+        ] {
+            let start = replaced_start(text, text.len());
+            assert!(text.is_char_boundary(start), "{text}");
+            assert_eq!(&text[start..], name, "{text}");
+            assert_eq!(split_prefix(text).1, name.trim_start_matches('"'), "{text}");
+        }
+        // Inside a character: nothing is replaced.
+        assert_eq!(replaced_start("é", 1), 1);
+    }
 }

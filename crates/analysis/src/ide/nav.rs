@@ -169,8 +169,10 @@ pub fn references(
 fn import_path_at(db: &dyn Db, ws: Workspace, file: &str, offset: u32) -> Option<NavTarget> {
     let f = file_by_path(db, ws, file)?;
     let parsed = parse(db, f);
-    let token = parsed
-        .syntax()
+    let root = parsed.syntax();
+    // rowan panics on an offset past the end.
+    let offset = offset.min(root.text_range().end().into());
+    let token = root
         .token_at_offset(offset.into())
         .find(|t| t.kind() == rnix::SyntaxKind::TOKEN_PATH_REL)?;
     let node = token.parent()?;

@@ -6,6 +6,9 @@
 
 #![allow(dead_code)] // each test crate uses part of it
 
+pub mod client;
+pub mod stdio;
+
 use std::path::Path;
 
 pub const FLAKE: &str = r#"{
