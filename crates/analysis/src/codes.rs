@@ -271,12 +271,30 @@ Fix: use one of the codes listed by `infra-check explain --list`.",
     CodeInfo {
         code: "config/invalid",
         severity: Severity::Error,
-        summary: "infra-check.toml could not be read.",
+        summary: "infra-check.toml, or an option catalog it names, could not be read.",
         explanation: "The configuration file at the repository root is not valid TOML or has a \
-value of the wrong shape, so none of its settings were applied.\n\n\
+value of the wrong shape, so none of its settings were applied; or an option catalog named in \
+its `catalogs` is not one `infra-check options dump` wrote, so its options are not checked. The \
+message gives the line and column; it never quotes a catalog, which may be any file.\n\n\
 Fix: correct the file; the message says which key is wrong. Valid keys are `exclude` (a list \
-of glob patterns) and `[severity]` (code = \"error\" | \"warning\" | \"info\" | \"hint\" | \
-\"off\").",
+of glob patterns), `catalogs` (paths inside the repository) and `[severity]` (code = \
+\"error\" | \"warning\" | \"info\" | \"hint\" | \"off\"). Write a catalog again with \
+`infra-check options dump`.",
+    },
+    CodeInfo {
+        code: "workspace/invalid-data",
+        severity: Severity::Error,
+        summary: "flake.lock or inventory.json is not JSON of the shape Nix or clan reads.",
+        explanation: "`flake.lock` (read by Nix) or `inventory.json` (read by clan's \
+`lib.clan`) is empty, truncated, not JSON, or JSON of the wrong shape (`null`, a list, \
+`machines` that is not an object, …). Nix refuses such a lock file, and clan fails to evaluate \
+such an inventory, so the flake does not build. The message gives the line and column and never \
+quotes the file.\n\n\
+What the file would have said is treated as unknown: with a broken `inventory.json` the set of \
+machines is open (no `inventory/unknown-machine` or orphan findings are made up), with a broken \
+`flake.lock` the locked revisions are unknown.\n\n\
+Fix: restore the file from version control, or write it again — `nix flake lock` for \
+`flake.lock`, the clan CLI for `inventory.json`.",
     },
 ];
 

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::db::{file_by_path, parse, Db, Workspace};
+use crate::diagnostic::TextRange;
 use crate::disk::{DiskTree, EntryKind};
 use crate::eval::{Evaluator, ImportTreeSpec, PathFilter, Sym, Thunk, Value};
 use crate::summary::{file_summary, DbFiles};
@@ -18,6 +19,8 @@ pub struct FlakeInfo {
     pub inputs_complete: bool,
     /// How `outputs` hands modules to flake-parts, when it could be read.
     pub roots: Option<ModuleRoots>,
+    /// What is wrong with `flake.lock`, when something is.
+    pub lock_problems: Vec<crate::jsondata::DataProblem>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -121,20 +124,100 @@ pub fn flake_info(db: &dyn Db, ws: Workspace) -> Arc<FlakeInfo> {
     Arc::new(info)
 }
 
+/// Reads the locked revision of each input. A lock Nix would refuse is reported; what it would
+/// have said stays unknown (no revision, no date).
 fn read_lock(text: &str, info: &mut FlakeInfo) {
-    let Ok(lock) = serde_json::from_str::<serde_json::Value>(text) else {
-        return;
+    use crate::jsondata::{key_range, kind, DataProblem};
+    use serde_json::Value;
+    let mut problem = |range: TextRange, what: String| {
+        info.lock_problems.push(DataProblem {
+            file: "flake.lock".into(),
+            range,
+            message: format!(
+                "`flake.lock` {what}, so Nix refuses to use it and infra-check treats the locked revisions as unknown. Write it again with `nix flake lock`."
+            ),
+        })
     };
-    let nodes = &lock["nodes"];
-    let root = lock["root"].as_str().unwrap_or("root");
-    let Some(root_inputs) = nodes[root]["inputs"].as_object() else {
-        return;
+    let lock = match crate::jsondata::parse("flake.lock", text) {
+        Ok(v) => v,
+        Err(p) => return problem(p.range, p.message),
+    };
+    let Some(top) = lock.as_object() else {
+        return problem(
+            TextRange::default(),
+            format!("holds {} where Nix expects an object", kind(&lock)),
+        );
+    };
+    let nodes = match top.get("nodes") {
+        Some(Value::Object(n)) => n,
+        Some(other) => {
+            return problem(
+                key_range(text, "nodes", 0),
+                format!(
+                    "has {} under `nodes`, where Nix expects an object",
+                    kind(other)
+                ),
+            )
+        }
+        None => return problem(TextRange::default(), "has no `nodes`".into()),
+    };
+    let root = match top.get("root") {
+        None => "root",
+        Some(Value::String(r)) => r.as_str(),
+        Some(other) => {
+            return problem(
+                key_range(text, "root", 0),
+                format!(
+                    "has {} under `root`, where Nix expects a node name",
+                    kind(other)
+                ),
+            )
+        }
+    };
+    let Some(root_node) = nodes.get(root) else {
+        return problem(
+            key_range(text, "root", 0),
+            "names a root node that `nodes` does not have".into(),
+        );
+    };
+    let root_inputs = match root_node.get("inputs") {
+        // A flake without inputs.
+        None => return,
+        Some(Value::Object(i)) => i,
+        Some(other) => {
+            return problem(
+                key_range(text, "inputs", 0),
+                format!(
+                    "has {} as the root node's `inputs`, where Nix expects an object",
+                    kind(other)
+                ),
+            )
+        }
     };
     for (name, node_ref) in root_inputs {
-        let Some(node_name) = node_ref.as_str() else {
+        let node_name = match node_ref {
+            Value::String(n) => n,
+            // `follows` another input's input: its revision is that input's.
+            Value::Array(_) => continue,
+            other => {
+                problem(
+                    key_range(text, name, 0),
+                    format!(
+                        "has {} for an input of the root node (at the marked key), where Nix expects a node name or a `follows` path",
+                        kind(other)
+                    ),
+                );
+                continue;
+            }
+        };
+        let Some(node) = nodes.get(node_name) else {
+            problem(
+                key_range(text, name, 0),
+                "names a node for an input of the root node (at the marked key) that `nodes` does not have".into(),
+            );
             continue;
         };
-        let locked = &nodes[node_name]["locked"];
+        let locked = &node["locked"];
         let entry = info.inputs.entry(name.clone()).or_default();
         entry.rev = locked["rev"].as_str().map(String::from);
         entry.last_modified = locked["lastModified"].as_i64();

@@ -13,6 +13,7 @@ pub mod eval;
 pub mod flake;
 pub mod ide;
 pub mod index;
+pub mod jsondata;
 pub mod line_index;
 pub mod loader;
 pub mod options;

@@ -24,7 +24,7 @@ pub fn is_analyzed(rel: &str) -> bool {
 }
 
 /// A vars `secret` file: opened only to see whether it is sops-encrypted.
-fn is_secret_file(rel: &str) -> bool {
+pub fn is_secret_file(rel: &str) -> bool {
     (rel.starts_with("vars/") || rel.starts_with("sops/secrets/")) && rel.ends_with("/secret")
 }
 

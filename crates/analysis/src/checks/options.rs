@@ -101,8 +101,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let (catalogs, problems) = &**crate::options::catalog::catalogs(db, ws);
     let mut out: Vec<Diagnostic> = problems
         .iter()
-        .map(|(file, message)| {
-            Diagnostic::new("config/invalid", file, Default::default(), message.clone())
+        .map(|(file, range, message)| {
+            Diagnostic::new("config/invalid", file, *range, message.clone())
         })
         .collect();
     if decls.is_empty() && defs.is_empty() {

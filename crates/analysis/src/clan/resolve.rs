@@ -314,8 +314,19 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
             });
         e.locations.push(Location::new(path, TextRange::default()));
     }
-    if let Some(inv) = file_by_path(db, ws, "inventory.json") {
-        read_inventory_json(inv.text(db), &mut model, &mut class_unknown);
+    let mut inventory_unknown = false;
+    match &crate::jsondata::inventory_json(db, ws).file {
+        crate::jsondata::JsonFile::Absent => {}
+        crate::jsondata::JsonFile::Unknown => {
+            // It may list any machine, with any class and tags, and any instance.
+            model.machines_complete = false;
+            model.tags_complete = false;
+            model.instances_complete = false;
+            inventory_unknown = true;
+        }
+        crate::jsondata::JsonFile::Known(j) => {
+            read_inventory_json(j, &mut model, &mut class_unknown)
+        }
     }
     for t in tag_lists {
         match &t.members {
@@ -334,7 +345,9 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     }
     // The default class, `nixos`, holds only when nothing unreadable could have set it.
     for (name, m) in model.machines.iter_mut() {
-        if class_unknown.contains(name) || (m.class.is_none() && open.machines) {
+        if class_unknown.contains(name)
+            || (m.class.is_none() && (open.machines || inventory_unknown))
+        {
             m.class = None;
             m.class_location = None;
         } else if m.class.is_none() {
@@ -395,13 +408,13 @@ fn merge_instance(all: &mut BTreeMap<String, Instance>, i: &InvInstance) {
     }
 }
 
-/// `inventory.json`, written by the clan CLI: machines (with class and tags) and more.
-fn read_inventory_json(text: &str, model: &mut ClanModel, class_unknown: &mut BTreeSet<String>) {
-    let Ok(j) = serde_json::from_str::<serde_json::Value>(text) else {
-        model.machines_complete = false;
-        model.tags_complete = false;
-        return;
-    };
+/// `inventory.json`, written by the clan CLI: machines (with class and tags) and more. Its
+/// top-level shape was checked by [`crate::jsondata::inventory_json`].
+fn read_inventory_json(
+    j: &serde_json::Value,
+    model: &mut ClanModel,
+    class_unknown: &mut BTreeSet<String>,
+) {
     let Some(machines) = j.get("machines").and_then(|m| m.as_object()) else {
         return;
     };
@@ -425,6 +438,15 @@ fn read_inventory_json(text: &str, model: &mut ClanModel, class_unknown: &mut BT
             Some(_) => {
                 class_unknown.insert(name.clone());
             }
+        }
+        if !m.is_object() {
+            // Reported by the data check; what the entry says is unknown.
+            class_unknown.insert(name.clone());
+            model.tags_complete = false;
+            continue;
+        }
+        if m.get("tags").is_some_and(|t| !t.is_array()) {
+            model.tags_complete = false;
         }
         if let Some(tags) = m.get("tags").and_then(|t| t.as_array()) {
             for t in tags {
