@@ -282,6 +282,34 @@ of glob patterns), `catalogs` (paths inside the repository) and `[severity]` (co
 `infra-check options dump`.",
     },
     CodeInfo {
+        code: "workspace/unreadable",
+        severity: Severity::Warning,
+        summary: "A file or directory infra-check needs could not be read.",
+        explanation: "A path infra-check reads — a `.nix` file, `flake.lock`, `inventory.json`, \
+`infra-check.toml`, an option catalog, a vars `secret` or `.validation-hash`, or a directory \
+holding them — is not something it can read: a named pipe, socket or device; a directory that \
+cannot be listed; a symbolic link that dangles, loops, or leads outside the repository (or to a \
+path the flake does not see, such as a git-ignored file); a name that is not valid UTF-8; or a \
+permission error. infra-check reads only regular files inside the repository, so a hostile \
+checkout cannot make it block, read without end, or print files from elsewhere.\n\n\
+What the path could define is treated as unknown: checks that depend on it (undefined modules, \
+unknown machines, missing vars, …) stay silent rather than guess. The finding is reported at the \
+`imports` entry that names the path, or at the top of `flake.nix`.\n\n\
+Fix: make it a regular, readable file (or directory) inside the repository, or remove it.",
+    },
+    CodeInfo {
+        code: "workspace/too-large",
+        severity: Severity::Warning,
+        summary: "A file is too large to analyse, so it was not read.",
+        explanation: "infra-check reads at most 8 MiB of a `.nix` file, `flake.lock` or \
+`inventory.json`, 64 MiB of an option catalog, 16 MiB of a vars `secret` (only to see that it \
+is encrypted), 1 MiB of `infra-check.toml` or `.gitignore` and 4 KiB of a `.validation-hash`. \
+These are far above what people write; a larger file is almost always generated data or a \
+mistake, and analysing it would dominate the run. The file is not read, and what it could \
+define is treated as unknown, so the checks that depend on it stay silent.\n\n\
+Fix: split the file into smaller ones, or move generated data out of the flake's sources.",
+    },
+    CodeInfo {
         code: "workspace/invalid-data",
         severity: Severity::Error,
         summary: "flake.lock or inventory.json is not JSON of the shape Nix or clan reads.",

@@ -19,6 +19,8 @@ pub struct FlakeInfo {
     pub inputs_complete: bool,
     /// How `outputs` hands modules to flake-parts, when it could be read.
     pub roots: Option<ModuleRoots>,
+    /// `flake.nix` exists but could not be read: nothing about the flake is known.
+    pub unreadable: bool,
     /// What is wrong with `flake.lock`, when something is.
     pub lock_problems: Vec<crate::jsondata::DataProblem>,
 }
@@ -74,6 +76,7 @@ impl FlakeInfo {
 pub fn flake_info(db: &dyn Db, ws: Workspace) -> Arc<FlakeInfo> {
     let mut info = FlakeInfo::default();
     let Some(flake) = file_by_path(db, ws, "flake.nix") else {
+        info.unreadable = ws.disk(db).exists("flake.nix");
         return Arc::new(info);
     };
     let parsed = parse(db, flake);
@@ -266,6 +269,7 @@ pub fn expand_import_tree(spec: &ImportTreeSpec, disk: &DiskTree) -> Vec<String>
     for root in &spec.roots {
         match disk.get(root) {
             Some(EntryKind::File) => out.push(root.to_string()),
+            Some(EntryKind::Symlink(_)) => out.extend(disk.alias(root).map(String::from)),
             Some(EntryKind::Dir) => {
                 for (path, kind) in disk.under(root) {
                     if !matches!(kind, EntryKind::File | EntryKind::Symlink(_))
@@ -287,7 +291,7 @@ pub fn expand_import_tree(spec: &ImportTreeSpec, disk: &DiskTree) -> Vec<String>
                         PathFilter::Drop(t) => !t.test(&rel),
                     });
                     if keep {
-                        out.push(path.to_owned());
+                        out.push(disk.alias(path).unwrap_or(path).to_owned());
                     }
                 }
             }
@@ -297,8 +301,12 @@ pub fn expand_import_tree(spec: &ImportTreeSpec, disk: &DiskTree) -> Vec<String>
     out
 }
 
-/// Resolves an imported path to the `.nix` file the module system loads.
+/// Resolves an imported path to the `.nix` file the module system loads (a linked file where
+/// it really is).
 pub fn module_file_for(path: &str, disk: &DiskTree) -> Option<String> {
+    if let Some(target) = disk.alias(path) {
+        return Some(target.to_owned());
+    }
     if disk.is_dir(path) {
         let d = if path.is_empty() {
             "default.nix".to_owned()
@@ -315,6 +323,9 @@ pub struct ModuleFiles {
     pub files: BTreeSet<String>,
     /// The flake's module list could not be read completely.
     pub incomplete: bool,
+    /// Some module file (or a directory that may hold some) could not be read: anything may be
+    /// defined, declared or used there.
+    pub unreadable: bool,
 }
 
 /// Every flake-parts module file of the workspace.
@@ -324,10 +335,15 @@ pub fn module_files(db: &dyn Db, ws: Workspace) -> Arc<ModuleFiles> {
     let disk = ws.disk(db);
     let mut out = ModuleFiles::default();
     let Some(roots) = &info.roots else {
-        out.incomplete = file_by_path(db, ws, "flake.nix").is_some();
+        out.incomplete = file_by_path(db, ws, "flake.nix").is_some() || info.unreadable;
+        out.unreadable = info.unreadable;
         return Arc::new(out);
     };
     out.incomplete = roots.incomplete || roots.import_trees.iter().any(|s| s.opaque_filter);
+    out.unreadable = roots
+        .import_trees
+        .iter()
+        .any(|s| import_tree_hides_something(s, disk));
     let mut queue: Vec<String> = roots
         .import_trees
         .iter()
@@ -339,6 +355,7 @@ pub fn module_files(db: &dyn Db, ws: Workspace) -> Arc<ModuleFiles> {
             continue;
         }
         let Some(file) = file_by_path(db, ws, &path) else {
+            out.unreadable |= disk.is_unknown(&path);
             continue;
         };
         for p in &file_summary(db, ws, file).flake_imports {
@@ -347,7 +364,21 @@ pub fn module_files(db: &dyn Db, ws: Workspace) -> Arc<ModuleFiles> {
             }
         }
     }
+    out.incomplete |= out.unreadable;
     Arc::new(out)
+}
+
+/// Whether something an import-tree would load could not be read: a directory below one of its
+/// roots that could not be listed, or a `.nix` file there with a name that is not UTF-8.
+/// (Unreadable files that were listed are found when the module set is read.)
+fn import_tree_hides_something(spec: &ImportTreeSpec, disk: &DiskTree) -> bool {
+    spec.roots.iter().any(|root| {
+        disk.is_unknown(root)
+            || disk.problems_at_or_under(root).any(|(path, p)| {
+                let rel = &path[root.len()..];
+                !rel.contains("/_") && (p.is_dir() || path.ends_with(".nix"))
+            })
+    })
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod disk;
 pub mod eval;
 pub mod flake;
+pub mod fsread;
 pub mod ide;
 pub mod index;
 pub mod jsondata;
@@ -20,6 +21,7 @@ pub mod options;
 pub mod summary;
 pub mod syntax;
 pub mod vars;
+pub mod walk;
 
 mod checks;
 pub mod clan;

@@ -206,6 +206,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             defs: machine_defs,
         });
     }
+    // A module file that could not be read may declare any option of the repository's own.
+    let modules_readable = !crate::flake::module_files(db, ws).unreadable;
     let mut seen: HashSet<(&'static str, Location)> = HashSet::new();
     let mut platform: BTreeMap<
         Location,
@@ -216,7 +218,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         ),
     > = BTreeMap::new();
     for c in &configs {
-        types_and_unknown(c, &mut seen, &mut out);
+        types_and_unknown(c, modules_readable, &mut seen, &mut out);
         conflicts(c, &mut seen, &mut out);
         if c.class == "nixos" || c.class == "darwin" {
             for d in &c.defs {
@@ -271,6 +273,7 @@ fn covering<'a>(decls: &[&'a DeclaredIn], path: &[String]) -> Option<&'a Declare
 
 fn types_and_unknown(
     c: &Config,
+    modules_readable: bool,
     seen: &mut HashSet<(&'static str, Location)>,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -316,7 +319,8 @@ fn types_and_unknown(
                 let Some(first) = d.path.first() else {
                     continue;
                 };
-                if !(owned.contains(first.as_str()) || (c.complete && first != "_module")) {
+                let own = owned.contains(first.as_str()) && modules_readable;
+                if !(own || (c.complete && first != "_module")) {
                     continue;
                 }
                 // A definition of a whole group (`fleet = { };`) is not an unknown option.
@@ -328,7 +332,7 @@ fn types_and_unknown(
                 }
                 let dotted = d.path.join(".");
                 let names: Vec<String> = c.decls.iter().map(|x| x.decl.path.join(".")).collect();
-                let mut message = if owned.contains(first.as_str()) {
+                let mut message = if own {
                     format!("`{dotted}` is not an option: nothing in this repository declares it, and `{first}` is this repository's own namespace")
                 } else {
                     format!("`{dotted}` is not an option of {}: the option catalog loaded for it does not have it", c.name)

@@ -195,7 +195,7 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     let info = flake_info(db, ws);
     // Without flake-parts there are no module files to miss: the clan comes from `flake.nix`
     // (`clan-core.lib.clan { … }`) alone.
-    let complete = !files.incomplete || info.roots.is_none();
+    let complete = !files.incomplete || (info.roots.is_none() && !info.unreadable);
     let mut model = ClanModel {
         machines_complete: complete,
         tags_complete: complete,
@@ -295,8 +295,14 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
             });
         e.locations.extend(locs.iter().cloned());
     }
-    // So is every directory under `machines/`.
+    // So is every directory under `machines/` — and one that could not be listed may be any.
     let disk = ws.disk(db);
+    if disk
+        .problems_at_or_under("machines")
+        .any(|(p, _)| !p["machines".len()..].trim_start_matches('/').contains('/'))
+    {
+        model.machines_complete = false;
+    }
     for (path, kind) in disk.under("machines") {
         let rest = &path["machines/".len()..];
         if rest.contains('/') || !matches!(kind, EntryKind::Dir) {

@@ -144,10 +144,12 @@ pub fn parse(file: &str, text: &str) -> Result<Catalog, (String, TextRange)> {
 /// The catalogs that could be read, and `(file, range, message)` for each that could not.
 pub type Catalogs = (Vec<Catalog>, Vec<(String, TextRange, String)>);
 
-/// Every catalog `infra-check.toml` names, with the problems found reading them.
+/// Every catalog `infra-check.toml` names, with the problems found reading them. One the loader
+/// could not read is `workspace/unreadable`'s to report.
 #[salsa::tracked(returns(ref))]
 pub fn catalogs(db: &dyn Db, ws: Workspace) -> Arc<Catalogs> {
     let cfg = config(db, ws);
+    let disk = ws.disk(db);
     let mut ok = Vec::new();
     let mut problems = Vec::new();
     let config_file = crate::config::CONFIG_FILE;
@@ -173,6 +175,7 @@ pub fn catalogs(db: &dyn Db, ws: Workspace) -> Arc<Catalogs> {
                 Ok(c) => ok.push(c),
                 Err((message, range)) => problems.push((rel, range, message)),
             },
+            None if disk.is_unknown(&rel) => {}
             None => problems.push((
                 config_file.to_owned(),
                 TextRange::default(),
