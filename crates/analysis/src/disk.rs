@@ -111,20 +111,11 @@ impl DiskTree {
         &'a self,
         dir: &'a str,
     ) -> impl Iterator<Item = (&'a str, &'a Problem)> + 'a {
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
-        let exact = self.problems.get_key_value(dir);
-        exact
-            .into_iter()
-            .chain(
-                self.problems
-                    .range(prefix.clone()..)
-                    .take_while(move |(k, _)| k.starts_with(&prefix)),
-            )
-            .map(|(k, v)| (k.as_str(), v))
+        let exact = self
+            .problems
+            .get_key_value(dir)
+            .map(|(k, v)| (k.as_str(), v));
+        exact.into_iter().chain(below(&self.problems, dir))
     }
 
     /// Whether nothing can be said about `path`: it, or a directory above it, could not be
@@ -200,15 +191,7 @@ impl DiskTree {
         &'a self,
         dir: &'a str,
     ) -> impl Iterator<Item = (&'a str, &'a EntryKind)> + 'a {
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
-        self.entries
-            .range(prefix.clone()..)
-            .take_while(move |(k, _)| k.starts_with(&prefix))
-            .map(|(k, v)| (k.as_str(), v))
+        below(&self.entries, dir)
     }
 
     pub fn len(&self) -> usize {
@@ -218,6 +201,21 @@ impl DiskTree {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// The keys of `map` strictly below the directory `dir`, in order.
+fn below<'a, V>(
+    map: &'a BTreeMap<String, V>,
+    dir: &str,
+) -> impl Iterator<Item = (&'a str, &'a V)> + 'a {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    map.range(prefix.clone()..)
+        .take_while(move |(k, _)| k.starts_with(&prefix))
+        .map(|(k, v)| (k.as_str(), v))
 }
 
 /// Whether the bytes of a `secret` file are sops-encrypted JSON: an object with a `sops` key.
