@@ -271,12 +271,58 @@ Fix: use one of the codes listed by `infra-check explain --list`.",
     CodeInfo {
         code: "config/invalid",
         severity: Severity::Error,
-        summary: "infra-check.toml could not be read.",
+        summary: "infra-check.toml, or an option catalog it names, could not be read.",
         explanation: "The configuration file at the repository root is not valid TOML or has a \
-value of the wrong shape, so none of its settings were applied.\n\n\
+value of the wrong shape, so none of its settings were applied; or an option catalog named in \
+its `catalogs` is not one `infra-check options dump` wrote, so its options are not checked. The \
+message gives the line and column; it never quotes a catalog, which may be any file.\n\n\
 Fix: correct the file; the message says which key is wrong. Valid keys are `exclude` (a list \
-of glob patterns) and `[severity]` (code = \"error\" | \"warning\" | \"info\" | \"hint\" | \
-\"off\").",
+of glob patterns), `catalogs` (paths inside the repository) and `[severity]` (code = \
+\"error\" | \"warning\" | \"info\" | \"hint\" | \"off\"). Write a catalog again with \
+`infra-check options dump`.",
+    },
+    CodeInfo {
+        code: "workspace/unreadable",
+        severity: Severity::Warning,
+        summary: "A file or directory infra-check needs could not be read.",
+        explanation: "A path infra-check reads — a `.nix` file, `flake.lock`, `inventory.json`, \
+`infra-check.toml`, an option catalog, a vars `secret` or `.validation-hash`, or a directory \
+holding them — is not something it can read: a named pipe, socket or device; a directory that \
+cannot be listed; a symbolic link that dangles, loops, or leads outside the repository (or to a \
+path the flake does not see, such as a git-ignored file); a name that is not valid UTF-8; or a \
+permission error. infra-check reads only regular files inside the repository, so a hostile \
+checkout cannot make it block, read without end, or print files from elsewhere.\n\n\
+What the path could define is treated as unknown: checks that depend on it (undefined modules, \
+unknown machines, missing vars, …) stay silent rather than guess. The finding is reported at the \
+`imports` entry that names the path, or at the top of `flake.nix`.\n\n\
+Fix: make it a regular, readable file (or directory) inside the repository, or remove it.",
+    },
+    CodeInfo {
+        code: "workspace/too-large",
+        severity: Severity::Warning,
+        summary: "A file is too large to analyse, so it was not read.",
+        explanation: "infra-check reads at most 8 MiB of a `.nix` file, `flake.lock` or \
+`inventory.json`, 64 MiB of an option catalog, 16 MiB of a vars `secret` (only to see that it \
+is encrypted), 1 MiB of `infra-check.toml` or `.gitignore` and 4 KiB of a `.validation-hash`. \
+These are far above what people write; a larger file is almost always generated data or a \
+mistake, and analysing it would dominate the run. The file is not read, and what it could \
+define is treated as unknown, so the checks that depend on it stay silent.\n\n\
+Fix: split the file into smaller ones, or move generated data out of the flake's sources.",
+    },
+    CodeInfo {
+        code: "workspace/invalid-data",
+        severity: Severity::Error,
+        summary: "flake.lock or inventory.json is not JSON of the shape Nix or clan reads.",
+        explanation: "`flake.lock` (read by Nix) or `inventory.json` (read by clan's \
+`lib.clan`) is empty, truncated, not JSON, or JSON of the wrong shape (`null`, a list, \
+`machines` that is not an object, …). Nix refuses such a lock file, and clan fails to evaluate \
+such an inventory, so the flake does not build. The message gives the line and column and never \
+quotes the file.\n\n\
+What the file would have said is treated as unknown: with a broken `inventory.json` the set of \
+machines is open (no `inventory/unknown-machine` or orphan findings are made up), with a broken \
+`flake.lock` the locked revisions are unknown.\n\n\
+Fix: restore the file from version control, or write it again — `nix flake lock` for \
+`flake.lock`, the clan CLI for `inventory.json`.",
     },
 ];
 

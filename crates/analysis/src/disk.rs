@@ -1,5 +1,6 @@
-//! The on-disk model: which paths exist under the root, of which kind. Checks such as
-//! `module/import-not-found` ask it; it is filled by [`crate::loader`] and never reads contents.
+//! The on-disk model: which paths exist under the root, of which kind, and which could not be
+//! read. Checks such as `module/import-not-found` ask it; it is filled by [`crate::loader`] and
+//! never reads contents.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,42 @@ pub struct DiskTree {
     /// For each vars `secret` file: whether it is sops-encrypted JSON. Only this flag is kept;
     /// the file's content is never stored.
     secrets: BTreeMap<String, bool>,
+    /// Paths that exist but could not be read (a file) or listed (a directory). What lies at or
+    /// below them is unknown.
+    problems: BTreeMap<String, Problem>,
+    /// For each symbolic link to a `.nix` file: the file it leads to once every link is
+    /// followed, as the loader found it. Nix evaluates a linked file from where it really is
+    /// (its relative paths are relative to that), so the analyzer reads it there too.
+    aliases: BTreeMap<String, String>,
+}
+
+/// Why a path of the repository could not be read. Plain data; the sentences are the checks'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Larger than the limit for its kind of file, so it was not read.
+    TooLarge { size: u64, limit: u64 },
+    /// Not a regular file: "a named pipe (FIFO)", "a socket", "a device", "a directory".
+    NotAFile(&'static str),
+    /// A symbolic link whose target does not exist.
+    DanglingLink,
+    /// A symbolic link that leads, after every link is followed, outside the repository.
+    OutsideRoot,
+    /// A symbolic link to a path of the repository that is not read as data: a secret, or a
+    /// path the flake does not see (ignored by git, or in `.git` and the like).
+    NotReadable(String),
+    /// A name that is not valid UTF-8 (the path shows it with U+FFFD).
+    BadName { dir: bool },
+    /// An I/O error (permission denied, a link loop, …), as the system words it.
+    Io { dir: bool, error: String },
+}
+
+impl Problem {
+    pub fn is_dir(&self) -> bool {
+        matches!(
+            self,
+            Problem::BadName { dir: true } | Problem::Io { dir: true, .. }
+        )
+    }
 }
 
 impl DiskTree {
@@ -45,6 +82,60 @@ impl DiskTree {
         self.secrets.iter().map(|(k, v)| (k.as_str(), *v))
     }
 
+    /// Records that the link `path` leads to the regular file `target`.
+    pub fn set_alias(&mut self, path: String, target: String) {
+        self.aliases.insert(path, target);
+    }
+
+    /// The file the link `path` leads to, when it is a `.nix` file the loader read.
+    pub fn alias(&self, path: &str) -> Option<&str> {
+        self.aliases.get(path).map(String::as_str)
+    }
+
+    /// Records that `path` could not be read or listed.
+    pub fn set_problem(&mut self, path: String, problem: Problem) {
+        self.problems.insert(path, problem);
+    }
+
+    pub fn problem(&self, path: &str) -> Option<&Problem> {
+        self.problems.get(path)
+    }
+
+    /// Every path that could not be read, in path order.
+    pub fn problems(&self) -> impl Iterator<Item = (&str, &Problem)> {
+        self.problems.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Problems at `dir` or strictly below it.
+    pub fn problems_at_or_under<'a>(
+        &'a self,
+        dir: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a Problem)> + 'a {
+        let exact = self
+            .problems
+            .get_key_value(dir)
+            .map(|(k, v)| (k.as_str(), v));
+        exact.into_iter().chain(below(&self.problems, dir))
+    }
+
+    /// Whether nothing can be said about `path`: it, or a directory above it, could not be
+    /// read.
+    pub fn is_unknown(&self, path: &str) -> bool {
+        if self.problems.is_empty() {
+            return false;
+        }
+        let mut p = path;
+        loop {
+            if self.problems.contains_key(p) {
+                return true;
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return false,
+            }
+        }
+    }
+
     /// Every entry, in path order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &EntryKind)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
@@ -69,8 +160,10 @@ impl DiskTree {
         self.entries.get(path)
     }
 
+    /// Whether `path` exists — or may exist: below a directory that could not be listed nothing
+    /// is known, so a check that would report a missing path stays silent there.
     pub fn exists(&self, path: &str) -> bool {
-        self.get(path).is_some()
+        self.get(path).is_some() || self.is_unknown(path)
     }
 
     pub fn is_dir(&self, path: &str) -> bool {
@@ -98,15 +191,7 @@ impl DiskTree {
         &'a self,
         dir: &'a str,
     ) -> impl Iterator<Item = (&'a str, &'a EntryKind)> + 'a {
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
-        self.entries
-            .range(prefix.clone()..)
-            .take_while(move |(k, _)| k.starts_with(&prefix))
-            .map(|(k, v)| (k.as_str(), v))
+        below(&self.entries, dir)
     }
 
     pub fn len(&self) -> usize {
@@ -116,6 +201,21 @@ impl DiskTree {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// The keys of `map` strictly below the directory `dir`, in order.
+fn below<'a, V>(
+    map: &'a BTreeMap<String, V>,
+    dir: &str,
+) -> impl Iterator<Item = (&'a str, &'a V)> + 'a {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    map.range(prefix.clone()..)
+        .take_while(move |(k, _)| k.starts_with(&prefix))
+        .map(|(k, v)| (k.as_str(), v))
 }
 
 /// Whether the bytes of a `secret` file are sops-encrypted JSON: an object with a `sops` key.
@@ -143,6 +243,20 @@ pub fn normalize_join(base_dir: &str, rel: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+/// A path for a message: control characters (a file name may hold a terminal escape) are
+/// written as escapes instead of being passed to the terminal.
+pub fn display_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub fn parent_dir(path: &str) -> &str {

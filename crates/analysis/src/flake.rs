@@ -7,6 +7,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::db::{file_by_path, parse, Db, Workspace};
+use crate::diagnostic::TextRange;
 use crate::disk::{DiskTree, EntryKind};
 use crate::eval::{Evaluator, ImportTreeSpec, PathFilter, Sym, Thunk, Value};
 use crate::summary::{file_summary, DbFiles};
@@ -55,6 +56,10 @@ pub struct FlakeInfo {
     pub inputs_complete: bool,
     /// How `outputs` hands modules to flake-parts, when it could be read.
     pub roots: Option<ModuleRoots>,
+    /// `flake.nix` exists but could not be read: nothing about the flake is known.
+    pub unreadable: bool,
+    /// What is wrong with `flake.lock`, when something is.
+    pub lock_problems: Vec<crate::jsondata::DataProblem>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -113,6 +118,7 @@ impl FlakeInfo {
 pub fn flake_info(db: &dyn Db, ws: Workspace) -> Arc<FlakeInfo> {
     let mut info = FlakeInfo::default();
     let Some(flake) = file_by_path(db, ws, "flake.nix") else {
+        info.unreadable = ws.disk(db).exists("flake.nix");
         return Arc::new(info);
     };
     let parsed = parse(db, flake);
@@ -163,20 +169,100 @@ pub fn flake_info(db: &dyn Db, ws: Workspace) -> Arc<FlakeInfo> {
     Arc::new(info)
 }
 
+/// Reads the locked revision of each input. A lock Nix would refuse is reported; what it would
+/// have said stays unknown (no revision, no date).
 fn read_lock(text: &str, info: &mut FlakeInfo) {
-    let Ok(lock) = serde_json::from_str::<serde_json::Value>(text) else {
-        return;
+    use crate::jsondata::{key_range, kind, DataProblem};
+    use serde_json::Value;
+    let mut problem = |range: TextRange, what: String| {
+        info.lock_problems.push(DataProblem {
+            file: "flake.lock".into(),
+            range,
+            message: format!(
+                "`flake.lock` {what}, so Nix refuses to use it and infra-check treats the locked revisions as unknown. Write it again with `nix flake lock`."
+            ),
+        })
     };
-    let nodes = &lock["nodes"];
-    let root = lock["root"].as_str().unwrap_or("root");
-    let Some(root_inputs) = nodes[root]["inputs"].as_object() else {
-        return;
+    let lock = match crate::jsondata::parse("flake.lock", text) {
+        Ok(v) => v,
+        Err(p) => return problem(p.range, p.message),
+    };
+    let Some(top) = lock.as_object() else {
+        return problem(
+            TextRange::default(),
+            format!("holds {} where Nix expects an object", kind(&lock)),
+        );
+    };
+    let nodes = match top.get("nodes") {
+        Some(Value::Object(n)) => n,
+        Some(other) => {
+            return problem(
+                key_range(text, "nodes", 0),
+                format!(
+                    "has {} under `nodes`, where Nix expects an object",
+                    kind(other)
+                ),
+            )
+        }
+        None => return problem(TextRange::default(), "has no `nodes`".into()),
+    };
+    let root = match top.get("root") {
+        None => "root",
+        Some(Value::String(r)) => r.as_str(),
+        Some(other) => {
+            return problem(
+                key_range(text, "root", 0),
+                format!(
+                    "has {} under `root`, where Nix expects a node name",
+                    kind(other)
+                ),
+            )
+        }
+    };
+    let Some(root_node) = nodes.get(root) else {
+        return problem(
+            key_range(text, "root", 0),
+            "names a root node that `nodes` does not have".into(),
+        );
+    };
+    let root_inputs = match root_node.get("inputs") {
+        // A flake without inputs.
+        None => return,
+        Some(Value::Object(i)) => i,
+        Some(other) => {
+            return problem(
+                key_range(text, "inputs", 0),
+                format!(
+                    "has {} as the root node's `inputs`, where Nix expects an object",
+                    kind(other)
+                ),
+            )
+        }
     };
     for (name, node_ref) in root_inputs {
-        let Some(node_name) = node_ref.as_str() else {
+        let node_name = match node_ref {
+            Value::String(n) => n,
+            // `follows` another input's input: its revision is that input's.
+            Value::Array(_) => continue,
+            other => {
+                problem(
+                    key_range(text, name, 0),
+                    format!(
+                        "has {} for an input of the root node (at the marked key), where Nix expects a node name or a `follows` path",
+                        kind(other)
+                    ),
+                );
+                continue;
+            }
+        };
+        let Some(node) = nodes.get(node_name) else {
+            problem(
+                key_range(text, name, 0),
+                "names a node for an input of the root node (at the marked key) that `nodes` does not have".into(),
+            );
             continue;
         };
-        let locked = &nodes[node_name]["locked"];
+        let locked = &node["locked"];
         let entry = info.inputs.entry(name.clone()).or_default();
         entry.rev = locked["rev"].as_str().map(String::from);
         entry.last_modified = locked["lastModified"].as_i64();
@@ -228,6 +314,7 @@ pub fn expand_import_tree(spec: &ImportTreeSpec, disk: &DiskTree) -> Vec<String>
     for root in &spec.roots {
         match disk.get(root) {
             Some(EntryKind::File) => out.push(root.to_string()),
+            Some(EntryKind::Symlink(_)) => out.extend(disk.alias(root).map(String::from)),
             Some(EntryKind::Dir) => {
                 for (path, kind) in disk.under(root) {
                     if !matches!(kind, EntryKind::File | EntryKind::Symlink(_))
@@ -249,7 +336,7 @@ pub fn expand_import_tree(spec: &ImportTreeSpec, disk: &DiskTree) -> Vec<String>
                         PathFilter::Drop(t) => !t.test(&rel),
                     });
                     if keep {
-                        out.push(path.to_owned());
+                        out.push(disk.alias(path).unwrap_or(path).to_owned());
                     }
                 }
             }
@@ -259,8 +346,12 @@ pub fn expand_import_tree(spec: &ImportTreeSpec, disk: &DiskTree) -> Vec<String>
     out
 }
 
-/// Resolves an imported path to the `.nix` file the module system loads.
+/// Resolves an imported path to the `.nix` file the module system loads (a linked file where
+/// it really is).
 pub fn module_file_for(path: &str, disk: &DiskTree) -> Option<String> {
+    if let Some(target) = disk.alias(path) {
+        return Some(target.to_owned());
+    }
     if disk.is_dir(path) {
         let d = if path.is_empty() {
             "default.nix".to_owned()
@@ -277,6 +368,9 @@ pub struct ModuleFiles {
     pub files: BTreeSet<String>,
     /// The flake's module list could not be read completely.
     pub incomplete: bool,
+    /// Some module file (or a directory that may hold some) could not be read: anything may be
+    /// defined, declared or used there.
+    pub unreadable: bool,
 }
 
 /// Every flake-parts module file of the workspace.
@@ -286,10 +380,15 @@ pub fn module_files(db: &dyn Db, ws: Workspace) -> Arc<ModuleFiles> {
     let disk = ws.disk(db);
     let mut out = ModuleFiles::default();
     let Some(roots) = &info.roots else {
-        out.incomplete = file_by_path(db, ws, "flake.nix").is_some();
+        out.incomplete = file_by_path(db, ws, "flake.nix").is_some() || info.unreadable;
+        out.unreadable = info.unreadable;
         return Arc::new(out);
     };
     out.incomplete = roots.incomplete || roots.import_trees.iter().any(|s| s.opaque_filter);
+    out.unreadable = roots
+        .import_trees
+        .iter()
+        .any(|s| import_tree_hides_something(s, disk));
     let mut queue: Vec<String> = roots
         .import_trees
         .iter()
@@ -301,6 +400,7 @@ pub fn module_files(db: &dyn Db, ws: Workspace) -> Arc<ModuleFiles> {
             continue;
         }
         let Some(file) = file_by_path(db, ws, &path) else {
+            out.unreadable |= disk.is_unknown(&path);
             continue;
         };
         for p in &file_summary(db, ws, file).flake_imports {
@@ -309,7 +409,21 @@ pub fn module_files(db: &dyn Db, ws: Workspace) -> Arc<ModuleFiles> {
             }
         }
     }
+    out.incomplete |= out.unreadable;
     Arc::new(out)
+}
+
+/// Whether something an import-tree would load could not be read: a directory below one of its
+/// roots that could not be listed, or a `.nix` file there with a name that is not UTF-8.
+/// (Unreadable files that were listed are found when the module set is read.)
+fn import_tree_hides_something(spec: &ImportTreeSpec, disk: &DiskTree) -> bool {
+    spec.roots.iter().any(|root| {
+        disk.is_unknown(root)
+            || disk.problems_at_or_under(root).any(|(path, p)| {
+                let rel = &path[root.len()..];
+                !rel.contains("/_") && (p.is_dir() || path.ends_with(".nix"))
+            })
+    })
 }
 
 #[cfg(test)]

@@ -52,6 +52,8 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
     let files = module_files(db, ws);
     let mut idx = ModuleIndex {
         all_open: files.incomplete,
+        // A module file that could not be read may use any module.
+        all_escaped: files.unreadable,
         ..Default::default()
     };
     for path in &files.files {

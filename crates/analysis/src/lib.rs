@@ -11,8 +11,10 @@ pub mod diagnostic;
 pub mod disk;
 pub mod eval;
 pub mod flake;
+pub mod fsread;
 pub mod ide;
 pub mod index;
+pub mod jsondata;
 pub mod line_index;
 pub mod loader;
 pub mod options;
@@ -20,6 +22,7 @@ pub mod summary;
 pub mod syntax;
 mod syntax_errors;
 pub mod vars;
+pub mod walk;
 
 mod checks;
 pub mod clan;

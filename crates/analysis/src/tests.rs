@@ -1,7 +1,9 @@
 //! Multi-file fixtures in one string, nil-style: each file starts with a `#- /path` header.
 //! Every path in the fixture exists on the fictional disk; a header ending in `/` makes an
 //! empty directory and `#- /path -> target` a symbolic link. A file named `secret` counts as
-//! sops-encrypted when its text is sops JSON, as the loader decides.
+//! sops-encrypted when its text is sops JSON, as the loader decides. `#- /path !unreadable`
+//! (a directory when `path` ends in `/`) and `#- /path !fifo` stand for what the loader records
+//! when it cannot read a path, so checks can be tested on them without a real disk.
 
 use std::sync::Arc;
 
@@ -19,7 +21,24 @@ pub(crate) fn host_from_fixture(fixture: &str) -> AnalysisHost {
                 files.push(f);
             }
             let path = path.trim().to_owned();
-            if let Some((link, target)) = path.split_once(" -> ") {
+            if let Some((path, what)) = path.split_once(" !") {
+                let problem = match (what, path.ends_with('/')) {
+                    ("unreadable", dir) => crate::disk::Problem::Io {
+                        dir,
+                        error: "Permission denied".into(),
+                    },
+                    ("fifo", false) => crate::disk::Problem::NotAFile("a named pipe (FIFO)"),
+                    _ => panic!("unknown fixture problem `{what}` for {path}"),
+                };
+                let path = path.trim_end_matches('/').to_owned();
+                let kind = if problem.is_dir() {
+                    EntryKind::Dir
+                } else {
+                    EntryKind::File
+                };
+                disk.insert(path.clone(), kind);
+                disk.set_problem(path, problem);
+            } else if let Some((link, target)) = path.split_once(" -> ") {
                 disk.insert(
                     link.trim().to_owned(),
                     EntryKind::Symlink(target.trim().to_owned()),
@@ -54,6 +73,17 @@ pub(crate) fn host_from_fixture(fixture: &str) -> AnalysisHost {
     );
     host.set_disk(disk);
     host
+}
+
+/// Makes a named pipe at `path` (with the system's `mkfifo`, to keep the crate free of
+/// `unsafe`).
+#[cfg(unix)]
+pub(crate) fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo {}", path.display());
 }
 
 /// Diagnostics rendered one per line: `code file:line:col: message`.

@@ -1,7 +1,7 @@
 //! `infra-check check`: finds the repository root, runs the analysis on a thread with a large
 //! stack, renders the report in the chosen format and decides the exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -9,21 +9,15 @@ use infra_check_analysis::{Analysis, Diagnostic};
 
 use crate::workspace::cancelled;
 
-use crate::error::{CliError, EXIT_ERROR};
+use crate::error::CliError;
 use crate::report::{fails, Report, Source, Sources};
 use crate::{CheckArgs, Format};
 
-/// What the analysis thread hands back.
-struct Outcome {
-    report: Report,
-    /// Files that exist but could not be read, with the reason.
-    unreadable: Vec<(String, String)>,
-}
-
 pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
     let root = crate::workspace::resolve_root(&args.path)?;
-    let outcome = crate::workspace::on_large_stack(move || analyse(&root))?;
-    let report = &outcome.report;
+    // A file that could not be read is a finding (`workspace/unreadable`), not a failure of
+    // the run.
+    let report = &crate::workspace::on_large_stack(move || analyse(&root))?;
 
     let text = match args.format {
         Format::Human => crate::render_human::render(report, use_colour()),
@@ -32,17 +26,6 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
         Format::Github => crate::github::render(report, github_prefix(&report.root).as_deref()),
     };
     crate::output::emit(&text)?;
-
-    if !outcome.unreadable.is_empty() {
-        let mut stderr = std::io::stderr().lock();
-        for (file, reason) in &outcome.unreadable {
-            let _ = writeln!(
-                stderr,
-                "error: `{file}` could not be read ({reason}), so it was not checked."
-            );
-        }
-        return Ok(ExitCode::from(EXIT_ERROR));
-    }
     Ok(if fails(&report.diagnostics, args.deny_warnings) {
         ExitCode::from(1)
     } else {
@@ -50,24 +33,21 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-fn analyse(root: &Path) -> Result<Outcome, CliError> {
+fn analyse(root: &Path) -> Result<Report, CliError> {
     let crate::workspace::Loaded {
         analysis,
-        unreadable,
         mut progress,
+        ..
     } = crate::workspace::load(root, "Checking")?;
     let files = analysis.files().len();
     let diagnostics: Vec<Diagnostic> = analysis.diagnostics().map_err(cancelled)?.to_vec();
     let sources = collect_sources(&analysis, &diagnostics)?;
     progress.finish();
-    Ok(Outcome {
-        report: Report {
-            root: analysis.root().to_path_buf(),
-            files,
-            diagnostics,
-            sources,
-        },
-        unreadable,
+    Ok(Report {
+        root: analysis.root().to_path_buf(),
+        files,
+        diagnostics,
+        sources,
     })
 }
 

@@ -34,6 +34,7 @@ Exit codes:
   0  no findings at or above the deny level (errors; also warnings with --deny-warnings)
   1  at least one finding at or above the deny level
   2  usage error, I/O error, or the repository could not be analysed
+A file of the repository that cannot be read is a finding (workspace/unreadable), not exit 2.
 
 Run `infra-check explain --list` to see every diagnostic code.";
 
@@ -134,9 +135,9 @@ pub enum Format {
 
 const OVERVIEW_AFTER_HELP: &str = "\
 Exit codes:
-  0  the fleet was printed
-  2  usage error, I/O error, or the repository could not be analysed (also when a file could
-     not be read; the output is printed but may be incomplete)";
+  0  the fleet was printed (a file that could not be read is named in a warning on stderr:
+     what it defines is missing from the output)
+  2  usage error, I/O error, or the repository could not be analysed";
 
 #[derive(Debug, Args)]
 pub struct MachinesArgs {
@@ -192,8 +193,9 @@ Exit codes:
      not encrypted for the machine), or a machine's sops key is missing (run
      `clan secrets machines add <machine> <age-public-key>`)
   2  usage error (such as an unknown --machine), I/O error, or the repository could not be
-     analysed (also when a file could not be read; the output is printed but may be
-     incomplete)";
+     analysed
+A file that could not be read is named in a warning on stderr; what it defines is missing from
+the output.";
 
 #[derive(Debug, Args)]
 pub struct VarsArgs {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use infra_check_analysis::clan::overview::Overview;
 
-use crate::error::{CliError, EXIT_ERROR};
+use crate::error::CliError;
 
 /// What the analysis thread hands back.
 pub struct Fleet {
@@ -34,19 +34,18 @@ pub fn load(path: &Path) -> Result<Fleet, CliError> {
     })
 }
 
-/// Writes `text` to standard output, then reports the files that could not be read. The exit
-/// code is 2 when there are any (the listing may be incomplete), 0 otherwise.
+/// Writes `text` to standard output, then warns about the paths that could not be read (the
+/// listing may miss what they define). A broken file in the repository is not a failure of the
+/// command: `infra-check check` reports it as a finding.
 pub fn finish(text: &str, unreadable: &[(String, String)]) -> Result<ExitCode, CliError> {
     crate::output::emit(text)?;
-    if unreadable.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
     let mut stderr = std::io::stderr().lock();
     for (file, reason) in unreadable {
         let _ = writeln!(
             stderr,
-            "error: `{file}` could not be read ({reason}), so it was not analysed."
+            "warning: `{}` could not be read ({reason}), so what it defines is unknown here.",
+            infra_check_analysis::disk::display_path(file)
         );
     }
-    Ok(ExitCode::from(EXIT_ERROR))
+    Ok(ExitCode::SUCCESS)
 }

@@ -97,14 +97,21 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
     }
     let same_file = by_file.remove(d.file()).unwrap_or_default();
 
-    match sources.get(d.file()) {
+    match quotable(sources, d.file()) {
         Some(src) => {
             let snippet = context_snippet(&src.text, d.file(), &same_file, Some(d.range()))
                 .annotation(AnnotationKind::Primary.span(clamp(&src.text, d.range())));
             elements.push(snippet.into());
         }
         None => {
-            elements.push(Origin::path(d.file()).into());
+            let mut origin = Origin::path(d.file());
+            if sources.contains(d.file()) {
+                let span = sources.span(d.file(), d.range());
+                origin = origin
+                    .line(span.start.line as usize)
+                    .char_column(span.start.column as usize);
+            }
+            elements.push(origin.into());
             for (_, message) in same_file {
                 notes.push(
                     Level::NOTE
@@ -116,7 +123,7 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
     }
 
     for (file, related) in by_file {
-        match sources.get(file) {
+        match quotable(sources, file) {
             Some(src) => {
                 elements.push(context_snippet(&src.text, file, &related, None).into());
             }
@@ -147,6 +154,13 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
     }
 
     Group::with_title(title).elements(elements)
+}
+
+/// The source of `file` when its lines may be shown: only Nix files are quoted. A data file
+/// (`flake.lock`, `inventory.json`, a catalog) may be anything a link or the configuration
+/// names, so only its line and column are given.
+fn quotable<'a>(sources: &'a Sources, file: &str) -> Option<&'a crate::report::Source> {
+    sources.get(file).filter(|_| file.ends_with(".nix"))
 }
 
 /// The text to show for a file. A range at the very end of a file that ends with a newline sits

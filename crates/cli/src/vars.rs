@@ -102,10 +102,7 @@ pub fn run(args: &VarsArgs) -> Result<ExitCode, CliError> {
         VarsFormat::Table => render_table(&machines),
         VarsFormat::Json => render_json(&machines)?,
     };
-    let code = crate::overview::finish(&text, &loaded.unreadable)?;
-    if !loaded.unreadable.is_empty() {
-        return Ok(code);
-    }
+    crate::overview::finish(&text, &loaded.unreadable)?;
     Ok(if machines.iter().any(Machine::needs_fix) {
         ExitCode::from(EXIT_NEEDS_FIX)
     } else {

@@ -613,8 +613,9 @@ fn help_explains_the_formats() {
 }
 
 #[test]
-fn an_unreadable_file_prints_the_fleet_and_exits_2() {
-    // A socket is listed like a file but cannot be read, even by root.
+fn an_unreadable_file_prints_the_fleet_and_a_warning() {
+    // A socket is listed like a file but cannot be read, even by root. It is a problem of the
+    // repository, not of the command: the listing is printed, with a warning, and exits 0.
     let dir = repo(&[("modules/base.nix", "{ flake.modules.nixos.base = { }; }\n")]);
     common::write(dir.path(), "flake.nix", CLAN_FLAKE);
     let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("modules/sock.nix"))
@@ -625,10 +626,10 @@ fn an_unreadable_file_prints_the_fleet_and_exits_2() {
         (["graph", "--format", "mermaid"], "flowchart LR"),
     ] {
         let out = run(&[args[0], &dir, args[1], args[2]]);
-        assert_eq!(code(&out), 2, "{args:?}");
+        assert_eq!(code(&out), 0, "{args:?}");
         assert!(stdout(&out).contains(expected), "{}", stdout(&out));
         assert!(
-            stderr(&out).contains("error: `modules/sock.nix` could not be read"),
+            stderr(&out).contains("warning: `modules/sock.nix` could not be read (a socket"),
             "{}",
             stderr(&out)
         );

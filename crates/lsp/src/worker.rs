@@ -32,8 +32,7 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use infra_check_analysis::{
-    find_root, load, loader::decode, Analysis, AnalysisHost, Cancellable, Cancelled, LineIndex,
-    Loaded,
+    find_root, load, Analysis, AnalysisHost, Cancellable, Cancelled, LineIndex, Loaded,
 };
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -402,17 +401,19 @@ impl Worker {
         if !self.disk_backed || !is_analyzed(rel) {
             return None;
         }
-        let mut path = self.root.clone()?;
-        path.extend(rel.split('/'));
-        match std::fs::read(&path) {
-            Ok(bytes) => Some(decode(bytes)),
-            Err(e) => {
-                if e.kind() != io::ErrorKind::NotFound {
-                    self.log(
-                        MessageType::WARNING,
-                        format!("cannot read {}: {e}", path.display()),
-                    );
-                }
+        let root = self.root.clone()?;
+        // The loader's rules: a regular file inside the root, under the size limit. Anything
+        // else comes back as `None`, and the rescan that follows reports it.
+        match infra_check_analysis::loader::read_analyzed(&root, rel) {
+            Ok(text) => text,
+            Err(problem) => {
+                self.log(
+                    MessageType::WARNING,
+                    format!(
+                        "cannot read {rel}: {}",
+                        infra_check_analysis::loader::describe(&problem)
+                    ),
+                );
                 None
             }
         }

@@ -4,17 +4,58 @@
 use rnix::ast;
 use rowan::ast::AstNode;
 
+use std::sync::Arc;
+
 use crate::db::{parse, Db, SourceFile, Workspace};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, TextRange};
 use crate::disk::{normalize_join, parent_dir, EntryKind};
 
 pub(super) fn check(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let disk = ws.disk(db);
+    let path = file.path(db);
+    for (text, target, range) in import_literals(db, file).iter() {
+        // Below a directory that could not be read nothing is known (that is reported once,
+        // as `workspace/unreadable`).
+        if disk.is_unknown(target) {
+            continue;
+        }
+        let missing = match disk.get(target) {
+            None => Some(format!(
+                "`{text}` does not exist: `{target}` is not in the repository (or is ignored by git, which hides it from the flake)."
+            )),
+            Some(EntryKind::Dir) if !disk.exists(&format!("{target}/default.nix")) => Some(format!(
+                "`{text}` is a directory without a `default.nix`, so the module system cannot import it; name a file inside it."
+            )),
+            Some(EntryKind::Symlink(_)) if disk.resolve_link(target).is_some_and(|t| !disk.exists(&t)) => {
+                Some(format!("`{text}` is a symbolic link whose target does not exist."))
+            }
+            _ => None,
+        };
+        if let Some(message) = missing {
+            out.push(Diagnostic::new(
+                "module/import-not-found",
+                path,
+                *range,
+                message,
+            ));
+        }
+    }
+    out
+}
+
+/// Every literal path in an `imports` list of `file`: as written, the root-relative path it
+/// names, and where it is written.
+#[salsa::tracked(returns(ref))]
+pub(super) fn import_literals(
+    db: &dyn Db,
+    file: SourceFile,
+) -> Arc<Vec<(String, String, TextRange)>> {
+    let mut out = Vec::new();
     if !file.text(db).contains("imports") {
-        return out;
+        return Arc::new(out);
     }
     let parsed = parse(db, file);
-    let disk = ws.disk(db);
     let path = file.path(db);
     for node in parsed.syntax().descendants() {
         let Some(apv) = ast::AttrpathValue::cast(node) else {
@@ -37,29 +78,10 @@ pub(super) fn check(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnos
             let Some(target) = normalize_join(parent_dir(path), &text) else {
                 continue;
             };
-            let missing = match disk.get(&target) {
-                None => Some(format!(
-                    "`{text}` does not exist: `{target}` is not in the repository (or is ignored by git, which hides it from the flake)."
-                )),
-                Some(EntryKind::Dir) if !disk.exists(&format!("{target}/default.nix")) => Some(format!(
-                    "`{text}` is a directory without a `default.nix`, so the module system cannot import it; name a file inside it."
-                )),
-                Some(EntryKind::Symlink(_)) if disk.resolve_link(&target).is_some_and(|t| !disk.exists(&t)) => {
-                    Some(format!("`{text}` is a symbolic link whose target does not exist."))
-                }
-                _ => None,
-            };
-            if let Some(message) = missing {
-                out.push(Diagnostic::new(
-                    "module/import-not-found",
-                    path,
-                    p.syntax().text_range().into(),
-                    message,
-                ));
-            }
+            out.push((text, target, p.syntax().text_range().into()));
         }
     }
-    out
+    Arc::new(out)
 }
 
 /// Path literals that are elements of the list (through parentheses and `++`).

@@ -11,6 +11,7 @@ mod options;
 mod suppress;
 mod syntax;
 mod vars;
+mod workspace;
 
 use std::sync::Arc;
 
@@ -91,6 +92,7 @@ fn workspace_findings(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>> {
     all.extend(deprecated::check(db, ws));
     all.extend(vars::check(db, ws));
     all.extend(options::check(db, ws));
+    all.extend(workspace::check(db, ws));
     Arc::new(all)
 }
 
@@ -118,3 +120,6 @@ mod vars_tests;
 
 #[cfg(test)]
 mod options_tests;
+
+#[cfg(test)]
+mod workspace_tests;

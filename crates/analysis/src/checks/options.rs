@@ -109,8 +109,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let (catalogs, problems) = &**crate::options::catalog::catalogs(db, ws);
     let mut out: Vec<Diagnostic> = problems
         .iter()
-        .map(|(file, message)| {
-            Diagnostic::new("config/invalid", file, Default::default(), message.clone())
+        .map(|(file, range, message)| {
+            Diagnostic::new("config/invalid", file, *range, message.clone())
         })
         .collect();
     if decls.is_empty() && defs.is_empty() {
@@ -226,6 +226,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             defs: machine_defs,
         });
     }
+    // A module file that could not be read may declare any option of the repository's own.
+    let modules_readable = !crate::flake::module_files(db, ws).unreadable;
     let mut seen: HashSet<(&'static str, Location)> = HashSet::new();
     let mut platform: BTreeMap<
         Location,
@@ -236,7 +238,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         ),
     > = BTreeMap::new();
     for c in &configs {
-        types_and_unknown(c, &mut seen, &mut out);
+        types_and_unknown(c, modules_readable, &mut seen, &mut out);
         conflicts(c, &mut seen, &mut out);
         if c.class == "nixos" || c.class == "darwin" {
             for d in &c.defs {
@@ -329,6 +331,7 @@ impl Config<'_> {
 
 fn types_and_unknown(
     c: &Config,
+    modules_readable: bool,
     seen: &mut HashSet<(&'static str, Location)>,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -374,7 +377,8 @@ fn types_and_unknown(
                 let Some(first) = d.path.first() else {
                     continue;
                 };
-                if !(owned.contains(first.as_str()) || (c.complete && first != "_module")) {
+                let own = owned.contains(first.as_str()) && modules_readable;
+                if !(own || (c.complete && first != "_module")) {
                     continue;
                 }
                 // A definition of a whole group (`fleet = { };`) is not an unknown option.
@@ -386,7 +390,7 @@ fn types_and_unknown(
                 }
                 let dotted = d.path.join(".");
                 let names: Vec<String> = c.decls.iter().map(|x| x.decl.path.join(".")).collect();
-                let mut message = if owned.contains(first.as_str()) {
+                let mut message = if own {
                     format!("`{dotted}` is not an option: nothing in this repository declares it, and `{first}` is this repository's own namespace")
                 } else {
                     format!("`{dotted}` is not an option of {}: the option catalog loaded for it does not have it", c.name)

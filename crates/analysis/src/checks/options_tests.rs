@@ -218,7 +218,7 @@ catalogs = ["infra-check-options-web.json"]
     ));
     assert!(
         broken.starts_with(
-            "config/invalid bad.json:1:1: The option catalog `bad.json` could not be read"
+            "config/invalid bad.json:1:3: The option catalog `bad.json` is not valid JSON (line 1, column 3)"
         ),
         "{broken}"
     );

@@ -203,7 +203,7 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     let info = flake_info(db, ws);
     // Without flake-parts there are no module files to miss: the clan comes from `flake.nix`
     // (`clan-core.lib.clan { … }`) alone.
-    let complete = !files.incomplete || info.roots.is_none();
+    let complete = !files.incomplete || (info.roots.is_none() && !info.unreadable);
     let mut model = ClanModel {
         machines_complete: complete,
         tags_complete: complete,
@@ -307,8 +307,14 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
             });
         e.locations.extend(locs.iter().cloned());
     }
-    // So is every directory under `machines/`.
+    // So is every directory under `machines/` — and one that could not be listed may be any.
     let disk = ws.disk(db);
+    if disk
+        .problems_at_or_under("machines")
+        .any(|(p, _)| !p["machines".len()..].trim_start_matches('/').contains('/'))
+    {
+        model.machines_complete = false;
+    }
     for (path, kind) in disk.under("machines") {
         let rest = &path["machines/".len()..];
         if rest.contains('/') || !matches!(kind, EntryKind::Dir) {
@@ -332,8 +338,19 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
         }
         e.directory = Some(path.to_owned());
     }
-    if let Some(inv) = file_by_path(db, ws, "inventory.json") {
-        read_inventory_json(inv.text(db), &mut model, &mut class_unknown);
+    let mut inventory_unknown = false;
+    match &crate::jsondata::inventory_json(db, ws).file {
+        crate::jsondata::JsonFile::Absent => {}
+        crate::jsondata::JsonFile::Unknown => {
+            // It may list any machine, with any class and tags, and any instance.
+            model.machines_complete = false;
+            model.tags_complete = false;
+            model.instances_complete = false;
+            inventory_unknown = true;
+        }
+        crate::jsondata::JsonFile::Known(j) => {
+            read_inventory_json(j, &mut model, &mut class_unknown)
+        }
     }
     for t in tag_lists {
         match &t.members {
@@ -352,7 +369,9 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     }
     // The default class, `nixos`, holds only when nothing unreadable could have set it.
     for (name, m) in model.machines.iter_mut() {
-        if class_unknown.contains(name) || (m.class.is_none() && open.machines) {
+        if class_unknown.contains(name)
+            || (m.class.is_none() && (open.machines || inventory_unknown))
+        {
             m.class = None;
             m.class_location = None;
         } else if m.class.is_none() {
@@ -419,13 +438,13 @@ fn merge_instance(all: &mut BTreeMap<String, Instance>, i: &InvInstance) {
     }
 }
 
-/// `inventory.json`, written by the clan CLI: machines (with class and tags) and more.
-fn read_inventory_json(text: &str, model: &mut ClanModel, class_unknown: &mut BTreeSet<String>) {
-    let Ok(j) = serde_json::from_str::<serde_json::Value>(text) else {
-        model.machines_complete = false;
-        model.tags_complete = false;
-        return;
-    };
+/// `inventory.json`, written by the clan CLI: machines (with class and tags) and more. Its
+/// top-level shape was checked by [`crate::jsondata::inventory_json`].
+fn read_inventory_json(
+    j: &serde_json::Value,
+    model: &mut ClanModel,
+    class_unknown: &mut BTreeSet<String>,
+) {
     let Some(machines) = j.get("machines").and_then(|m| m.as_object()) else {
         return;
     };
@@ -449,6 +468,15 @@ fn read_inventory_json(text: &str, model: &mut ClanModel, class_unknown: &mut BT
             Some(_) => {
                 class_unknown.insert(name.clone());
             }
+        }
+        if !m.is_object() {
+            // Reported by the data check; what the entry says is unknown.
+            class_unknown.insert(name.clone());
+            model.tags_complete = false;
+            continue;
+        }
+        if m.get("tags").is_some_and(|t| !t.is_array()) {
+            model.tags_complete = false;
         }
         if let Some(tags) = m.get("tags").and_then(|t| t.as_array()) {
             for t in tags {

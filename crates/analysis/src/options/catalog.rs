@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::types::{OptType, OptionSpec};
 use crate::db::{config, file_by_path, Db, Workspace};
+use crate::diagnostic::TextRange;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Catalog {
@@ -91,18 +92,31 @@ fn convert(t: &RawType) -> OptType {
     }
 }
 
-/// Parses a catalog; the error is a sentence for `config/invalid`.
-pub fn parse(file: &str, text: &str) -> Result<Catalog, String> {
-    let raw: RawCatalog = serde_json::from_str(text)
-        .map_err(|e| format!("The option catalog `{file}` could not be read: {e}. Write it again with `infra-check options dump`."))?;
+/// Parses a catalog; the error is a sentence for `config/invalid` and where in the file it is.
+/// Neither quotes the file: a catalog may be any file the repository names.
+pub fn parse(file: &str, text: &str) -> Result<Catalog, (String, TextRange)> {
+    let raw: RawCatalog = serde_json::from_str(text).map_err(|e| {
+        (
+            format!(
+                "The option catalog `{file}` {}, so its options are not checked. Write it again with `infra-check options dump`.",
+                crate::jsondata::error_words(text, &e)
+            ),
+            crate::jsondata::error_range(text, &e),
+        )
+    })?;
     if raw.format != 1 {
-        return Err(format!(
-            "The option catalog `{file}` has format {}, but this infra-check reads format 1; write it again with `infra-check options dump`.",
-            raw.format
+        return Err((
+            format!(
+                "The option catalog `{file}` has a format other than 1, the only one this infra-check reads; write it again with `infra-check options dump`."
+            ),
+            crate::jsondata::key_range(text, "format", 0),
         ));
     }
     if raw.class != "nixos" && raw.class != "darwin" {
-        return Err(format!("The option catalog `{file}` is for the class `{}`; only nixos and darwin catalogs are supported.", raw.class));
+        return Err((
+            format!("The option catalog `{file}` is for a class other than nixos and darwin, the only ones supported."),
+            crate::jsondata::key_range(text, "class", 0),
+        ));
     }
     let options = raw
         .options
@@ -127,27 +141,45 @@ pub fn parse(file: &str, text: &str) -> Result<Catalog, String> {
     })
 }
 
-/// The catalogs that could be read, and `(file, message)` for each that could not.
-pub type Catalogs = (Vec<Catalog>, Vec<(String, String)>);
+/// The catalogs that could be read, and `(file, range, message)` for each that could not.
+pub type Catalogs = (Vec<Catalog>, Vec<(String, TextRange, String)>);
 
-/// Every catalog `infra-check.toml` names, with the problems found reading them.
+/// Every catalog `infra-check.toml` names, with the problems found reading them. One the loader
+/// could not read is `workspace/unreadable`'s to report.
 #[salsa::tracked(returns(ref))]
 pub fn catalogs(db: &dyn Db, ws: Workspace) -> Arc<Catalogs> {
     let cfg = config(db, ws);
+    let disk = ws.disk(db);
     let mut ok = Vec::new();
     let mut problems = Vec::new();
+    let config_file = crate::config::CONFIG_FILE;
     for path in &cfg.catalogs {
-        let Some(rel) = crate::disk::normalize_join("", path) else {
+        let Some(rel) = crate::disk::normalize_join("", path).filter(|r| !r.is_empty()) else {
+            problems.push((
+                config_file.to_owned(),
+                TextRange::default(),
+                format!("The option catalog `{path}` named in {config_file} is not a path inside the repository; infra-check reads catalogs only from the repository. Name it relative to the repository root."),
+            ));
             continue;
         };
+        if crate::loader::is_secret_file(&rel) {
+            problems.push((
+                config_file.to_owned(),
+                TextRange::default(),
+                format!("The option catalog `{path}` named in {config_file} is a vars secret, which infra-check never reads as data; name the file `infra-check options dump` wrote."),
+            ));
+            continue;
+        }
         match file_by_path(db, ws, &rel) {
             Some(f) => match parse(&rel, f.text(db)) {
                 Ok(c) => ok.push(c),
-                Err(e) => problems.push((rel, e)),
+                Err((message, range)) => problems.push((rel, range, message)),
             },
+            None if disk.is_unknown(&rel) => {}
             None => problems.push((
-                crate::config::CONFIG_FILE.to_owned(),
-                format!("The option catalog `{path}` named in {} does not exist; write it with `infra-check options dump --machine <machine>`.", crate::config::CONFIG_FILE),
+                config_file.to_owned(),
+                TextRange::default(),
+                format!("The option catalog `{path}` named in {config_file} does not exist; write it with `infra-check options dump --machine <machine>`."),
             )),
         }
     }
