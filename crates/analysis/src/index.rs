@@ -102,3 +102,46 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
     idx.references.dedup();
     Arc::new(idx)
 }
+
+/// Deferred modules named by `.nix` files that are not flake-parts modules (a file handed to
+/// `extraModules` by path, a NixOS configuration imported by path, …). They are not checked
+/// for being defined — where and whether such a file is evaluated is not known — but a module
+/// they name is used.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutsideUses {
+    pub names: BTreeSet<(String, String)>,
+    /// Classes some such file selects by a name infra-check cannot know, or hands on whole.
+    pub any_name: BTreeSet<String>,
+    pub all: bool,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn outside_uses(db: &dyn Db, ws: Workspace) -> Arc<OutsideUses> {
+    let modules = module_files(db, ws);
+    let mut out = OutsideUses::default();
+    for (path, file) in ws.files(db).iter() {
+        if !path.ends_with(".nix") || modules.files.contains(path) {
+            continue;
+        }
+        let s = file_summary(db, ws, *file);
+        for r in &s.references {
+            match &r.name {
+                Some(n) => {
+                    out.names.insert((r.class.clone(), n.clone()));
+                }
+                None => {
+                    out.any_name.insert(r.class.clone());
+                }
+            }
+        }
+        for c in &s.escaped {
+            match c {
+                Some(c) => {
+                    out.any_name.insert(c.clone());
+                }
+                None => out.all = true,
+            }
+        }
+    }
+    Arc::new(out)
+}

@@ -4,7 +4,7 @@
 use super::edits::{rename_edit, BareName};
 use crate::db::{Db, Workspace};
 use crate::diagnostic::{Diagnostic, Fix, Location};
-use crate::index::{module_index, ModuleIndex};
+use crate::index::{module_index, outside_uses, ModuleIndex, OutsideUses};
 use crate::summary::{attr_display, ContextClass};
 
 /// Classes whose evaluation enforces `_class`: importing another class there fails.
@@ -16,7 +16,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     undefined(idx, &mut out);
     class_mismatch(idx, clan, &mut out);
-    unused(idx, clan, &mut out);
+    unused(idx, outside_uses(db, ws), clan, &mut out);
     out
 }
 
@@ -31,7 +31,11 @@ fn class_display(class: &str) -> &str {
 }
 
 fn module_path(class: &str, name: &str) -> String {
-    format!("flake.modules.{}.{}", class, attr_display(name))
+    format!(
+        "flake.modules.{}.{}",
+        attr_display(class),
+        attr_display(name)
+    )
 }
 
 fn undefined(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
@@ -263,8 +267,13 @@ fn machine_level_mismatch<'a>(
     done
 }
 
-fn unused(idx: &ModuleIndex, clan: &crate::clan::resolve::ClanModel, out: &mut Vec<Diagnostic>) {
-    if idx.all_escaped {
+fn unused(
+    idx: &ModuleIndex,
+    outside: &OutsideUses,
+    clan: &crate::clan::resolve::ClanModel,
+    out: &mut Vec<Diagnostic>,
+) {
+    if idx.all_escaped || outside.all {
         return;
     }
     let mut used = std::collections::HashSet::new();
@@ -284,6 +293,8 @@ fn unused(idx: &ModuleIndex, clan: &crate::clan::resolve::ClanModel, out: &mut V
         if idx.escaped.contains(class)
             || any_name_used.contains(class.as_str())
             || used.contains(&(class.as_str(), name.as_str()))
+            || outside.any_name.contains(class)
+            || outside.names.contains(&(class.clone(), name.clone()))
         {
             continue;
         }

@@ -377,3 +377,27 @@ fn class_mismatch_is_not_repeated_for_undefined_or_optional_modules() {
     "#]]
     .assert_eq(&out);
 }
+
+#[test]
+fn modules_named_outside_the_flake_parts_modules_are_used() {
+    // `users/ada.nix` is not a flake-parts module (it reaches a machine through extraModules,
+    // by path), but the home-manager module it imports is used. The clan services all flow
+    // into `clan.modules`. Only `nobody` is unused, and names with dots are quoted.
+    let out = check(&with_flake(
+        r#"#- /modules/hm.nix
+{ flake.modules.homeManager.shell = { }; flake.modules.homeManager.nobody = { }; }
+#- /modules/services.nix
+{ config, ... }: {
+  flake.modules."clan.service".backup = { _class = "clan.service"; manifest.name = "backup"; };
+  flake.modules."clan.service"."x.y" = { };
+  clan.modules = config.flake.modules."clan.service";
+}
+#- /users/ada.nix
+{ inputs, ... }: { home-manager.users.ada.imports = [ inputs.self.modules.homeManager.shell ]; }
+"#,
+    ));
+    expect![[r#"
+        module/unused modules/hm.nix:1:68: `flake.modules.homeManager.nobody` is defined but nothing in this flake imports it.
+    "#]]
+    .assert_eq(&out);
+}

@@ -433,6 +433,8 @@ impl<'e, 'a> ClanReader<'e, 'a> {
 
     /// `clan.modules.<name>`: the repository's own services.
     fn local_services(&mut self, t: &Thunk, fallback: &Location) {
+        // `clan.modules = config.flake.modules."clan.service";` uses every module of the class.
+        self.ev.escape_value(&self.ev.force(t));
         let (sets, ok) = self.sets(t);
         if !ok {
             self.out.open.modules = true;
