@@ -19,7 +19,9 @@ pub const CODES: &[CodeInfo] = &[
         severity: Severity::Error,
         summary: "The file is not valid Nix.",
         explanation: "The file does not parse as a Nix expression, so Nix will refuse to evaluate \
-anything that imports it and infra-check can only check its syntax.\n\n\
+anything that imports it and infra-check can only check its syntax. In a file that nothing \
+the flake evaluates names (no flake-parts module, no path literal, not a file clan-core imports \
+from `machines/<m>/`), such as a template, it is reported as information only.\n\n\
 Fix: correct the syntax at the marked position (a missing `;`, an unbalanced bracket or an \
 unterminated string are the usual causes).",
     },
@@ -64,7 +66,7 @@ Fix: import it where it is meant to be used, delete it, or silence this note wit
         explanation: "A path such as `./hardware.nix` in an `imports` list points at a file (or a \
 directory with a `default.nix`) that does not exist in the repository. Nix fails with \"path … \
 does not exist\" as soon as the module is evaluated. Remember that a flake only sees files that \
-git tracks.\n\n\
+git tracks. In a file nothing the flake evaluates names, it is reported as information only.\n\n\
 Fix: correct the path or create the file.",
     },
     CodeInfo {

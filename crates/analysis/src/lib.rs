@@ -18,6 +18,7 @@ pub mod jsondata;
 pub mod line_index;
 pub mod loader;
 pub mod options;
+pub mod reach;
 pub mod summary;
 pub mod syntax;
 mod syntax_errors;

@@ -42,9 +42,18 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
         ));
     }
     let disk = ws.disk(db);
+    let reached = crate::reach::reached(db, ws);
     let mut out = Vec::with_capacity(all.len());
     for mut d in all {
         anchor_on_a_file(&mut d, disk);
+        if matches!(d.code, "syntax/parse-error" | "module/import-not-found")
+            && !reached.contains(&d.location.file)
+        {
+            // Nothing the flake evaluates names the file: the mistake breaks nothing the
+            // checks can see (a template, a file left behind, one an outside tool reads).
+            d.severity = crate::diagnostic::Severity::Info;
+            d.message.push_str(" Nothing in the flake that infra-check can see imports this file, so this is shown as information only.");
+        }
         if cfg.is_excluded(&d.location.file) {
             continue;
         }

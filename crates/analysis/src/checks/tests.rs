@@ -401,3 +401,43 @@ fn modules_named_outside_the_flake_parts_modules_are_used() {
     "#]]
     .assert_eq(&out);
 }
+
+#[test]
+fn mistakes_in_files_nothing_imports_are_information() {
+    // `templates/service.nix` holds placeholders and nothing imports it; `hosts/web.nix` is
+    // imported by path, and `machines/db/configuration.nix` is imported by clan-core itself.
+    let files = r#"#- /modules/hosts.nix
+{ flake.nixosConfigurations.web = { modules = [ ../hosts/web.nix ]; }; }
+#- /hosts/web.nix
+{ imports = [ ./gone.nix ]; services.x = ; }
+#- /machines/db/configuration.nix
+{ imports = [ ./gone.nix ]; }
+#- /templates/service.nix
+{ imports = [ ./gone.nix ]; flake.modules.nixos.<NAME> = { }; }
+"#;
+    let host = crate::tests::host_from_fixture(&with_flake(files));
+    let diags = host.snapshot().diagnostics().expect("not cancelled");
+    let got: Vec<(&str, &str, crate::Severity)> = diags
+        .iter()
+        .map(|d| (d.code, d.location.file.as_str(), d.severity))
+        .collect();
+    use crate::Severity::{Error, Info};
+    assert_eq!(
+        got,
+        vec![
+            ("module/import-not-found", "hosts/web.nix", Error),
+            ("syntax/parse-error", "hosts/web.nix", Error),
+            (
+                "module/import-not-found",
+                "machines/db/configuration.nix",
+                Error
+            ),
+            ("module/import-not-found", "templates/service.nix", Info),
+            ("syntax/parse-error", "templates/service.nix", Info),
+        ],
+        "{diags:#?}"
+    );
+    assert!(diags[4]
+        .message
+        .contains("Nothing in the flake that infra-check can see imports this file"));
+}

@@ -1,0 +1,117 @@
+//! Which `.nix` files the flake is known to evaluate: `flake.nix`, its flake-parts module
+//! files, the files clan-core imports from `machines/<m>/`, and every file some `.nix` file of
+//! the workspace names with a path literal (`imports = [ ./x.nix ]`, `import ./x.nix`,
+//! `modules = [ ./configuration.nix ]`; a directory literal names its `default.nix`, an
+//! interpolated one everything below its literal prefix). A mistake in any other file — a
+//! template, a file left behind, one that only an outside tool evaluates — fails nothing the
+//! flake does, so the checks say it at a lower severity.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use rnix::ast;
+use rowan::ast::AstNode;
+
+use crate::db::{parse, Db, SourceFile, Workspace};
+use crate::disk::{normalize_join, parent_dir};
+use crate::syntax::{path_parts, PathPart};
+
+/// What one file's path literals name, root-relative: whole paths, and the literal prefixes of
+/// interpolated ones.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Named {
+    pub paths: Vec<String>,
+    pub prefixes: Vec<String>,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn named_paths(db: &dyn Db, file: SourceFile) -> Arc<Named> {
+    let mut out = Named::default();
+    let text = file.text(db);
+    if !text.contains("./") {
+        return Arc::new(out);
+    }
+    let parsed = parse(db, file);
+    let dir = parent_dir(file.path(db));
+    for node in parsed.syntax().descendants() {
+        let Some(p) = ast::PathRel::cast(node) else {
+            continue;
+        };
+        let Some(parts) = path_parts(p.syntax()) else {
+            continue;
+        };
+        let mut literal = String::new();
+        let mut interpolated = false;
+        for part in parts {
+            match part {
+                PathPart::Literal(s) => literal.push_str(&s),
+                PathPart::Interpolation(_) => {
+                    interpolated = true;
+                    break;
+                }
+            }
+        }
+        if interpolated {
+            // `./hosts/${name}.nix`: anything below `hosts/`.
+            let prefix = literal.rsplit_once('/').map(|(d, _)| d).unwrap_or(".");
+            if let Some(p) = normalize_join(dir, prefix) {
+                out.prefixes.push(p);
+            }
+        } else if let Some(p) = normalize_join(dir, &literal) {
+            out.paths.push(p);
+        }
+    }
+    Arc::new(out)
+}
+
+/// The files known to be evaluated, and the directories everything below which may be.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reached {
+    files: BTreeSet<String>,
+    prefixes: BTreeSet<String>,
+}
+
+impl Reached {
+    pub fn contains(&self, path: &str) -> bool {
+        self.files.contains(path)
+            || self
+                .prefixes
+                .iter()
+                .any(|p| p.is_empty() || path.starts_with(&format!("{p}/")))
+    }
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn reached(db: &dyn Db, ws: Workspace) -> Arc<Reached> {
+    let modules = crate::flake::module_files(db, ws);
+    let mut out = Reached::default();
+    out.files.insert("flake.nix".to_owned());
+    out.files.extend(modules.files.iter().cloned());
+    if modules.incomplete {
+        // Which files are modules is not known: any may be.
+        out.prefixes.insert(String::new());
+    }
+    for (path, file) in ws.files(db).iter() {
+        if !path.ends_with(".nix") {
+            continue;
+        }
+        // clan-core imports these from every machine's directory by itself.
+        if let Some(rest) = path.strip_prefix("machines/") {
+            if let Some((_, name)) = rest.split_once('/') {
+                if matches!(
+                    name,
+                    "configuration.nix" | "hardware-configuration.nix" | "disko.nix"
+                ) {
+                    out.files.insert(path.clone());
+                }
+            }
+        }
+        let named = named_paths(db, *file);
+        for p in &named.paths {
+            out.files.insert(p.clone());
+            out.files.insert(format!("{p}/default.nix"));
+        }
+        out.prefixes.extend(named.prefixes.iter().cloned());
+    }
+    Arc::new(out)
+}
