@@ -4,6 +4,11 @@ use crate::db::{parse, Db, SourceFile};
 use crate::diagnostic::Diagnostic;
 
 pub(super) fn check(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
+    // Some repositories commit `.nix` files encrypted with sops and decrypt them before they
+    // deploy: such a file is a secret, not broken Nix.
+    if is_sops_encrypted_text(file.text(db)) {
+        return Vec::new();
+    }
     let parsed = parse(db, file);
     // One error is enough to act on; rnix reports follow-on errors for the same mistake.
     parsed
@@ -19,4 +24,11 @@ pub(super) fn check(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
             )
         })
         .collect()
+}
+
+/// Whether a file's text is a sops-encrypted JSON document (cheaply ruled out for Nix source).
+fn is_sops_encrypted_text(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+        && text.contains("\"sops\"")
+        && crate::disk::is_sops_encrypted(text.as_bytes())
 }

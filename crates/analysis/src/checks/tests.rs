@@ -441,3 +441,21 @@ fn mistakes_in_files_nothing_imports_are_information() {
         .message
         .contains("Nothing in the flake that infra-check can see imports this file"));
 }
+
+#[test]
+fn a_nix_file_encrypted_with_sops_is_not_a_syntax_error() {
+    let files = r#"#- /modules/a.nix
+{ flake.nixosConfigurations.web = { modules = [ ../hosts/token.nix ../hosts/broken.nix ]; }; }
+#- /hosts/token.nix
+{
+	"data": "ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]",
+	"sops": { "age": [], "lastmodified": "2026-01-01T00:00:00Z", "version": "3.9.0" }
+}
+#- /hosts/broken.nix
+{ "data": "plain", "version": 1 }
+"#;
+    let out = check(&with_flake(files));
+    assert!(!out.contains("hosts/token.nix"), "{out}");
+    assert!(out.contains("syntax/parse-error hosts/broken.nix"), "{out}");
+    assert!(!out.contains("ENC["), "{out}");
+}
