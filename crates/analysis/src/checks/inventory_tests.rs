@@ -177,3 +177,43 @@ fn suggestions_allow_transpositions() {
     );
     assert_eq!(super::inventory::suggest("zzz", ["web"].into_iter()), None);
 }
+
+/// `BASE` with the clan-core input locked at `last_modified`.
+fn locked_at(last_modified: i64, body: &str) -> String {
+    format!(
+        "{}#- /flake.lock\n{{ \"nodes\": {{ \"root\": {{ \"inputs\": {{ \"clan-core\": \"clan-core\" }} }}, \
+         \"clan-core\": {{ \"locked\": {{ \"type\": \"github\", \"owner\": \"clan-lol\", \"repo\": \"clan-core\", \
+         \"rev\": \"4444444444444444444444444444444444444444\", \"lastModified\": {last_modified} }} }} }}, \
+         \"root\": \"root\", \"version\": 7 }}\n",
+        with_instances(body)
+    )
+}
+
+#[test]
+fn a_clan_core_newer_than_the_catalog_claims_no_absence() {
+    // A darwin machine in a role of a NixOS-only service, an unknown service, an unknown role
+    // and an unknown setting: all reported for a clan-core the catalog describes (2026-07-12)…
+    let body = r#"{
+  clan.inventory.instances.ea = {
+    module.name = "emergency-access";
+    roles.default.machines.mac = { };
+  };
+  clan.inventory.instances.nope = { module.name = "no-such-service"; roles.x.machines.a = { }; };
+  clan.inventory.instances.zt = {
+    module.name = "zerotier";
+    roles.controller.machines.a = { };
+    roles.relay.machines.b = { };
+  };
+}"#;
+    let known = check(&locked_at(1_783_862_144, body));
+    for code in [
+        "platform/service-unsupported",
+        "inventory/unknown-service",
+        "inventory/unknown-role",
+    ] {
+        assert!(known.contains(code), "{code} missing from:\n{known}");
+    }
+    // …but a clan-core from after the newest revision the catalog was read from (2026-11-01)
+    // may have added any of them.
+    expect![[""]].assert_eq(&check(&locked_at(1_793_491_200, body)));
+}

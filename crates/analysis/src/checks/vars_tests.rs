@@ -348,3 +348,29 @@ fn a_machine_with_a_configuration_file_infra_check_does_not_read_is_incomplete()
     "#]]
     .assert_eq(&out);
 }
+
+#[test]
+fn service_generators_of_a_clan_core_newer_than_the_catalog_are_only_possible() {
+    let lock = |t: i64| {
+        format!(
+            "#- /flake.lock\n{{ \"nodes\": {{ \"root\": {{ \"inputs\": {{ \"clan-core\": \"clan-core\" }} }}, \
+             \"clan-core\": {{ \"locked\": {{ \"type\": \"github\", \"owner\": \"clan-lol\", \"repo\": \"clan-core\", \
+             \"rev\": \"4444444444444444444444444444444444444444\", \"lastModified\": {t} }} }} }}, \
+             \"root\": \"root\", \"version\": 7 }}\n"
+        )
+    };
+    let users = |t: i64| {
+        fleet(&(complete() + &lock(t))).replace(
+            "clan.inventory.machines.web = { };",
+            "clan.inventory.machines.web = { };\n  clan.inventory.instances.ada = { module.name = \"users\"; roles.default.machines.web = { }; roles.default.settings.user = \"ada\"; };",
+        )
+    };
+    // 2026-07-12: the catalog knows the `users` service creates `user-password-ada`.
+    let out = check(&users(1_783_862_144));
+    assert!(
+        out.contains("needs the generator `user-password-ada`"),
+        "{out}"
+    );
+    // 2026-11-01: newer than any clan-core the catalog was read from.
+    expect![[""]].assert_eq(&check(&users(1_793_491_200)));
+}

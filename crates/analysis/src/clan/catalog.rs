@@ -491,6 +491,8 @@ pub struct Catalog {
     boundaries: BTreeMap<String, Boundary>,
     /// `(name, class, since)` of the generators clan-core declares on machines itself.
     machine_generators: Vec<(String, String, i64)>,
+    /// Midnight of the date of [`NEWEST_REVISION`], the newest version the data was read from.
+    newest: i64,
     services: BTreeMap<String, Service>,
 }
 
@@ -848,10 +850,16 @@ impl Catalog {
                 },
             );
         }
+        let newest = sources
+            .iter()
+            .find(|s| s.revision == NEWEST_REVISION)
+            .ok_or_else(|| format!("no source is the newest revision {NEWEST_REVISION}"))
+            .and_then(|s| parse_date(&s.date))?;
         Ok(Catalog {
             sources,
             boundaries,
             machine_generators,
+            newest,
             services,
         })
     }
@@ -1139,6 +1147,14 @@ impl<'a> CatalogView<'a> {
         }
     }
 
+    /// Whether the version is newer than any the data was read from (with the same two-day
+    /// margin as boundaries). What the data says exists still does, but what it says is absent
+    /// — a service, a role, a setting, a darwin module — may have been added since: such a
+    /// view claims no absence.
+    pub fn beyond_newest(&self) -> bool {
+        self.t.is_some_and(|t| t > self.cat.newest + 2 * DAY)
+    }
+
     /// A built-in service by `module.name`, as it is in this version.
     pub fn service(&self, module_name: &str) -> Option<ServiceSpec> {
         let s = self.cat.services.get(module_name)?;
@@ -1167,7 +1183,9 @@ impl<'a> CatalogView<'a> {
             })
             .map(|x| (x.roles[0].clone(), x.roles[1].clone(), x.message.clone()))
             .collect();
+        roles_complete &= !self.beyond_newest();
         let (darwin, machine_modules) = match &s.darwin {
+            Darwin::Never if self.beyond_newest() => (None, true),
             Darwin::Never => (Some(false), true),
             Darwin::NotApplicable => (None, false),
             Darwin::Since(b) => (self.state(b, &World::new()), true),
@@ -1213,6 +1231,7 @@ impl<'a> CatalogView<'a> {
         }
         let options_complete = certain
             && all_options_certain
+            && !self.beyond_newest()
             && match &r.options_complete {
                 None => false,
                 Some(None) => true,

@@ -121,6 +121,8 @@ pub fn resolve(model: &ClanModel, inst: &Instance) -> Resolution {
                     location: name_loc,
                     removed: spec.removed.as_ref().map(|n| n.message.clone()),
                 },
+                // A clan-core newer than the catalog may have services it does not list.
+                None if view.beyond_newest() => Resolution::Unknowable,
                 None => Resolution::UnknownService {
                     name: name.to_owned(),
                     input_desc: "clan-core".into(),

@@ -378,8 +378,14 @@ fn service_generators(
                 .map(|m| m.location.clone())
                 .or_else(|| role.tags.first().map(|t| t.location.clone()))
                 .unwrap_or_else(|| role.locations[0].clone());
+            // A clan-core newer than the catalog may have renamed them (zerotier did once).
+            let certain = !cat.beyond_newest();
+            if !certain {
+                mv.complete = false;
+            }
             for g in &rs.generators {
                 match g.expand(machine, &inst.name, &settings) {
+                    Some(list) if !certain => mv.maybe.extend(list.into_iter().map(|c| c.name)),
                     Some(list) => {
                         for c in list {
                             mv.needed.push(Needed {
