@@ -98,6 +98,47 @@ pub fn key_range(text: &str, name: &str, from: usize) -> TextRange {
     }
 }
 
+/// The keys of the JSON object that starts at or after `from` (the first `{`), each with where
+/// it is written, in one pass over the text. serde_json's values do not keep positions, and
+/// searching for every key from the start would be quadratic in a large `inventory.json`.
+pub fn object_keys(text: &str, from: usize) -> std::collections::HashMap<String, TextRange> {
+    let mut out = std::collections::HashMap::new();
+    let bytes = text.as_bytes();
+    let Some(open) = text.get(from..).and_then(|r| r.find('{')) else {
+        return out;
+    };
+    let mut i = from + open + 1;
+    let mut depth = 1usize;
+    // Whether the next string at depth 1 is a key (after `{` or `,`), not a value.
+    let mut expect_key = true;
+    while i < bytes.len() && depth > 0 {
+        match bytes[i] {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                let end = (i + 1).min(bytes.len());
+                if depth == 1 && expect_key {
+                    if let Some(Ok(key)) = text.get(start..end).map(serde_json::from_str::<String>)
+                    {
+                        out.entry(key)
+                            .or_insert(TextRange::new(start as u32, end as u32));
+                    }
+                    expect_key = false;
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            b',' if depth == 1 => expect_key = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
 /// `inventory.json`, with what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Inventory {
@@ -182,6 +223,24 @@ pub fn inventory_json(db: &dyn Db, ws: Workspace) -> Arc<Inventory> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn object_keys_are_found_where_they_are_written() {
+        let text = r#"{ "meta": { "name": "x" }, "machines": { "web": { "tags": [ "a", "web" ] },
+  "db\"1": {}, "mac": { "machineClass": "darwin" } } }"#;
+        let top = object_keys(text, 0);
+        let mut names: Vec<&String> = top.keys().collect();
+        names.sort();
+        assert_eq!(names, ["machines", "meta"]);
+        let machines = object_keys(text, top["machines"].end as usize);
+        let at = |k: &str| &text[machines[k].start as usize..machines[k].end as usize];
+        assert_eq!(at("web"), "\"web\"");
+        assert_eq!(at("db\"1"), "\"db\\\"1\"");
+        assert_eq!(at("mac"), "\"mac\"");
+        // Values that look like keys are not keys; nested keys are not this object's.
+        assert_eq!(machines.len(), 3);
+        assert_eq!(object_keys("not json", 0).len(), 0);
+    }
 
     #[test]
     fn errors_give_a_place_and_quote_nothing() {

@@ -374,3 +374,18 @@ fn service_generators_of_a_clan_core_newer_than_the_catalog_are_only_possible() 
     // 2026-11-01: newer than any clan-core the catalog was read from.
     expect![[""]].assert_eq(&check(&users(1_793_491_200)));
 }
+
+#[test]
+fn a_machine_from_inventory_json_is_pointed_at_where_it_is_named() {
+    // `db` is only in inventory.json; its stray generator is reported at its name there.
+    let repo = fleet(
+        &(complete()
+            + "#- /inventory.json\n{\n  \"machines\": {\n    \"db\": { \"tags\": [] }\n  }\n}\n\
+               #- /vars/per-machine/db/old/x/value\nx\n"),
+    );
+    let out = check(&repo);
+    assert!(
+        out.contains("vars/orphan inventory.json:3:5: `vars/per-machine/db/old/`"),
+        "{out}"
+    );
+}

@@ -349,7 +349,10 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
             inventory_unknown = true;
         }
         crate::jsondata::JsonFile::Known(j) => {
-            read_inventory_json(j, &mut model, &mut class_unknown)
+            let text = file_by_path(db, ws, crate::jsondata::INVENTORY_FILE)
+                .map(|f| f.text(db).clone())
+                .unwrap_or_default();
+            read_inventory_json(j, &text, &mut model, &mut class_unknown)
         }
     }
     for t in tag_lists {
@@ -442,6 +445,7 @@ fn merge_instance(all: &mut BTreeMap<String, Instance>, i: &InvInstance) {
 /// top-level shape was checked by [`crate::jsondata::inventory_json`].
 fn read_inventory_json(
     j: &serde_json::Value,
+    text: &str,
     model: &mut ClanModel,
     class_unknown: &mut BTreeSet<String>,
 ) {
@@ -449,7 +453,15 @@ fn read_inventory_json(
         return;
     };
     model.present = true;
+    // Each machine is pointed at where its name is written.
+    let top = crate::jsondata::object_keys(text, 0);
+    let keys = top
+        .get("machines")
+        .map(|r| crate::jsondata::object_keys(text, r.end as usize))
+        .unwrap_or_default();
+    let file = crate::jsondata::INVENTORY_FILE;
     for (name, m) in machines {
+        let at = Location::new(file, keys.get(name).copied().unwrap_or_default());
         let e = model
             .machines
             .entry(name.clone())
@@ -457,8 +469,7 @@ fn read_inventory_json(
                 name: name.clone(),
                 ..Default::default()
             });
-        e.locations
-            .push(Location::new("inventory.json", TextRange::default()));
+        e.locations.push(at.clone());
         match m.get("machineClass") {
             None => {}
             Some(serde_json::Value::String(c)) => {
@@ -483,7 +494,7 @@ fn read_inventory_json(
                 match t.as_str() {
                     Some(t) => e.tags.push(Named {
                         name: t.to_owned(),
-                        location: Location::new("inventory.json", TextRange::default()),
+                        location: at.clone(),
                     }),
                     None => model.tags_complete = false,
                 }
