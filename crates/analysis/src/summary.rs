@@ -567,14 +567,7 @@ impl<'e> Walker<'e, '_> {
         for o in options {
             let Some(span) = &o.key_span else { continue };
             let mut decls = Vec::new();
-            crate::options::read::declarations(
-                self.ev,
-                &o.value,
-                &[],
-                &location(span),
-                &mut decls,
-                0,
-            );
+            crate::options::read::declarations(self.ev, &o.value, &[], &location(span), &mut decls);
             for decl in decls {
                 self.out
                     .options
