@@ -44,9 +44,28 @@ impl salsa::Database for RootDatabase {}
 
 pub use salsa::Database as Db;
 
+/// The file's syntax tree; a file rnix cannot parse in linear time and bounded stack (see
+/// [`too_complex`]) is left unparsed, as an empty tree.
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn parse(db: &dyn Db, file: SourceFile) -> Arc<Parsed> {
+    if too_complex(db, file).is_some() {
+        // No expression and no parse error: `syntax/too-complex` says what happened.
+        let root = rowan::SyntaxKind(rnix::SyntaxKind::NODE_ROOT as u16);
+        return Arc::new(Parsed {
+            green: rowan::GreenNode::new(root, std::iter::empty()),
+            errors: Vec::new(),
+        });
+    }
     Arc::new(crate::syntax::parse_text(file.text(db)))
+}
+
+/// Why a file is too complex to parse, if it is.
+#[salsa::tracked]
+pub fn too_complex(db: &dyn Db, file: SourceFile) -> Option<crate::complexity::TooComplex> {
+    if !file.path(db).ends_with(".nix") {
+        return None;
+    }
+    crate::complexity::check(file.text(db)).err()
 }
 
 #[salsa::tracked(returns(ref))]

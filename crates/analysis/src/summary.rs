@@ -31,8 +31,8 @@ pub struct FileSummary {
     pub vars: crate::vars::model::VarsFragment,
     /// Options declared and defined in this file's modules.
     pub options: crate::options::model::OptionsFragment,
-    /// The file could not be read completely (reading it ran out of the evaluator's budget):
-    /// it may define and declare more than is listed here.
+    /// The file could not be read completely (it is too complex to parse, or reading it ran
+    /// out of the evaluator's budget): it may define and declare more than is listed here.
     pub incomplete: bool,
 }
 
@@ -108,6 +108,11 @@ pub fn file_summary(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<FileSum
     let files = DbFiles { db, ws };
     let kinds: HashMap<Rc<str>, &'static str> =
         info.input_kinds().map(|(n, k)| (Rc::from(n), k)).collect();
+    if crate::db::too_complex(db, file).is_some() {
+        let mut s = FileSummary::default();
+        s.mark_incomplete();
+        return Arc::new(s);
+    }
     let ev = Evaluator::new(&files).recording().with_input_kinds(kinds);
     Arc::new(summarize(&ev, file.path(db), parse(db, file)))
 }

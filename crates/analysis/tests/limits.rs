@@ -1,5 +1,6 @@
 //! Work is bounded by the input, whatever the input computes: fuel cuts total work (fan-out,
-//! doubling strings, shared values walked as trees) and depth cuts recursion.
+//! doubling strings, shared values walked as trees), depth cuts recursion, and files shaped to
+//! make the parser quadratic or deeply recursive are refused with `syntax/too-complex`.
 //! Every bound here is a generous deadline that only catches hangs; nothing is timed.
 
 use std::sync::{mpsc, Arc};
@@ -140,4 +141,68 @@ fn a_value_deeper_than_any_stack_is_dropped_without_recursion() {
         .join()
         .expect("no overflow");
     assert_eq!(v, Some(serde_json::json!(1)));
+}
+
+#[test]
+fn chains_too_long_to_parse_in_linear_time_are_refused_with_a_diagnostic() {
+    let n = 100_000;
+    let names = |sep: &str| {
+        (0..n)
+            .map(|i| format!("a{i}"))
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    let cases = [
+        (
+            "a dotted attribute path",
+            format!("{{ {} = 1; }}", names(".")),
+        ),
+        (
+            "a select chain",
+            format!("let x = {{ }}; in x.{}", names(".")),
+        ),
+        (
+            "an application chain",
+            format!("let f = x: x; in {}1", "f ".repeat(n)),
+        ),
+        ("negations", format!("{}true", "!".repeat(n))),
+        (
+            "nested lists",
+            format!("{}{}", "[ ".repeat(n), "]".repeat(n)),
+        ),
+        (
+            "nested parentheses",
+            format!("{}1{}", "(".repeat(n), ")".repeat(n)),
+        ),
+        ("a `++` chain", format!("[ ]{}", " ++ [ ]".repeat(n))),
+        ("a `let` chain", format!("{}1", "let a = 1; in ".repeat(n))),
+    ];
+    for (what, text) in cases {
+        let diags = within(120, what, move || check_module(text));
+        assert_eq!(diags.len(), 1, "{what}: {diags:?}");
+        assert!(
+            diags[0].starts_with("syntax/too-complex `modules/m.nix` is too complex to analyse: "),
+            "{what}: {diags:?}"
+        );
+    }
+}
+
+#[test]
+fn chains_of_ordinary_length_are_analysed() {
+    // Long enough to be rare in real code, well inside every limit.
+    let path = (0..100)
+        .map(|i| format!("a{i}"))
+        .collect::<Vec<_>>()
+        .join(".");
+    let cases = [
+        format!("{{ {path} = 1; }}"),
+        format!("let x = {{ }}; in x.{path} or 1"),
+        format!("let f = x: x; in {}1", "f ".repeat(200)),
+        format!("{}true", "!".repeat(200)),
+        format!("{}1{}", "[ ".repeat(200), " ]".repeat(200)),
+    ];
+    for text in cases {
+        let diags = check_module(text.clone());
+        assert!(diags.is_empty(), "{text}: {diags:?}");
+    }
 }
