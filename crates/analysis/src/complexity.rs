@@ -23,7 +23,7 @@ use rnix::SyntaxKind::{self, *};
 /// How deep an expression may nest. Real code nests a few dozen levels (the deepest of the
 /// 5,000 files of home-manager, nix-darwin, nixos-hardware and eight clan fleets estimates
 /// 117), and rnix itself gives up at 512 levels of `parse_expr`; the stack the deepest
-/// accepted file needs fits in the stack the analysis runs on.
+/// accepted file needs is what [`crate::stack::MIN_STACK`] is sized for.
 pub const MAX_NESTING: u32 = 500;
 
 /// How many different tokens (names, numbers, strings, …) a file may have: rowan builds trees

@@ -17,6 +17,7 @@ pub mod index;
 pub mod line_index;
 pub mod loader;
 pub mod options;
+pub mod stack;
 pub mod summary;
 pub mod syntax;
 pub mod vars;

@@ -8,7 +8,7 @@
 //! - **depth** bounds recursion: every recursive step (evaluating, forcing, applying,
 //!   comparing, converting, walking types and configurations) enters one level, and no more
 //!   than [`MAX_DEPTH`] may be open at once. Between two levels no code path uses more than a
-//!   few kilobytes of stack.
+//!   few kilobytes of stack, which is what [`crate::stack::MIN_STACK`] is sized for.
 //!
 //! When either runs out, what is being computed is Unknown, which never produces a diagnostic.
 //! Running out of fuel is remembered ([`Budget::exhausted`]), so a caller that reads absence as

@@ -1525,6 +1525,10 @@ impl PendingSet {
 /// Evaluates a closed expression and returns its value as JSON, or `None` when any part of it
 /// is Unknown to the partial evaluator or evaluation fails. Used by the differential tests.
 pub fn eval_standalone(src: &str) -> Option<serde_json::Value> {
+    crate::stack::run(|| eval_standalone_here(src))
+}
+
+fn eval_standalone_here(src: &str) -> Option<serde_json::Value> {
     let parsed = crate::syntax::parse_text(src);
     if !parsed.errors.is_empty() {
         return None;
@@ -1544,6 +1548,10 @@ pub fn eval_standalone(src: &str) -> Option<serde_json::Value> {
 /// the body of `{ lib, ... }: <src>` applied to the module arguments of a system module, so
 /// `lib` is the evaluator's model of nixpkgs' `lib`.
 pub fn eval_in_dir(dir: &std::path::Path, src: &str, with_lib: bool) -> Option<serde_json::Value> {
+    crate::stack::run(|| eval_in_dir_here(dir, src, with_lib))
+}
+
+fn eval_in_dir_here(dir: &std::path::Path, src: &str, with_lib: bool) -> Option<serde_json::Value> {
     /// Reads files under `dir`; `.nix` files are parsed for `import`.
     struct DirFiles<'d>(&'d std::path::Path);
     impl FileSource for DirFiles<'_> {
