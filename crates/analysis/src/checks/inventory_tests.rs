@@ -177,3 +177,14 @@ fn suggestions_allow_transpositions() {
     );
     assert_eq!(super::inventory::suggest("zzz", ["web"].into_iter()), None);
 }
+
+#[test]
+fn did_you_mean_is_offered_for_the_first_few_hundred_names_only() {
+    // Each suggestion is a pass over every candidate: a check that meets thousands of unknown
+    // names would otherwise cost their number times the candidates'.
+    let mut s = super::inventory::Suggester::new();
+    let offered = (0..super::inventory::Suggester::MAX + 50)
+        .filter(|_| s.suggest("wbe", ["web", "db"].into_iter()).is_some())
+        .count();
+    assert_eq!(offered, super::inventory::Suggester::MAX);
+}
