@@ -26,6 +26,22 @@ Fix: correct the syntax at the marked position (a missing `;`, an unbalanced bra
 unterminated string are the usual causes).",
     },
     CodeInfo {
+        code: "syntax/too-complex",
+        severity: Severity::Warning,
+        summary: "A file too complex for infra-check to analyse.",
+        explanation: "The file nests expressions more deeply than any hand-written Nix does \
+(more than five hundred levels of brackets, operators, applications, `let`, `with` or lambdas), or \
+holds an enormously long run of names and path characters with nothing between them, such as a \
+chain of tens of thousands of attribute names joined by `.`, or has more than a million and a \
+half different names, numbers and strings. Parsing such a file would take infra-check \
+quadratic time or overflow its stack, so it skips the file: nothing in it is checked, \
+and whatever it defines (modules, machines, generators, options) is treated as unknown, so other \
+files get no false errors from its absence. Nix itself may still evaluate it.\n\n\
+Fix: if the file is generated, generate flatter Nix (an attribute set or a list instead of a \
+chain of operators or nested brackets), or JSON read with `builtins.fromJSON`; otherwise split \
+the deep expression into `let` bindings or separate files.",
+    },
+    CodeInfo {
         code: "module/undefined",
         severity: Severity::Error,
         summary: "A reference to a deferred module that no file defines.",

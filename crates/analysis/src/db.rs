@@ -44,9 +44,28 @@ impl salsa::Database for RootDatabase {}
 
 pub use salsa::Database as Db;
 
+/// The file's syntax tree; a file rnix cannot parse in linear time and bounded stack (see
+/// [`too_complex`]) is left unparsed, as an empty tree.
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn parse(db: &dyn Db, file: SourceFile) -> Arc<Parsed> {
+    if too_complex(db, file).is_some() {
+        // No expression and no parse error: `syntax/too-complex` says what happened.
+        let root = rowan::SyntaxKind(rnix::SyntaxKind::NODE_ROOT as u16);
+        return Arc::new(Parsed {
+            green: rowan::GreenNode::new(root, std::iter::empty()),
+            errors: Vec::new(),
+        });
+    }
     Arc::new(crate::syntax::parse_text(file.text(db)))
+}
+
+/// Why a file is too complex to parse, if it is.
+#[salsa::tracked]
+pub fn too_complex(db: &dyn Db, file: SourceFile) -> Option<crate::complexity::TooComplex> {
+    if !file.path(db).ends_with(".nix") {
+        return None;
+    }
+    crate::complexity::check(file.text(db)).err()
 }
 
 #[salsa::tracked(returns(ref))]
@@ -182,8 +201,10 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    fn with<T>(&self, f: impl FnOnce(&RootDatabase) -> T) -> Cancellable<T> {
-        Cancelled::catch(std::panic::AssertUnwindSafe(|| f(&self.db)))
+    /// Runs a query on a thread with the stack the analyzer's limits are sized for.
+    fn with<T: Send>(&self, f: impl FnOnce(&RootDatabase) -> T + Send) -> Cancellable<T> {
+        let db = self.db.clone();
+        crate::stack::run(move || Cancelled::catch(std::panic::AssertUnwindSafe(|| f(&db))))
     }
 
     pub fn root(&self) -> &Path {
@@ -278,7 +299,8 @@ impl Analysis {
 
     /// Does the per-file work (parsing, summaries, file-local checks) for every file in
     /// parallel, so the serial workspace phases find it done. Optional: every query computes
-    /// what it needs on demand; this only spreads the cold start over the cores.
+    /// what it needs on demand; this only spreads the cold start over the cores. It runs on
+    /// the analyzer's own pool, whose workers have [`crate::stack::MIN_STACK`].
     pub fn prime(&self) -> Cancellable<()> {
         use rayon::prelude::*;
         let ws = self.ws;
@@ -289,13 +311,21 @@ impl Analysis {
             .filter(|(p, _)| p.ends_with(".nix"))
             .map(|(_, f)| *f)
             .collect();
-        self.with(|db| {
-            crate::flake::flake_info(db, ws);
-            files.par_iter().for_each_with(db.clone(), |db, f| {
-                crate::summary::file_summary(db, ws, *f);
-                crate::checks::file_local_diagnostics(db, ws, *f);
-            });
-        })
+        let db = self.db.clone();
+        let work = move || {
+            Cancelled::catch(std::panic::AssertUnwindSafe(|| {
+                crate::flake::flake_info(&db, ws);
+                files.par_iter().for_each_with(db.clone(), |db, f| {
+                    crate::summary::file_summary(db, ws, *f);
+                    crate::checks::file_local_diagnostics(db, ws, *f);
+                });
+            }))
+        };
+        match crate::stack::pool() {
+            Some(pool) => pool.install(work),
+            // Without a pool the work is serial (rayon runs it on the calling thread).
+            None => crate::stack::run(work),
+        }
     }
 
     #[cfg(test)]

@@ -5,6 +5,7 @@
 //! index ([`index`]) → [`checks`]. Nothing here prints, exits or reads the environment.
 
 pub mod codes;
+pub mod complexity;
 pub mod config;
 pub mod db;
 pub mod diagnostic;
@@ -19,6 +20,7 @@ pub mod line_index;
 pub mod loader;
 pub mod options;
 pub mod reach;
+pub mod stack;
 pub mod summary;
 pub mod syntax;
 mod syntax_errors;

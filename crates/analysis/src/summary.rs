@@ -31,6 +31,20 @@ pub struct FileSummary {
     pub vars: crate::vars::model::VarsFragment,
     /// Options declared and defined in this file's modules.
     pub options: crate::options::model::OptionsFragment,
+    /// The file could not be read completely (it is too complex to parse, or reading it ran
+    /// out of the evaluator's budget): it may define and declare more than is listed here.
+    pub incomplete: bool,
+}
+
+impl FileSummary {
+    /// A summary that lists only what was read: any module, machine, generator or option
+    /// may be defined besides, and the modules the file imports are unknown.
+    fn mark_incomplete(&mut self) {
+        self.incomplete = true;
+        self.open_classes.push(None);
+        self.escaped.push(None);
+        self.clan.open = crate::clan::model::ClanOpen::all();
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,6 +108,11 @@ pub fn file_summary(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<FileSum
     let files = DbFiles { db, ws };
     let kinds: HashMap<Rc<str>, &'static str> =
         info.input_kinds().map(|(n, k)| (Rc::from(n), k)).collect();
+    if crate::db::too_complex(db, file).is_some() {
+        let mut s = FileSummary::default();
+        s.mark_incomplete();
+        return Arc::new(s);
+    }
     let ev = Evaluator::new(&files).recording().with_input_kinds(kinds);
     Arc::new(summarize(&ev, file.path(db), parse(db, file)))
 }
@@ -103,7 +122,10 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
         ev,
         out: FileSummary::default(),
         depth: 0,
+        cut: false,
     };
+    ev.grant_for_source(usize::from(parsed.green.text_len()));
+    let mut explored_all = true;
     if let Some(expr) = parsed.root_expr() {
         let env = ev.root_env(path);
         let t = Thunk::value(ev.eval(&expr, &env));
@@ -114,24 +136,28 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
                 if let Some(o) = a.get("outputs") {
                     let f = ev.force(&o.value);
                     let inputs = Thunk::value(Value::Sym(Rc::new(Sym::Inputs)));
-                    let r = Thunk::value(ev.apply(f, inputs));
-                    ev.deep_force(&r, 0);
+                    // Searching every output for the call is exploration: cut short, it
+                    // leaves the clan unknown rather than starving the rest of the reading.
+                    let ((), cut) = ev.phase(|| {
+                        let r = Thunk::value(ev.apply(f, inputs));
+                        ev.deep_force(&r);
+                    });
+                    if cut {
+                        w.out.clan.open = crate::clan::model::ClanOpen::all();
+                    }
                 }
             }
         }
-        ev.force_all();
-        // Clan modules handed to `clan-core.lib.clan`; reading them may find more calls.
-        let mut seen = 0;
-        loop {
-            let calls = ev.recorder_clan_calls(seen);
-            if calls.is_empty() {
-                break;
-            }
-            seen += calls.len();
-            for c in calls {
-                w.clan_value(&c, Location::new(path, TextRange::default()));
-            }
-        }
+        let mut seen_calls = 0;
+        w.clan_calls(path, &mut seen_calls);
+        // Code the result does not reach is explored for references only, on an allowance
+        // of its own: cutting it short (recursive helpers applied to Unknown unroll until the
+        // fuel runs out) loses references, never definitions.
+        let ((), explore_cut) = ev.phase(|| ev.force_all());
+        explored_all = !explore_cut;
+        // `lib.clan` calls met while exploring are clan configuration again.
+        let ((), calls_cut) = ev.phase(|| w.clan_calls(path, &mut seen_calls));
+        w.cut |= calls_cut;
     }
     let rec = ev.take_recorder();
     for r in &rec.var_refs {
@@ -163,9 +189,16 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
         .into_iter()
         .map(|c| c.map(|c| c.to_string()))
         .collect();
+    if !explored_all {
+        // A module set may have escaped in the code left unexplored.
+        escaped.push(None);
+    }
     escaped.sort();
     escaped.dedup();
     w.out.escaped = escaped;
+    if w.cut || ev.exhausted() {
+        w.out.mark_incomplete();
+    }
     w.out
 }
 
@@ -182,6 +215,8 @@ struct Walker<'e, 'a> {
     ev: &'e Evaluator<'a>,
     out: FileSummary,
     depth: u32,
+    /// The walk stopped short somewhere (a limit of depth or fuel): the summary is incomplete.
+    cut: bool,
 }
 
 /// The parts of a module: its `imports` and its configuration, resolving the module system's
@@ -195,9 +230,47 @@ struct ModuleParts {
     opaque: bool,
 }
 
-impl Walker<'_, '_> {
+impl<'e> Walker<'e, '_> {
     fn force(&self, t: &Thunk) -> Value {
         self.ev.force(t)
+    }
+
+    /// Walks the clan modules handed to `clan-core.lib.clan` since the first `seen`; reading
+    /// them may record more calls, which are walked too.
+    fn clan_calls(&mut self, path: &str, seen: &mut usize) {
+        loop {
+            let calls = self.ev.recorder_clan_calls(*seen);
+            if calls.is_empty() {
+                return;
+            }
+            *seen += calls.len();
+            for c in calls {
+                if !self.tick() {
+                    return;
+                }
+                self.clan_value(&c, Location::new(path, TextRange::default()));
+            }
+        }
+    }
+
+    /// Pays for one step of the walk; false (and the summary is incomplete) when the fuel is
+    /// gone.
+    fn tick(&mut self) -> bool {
+        if self.ev.charge(1) {
+            return true;
+        }
+        self.cut = true;
+        false
+    }
+
+    /// Enters one level of the walk; `None` (and the summary is incomplete) at the limit.
+    fn level(&mut self) -> Option<crate::eval::limits::Level<'e>> {
+        let ev: &'e Evaluator = self.ev;
+        let l = ev.enter();
+        if l.is_none() {
+            self.cut = true;
+        }
+        l
     }
 
     fn module_parts(&self, t: &Thunk, args: Sym) -> ModuleParts {
@@ -247,12 +320,16 @@ impl Walker<'_, '_> {
 
     /// A top-level flake-parts module (a file under the import-tree roots).
     fn flake_module(&mut self, t: &Thunk, well_formed: bool) {
+        let Some(_level) = self.level() else { return };
         let parts = self.module_parts(t, Sym::ModuleArgs(ModuleArgsKind::FlakeParts));
         if parts.opaque || !well_formed {
             // Its definitions cannot be read completely: it may define any module.
             self.out.open_classes.push(None);
         }
         for i in &parts.imports {
+            if !self.tick() {
+                return;
+            }
             match self.force(i) {
                 Value::Path(p) => self.out.flake_imports.push(p.to_string()),
                 Value::Sym(s) if matches!(&*s, Sym::ModuleRef { .. }) => {
@@ -275,6 +352,7 @@ impl Walker<'_, '_> {
                     self.flake_module(i, well_formed);
                     self.depth -= 1;
                 }
+                Value::Attrs(_) | Value::Lambda(_) => self.cut = true,
                 // A flake module infra-check cannot read (another flake's, a nested
                 // import-tree, a computed one) may define any module and any part of the clan.
                 _ => {
@@ -292,6 +370,9 @@ impl Walker<'_, '_> {
             let mut sets = Vec::new();
             let readable = self.config_sets(c, &mut sets, 0);
             for f in self.config_attr(&sets, "flake") {
+                if !self.tick() {
+                    return;
+                }
                 self.flake_attr(&f);
             }
             for cl in crate::eval::read::attrs_named(&sets, "clan") {
@@ -337,6 +418,9 @@ impl Walker<'_, '_> {
                 }
                 for names in by_class {
                     for (name, def) in &names.map {
+                        if !self.tick() {
+                            return;
+                        }
                         // Names computed by a function (`lib.genAttrs`) point at the class key.
                         if let Some(span) = def.key_span.as_ref().or(v.key_span.as_ref()) {
                             self.out.definitions.push(ModuleDef {
@@ -377,6 +461,9 @@ impl Walker<'_, '_> {
             self.config_sets(&machines, &mut ms, 0);
             for set in ms {
                 for (name, m) in &set.map {
+                    if !self.tick() {
+                        return;
+                    }
                     self.module_body(
                         &m.value,
                         ContextClass::Machine(name.to_string()),
@@ -391,8 +478,10 @@ impl Walker<'_, '_> {
     /// `imports` import, then follows inline imports and home-manager users.
     fn module_body(&mut self, t: &Thunk, class: ContextClass, owner: String) {
         if self.depth >= MAX_MODULE_DEPTH {
+            self.cut = true;
             return;
         }
+        let Some(_level) = self.level() else { return };
         self.depth += 1;
         let parts = self.module_parts(
             t,
@@ -403,6 +492,10 @@ impl Walker<'_, '_> {
         let mut items = Vec::new();
         let mut opaque_imports = false;
         for i in &parts.imports {
+            if !self.tick() {
+                opaque_imports = true;
+                break;
+            }
             match self.force(i) {
                 // A plain module file (`./hardware.nix`, `../_shared.nix`): part of this module.
                 Value::Path(p) => {
@@ -486,14 +579,7 @@ impl Walker<'_, '_> {
         for o in options {
             let Some(span) = &o.key_span else { continue };
             let mut decls = Vec::new();
-            crate::options::read::declarations(
-                self.ev,
-                &o.value,
-                &[],
-                &location(span),
-                &mut decls,
-                0,
-            );
+            crate::options::read::declarations(self.ev, &o.value, &[], &location(span), &mut decls);
             for decl in decls {
                 self.out
                     .options
@@ -525,6 +611,9 @@ impl Walker<'_, '_> {
         crate::eval::read::config_sets_cond(self.ev, config, false, &mut sets, 0);
         for (set, cond) in sets {
             for (key, a) in &set.map {
+                if !self.tick() {
+                    return;
+                }
                 if SKIP.contains(&&**key) {
                     continue;
                 }
@@ -546,6 +635,10 @@ impl Walker<'_, '_> {
         depth: u32,
     ) {
         if depth > 10 || path.len() > 12 || self.out.options.defs.len() > 20_000 {
+            return;
+        }
+        let Some(_level) = self.level() else { return };
+        if !self.tick() {
             return;
         }
         // `flake.modules.<class>.<name>` are modules, not option values.
@@ -658,6 +751,9 @@ impl Walker<'_, '_> {
         self.config_sets(services, &mut sets, 0);
         for set in sets {
             for (svc, m) in &set.map {
+                if !self.tick() {
+                    return;
+                }
                 let body = match self.force(&m.value) {
                     v @ (Value::Lambda(_) | Value::Builtin(_)) => {
                         Thunk::value(self.ev.apply(v, system_args()))
@@ -754,6 +850,9 @@ impl Walker<'_, '_> {
         };
         for (set, cond) in &level {
             for (name, g) in &set.map {
+                if !self.tick() {
+                    return;
+                }
                 let Some(span) = &g.key_span else {
                     self.out.vars.open_owners.push(owner.to_owned());
                     continue;
@@ -771,6 +870,7 @@ impl Walker<'_, '_> {
                     }
                     for (fs, fc) in &fsets {
                         for (fname, f) in &fs.map {
+                            self.ev.charge(1);
                             let mut fb = Vec::new();
                             config_sets_cond(ev, &f.value, *fc, &mut fb, 0);
                             if let Some(list) = files.as_mut() {
@@ -797,6 +897,7 @@ impl Walker<'_, '_> {
                     config_sets_cond(ev, &pa.value, *c, &mut psets, 0);
                     for (ps, pc) in &psets {
                         for (pname, p) in &ps.map {
+                            self.ev.charge(1);
                             let mut pb = Vec::new();
                             config_sets_cond(ev, &p.value, *pc, &mut pb, 0);
                             match bool_field(&pb, "persist", false) {
@@ -900,6 +1001,7 @@ impl Walker<'_, '_> {
     }
 
     fn home_manager(&mut self, t: &Thunk) {
+        let Some(_level) = self.level() else { return };
         let mut sets = Vec::new();
         self.config_sets(t, &mut sets, 0);
         let hm = || ContextClass::Known("homeManager".into());
@@ -908,6 +1010,9 @@ impl Walker<'_, '_> {
             self.config_sets(&users, &mut us, 0);
             for set in us {
                 for (user, m) in &set.map {
+                    if !self.tick() {
+                        return;
+                    }
                     self.module_body(
                         &m.value,
                         hm(),

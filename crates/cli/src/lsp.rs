@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::error::CliError;
 
 pub fn run() -> Result<ExitCode, CliError> {
-    // The server's checks parse on rayon's global pool too.
+    // The loader reads files on rayon's global pool.
     crate::threads::configure_rayon();
     infra_check_lsp::run_stdio().map_err(|e| {
         CliError::Io(format!(

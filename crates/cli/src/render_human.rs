@@ -20,7 +20,7 @@ use std::ops::Range;
 use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet};
 use infra_check_analysis::{Diagnostic, Severity, TextRange};
 
-use crate::report::{Report, Sources, Summary};
+use crate::report::{Report, Source, Sources, Summary};
 
 /// Renders every diagnostic and the summary line; `colour` adds ANSI styling.
 pub fn render(report: &Report, colour: bool) -> String {
@@ -53,10 +53,60 @@ fn level(severity: Severity) -> Level<'static> {
     }
 }
 
-/// A snippet of `file` showing the lines of `related` (and of `primary`, which the caller
-/// annotates), each related range labelled with its message.
+/// Snippets of `file` showing the lines of `related` and of `primary`, each related range
+/// labelled with its message and `primary` as the primary annotation. Ranges within a few
+/// lines of each other share a snippet; ranges far apart get one each, so a snippet never
+/// holds more than the lines around what it shows.
+fn context_snippets<'a>(
+    src: &'a Source,
+    file: &'a str,
+    related: &[(TextRange, &'a str)],
+    primary: Option<TextRange>,
+) -> Vec<Element<'a>> {
+    const NEAR: u32 = 3;
+    /// Ranges a few lines apart at most: one snippet.
+    struct Cluster<'a> {
+        last_line: u32,
+        primary: bool,
+        related: Vec<(TextRange, &'a str)>,
+    }
+    let line = |r: TextRange| src.index.line_col_chars(&src.text, r.start).line;
+    // Every range with its line (`None`: the primary), in line order.
+    let mut items: Vec<(u32, Option<(TextRange, &'a str)>)> = related
+        .iter()
+        .map(|&(r, m)| (line(r), Some((r, m))))
+        .collect();
+    if let Some(p) = primary {
+        items.push((line(p), None));
+    }
+    items.sort_by_key(|(l, _)| *l);
+    let mut clusters: Vec<Cluster<'a>> = Vec::new();
+    for (l, item) in items {
+        match clusters.last_mut() {
+            Some(c) if l <= c.last_line + NEAR => c.last_line = l,
+            _ => clusters.push(Cluster {
+                last_line: l,
+                primary: false,
+                related: Vec::new(),
+            }),
+        }
+        let c = clusters.last_mut().expect("just pushed");
+        match item {
+            Some(r) => c.related.push(r),
+            None => c.primary = true,
+        }
+    }
+    // The primary's snippet comes first: the `-->` line names the primary location.
+    clusters.sort_by_key(|c| !c.primary);
+    clusters
+        .into_iter()
+        .map(|c| context_snippet(src, file, &c.related, primary.filter(|_| c.primary)).into())
+        .collect()
+}
+
+/// One snippet of `file` showing the lines of `related` and of `primary`.
 fn context_snippet<'a>(
-    text: &'a str,
+    src: &'a Source,
     file: &'a str,
     related: &[(TextRange, &'a str)],
     primary: Option<TextRange>,
@@ -65,17 +115,63 @@ fn context_snippet<'a>(
         .into_iter()
         .chain(related.iter().map(|(r, _)| *r))
         .collect();
-    let mut snippet = Snippet::source(displayed(text, &ranges))
+    let (first_line, offset, text) = excerpt(src, &ranges);
+    let local = |r: TextRange| {
+        let r = clamp(&src.text, r);
+        let len = text.len();
+        (r.start - offset).min(len)..(r.end - offset).min(len)
+    };
+    let shifted: Vec<TextRange> = ranges
+        .iter()
+        .map(|r| {
+            let l = local(*r);
+            TextRange::new(l.start as u32, l.end as u32)
+        })
+        .collect();
+    let mut snippet = Snippet::source(displayed(text, &shifted))
         .path(file)
-        .line_start(1);
+        .line_start(first_line);
+    if let Some(p) = primary {
+        snippet = snippet.annotation(AnnotationKind::Primary.span(local(p)));
+    }
     for (range, message) in related {
-        snippet = snippet.annotation(
-            AnnotationKind::Context
-                .span(clamp(text, *range))
-                .label(*message),
-        );
+        snippet = snippet.annotation(AnnotationKind::Context.span(local(*range)).label(*message));
     }
     snippet
+}
+
+/// The whole lines of the source that `ranges` touch: the 1-based number of the first, its
+/// byte offset, and the text. Only these go to the renderer, so a diagnostic costs the lines
+/// it shows, not the size of its file (a big `inventory.json` holds thousands of them).
+fn excerpt<'a>(src: &'a Source, ranges: &[TextRange]) -> (usize, usize, &'a str) {
+    let text: &str = &src.text;
+    let start = ranges
+        .iter()
+        .map(|r| clamp(text, *r).start)
+        .min()
+        .unwrap_or(0);
+    let end = ranges
+        .iter()
+        .map(|r| clamp(text, *r).end)
+        .max()
+        .unwrap_or(0);
+    let line_of = |offset: usize| src.index.line_col_chars(text, offset as u32).line;
+    let (first, last) = (line_of(start), line_of(end));
+    let line_start = |line: u32| {
+        let l = src.index.line_text(text, line);
+        l.as_ptr() as usize - text.as_ptr() as usize
+    };
+    let from = line_start(first).min(start);
+    let last_text = src.index.line_text(text, last);
+    let mut to = line_start(last) + last_text.len();
+    // Keep the line terminator, as the whole text had it.
+    for t in ["\r\n", "\n"] {
+        if text[to..].starts_with(t) {
+            to += t.len();
+            break;
+        }
+    }
+    (first as usize + 1, from, &text[from..to.max(end)])
 }
 
 fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
@@ -99,9 +195,7 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
 
     match quotable(sources, d.file()) {
         Some(src) => {
-            let snippet = context_snippet(&src.text, d.file(), &same_file, Some(d.range()))
-                .annotation(AnnotationKind::Primary.span(clamp(&src.text, d.range())));
-            elements.push(snippet.into());
+            elements.extend(context_snippets(src, d.file(), &same_file, Some(d.range())));
         }
         None => {
             let mut origin = Origin::path(d.file());
@@ -125,7 +219,7 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
     for (file, related) in by_file {
         match quotable(sources, file) {
             Some(src) => {
-                elements.push(context_snippet(&src.text, file, &related, None).into());
+                elements.extend(context_snippets(src, file, &related, None));
             }
             None => {
                 for (range, message) in related {
@@ -168,7 +262,7 @@ fn quotable<'a>(sources: &'a Sources, file: &str) -> Option<&'a crate::report::S
 /// that line exist for the renderer, which would otherwise move the range to the line before.
 fn displayed<'a>(text: &'a str, ranges: &[TextRange]) -> Cow<'a, str> {
     let at_end = ranges.iter().any(|r| r.start as usize >= text.len());
-    if at_end && text.ends_with('\n') {
+    if at_end && (text.ends_with('\n') || text.is_empty()) {
         Cow::Owned(format!("{text} "))
     } else {
         Cow::Borrowed(text)
@@ -197,7 +291,6 @@ mod tests {
     use infra_check_analysis::{Fix, LineIndex};
 
     use super::*;
-    use crate::report::Source;
 
     fn source(text: &str) -> Source {
         Source {
@@ -253,6 +346,49 @@ mod tests {
         ] {
             assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
         }
+    }
+
+    #[test]
+    fn a_snippet_is_only_the_lines_it_shows() {
+        // 20,000 lines, annotated on two lines far apart: the renderer gets those two.
+        let text: String = (0..20_000).map(|i| format!("  m{i} = {{ }};\n")).collect();
+        let src = source(&text);
+        let at = |line: usize| {
+            let start = text.match_indices('\n').nth(line - 1).unwrap().0 as u32 + 3;
+            TextRange::new(start, start + 3)
+        };
+        let (first, offset, shown) = excerpt(&src, &[at(10_000)]);
+        assert_eq!((first, shown), (10_001, "  m10000 = { };\n"));
+        assert_eq!(&text[offset..offset + shown.len()], shown);
+        let two = context_snippets(&src, "big.nix", &[(at(19_000), "also here")], Some(at(5)));
+        assert_eq!(two.len(), 2, "ranges far apart get a snippet each");
+        let d = Diagnostic::new("module/unused", "big.nix", at(5), "unused".into()).with_related(
+            "big.nix",
+            at(19_000),
+            "also here",
+        );
+        let mut sources = Sources::default();
+        sources.insert("big.nix".into(), src);
+        let report = Report {
+            root: PathBuf::from("/r"),
+            files: 1,
+            diagnostics: vec![d],
+            sources,
+        };
+        let out = render(&report, false);
+        let primary = out.find("--> big.nix:6:3").expect(&out);
+        let related = out
+            .find("::: big.nix:19001:3")
+            .expect("the related line is shown");
+        assert!(primary < related, "{out}");
+        assert!(
+            out.contains("19001 |   m19000 = { };") && out.contains("also here"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("m7 ="),
+            "only the annotated lines are shown: {out}"
+        );
     }
 
     #[test]

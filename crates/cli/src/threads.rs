@@ -1,18 +1,23 @@
-//! Stack sizes. rnix and the evaluator recurse once per level of nesting, so deeply nested
-//! input needs far more than the default 2 MiB, both on the thread that runs the analysis and
-//! on rayon's workers (files are parsed in parallel on the global pool).
+//! Stack sizes. The analyzer's limits are sized for [`MIN_STACK`] and the analyzer moves its
+//! own work onto threads that have it (its rayon pool for the per-file work, a scoped thread
+//! per query otherwise); the CLI starts its analysis thread with that stack and marks it, so
+//! queries run there directly.
+
+pub use infra_check_analysis::stack::MIN_STACK;
 
 /// Stack of the thread that runs the analysis.
-pub const ANALYSIS_STACK: usize = 256 << 20;
-/// Stack of each rayon worker.
-pub const WORKER_STACK: usize = 64 << 20;
+pub const ANALYSIS_STACK: usize = MIN_STACK;
 
-/// Gives rayon's global pool workers a large stack. Must run before anything uses rayon; only
-/// the first call in a process takes effect.
+/// Names rayon's global pool, which the loader reads files on; an error only means the pool
+/// already exists. Only the first call in a process takes effect.
 pub fn configure_rayon() {
-    // An error only means the pool already exists, which cannot happen this early.
     let _ = rayon::ThreadPoolBuilder::new()
-        .stack_size(WORKER_STACK)
+        .stack_size(MIN_STACK)
         .thread_name(|i| format!("infra-check-worker-{i}"))
         .build_global();
+}
+
+/// Marks the current thread, started with [`ANALYSIS_STACK`], as fit to run analysis work.
+pub fn mark_analysis_thread() {
+    infra_check_analysis::stack::assume_min_stack();
 }

@@ -38,7 +38,10 @@ pub fn on_large_stack<T: Send + 'static>(
     let handle = std::thread::Builder::new()
         .name("infra-check-analysis".into())
         .stack_size(crate::threads::ANALYSIS_STACK)
-        .spawn(f)
+        .spawn(|| {
+            crate::threads::mark_analysis_thread();
+            f()
+        })
         .map_err(|e| CliError::Io(format!("The analysis thread could not be started: {e}.")))?;
     handle.join().map_err(|_| {
         CliError::Io(

@@ -37,8 +37,10 @@ pub fn build_service() -> (LspService<Server>, ClientSocket) {
 pub fn run_stdio() -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_name("infra-check-lsp")
-        // Parsing and evaluating deeply nested input recurses; checks run on blocking threads.
-        .thread_stack_size(64 << 20)
+        // Checks and requests run on blocking threads: give every thread the stack the
+        // analyzer's limits are sized for, and say so, so queries run there directly.
+        .thread_stack_size(infra_check_analysis::stack::MIN_STACK)
+        .on_thread_start(infra_check_analysis::stack::assume_min_stack)
         .enable_all()
         .build()?;
     runtime.block_on(transport::serve(tokio::io::stdin(), tokio::io::stdout()));

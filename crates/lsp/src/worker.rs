@@ -127,8 +127,11 @@ pub fn spawn(
 ) -> io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("infra-check-worker".into())
-        .stack_size(16 << 20)
-        .spawn(move || Worker::new(out, rt).run(rx))
+        .stack_size(infra_check_analysis::stack::MIN_STACK)
+        .spawn(move || {
+            infra_check_analysis::stack::assume_min_stack();
+            Worker::new(out, rt).run(rx)
+        })
 }
 
 /// Directories whose churn never matters: file events under them are ignored.

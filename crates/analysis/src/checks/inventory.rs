@@ -17,6 +17,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut per_service: BTreeMap<String, Vec<&Instance>> = BTreeMap::new();
     let mut views: BTreeMap<String, ServiceView> = BTreeMap::new();
+    let mut suggester = Suggester::new();
     for inst in model.instances.values() {
         if inst.roles_known && inst.roles.is_empty() {
             out.push(Diagnostic::new(
@@ -31,7 +32,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         }
         for role in inst.roles.values() {
             shape(inst, role, &mut out);
-            members(model, inst, role, &mut out);
+            members(model, inst, role, &mut suggester, &mut out);
         }
         match resolve(model, inst) {
             Resolution::Service(view) => {
@@ -106,6 +107,31 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
 }
 
 /// The closest candidate by edit distance, when it is close enough to be a likely typo.
+/// Did-you-mean for up to [`Suggester::MAX`] names per check. Each suggestion is a pass over
+/// every candidate; past that many unknown names the repository has a problem other than
+/// typos (generated or broken configuration), and suggesting for all of them would cost the
+/// product of two sizes.
+pub(crate) struct Suggester {
+    left: usize,
+}
+
+impl Suggester {
+    pub const MAX: usize = 200;
+
+    pub fn new() -> Self {
+        Suggester { left: Self::MAX }
+    }
+
+    pub fn suggest<'a>(
+        &mut self,
+        name: &str,
+        candidates: impl Iterator<Item = &'a str>,
+    ) -> Option<&'a str> {
+        self.left = self.left.checked_sub(1)?;
+        suggest(name, candidates)
+    }
+}
+
 pub(crate) fn suggest<'a>(
     name: &str,
     candidates: impl Iterator<Item = &'a str>,
@@ -156,7 +182,13 @@ fn shape(inst: &Instance, role: &Role, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn members(model: &ClanModel, inst: &Instance, role: &Role, out: &mut Vec<Diagnostic>) {
+fn members(
+    model: &ClanModel,
+    inst: &Instance,
+    role: &Role,
+    suggester: &mut Suggester,
+    out: &mut Vec<Diagnostic>,
+) {
     if model.machines_complete {
         for m in &role.machines {
             if model.machines.contains_key(&m.name) {
@@ -166,7 +198,7 @@ fn members(model: &ClanModel, inst: &Instance, role: &Role, out: &mut Vec<Diagno
                 "Role `{}` of instance `{}` names the machine `{}`, which is not in the inventory, `inventory.json`, `machines/` or `clan.machines`; clan-core ignores it silently",
                 role.name, inst.name, m.name
             );
-            let best = suggest(&m.name, model.machines.keys().map(|s| s.as_str()));
+            let best = suggester.suggest(&m.name, model.machines.keys().map(|s| s.as_str()));
             if let Some(best) = best {
                 message.push_str(&format!("; did you mean `{best}`?"));
             } else {

@@ -217,3 +217,14 @@ fn a_clan_core_newer_than_the_catalog_claims_no_absence() {
     // may have added any of them.
     expect![[""]].assert_eq(&check(&locked_at(1_793_491_200, body)));
 }
+
+#[test]
+fn did_you_mean_is_offered_for_the_first_few_hundred_names_only() {
+    // Each suggestion is a pass over every candidate: a check that meets thousands of unknown
+    // names would otherwise cost their number times the candidates'.
+    let mut s = super::inventory::Suggester::new();
+    let offered = (0..super::inventory::Suggester::MAX + 50)
+        .filter(|_| s.suggest("wbe", ["web", "db"].into_iter()).is_some())
+        .count();
+    assert_eq!(offered, super::inventory::Suggester::MAX);
+}

@@ -7,17 +7,29 @@ use crate::diagnostic::Diagnostic;
 use crate::index::module_index;
 use crate::summary::ContextClass;
 
-/// Whether a role may give the machine configuration of its own: it holds a role with
-/// `extraModules` (or ones infra-check cannot read), or a role whose members cannot be known.
-fn configured_by_roles(model: &ClanModel, machine: &str) -> bool {
-    !model.instances_complete
-        || model.instances.values().any(|i| {
-            !i.roles_known
-                || i.roles.values().any(|r| match model.role_assignments(r) {
-                    None => true,
-                    Some(a) => r.extra_modules != Some(0) && a.iter().any(|a| a.machine == machine),
-                })
-        })
+/// The machines a role may give configuration of its own: those holding a role with
+/// `extraModules` (or ones infra-check cannot read). `None` when that is every machine: a role
+/// whose members cannot be known may hold any.
+fn configured_by_roles(model: &ClanModel) -> Option<std::collections::HashSet<String>> {
+    if !model.instances_complete {
+        return None;
+    }
+    let mut out = std::collections::HashSet::new();
+    for i in model.instances.values() {
+        if !i.roles_known {
+            return None;
+        }
+        for r in i.roles.values() {
+            match model.role_assignments(r) {
+                None => return None,
+                Some(a) if r.extra_modules != Some(0) => {
+                    out.extend(a.into_iter().map(|a| a.machine))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Some(out)
 }
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
@@ -25,6 +37,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let idx = module_index(db, ws);
     let disk = ws.disk(db);
     let mut out = Vec::new();
+    let by_roles = configured_by_roles(model);
     for m in model.machines.values() {
         let loc = m.location();
         if !valid_name(&m.name) {
@@ -49,7 +62,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             || files
                 .iter()
                 .any(|f| disk.exists(&format!("machines/{}/{f}", m.name)))
-            || configured_by_roles(model, &m.name);
+            || by_roles.as_ref().is_none_or(|s| s.contains(&m.name));
         if m.in_inventory && !has_config && model.machine_configs_complete && model.present {
             out.push(Diagnostic::new(
                 "machine/no-configuration",

@@ -1,6 +1,7 @@
 //! The checks. Each submodule is one family; this file gathers their findings for the
 //! workspace and applies suppression comments and `infra-check.toml`.
 
+mod complexity;
 mod deprecated;
 mod edits;
 mod imports;
@@ -113,6 +114,7 @@ pub(crate) fn file_local_diagnostics(
     file: crate::db::SourceFile,
 ) -> Arc<Vec<Diagnostic>> {
     let mut out = syntax::check(db, file);
+    out.extend(complexity::check(db, file));
     out.extend(imports::check(db, ws, file));
     out.extend(deprecated::check_file(db, ws, file));
     Arc::new(out)

@@ -39,12 +39,13 @@ fn module_path(class: &str, name: &str) -> String {
 }
 
 fn undefined(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
+    let mut suggester = super::inventory::Suggester::new();
     for r in &idx.references {
         let Some(name) = &r.name else { continue };
         if r.optional || idx.is_open(&r.class) || idx.is_defined(&r.class, name) {
             continue;
         }
-        let best = super::inventory::suggest(name, idx.names_of(&r.class));
+        let best = suggester.suggest(name, idx.names_of(&r.class));
         let mut message = format!(
             "`{}` is not defined: no module in this flake defines a {} module named `{}`",
             module_path(&r.class, name),

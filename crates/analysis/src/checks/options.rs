@@ -13,6 +13,8 @@ use crate::options::model::{DeclaredIn, Definition, FLAKE_PARTS};
 use crate::options::types::OptType;
 use crate::summary::ContextClass;
 
+use super::inventory::Suggester;
+
 /// Top-level option names of NixOS, nix-darwin, home-manager, flake-parts and common
 /// third-party modules. A repository's own namespace is one whose first name is not here:
 /// only there is every declaration known, so only there can an option be "unknown".
@@ -237,8 +239,9 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             &'static crate::options::platform::PlatformOnly,
         ),
     > = BTreeMap::new();
+    let mut suggester = Suggester::new();
     for c in &configs {
-        types_and_unknown(c, modules_readable, &mut seen, &mut out);
+        types_and_unknown(c, modules_readable, &mut seen, &mut suggester, &mut out);
         conflicts(c, &mut seen, &mut out);
         if c.class == "nixos" || c.class == "darwin" {
             for d in &c.defs {
@@ -290,7 +293,7 @@ struct Covering<'a> {
     ty: OptType,
 }
 
-impl Config<'_> {
+impl<'a> Config<'a> {
     /// Whether a declaration elsewhere in the repository may take part in this configuration.
     fn admits(&self, d: &DeclaredIn) -> bool {
         match &d.class {
@@ -299,20 +302,9 @@ impl Config<'_> {
         }
     }
 
-    fn covering(&self, path: &[String]) -> Option<Covering<'_>> {
-        let longest = self
-            .decls
-            .iter()
-            .filter(|d| path.starts_with(&d.decl.path))
-            .map(|d| d.decl.path.len())
-            .max()?;
-        let option = &path[..longest];
-        let mut all: Vec<&DeclaredIn> = self
-            .decls
-            .iter()
-            .copied()
-            .filter(|d| d.decl.path == option)
-            .collect();
+    fn covering(&self, index: &DeclIndex<'a>, path: &[String]) -> Option<Covering<'a>> {
+        let option = index.covering(path)?.decl.path.as_slice();
+        let mut all: Vec<&'a DeclaredIn> = index.by_path.get(option).cloned().unwrap_or_default();
         for d in self.merge_with.get(option).into_iter().flatten() {
             if self.admits(d) && !all.iter().any(|x| x.decl.location == d.decl.location) {
                 all.push(d);
@@ -329,10 +321,55 @@ impl Config<'_> {
     }
 }
 
+/// A configuration's declarations by path, so that each definition costs lookups along its
+/// own path instead of a scan of every declaration.
+struct DeclIndex<'a> {
+    /// The declarations of each path, in order.
+    by_path: HashMap<&'a [String], Vec<&'a DeclaredIn>>,
+    /// Every proper prefix of a declared path (an option group).
+    groups: HashSet<&'a [String]>,
+}
+
+impl<'a> DeclIndex<'a> {
+    fn new(decls: &[&'a DeclaredIn]) -> Self {
+        let mut by_path: HashMap<&[String], Vec<&DeclaredIn>> = HashMap::new();
+        let mut groups = HashSet::new();
+        for d in decls {
+            let path = d.decl.path.as_slice();
+            by_path.entry(path).or_default().push(d);
+            for n in 0..path.len() {
+                groups.insert(&path[..n]);
+            }
+        }
+        DeclIndex { by_path, groups }
+    }
+
+    /// The declaration covering a definition path: the longest declared path that is a
+    /// prefix (the last declared, when several modules declare it).
+    fn covering(&self, path: &[String]) -> Option<&'a DeclaredIn> {
+        (0..=path.len()).rev().find_map(|n| {
+            self.by_path
+                .get(&path[..n])
+                .and_then(|ds| ds.last().copied())
+        })
+    }
+
+    /// The first declaration of exactly `path`.
+    fn at(&self, path: &[String]) -> Option<&'a DeclaredIn> {
+        self.by_path.get(path).and_then(|ds| ds.first().copied())
+    }
+
+    /// Some option is declared below `path`.
+    fn is_group(&self, path: &[String]) -> bool {
+        self.groups.contains(path)
+    }
+}
+
 fn types_and_unknown(
     c: &Config,
     modules_readable: bool,
     seen: &mut HashSet<(&'static str, Location)>,
+    suggester: &mut Suggester,
     out: &mut Vec<Diagnostic>,
 ) {
     let owned: BTreeSet<&str> = c
@@ -341,8 +378,10 @@ fn types_and_unknown(
         .filter_map(|d| d.decl.path.first().map(String::as_str))
         .filter(|f| !FOREIGN_TOP_LEVEL.contains(f))
         .collect();
+    let index = DeclIndex::new(&c.decls);
+    let mut names: Option<Vec<String>> = None;
     for d in &c.defs {
-        match c.covering(&d.path) {
+        match c.covering(&index, &d.path) {
             Some(Covering { decl, ty }) => {
                 let Some(v) = &d.value else { continue };
                 let rest = &d.path[decl.decl.path.len()..];
@@ -382,20 +421,22 @@ fn types_and_unknown(
                     continue;
                 }
                 // A definition of a whole group (`fleet = { };`) is not an unknown option.
-                if c.decls.iter().any(|x| x.decl.path.starts_with(&d.path)) {
+                if index.is_group(&d.path) || index.at(&d.path).is_some() {
                     continue;
                 }
                 if !seen.insert(("option/unknown", d.location.clone())) {
                     continue;
                 }
                 let dotted = d.path.join(".");
-                let names: Vec<String> = c.decls.iter().map(|x| x.decl.path.join(".")).collect();
+                let names = names
+                    .get_or_insert_with(|| c.decls.iter().map(|x| x.decl.path.join(".")).collect());
                 let mut message = if own {
                     format!("`{dotted}` is not an option: nothing in this repository declares it, and `{first}` is this repository's own namespace")
                 } else {
                     format!("`{dotted}` is not an option of {}: the option catalog loaded for it does not have it", c.name)
                 };
-                match super::inventory::suggest(&dotted, names.iter().map(String::as_str)) {
+                let best = suggester.suggest(&dotted, names.iter().map(String::as_str));
+                match best {
                     Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
                     None => message.push('.'),
                 }
@@ -405,16 +446,15 @@ fn types_and_unknown(
                     d.location.range,
                     message,
                 );
-                if let Some(best) =
-                    super::inventory::suggest(&dotted, names.iter().map(String::as_str))
-                {
-                    if let Some(x) = c.decls.iter().find(|x| x.decl.path.join(".") == best) {
-                        diag = diag.with_related(
-                            &x.decl.location.file,
-                            x.decl.location.range,
-                            format!("`{best}` is declared here"),
-                        );
-                    }
+                // At most `Suggester::MAX` times: one more pass over the names.
+                let declared = best.and_then(|b| names.iter().position(|n| n == b));
+                if let (Some(best), Some(i)) = (best, declared) {
+                    let x = c.decls[i];
+                    diag = diag.with_related(
+                        &x.decl.location.file,
+                        x.decl.location.range,
+                        format!("`{best}` is declared here"),
+                    );
                 }
                 out.push(diag);
             }
@@ -429,8 +469,9 @@ fn conflicts(c: &Config, seen: &mut HashSet<(&'static str, Location)>, out: &mut
             by_path.entry(d.path.as_slice()).or_default().push(d);
         }
     }
+    let index = DeclIndex::new(&c.decls);
     for (path, defs) in by_path {
-        let Some(Covering { decl, ty }) = c.covering(path) else {
+        let Some(Covering { decl, ty }) = c.covering(&index, path) else {
             continue;
         };
         if decl.decl.path != path || ty.mergeable() || defs.len() < 2 {
@@ -471,5 +512,83 @@ fn conflicts(c: &Config, seen: &mut HashSet<(&'static str, Location)>, out: &mut
                 .with_related(&decl.decl.location.file, decl.decl.location.range, "declared here"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::read::OptionDecl;
+    use crate::options::types::{OptType, OptionSpec};
+
+    #[test]
+    fn each_definition_costs_lookups_along_its_path_not_a_scan() {
+        // 100,000 options, each defined twice with different values, and as many definitions
+        // of undeclared options in a foreign namespace: scanning every declaration per
+        // definition took 3·10^10 comparisons here; the deadline only catches that.
+        let n = 100_000;
+        let at = Location::new("modules/fleet.nix", Default::default());
+        let class = ContextClass::Known("nixos".into());
+        let decls: Vec<DeclaredIn> = (0..n)
+            .map(|i| DeclaredIn {
+                decl: OptionDecl {
+                    path: vec!["fleet".into(), format!("o{i}")],
+                    spec: OptionSpec {
+                        ty: OptType::Str,
+                        required: false,
+                    },
+                    default: None,
+                    description: None,
+                    location: at.clone(),
+                },
+                owner: "flake.modules.nixos.fleet".into(),
+                class: class.clone(),
+            })
+            .collect();
+        let defs: Vec<Definition> = (0..3 * n)
+            .map(|i| Definition {
+                path: if i < 2 * n {
+                    vec!["fleet".into(), format!("o{}", i % n)]
+                } else {
+                    vec!["services".into(), format!("x{i}")]
+                },
+                value: Some(serde_json::json!(i.to_string())),
+                priority: 100,
+                conditional: false,
+                location: Location::new(
+                    "modules/user.nix",
+                    crate::diagnostic::TextRange::new(i as u32, i as u32 + 1),
+                ),
+                value_location: None,
+                owner: "flake.modules.nixos.user".into(),
+                class: class.clone(),
+            })
+            .collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let merge_with = HashMap::new();
+            let c = Config {
+                name: "machine `m`".into(),
+                class: "nixos".into(),
+                decls: decls.iter().collect(),
+                merge_with: &merge_with,
+                defs: defs.iter().collect(),
+                complete: false,
+            };
+            let (mut seen, mut out) = (HashSet::new(), Vec::new());
+            types_and_unknown(&c, true, &mut seen, &mut Suggester::new(), &mut out);
+            conflicts(&c, &mut seen, &mut out);
+            let _ = tx.send(out.iter().map(|d| d.code).collect::<Vec<_>>());
+        });
+        let codes = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("checking the definitions finishes");
+        let count = |code: &str| codes.iter().filter(|c| **c == code).count();
+        assert_eq!(count("option/conflict"), n);
+        assert_eq!(
+            codes.len(),
+            n,
+            "nothing is said about the foreign namespace"
+        );
     }
 }

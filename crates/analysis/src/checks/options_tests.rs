@@ -249,3 +249,49 @@ fn hover_data_for_a_declared_option() {
         .unwrap()
         .is_empty());
 }
+
+/// A menu whose entries are links or sub-menus of entries: a type that contains itself.
+const MENU: &str = r#"#- /modules/menu.nix
+{
+  flake.modules.nixos.common = { lib, ... }:
+    let
+      inherit (lib) mkOption types;
+      link = types.submodule {
+        options.label = mkOption { type = types.str; };
+        options.href = mkOption { type = types.str; };
+      };
+      submenu = types.submodule {
+        options.label = mkOption { type = types.str; };
+        options.entries = mkOption { type = types.listOf entry; default = [ ]; };
+      };
+      entry = types.oneOf [ link submenu ];
+    in
+    {
+      options.fleet.menu = mkOption { type = types.listOf entry; default = [ ]; };
+    };
+}
+"#;
+
+#[test]
+fn a_type_that_contains_itself_is_read_up_to_where_it_recurs() {
+    let good = check(&repo(
+        r#"    fleet = { role = "web"; name = "web"; };
+    fleet.menu = [
+      { label = "home"; href = "/"; }
+      { label = "docs"; entries = [ { label = "api"; href = "/api"; } { label = "more"; entries = [ ]; } ]; }
+    ];"#,
+        MENU,
+    ));
+    expect![[""]].assert_eq(&good);
+    // The outer levels are checked; inside the recursion the type is unknown, so silent.
+    let bad = check(&repo(
+        r#"    fleet = { role = "web"; name = "web"; };
+    fleet.menu = [ { label = 1; href = "/"; } { label = "docs"; entries = [ 42 ]; } ];"#,
+        MENU,
+    ));
+    expect![[r#"
+        option/type-mismatch modules/machines.nix:7:18: `fleet.menu` has the wrong type: at `[0]`: expected submodule or submodule, found an attribute set.
+          note modules/menu.nix:16:21: `fleet.menu` is declared here as list of submodule or submodule
+    "#]]
+    .assert_eq(&bad);
+}

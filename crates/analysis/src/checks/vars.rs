@@ -300,12 +300,22 @@ fn listed(names: &[&str]) -> String {
 }
 
 fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mut Vec<Diagnostic>) {
+    // Which machines use each module, built once rather than searched for every read.
+    let mut by_owner: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+    for (m, owners) in &vars.owners {
+        for o in owners {
+            by_owner.entry(o.as_str()).or_default().push(m.as_str());
+        }
+    }
+    let mut users_of: std::collections::HashMap<&str, Vec<&str>> = Default::default();
     for r in &vars.var_refs {
         let Some(g) = &r.generator else { continue };
-        let users: Vec<&str> = machines_using(vars, clan, &r.owner);
+        let users = users_of
+            .entry(r.owner.as_str())
+            .or_insert_with(|| machines_using(vars, clan, &by_owner, &r.owner));
         let mut lacking = Vec::new();
         let mut file_missing: Option<(String, Vec<String>)> = None;
-        for m in &users {
+        for m in users.iter() {
             let mv = &vars.machines[*m];
             if !mv.knows(g) {
                 if mv.complete {
@@ -378,10 +388,12 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
     }
 }
 
-/// The machines whose configuration includes the module `owner`.
+/// The machines whose configuration includes the module `owner` (`by_owner`: the machines
+/// of each module owner).
 fn machines_using<'a>(
     vars: &'a VarsModel,
     clan: &crate::clan::resolve::ClanModel,
+    by_owner: &std::collections::HashMap<&str, Vec<&'a str>>,
     owner: &str,
 ) -> Vec<&'a str> {
     if let Some(rest) = owner.strip_prefix("service ") {
@@ -405,9 +417,5 @@ fn machines_using<'a>(
         }
         return out;
     }
-    vars.owners
-        .iter()
-        .filter(|(_, os)| os.iter().any(|o| o == owner))
-        .map(|(m, _)| m.as_str())
-        .collect()
+    by_owner.get(owner).cloned().unwrap_or_default()
 }

@@ -64,7 +64,9 @@ impl<'e, 'a> ClanReader<'e, 'a> {
 
     /// A clan module: the value of `clan`, `flake.clan`, or a file it imports.
     pub fn clan_module(&mut self, t: &Thunk, fallback: &Location) {
-        if self.depth > 8 {
+        let ev = self.ev;
+        let level = ev.enter();
+        if self.depth > 8 || level.is_none() {
             self.out.open = ClanOpen::all();
             return;
         }
@@ -78,6 +80,10 @@ impl<'e, 'a> ClanReader<'e, 'a> {
             match self.ev.force(&imports) {
                 Value::List(items) => {
                     for i in items.iter() {
+                        if !ev.charge(1) {
+                            self.out.open = ClanOpen::all();
+                            return;
+                        }
                         match self.ev.force(i) {
                             Value::Path(_) | Value::Attrs(_) | Value::Lambda(_) => {
                                 self.depth += 1;
@@ -100,6 +106,10 @@ impl<'e, 'a> ClanReader<'e, 'a> {
                 self.out.open.machine_configs = true;
             }
             for set in ms {
+                if !ev.charge(set.map.len() as u64) {
+                    self.out.open = ClanOpen::all();
+                    return;
+                }
                 for (name, m) in &set.map {
                     self.out.machine_configs.push(Named {
                         name: name.to_string(),
@@ -149,6 +159,10 @@ impl<'e, 'a> ClanReader<'e, 'a> {
                 self.out.open.machines = true;
             }
             for set in ms {
+                if !self.ev.charge(set.map.len() as u64) {
+                    self.out.open = ClanOpen::all();
+                    return;
+                }
                 for (name, m) in &set.map {
                     let m_loc = key_loc(m, &fb);
                     let machine = self.machine(name, m, m_loc);
@@ -163,6 +177,10 @@ impl<'e, 'a> ClanReader<'e, 'a> {
                 self.out.open.tags = true;
             }
             for set in ts {
+                if !self.ev.charge(set.map.len() as u64) {
+                    self.out.open = ClanOpen::all();
+                    return;
+                }
                 for (name, tag) in &set.map {
                     let location = key_loc(tag, &fb);
                     let members = self.name_list(&tag.value, &location);
@@ -181,6 +199,10 @@ impl<'e, 'a> ClanReader<'e, 'a> {
                 self.out.open.instances = true;
             }
             for set in is {
+                if !self.ev.charge(set.map.len() as u64) {
+                    self.out.open = ClanOpen::all();
+                    return;
+                }
                 for (name, inst) in &set.map {
                     let location = key_loc(inst, &fb);
                     let instance = self.instance(name, &inst.value, location);

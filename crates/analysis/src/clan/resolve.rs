@@ -172,9 +172,11 @@ impl ClanModel {
                 location: m.location.clone(),
             })
             .collect();
+        let mut taken: std::collections::HashSet<&str> =
+            role.machines.iter().map(|m| m.name.as_str()).collect();
         for t in &role.tags {
             for m in self.tag_members(&t.name)? {
-                if !out.iter().any(|a| a.machine == m.name) {
+                if taken.insert(m.name.as_str()) {
                     out.push(Assignment {
                         machine: m.name.clone(),
                         via_tag: Some(t.name.clone()),
@@ -500,5 +502,69 @@ fn read_inventory_json(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::clan::model::Member;
+
+    /// A fleet of `n` machines, each named in one role and carrying the role's tag too.
+    pub(crate) fn fleet(n: usize) -> (ClanModel, Role) {
+        let at = Location::new("modules/clan.nix", TextRange::default());
+        let tag = Named {
+            name: "peer".into(),
+            location: at.clone(),
+        };
+        let mut model = ClanModel {
+            machines_complete: true,
+            tags_complete: true,
+            ..Default::default()
+        };
+        let mut role = Role {
+            name: "peer".into(),
+            machines_known: true,
+            tags_known: true,
+            tags: vec![Member {
+                name: "peer".into(),
+                location: at.clone(),
+                settings: Default::default(),
+            }],
+            ..Default::default()
+        };
+        for i in 0..n {
+            let name = format!("m{i}");
+            model.machines.insert(
+                name.clone(),
+                Machine {
+                    name: name.clone(),
+                    class: Some("nixos".into()),
+                    tags: vec![tag.clone()],
+                    ..Default::default()
+                },
+            );
+            role.machines.push(Member {
+                name,
+                location: at.clone(),
+                settings: Default::default(),
+            });
+        }
+        (model, role)
+    }
+
+    #[test]
+    fn expanding_a_role_is_linear_in_its_members() {
+        // Looking each tag member up among the named ones by scanning took 2·10^10 string
+        // comparisons here; a deadline of a minute only catches that, not speed.
+        let (model, role) = fleet(200_000);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(model.role_assignments(&role).map(|a| a.len()));
+        });
+        let n = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("expanding the role finishes");
+        assert_eq!(n, Some(200_000));
     }
 }

@@ -48,6 +48,7 @@ pub struct RoleView {
 }
 
 /// What an instance's `module` resolves to.
+#[derive(Clone)]
 pub enum Resolution {
     Service(ServiceView),
     /// The input is not a flake input (and the inputs are known).

@@ -228,10 +228,8 @@ fn lazy_apply(ev: &Evaluator, f: &Thunk, args: Vec<Thunk>) -> Thunk {
 }
 
 /// Nix's `toString` coercion; `None` when Unknown or an error.
-pub(super) fn coerce_to_string(ev: &Evaluator, v: &Value, depth: u32) -> Option<String> {
-    if depth > 32 {
-        return None;
-    }
+pub(super) fn coerce_to_string(ev: &Evaluator, v: &Value) -> Option<String> {
+    let _level = ev.enter()?;
     match v {
         Value::Str(s) => Some(s.to_string()),
         Value::Int(i) => Some(i.to_string()),
@@ -243,7 +241,11 @@ pub(super) fn coerce_to_string(ev: &Evaluator, v: &Value, depth: u32) -> Option<
             let mut out = String::new();
             for (i, t) in items.iter().enumerate() {
                 let v = ev.force(t);
-                out.push_str(&coerce_to_string(ev, &v, depth + 1)?);
+                let s = coerce_to_string(ev, &v)?;
+                if !ev.charge_bytes(s.len()) {
+                    return None;
+                }
+                out.push_str(&s);
                 let empty_list = matches!(&v, Value::List(l) if l.is_empty());
                 if i + 1 < items.len() && !empty_list {
                     out.push(' ');
@@ -255,10 +257,27 @@ pub(super) fn coerce_to_string(ev: &Evaluator, v: &Value, depth: u32) -> Option<
     }
 }
 
+/// The work of walking or copying a value: its elements, attributes or bytes.
+fn size(v: &Value) -> u64 {
+    match v {
+        Value::List(l) => l.len() as u64,
+        Value::Attrs(a) => a.map.len() as u64,
+        Value::Str(s) => s.len() as u64 / super::limits::BYTES_PER_FUEL,
+        _ => 0,
+    }
+}
+
 pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value {
     let arg = |i: usize| ev.force(&args[i]);
+    // An argument the builtin walks or copies: its size is charged, so loops over large
+    // values cost what they do.
+    let each = |i: usize| {
+        let v = ev.force(&args[i]);
+        ev.charge(size(&v));
+        v
+    };
     match name {
-        "attrNames" => match known_attrs(&arg(0)) {
+        "attrNames" => match known_attrs(&each(0)) {
             Some(a) => list(
                 a.keys()
                     .map(|k| Thunk::value(Value::Str(k.clone())))
@@ -266,7 +285,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             ),
             None => Value::Unknown,
         },
-        "attrValues" => match known_attrs(&arg(0)) {
+        "attrValues" => match known_attrs(&each(0)) {
             Some(a) => list(a.map.values().map(|x| x.value.clone()).collect()),
             None => Value::Unknown,
         },
@@ -275,8 +294,8 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             _ => Value::Unknown,
         },
         "elem" => {
-            let x = arg(0);
-            match arg(1) {
+            let x = each(0);
+            match each(1) {
                 Value::List(l) => {
                     // Nix compares in order; an element we cannot know might throw first.
                     for t in l.iter() {
@@ -291,7 +310,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
                 _ => Value::Unknown,
             }
         }
-        "map" => match arg(1) {
+        "map" => match each(1) {
             Value::List(l) => list(
                 l.iter()
                     .map(|x| lazy_apply(ev, &args[0], vec![x.clone()]))
@@ -299,9 +318,9 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             ),
             _ => Value::Unknown,
         },
-        "concatMap" => match arg(1) {
+        "concatMap" => match each(1) {
             Value::List(l) => {
-                let f = arg(0);
+                let f = each(0);
                 let mut out = Vec::new();
                 for x in l.iter() {
                     match ev.apply(f.clone(), x.clone()) {
@@ -313,9 +332,9 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             }
             _ => Value::Unknown,
         },
-        "filter" | "any" | "all" => match arg(1) {
+        "filter" | "any" | "all" => match each(1) {
             Value::List(l) => {
-                let f = arg(0);
+                let f = each(0);
                 let mut out = Vec::new();
                 for x in l.iter() {
                     match ev.apply(f.clone(), x.clone()) {
@@ -341,7 +360,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             }
             _ => Value::Unknown,
         },
-        "toString" => match coerce_to_string(ev, &arg(0), 0) {
+        "toString" => match coerce_to_string(ev, &each(0)) {
             Some(s) => Value::Str(s.into()),
             None => Value::Unknown,
         },
@@ -364,7 +383,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             },
             _ => Value::Unknown,
         },
-        "listToAttrs" => match arg(0) {
+        "listToAttrs" => match each(0) {
             Value::List(l) => {
                 let mut map = BTreeMap::new();
                 for t in l.iter() {
@@ -384,7 +403,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             }
             _ => Value::Unknown,
         },
-        "concatStringsSep" => match (arg(0), arg(1)) {
+        "concatStringsSep" => match (each(0), each(1)) {
             (Value::Str(sep), Value::List(l)) => {
                 let mut parts = Vec::new();
                 // Only strings: Nix refuses to coerce numbers, booleans and lists here.
@@ -393,6 +412,10 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
                         Value::Str(s) => parts.push(s.to_string()),
                         _ => return Value::Unknown,
                     }
+                }
+                let len = parts.iter().map(|p| p.len() + sep.len()).sum();
+                if !ev.charge_bytes(len) {
+                    return Value::Unknown;
                 }
                 Value::Str(parts.join(&sep).into())
             }
@@ -424,7 +447,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             Value::List(l) => l.first().map(|t| ev.force(t)).unwrap_or(Value::Unknown),
             _ => Value::Unknown,
         },
-        "tail" => match arg(0) {
+        "tail" => match each(0) {
             Value::List(l) if !l.is_empty() => list(l[1..].to_vec()),
             _ => Value::Unknown,
         },
@@ -435,9 +458,9 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
                 .unwrap_or(Value::Unknown),
             _ => Value::Unknown,
         },
-        "foldl'" => match arg(2) {
+        "foldl'" => match each(2) {
             Value::List(l) => {
-                let f = arg(0);
+                let f = each(0);
                 let mut acc = args[1].clone();
                 for x in l.iter() {
                     let partial = ev.apply(f.clone(), acc);
@@ -459,7 +482,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             ),
             _ => Value::Unknown,
         },
-        "removeAttrs" => match (arg(0), arg(1)) {
+        "removeAttrs" => match (each(0), each(1)) {
             (Value::Attrs(a), Value::List(names)) => {
                 let mut m = (*a).clone();
                 for t in names.iter() {
@@ -474,7 +497,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             }
             _ => Value::Unknown,
         },
-        "mapAttrs" => match arg(1) {
+        "mapAttrs" => match each(1) {
             Value::Attrs(a) => {
                 let mut m = (*a).clone();
                 for (k, x) in m.map.iter_mut() {
@@ -488,7 +511,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             }
             _ => Value::Unknown,
         },
-        "intersectAttrs" => match (known_attrs(&arg(0)).cloned(), arg(1)) {
+        "intersectAttrs" => match (known_attrs(&each(0)).cloned(), each(1)) {
             (Some(a), Value::Attrs(b)) if !b.partial => {
                 let map = b
                     .map
@@ -500,7 +523,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             }
             _ => Value::Unknown,
         },
-        "catAttrs" => match (arg(0), arg(1)) {
+        "catAttrs" => match (each(0), each(1)) {
             (Value::Str(n), Value::List(l)) => {
                 let mut out = Vec::new();
                 for t in l.iter() {
@@ -517,7 +540,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             }
             _ => Value::Unknown,
         },
-        "concatLists" => match arg(0) {
+        "concatLists" => match each(0) {
             Value::List(l) => {
                 let mut out = Vec::new();
                 for t in l.iter() {
@@ -534,7 +557,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             Value::Str(s) => Value::Int(s.len() as i64),
             _ => Value::Unknown,
         },
-        "substring" => match (arg(0), arg(1), arg(2)) {
+        "substring" => match (each(0), each(1), each(2)) {
             (Value::Int(start), Value::Int(len), Value::Str(s)) if start >= 0 => {
                 let bytes = s.as_bytes();
                 let start = (start as usize).min(bytes.len());
@@ -550,7 +573,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             }
             _ => Value::Unknown,
         },
-        "replaceStrings" => match (arg(0), arg(1), arg(2)) {
+        "replaceStrings" => match (each(0), each(1), each(2)) {
             (Value::List(from), Value::List(to), Value::Str(s)) if from.len() == to.len() => {
                 let mut pats = Vec::new();
                 for (f, t) in from.iter().zip(to.iter()) {
@@ -558,6 +581,9 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
                         (Value::Str(f), Value::Str(t)) => pats.push((f, t)),
                         _ => return Value::Unknown,
                     }
+                }
+                if !ev.charge_bytes(s.len().saturating_mul(pats.len())) {
+                    return Value::Unknown;
                 }
                 Value::Str(replace_strings(&s, &pats).into())
             }
@@ -571,14 +597,14 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             Value::Path(p) => Value::Str(p.rsplit('/').next().unwrap_or("").into()),
             _ => Value::Unknown,
         },
-        "fromJSON" => match arg(0) {
+        "fromJSON" => match each(0) {
             Value::Str(s) => match serde_json::from_str::<serde_json::Value>(&s) {
                 Ok(j) => from_json(&j),
                 Err(_) => Value::Unknown,
             },
             _ => Value::Unknown,
         },
-        "toJSON" => match to_json(ev, &args[0], 0) {
+        "toJSON" => match to_json(ev, &args[0]) {
             // How floats are printed differs between Nix versions (`1.0` or `1`).
             Some(j) if !has_float(&j) => Value::Str(j.to_string().into()),
             _ => Value::Unknown,
@@ -599,7 +625,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             arg(1)
         }
         "deepSeq" => {
-            ev.deep_force(&args[0], 0);
+            ev.deep_force(&args[0]);
             arg(1)
         }
         "trace" => arg(1),
@@ -707,7 +733,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             Value::Bool(false) => Value::Str("".into()),
             _ => Value::Unknown,
         },
-        "lib.genAttrs" => match arg(0) {
+        "lib.genAttrs" => match each(0) {
             Value::List(names) => {
                 let mut map = BTreeMap::new();
                 for t in names.iter() {
@@ -721,7 +747,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             }
             _ => Value::Unknown,
         },
-        "lib.mapAttrsToList" => match known_attrs(&arg(1)).cloned() {
+        "lib.mapAttrsToList" => match known_attrs(&each(1)).cloned() {
             Some(a) => list(
                 a.map
                     .iter()
@@ -736,9 +762,9 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             ),
             None => Value::Unknown,
         },
-        "lib.filterAttrs" => match known_attrs(&arg(1)).cloned() {
+        "lib.filterAttrs" => match known_attrs(&each(1)).cloned() {
             Some(a) => {
-                let f = arg(0);
+                let f = each(0);
                 let mut map = BTreeMap::new();
                 for (k, x) in &a.map {
                     let p = ev.apply(f.clone(), Thunk::value(Value::Str(k.clone())));
@@ -754,7 +780,7 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             }
             None => Value::Unknown,
         },
-        "lib.hasPrefix" | "lib.hasSuffix" | "lib.hasInfix" => match (arg(0), arg(1)) {
+        "lib.hasPrefix" | "lib.hasSuffix" | "lib.hasInfix" => match (each(0), each(1)) {
             (Value::Str(p), Value::Str(s)) => Value::Bool(match name {
                 "lib.hasPrefix" => s.starts_with(&*p),
                 "lib.hasSuffix" => s.ends_with(&*p),
@@ -764,13 +790,13 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
         },
         "lib.flatten" => {
             let mut out = Vec::new();
-            if flatten(ev, &arg(0), &mut out, 0) {
+            if flatten(ev, &each(0), &mut out) {
                 list(out)
             } else {
                 Value::Unknown
             }
         }
-        "lib.unique" => match arg(0) {
+        "lib.unique" => match each(0) {
             Value::List(l) => {
                 let mut out: Vec<(Thunk, Value)> = Vec::new();
                 for t in l.iter() {
@@ -835,17 +861,20 @@ fn str_test(ev: &Evaluator, v: &Value) -> Option<StrTest> {
     }
 }
 
-fn flatten(ev: &Evaluator, v: &Value, out: &mut Vec<Thunk>, depth: u32) -> bool {
-    if depth > 32 {
+fn flatten(ev: &Evaluator, v: &Value, out: &mut Vec<Thunk>) -> bool {
+    let Some(_level) = ev.enter() else {
         return false;
-    }
+    };
     match v {
         Value::List(l) => {
+            if !ev.charge(l.len() as u64) {
+                return false;
+            }
             for t in l.iter() {
                 let inner = ev.force(t);
                 match inner {
                     Value::List(_) => {
-                        if !flatten(ev, &inner, out, depth + 1) {
+                        if !flatten(ev, &inner, out) {
                             return false;
                         }
                     }
@@ -940,10 +969,8 @@ fn from_json(j: &serde_json::Value) -> Value {
 }
 
 /// Deeply forces a value into JSON as `builtins.toJSON` would; `None` if anything is Unknown.
-pub(super) fn to_json(ev: &Evaluator, t: &Thunk, depth: u32) -> Option<serde_json::Value> {
-    if depth > 128 {
-        return None;
-    }
+pub(super) fn to_json(ev: &Evaluator, t: &Thunk) -> Option<serde_json::Value> {
+    let _level = ev.enter()?;
     Some(match ev.force(t) {
         Value::Null => serde_json::Value::Null,
         Value::Bool(b) => serde_json::Value::Bool(b),
@@ -952,7 +979,7 @@ pub(super) fn to_json(ev: &Evaluator, t: &Thunk, depth: u32) -> Option<serde_jso
         Value::Str(s) => serde_json::Value::String(s.to_string()),
         Value::List(l) => serde_json::Value::Array(
             l.iter()
-                .map(|x| to_json(ev, x, depth + 1))
+                .map(|x| to_json(ev, x))
                 .collect::<Option<Vec<_>>>()?,
         ),
         Value::Attrs(a) => {
@@ -961,7 +988,7 @@ pub(super) fn to_json(ev: &Evaluator, t: &Thunk, depth: u32) -> Option<serde_jso
             }
             let mut m = serde_json::Map::new();
             for (k, v) in &a.map {
-                m.insert(k.to_string(), to_json(ev, &v.value, depth + 1)?);
+                m.insert(k.to_string(), to_json(ev, &v.value)?);
             }
             serde_json::Value::Object(m)
         }
@@ -1148,21 +1175,21 @@ fn types_select(name: &str) -> Value {
 
 /// `import-tree <paths>`: records the roots; anything it cannot read makes the result Unknown.
 pub(super) fn import_tree_apply(ev: &Evaluator, mut spec: ImportTreeSpec, arg: &Thunk) -> Value {
-    fn roots(ev: &Evaluator, v: &Value, out: &mut Vec<String>, depth: u32) -> bool {
-        if depth > 16 {
+    fn roots(ev: &Evaluator, v: &Value, out: &mut Vec<String>) -> bool {
+        let Some(_level) = ev.enter() else {
             return false;
-        }
+        };
         match v {
             Value::Path(p) => {
                 out.push(p.to_string());
                 true
             }
-            Value::List(l) => l.iter().all(|t| roots(ev, &ev.force(t), out, depth + 1)),
+            Value::List(l) => l.iter().all(|t| roots(ev, &ev.force(t), out)),
             _ => false,
         }
     }
     let v = ev.force(arg);
-    if !roots(ev, &v, &mut spec.roots, 0) {
+    if !roots(ev, &v, &mut spec.roots) {
         return Value::Unknown;
     }
     Value::Sym(Rc::new(Sym::ImportTree(spec)))

@@ -72,25 +72,28 @@ impl Env {
         &self.0.file
     }
 
-    pub(super) fn lookup(&self, name: &str) -> Lookup {
+    /// Where `name` is bound, and how many scopes were searched (the cost of the lookup).
+    pub(super) fn lookup(&self, name: &str) -> (Lookup, u32) {
         let mut withs = Vec::new();
         let mut cur = Some(self);
+        let mut hops = 0;
         while let Some(env) = cur {
+            hops += 1;
             match &env.0.kind {
                 ScopeKind::Vars(vars) => {
                     if let Some(t) = vars.borrow().get(name) {
-                        return Lookup::Found(t.clone());
+                        return (Lookup::Found(t.clone()), hops);
                     }
                 }
                 ScopeKind::With(ns) => withs.push(ns.clone()),
                 ScopeKind::Root(globals) => {
                     if let Some(t) = globals.get(name) {
-                        return Lookup::Found(t.clone());
+                        return (Lookup::Found(t.clone()), hops);
                     }
                 }
             }
             cur = env.0.parent.as_ref();
         }
-        Lookup::Withs(withs)
+        (Lookup::Withs(withs), hops)
     }
 }

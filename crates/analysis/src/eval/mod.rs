@@ -9,10 +9,11 @@
 
 mod builtins;
 mod env;
+pub mod limits;
 pub mod read;
 mod value;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -85,19 +86,19 @@ pub struct VarRefEvent {
     pub generator_span: Option<Span>,
 }
 
-const STEP_BUDGET: u64 = 400_000;
-
 thread_local! {
     // The builtins are immutable values; build them once per thread, not once per file.
     static GLOBALS: Rc<HashMap<Rc<str>, Thunk>> = Rc::new(builtins::globals());
 }
-const MAX_DEPTH: u32 = 400;
+
+/// Attribute paths nest values this deep at most (`a.b.….z = v` and nested set literals
+/// together); deeper entries make their set partial instead.
+const MAX_PATH_DEPTH: usize = 128;
 
 pub struct Evaluator<'a> {
     files: &'a dyn FileSource,
     globals: Rc<HashMap<Rc<str>, Thunk>>,
-    steps: Cell<u64>,
-    depth: Cell<u32>,
+    budget: limits::Budget,
     recording: bool,
     recorder: RefCell<Recorder>,
     /// Every thunk created, so `force_all` can visit code the result does not reach.
@@ -106,6 +107,10 @@ pub struct Evaluator<'a> {
     escaping: RefCell<Vec<Thunk>>,
     lambdas: RefCell<Vec<Rc<Closure>>>,
     seen_lambdas: RefCell<HashSet<(Rc<str>, TextRange)>>,
+    /// Inside [`Evaluator::force_all`]: code is explored for references, not for values.
+    exploring: std::cell::Cell<bool>,
+    /// Lambdas (by where they are written) already explored with an Unknown argument.
+    explored: RefCell<HashSet<(Rc<str>, TextRange)>>,
     imports: RefCell<HashMap<Rc<str>, Thunk>>,
     /// Names of flake inputs by what they are (`import-tree`, `flake-parts`, `nixpkgs`).
     input_kinds: HashMap<Rc<str>, &'static str>,
@@ -116,14 +121,15 @@ impl<'a> Evaluator<'a> {
         Evaluator {
             files,
             globals: GLOBALS.with(|g| g.clone()),
-            steps: Cell::new(0),
-            depth: Cell::new(0),
+            budget: limits::Budget::new(),
             recording: false,
             recorder: RefCell::new(Recorder::default()),
             created: RefCell::new(Vec::new()),
             escaping: RefCell::new(Vec::new()),
             lambdas: RefCell::new(Vec::new()),
             seen_lambdas: RefCell::new(HashSet::new()),
+            exploring: std::cell::Cell::new(false),
+            explored: RefCell::new(HashSet::new()),
             imports: RefCell::new(HashMap::new()),
             input_kinds: HashMap::new(),
         }
@@ -159,7 +165,46 @@ impl<'a> Evaluator<'a> {
         Env::root(file.into(), self.globals.clone())
     }
 
+    /// Spends `units` of fuel (see [`limits`]); false once the fuel is gone.
+    pub fn charge(&self, units: u64) -> bool {
+        self.budget.charge(units)
+    }
+
+    /// Spends the fuel for a string of `len` bytes; false (build nothing) once it is gone.
+    pub fn charge_bytes(&self, len: usize) -> bool {
+        self.budget.charge_bytes(len)
+    }
+
+    /// Opens one level of recursion; `None` (answer Unknown) when the depth or fuel is gone.
+    /// Every recursive walk over values, types or configurations goes through this.
+    pub fn enter(&self) -> Option<limits::Level<'_>> {
+        self.budget.enter()
+    }
+
+    /// The fuel ran out during this evaluation: some results are missing, not just Unknown.
+    pub fn exhausted(&self) -> bool {
+        self.budget.exhausted()
+    }
+
+    /// Runs `f` on an allowance of fuel of its own; says whether it ran out (see
+    /// [`limits`]). For work whose cut-off costs only precision, such as exploring code the
+    /// result does not reach, so it cannot starve the reading that follows.
+    pub fn phase<T>(&self, f: impl FnOnce() -> T) -> (T, bool) {
+        self.budget.phase(f)
+    }
+
+    /// Grants the fuel for evaluating `bytes` bytes of source.
+    pub fn grant_for_source(&self, bytes: usize) {
+        self.budget.grant(bytes)
+    }
+
+    /// Fuel spent so far.
+    pub fn fuel_spent(&self) -> u64 {
+        self.budget.spent()
+    }
+
     fn new_thunk(&self, expr: ast::Expr, env: &Env) -> Thunk {
+        self.charge(1);
         let t = Thunk::pending(expr, env.clone());
         if self.recording {
             self.created.borrow_mut().push(t.clone());
@@ -177,26 +222,21 @@ impl<'a> Evaluator<'a> {
             // Infinite recursion in Nix; for us, simply not knowable.
             ThunkState::Forcing => return Value::Unknown,
             ThunkState::Pending { expr, env } => self.eval(&expr, &env),
-            ThunkState::Deferred(f) => f(self),
+            ThunkState::Deferred(f) => match self.enter() {
+                Some(_level) => f(self),
+                None => Value::Unknown,
+            },
         };
         *t.0.state.borrow_mut() = ThunkState::Done(v.clone());
         v
     }
 
-    fn out_of_budget(&self) -> bool {
-        self.steps.get() > STEP_BUDGET
-    }
-
     /// Evaluates an expression to weak head normal form.
     pub fn eval(&self, expr: &ast::Expr, env: &Env) -> Value {
-        self.steps.set(self.steps.get() + 1);
-        if self.out_of_budget() || self.depth.get() > MAX_DEPTH {
+        let Some(_level) = self.enter() else {
             return Value::Unknown;
-        }
-        self.depth.set(self.depth.get() + 1);
-        let v = self.eval_inner(expr, env);
-        self.depth.set(self.depth.get() - 1);
-        v
+        };
+        self.eval_inner(expr, env)
     }
 
     fn span(&self, env: &Env, range: rowan::TextRange) -> Span {
@@ -332,7 +372,11 @@ impl<'a> Evaluator<'a> {
     }
 
     fn lookup(&self, env: &Env, name: &str, range: rowan::TextRange) -> Value {
-        match env.lookup(name) {
+        let (found, hops) = env.lookup(name);
+        if !self.charge(hops as u64 / 4) {
+            return Value::Unknown;
+        }
+        match found {
             env::Lookup::Found(t) => self.force(&t),
             env::Lookup::Withs(withs) => {
                 for ns in withs {
@@ -369,7 +413,7 @@ impl<'a> Evaluator<'a> {
                 InterpolPart::Interpolation(i) => {
                     let v = self.eval_opt(i.expr(), env);
                     match v {
-                        Value::Str(s) => out.push_str(&s),
+                        Value::Str(s) if self.charge_bytes(s.len()) => out.push_str(&s),
                         // Paths are copied to the store when interpolated: not knowable here.
                         _ => return None,
                     }
@@ -384,8 +428,18 @@ impl<'a> Evaluator<'a> {
             return Value::Unknown;
         }
         // Nix strips indentation after an escaped line break (`''\n`) where rnix does not.
-        let text = s.syntax().text().to_string();
-        if text.starts_with("''") && (text.contains("''\\n") || text.contains("''\\r")) {
+        // Only this string's own tokens are read: its interpolations are strings of their own.
+        let own_tokens = || {
+            s.syntax()
+                .children_with_tokens()
+                .filter_map(|c| c.into_token())
+        };
+        let indented = own_tokens()
+            .next()
+            .is_some_and(|t| t.text().starts_with("''"));
+        if indented
+            && own_tokens().any(|t| t.text().contains("''\\n") || t.text().contains("''\\r"))
+        {
             return Value::Unknown;
         }
         match self.eval_literal_str_parts(s.normalized_parts(), env) {
@@ -432,6 +486,9 @@ impl<'a> Evaluator<'a> {
         let default = sel.default_expr();
         let mut cur = base;
         for attr in path.attrs() {
+            if !self.charge(1) {
+                return Value::Unknown;
+            }
             let name = self.attr_name(&attr, env);
             let span = self.span(env, attr.syntax().text_range());
             cur = match (cur, name) {
@@ -487,6 +544,9 @@ impl<'a> Evaluator<'a> {
         };
         let attrs: Vec<ast::Attr> = path.attrs().collect();
         for (i, attr) in attrs.iter().enumerate() {
+            if !self.charge(1) {
+                return Value::Unknown;
+            }
             let Some(name) = self.attr_name(attr, env) else {
                 return Value::Unknown;
             };
@@ -518,7 +578,7 @@ impl<'a> Evaluator<'a> {
         rec: bool,
     ) -> Attrs {
         let mut tree = PendingSet::default();
-        self.collect_entries(node, key_env, value_env, rec, &mut tree);
+        self.collect_entries(node, key_env, value_env, rec, &mut tree, 0);
         let attrs = self.finish(tree);
         if rec {
             for (k, a) in &attrs.map {
@@ -528,6 +588,8 @@ impl<'a> Evaluator<'a> {
         attrs
     }
 
+    /// Collects the entries of `node` into `tree`, which is `depth` levels below the set being
+    /// built.
     fn collect_entries(
         &self,
         node: &impl HasEntry,
@@ -535,8 +597,14 @@ impl<'a> Evaluator<'a> {
         value_env: &Env,
         rec: bool,
         tree: &mut PendingSet,
+        depth: usize,
     ) {
         for entry in node.entries() {
+            if !self.charge(1) {
+                // Out of fuel: what is left of the set cannot be known.
+                tree.partial = true;
+                return;
+            }
             match entry {
                 ast::Entry::Inherit(inh) => {
                     let from = inh
@@ -583,6 +651,11 @@ impl<'a> Evaluator<'a> {
                         continue;
                     };
                     let attrs: Vec<ast::Attr> = path.attrs().collect();
+                    if depth + attrs.len() > MAX_PATH_DEPTH || !self.charge(attrs.len() as u64) {
+                        self.new_thunk(value, value_env);
+                        tree.partial = true;
+                        continue;
+                    }
                     // `{ ${null} = v; }` defines nothing.
                     if let Some(ast::Attr::Dynamic(d)) = attrs.first() {
                         if matches!(self.eval_opt(d.expr(), key_env), Value::Null) {
@@ -606,13 +679,14 @@ impl<'a> Evaluator<'a> {
                         tree.mark_partial(&names);
                         continue;
                     }
-                    tree.insert_path(self, &names, value, value_env);
+                    tree.insert_path(self, &names, value, value_env, depth);
                 }
             }
         }
     }
 
     fn deferred(&self, f: impl FnOnce(&Evaluator) -> Value + 'static) -> Thunk {
+        self.charge(1);
         let t = Thunk::deferred(f);
         if self.recording {
             self.created.borrow_mut().push(t.clone());
@@ -671,7 +745,7 @@ impl<'a> Evaluator<'a> {
                 _ => self.keep_rhs(op, env),
             },
             K::Concat => match (lhs(), rhs()) {
-                (Value::List(a), Value::List(b)) => {
+                (Value::List(a), Value::List(b)) if self.charge((a.len() + b.len()) as u64) => {
                     let mut v = (*a).clone();
                     v.extend(b.iter().cloned());
                     Value::List(Rc::new(v))
@@ -679,7 +753,9 @@ impl<'a> Evaluator<'a> {
                 _ => Value::Unknown,
             },
             K::Update => match (lhs(), rhs()) {
-                (Value::Attrs(a), Value::Attrs(b)) => {
+                (Value::Attrs(a), Value::Attrs(b))
+                    if self.charge((a.map.len() + b.map.len()) as u64) =>
+                {
                     let mut m = (*a).clone();
                     for (k, v) in &b.map {
                         m.map.insert(k.clone(), v.clone());
@@ -693,7 +769,12 @@ impl<'a> Evaluator<'a> {
                     Value::Unknown
                 }
             },
-            K::Add => builtins::add(lhs(), rhs()),
+            K::Add => match (lhs(), rhs()) {
+                (Value::Str(a), Value::Str(b)) if !self.charge_bytes(a.len() + b.len()) => {
+                    Value::Unknown
+                }
+                (a, b) => builtins::add(a, b),
+            },
             K::Sub | K::Mul | K::Div => builtins::arith(kind, lhs(), rhs()),
             K::Equal => match self.equal(&lhs(), &rhs()) {
                 Some(b) => Value::Bool(b),
@@ -730,17 +811,11 @@ impl<'a> Evaluator<'a> {
     /// Nix's `<`: numbers, strings, paths and lists (lexicographically). `None` when unknown
     /// or a type error.
     pub(crate) fn less_than(&self, a: &Value, b: &Value) -> Option<bool> {
-        if self.depth.get() > MAX_DEPTH || self.out_of_budget() {
-            return None;
-        }
-        self.depth.set(self.depth.get() + 1);
-        let r = self.less_than_inner(a, b);
-        self.depth.set(self.depth.get() - 1);
-        r
+        let _level = self.enter()?;
+        self.less_than_inner(a, b)
     }
 
     fn less_than_inner(&self, a: &Value, b: &Value) -> Option<bool> {
-        self.steps.set(self.steps.get() + 1);
         match (a, b) {
             (Value::Int(x), Value::Int(y)) => Some(x < y),
             (Value::Int(x), Value::Float(y)) => Some((*x as f64) < *y),
@@ -765,17 +840,11 @@ impl<'a> Evaluator<'a> {
     /// Nix's `==`, or `None` when the answer depends on something Unknown.
     pub(crate) fn equal(&self, a: &Value, b: &Value) -> Option<bool> {
         // Values can be infinitely deep (`let x = [ x ]; in x == x`).
-        if self.depth.get() > MAX_DEPTH || self.out_of_budget() {
-            return None;
-        }
-        self.depth.set(self.depth.get() + 1);
-        let r = self.equal_inner(a, b);
-        self.depth.set(self.depth.get() - 1);
-        r
+        let _level = self.enter()?;
+        self.equal_inner(a, b)
     }
 
     fn equal_inner(&self, a: &Value, b: &Value) -> Option<bool> {
-        self.steps.set(self.steps.get() + 1);
         match (a, b) {
             (Value::Unknown, _) | (_, Value::Unknown) | (Value::Sym(_), _) | (_, Value::Sym(_)) => {
                 None
@@ -804,7 +873,7 @@ impl<'a> Evaluator<'a> {
                 all
             }
             (Value::Attrs(x), Value::Attrs(y)) => {
-                if x.partial || y.partial {
+                if x.partial || y.partial || !self.charge(x.map.len() as u64) {
                     return None;
                 }
                 if x.map.len() != y.map.len() || !x.keys().eq(y.keys()) {
@@ -829,16 +898,20 @@ impl<'a> Evaluator<'a> {
 
     /// Applies a function value to an argument.
     pub fn apply(&self, f: Value, arg: Thunk) -> Value {
-        self.steps.set(self.steps.get() + 1);
-        if self.out_of_budget() || self.depth.get() > MAX_DEPTH {
+        let Some(_level) = self.enter() else {
             return Value::Unknown;
-        }
+        };
         match f {
             Value::Lambda(c) => {
-                self.depth.set(self.depth.get() + 1);
-                let v = self.apply_lambda(&c, arg);
-                self.depth.set(self.depth.get() - 1);
-                v
+                if self.exploring.get()
+                    && self.force(&arg).is_unknown()
+                    && !self.first_exploration(&c)
+                {
+                    // The same code with an argument as unknown as before records nothing new;
+                    // entering it again would unroll a recursive function forever.
+                    return Value::Unknown;
+                }
+                self.apply_lambda(&c, arg)
             }
             Value::Builtin(b) => {
                 let mut args = b.args.clone();
@@ -850,9 +923,7 @@ impl<'a> Evaluator<'a> {
                         args,
                     }))
                 } else {
-                    self.depth.set(self.depth.get() + 1);
                     let v = builtins::call(self, b.name, &args);
-                    self.depth.set(self.depth.get() - 1);
                     if v.is_unknown() && self.recording {
                         // A module set handed to a builtin we could not evaluate may be used
                         // in any way (`attrValues config.flake.modules.nixos`).
@@ -906,7 +977,13 @@ impl<'a> Evaluator<'a> {
                     scope.define(bind.text().into(), arg.clone());
                 }
                 let mut formals = HashSet::new();
+                // Matching costs the formals and, without `...`, every attribute given.
+                let given = attrs.as_ref().map_or(0, |a| a.map.len());
+                if !self.charge(1 + given as u64) {
+                    return Value::Unknown;
+                }
                 for entry in pat.pat_entries() {
+                    self.charge(1);
                     let Some(tok) = entry.ident().and_then(|i| i.ident_token()) else {
                         continue;
                     };
@@ -977,6 +1054,7 @@ impl<'a> Evaluator<'a> {
         let Some(expr) = parsed.root_expr() else {
             return Value::Unknown;
         };
+        self.grant_for_source(usize::from(parsed.green.text_len()));
         let env = self.root_env(&path);
         let t = self.new_thunk(expr, &env);
         self.imports.borrow_mut().insert(key, t.clone());
@@ -987,21 +1065,27 @@ impl<'a> Evaluator<'a> {
         self.files.read_text(path)
     }
 
-    /// Forces `t` completely: every list element and attribute, recursively.
-    pub fn deep_force(&self, t: &Thunk, depth: u32) -> Value {
+    /// Forces `t` completely: every list element and attribute, recursively. Each value is
+    /// visited once, however many times it is shared.
+    pub fn deep_force(&self, t: &Thunk) -> Value {
+        let mut seen = HashSet::new();
+        self.deep_force_in(t, &mut seen)
+    }
+
+    fn deep_force_in(&self, t: &Thunk, seen: &mut HashSet<*const ()>) -> Value {
         let v = self.force(t);
-        if depth > 64 || self.out_of_budget() {
+        let Some(_level) = self.enter() else {
             return v;
-        }
+        };
         match &v {
-            Value::List(l) => {
+            Value::List(l) if seen.insert(Rc::as_ptr(l).cast()) => {
                 for x in l.iter() {
-                    self.deep_force(x, depth + 1);
+                    self.deep_force_in(x, seen);
                 }
             }
-            Value::Attrs(a) => {
+            Value::Attrs(a) if seen.insert(Rc::as_ptr(a).cast()) => {
                 for x in a.map.values() {
-                    self.deep_force(&x.value, depth + 1);
+                    self.deep_force_in(&x.value, seen);
                 }
             }
             _ => {}
@@ -1013,11 +1097,23 @@ impl<'a> Evaluator<'a> {
     /// function bodies, both branches of an unknown `if` — so their module references are
     /// recorded too. Lambdas are entered once each with Unknown arguments.
     pub fn force_all(&self) {
+        self.exploring.set(true);
+        self.explore();
+        self.exploring.set(false);
+    }
+
+    /// Whether `c` is entered with an Unknown argument for the first time while exploring.
+    fn first_exploration(&self, c: &Closure) -> bool {
+        let key = (c.env.file().clone(), c.lambda.syntax().text_range().into());
+        self.explored.borrow_mut().insert(key)
+    }
+
+    fn explore(&self) {
         let mut next_thunk = 0;
         let mut next_lambda = 0;
         let mut next_escape = 0;
         loop {
-            if self.out_of_budget() {
+            if !self.charge(1) {
                 break;
             }
             let t = self.created.borrow().get(next_thunk).cloned();
@@ -1036,8 +1132,9 @@ impl<'a> Evaluator<'a> {
             let c = self.lambdas.borrow().get(next_lambda).cloned();
             if let Some(c) = c {
                 next_lambda += 1;
-                let v = self.apply_lambda(&c, Thunk::unknown());
-                let _ = v;
+                if self.first_exploration(&c) {
+                    self.apply_lambda(&c, Thunk::unknown());
+                }
                 continue;
             }
             break;
@@ -1393,55 +1490,59 @@ impl PendingSet {
     }
 
     /// Inserts `a.b.c = value`, merging with sets already written as literals or dotted paths
-    /// (`a = { b = 1; }; a.c = 2;` is one set in Nix).
+    /// (`a = { b = 1; }; a.c = 2;` is one set in Nix). `self` is `depth` levels below the set
+    /// being built; the caller keeps `depth + names.len()` within [`MAX_PATH_DEPTH`].
     fn insert_path(
         &mut self,
         ev: &Evaluator,
         names: &[(Rc<str>, Span)],
         value: ast::Expr,
         value_env: &Env,
+        depth: usize,
     ) {
-        let Some(((name, span), rest)) = names.split_first() else {
+        let Some(((name, span), parents)) = names.split_last() else {
             return;
         };
-        if rest.is_empty() {
-            let literal_set = match &value {
-                ast::Expr::AttrSet(s) if s.rec_token().is_none() => Some(s.clone()),
-                _ => None,
-            };
-            match (self.entries.get_mut(name), literal_set) {
-                (Some(PendingNode::Set(existing, _)), Some(lit)) => {
-                    ev.collect_entries(&lit, value_env, value_env, false, existing);
-                }
-                (Some(_), _) => {
-                    self.entries
-                        .insert(name.clone(), PendingNode::Conflict(span.clone()));
-                }
-                (None, Some(lit)) => {
-                    let mut set = PendingSet::default();
-                    ev.collect_entries(&lit, value_env, value_env, false, &mut set);
-                    self.entries
-                        .insert(name.clone(), PendingNode::Set(Box::new(set), span.clone()));
-                }
-                (None, None) => {
-                    let value_span = ev.span(value_env, value.syntax().text_range());
-                    let t = ev.new_thunk(value, value_env);
-                    self.entries.insert(
-                        name.clone(),
-                        PendingNode::Leaf(t, span.clone(), Some(value_span)),
-                    );
+        let mut cur = self;
+        for (n, sp) in parents {
+            let node = cur
+                .entries
+                .entry(n.clone())
+                .or_insert_with(|| PendingNode::Set(Box::default(), sp.clone()));
+            match node {
+                PendingNode::Set(set, _) => cur = set,
+                _ => {
+                    *node = PendingNode::Conflict(sp.clone());
+                    return;
                 }
             }
-            return;
         }
-        let node = self
-            .entries
-            .entry(name.clone())
-            .or_insert_with(|| PendingNode::Set(Box::default(), span.clone()));
-        match node {
-            PendingNode::Set(set, _) => set.insert_path(ev, rest, value, value_env),
-            _ => {
-                *node = PendingNode::Conflict(span.clone());
+        let depth = depth + names.len();
+        let literal_set = match &value {
+            ast::Expr::AttrSet(s) if s.rec_token().is_none() => Some(s.clone()),
+            _ => None,
+        };
+        match (cur.entries.get_mut(name), literal_set) {
+            (Some(PendingNode::Set(existing, _)), Some(lit)) => {
+                ev.collect_entries(&lit, value_env, value_env, false, existing, depth);
+            }
+            (Some(_), _) => {
+                cur.entries
+                    .insert(name.clone(), PendingNode::Conflict(span.clone()));
+            }
+            (None, Some(lit)) => {
+                let mut set = PendingSet::default();
+                ev.collect_entries(&lit, value_env, value_env, false, &mut set, depth);
+                cur.entries
+                    .insert(name.clone(), PendingNode::Set(Box::new(set), span.clone()));
+            }
+            (None, None) => {
+                let value_span = ev.span(value_env, value.syntax().text_range());
+                let t = ev.new_thunk(value, value_env);
+                cur.entries.insert(
+                    name.clone(),
+                    PendingNode::Leaf(t, span.clone(), Some(value_span)),
+                );
             }
         }
     }
@@ -1450,6 +1551,10 @@ impl PendingSet {
 /// Evaluates a closed expression and returns its value as JSON, or `None` when any part of it
 /// is Unknown to the partial evaluator or evaluation fails. Used by the differential tests.
 pub fn eval_standalone(src: &str) -> Option<serde_json::Value> {
+    crate::stack::run(|| eval_standalone_here(src))
+}
+
+fn eval_standalone_here(src: &str) -> Option<serde_json::Value> {
     let parsed = crate::syntax::parse_text(src);
     if !parsed.errors.is_empty() {
         return None;
@@ -1458,7 +1563,7 @@ pub fn eval_standalone(src: &str) -> Option<serde_json::Value> {
     let ev = Evaluator::new(&NoFiles);
     let env = ev.root_env("<expr>");
     let t = Thunk::pending(expr, env);
-    builtins::to_json(&ev, &t, 0)
+    builtins::to_json(&ev, &t)
 }
 
 /// Like [`eval_standalone`], with `dir` as the directory of the expression (so `./x.json` and
@@ -1469,6 +1574,10 @@ pub fn eval_standalone(src: &str) -> Option<serde_json::Value> {
 /// the body of `{ lib, ... }: <src>` applied to the module arguments of a system module, so
 /// `lib` is the evaluator's model of nixpkgs' `lib`.
 pub fn eval_in_dir(dir: &std::path::Path, src: &str, with_lib: bool) -> Option<serde_json::Value> {
+    crate::stack::run(|| eval_in_dir_here(dir, src, with_lib))
+}
+
+fn eval_in_dir_here(dir: &std::path::Path, src: &str, with_lib: bool) -> Option<serde_json::Value> {
     /// Reads files under `dir`; `.nix` files are parsed for `import`.
     struct DirFiles<'d>(&'d std::path::Path);
     impl FileSource for DirFiles<'_> {
@@ -1508,5 +1617,5 @@ pub fn eval_in_dir(dir: &std::path::Path, src: &str, with_lib: bool) -> Option<s
     } else {
         t
     };
-    builtins::to_json(&ev, &t, 0)
+    builtins::to_json(&ev, &t)
 }

@@ -12,6 +12,9 @@ pub fn config_sets(ev: &Evaluator, t: &Thunk, out: &mut Vec<Rc<Attrs>>, depth: u
     if depth > 16 {
         return false;
     }
+    let Some(_level) = ev.enter() else {
+        return false;
+    };
     match ev.force(t) {
         Value::Attrs(a) => {
             let ty = a.get("_type").map(|x| ev.force(&x.value));
@@ -54,6 +57,9 @@ pub fn config_sets_cond(
     if depth > 16 {
         return false;
     }
+    let Some(_level) = ev.enter() else {
+        return false;
+    };
     match ev.force(t) {
         Value::Attrs(a) => {
             let ty = a.get("_type").map(|x| ev.force(&x.value));
@@ -135,14 +141,15 @@ pub fn known_json(ev: &Evaluator, t: &Thunk) -> Option<serde_json::Value> {
         if depth > 64 {
             return None;
         }
+        let _level = ev.enter()?;
         let v = strip_priority(ev, v);
         Some(match v {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(b),
             Value::Int(i) => serde_json::Value::from(i),
             Value::Float(f) => serde_json::Number::from_f64(f).map(serde_json::Value::Number)?,
-            Value::Str(s) => serde_json::Value::String(s.to_string()),
-            Value::List(l) => serde_json::Value::Array(
+            Value::Str(s) if ev.charge_bytes(s.len()) => serde_json::Value::String(s.to_string()),
+            Value::List(l) if ev.charge(l.len() as u64) => serde_json::Value::Array(
                 l.iter()
                     .map(|x| go(ev, ev.force(x), depth + 1))
                     .collect::<Option<_>>()?,
@@ -153,6 +160,9 @@ pub fn known_json(ev: &Evaluator, t: &Thunk) -> Option<serde_json::Value> {
                 }
                 let mut m = serde_json::Map::new();
                 for (k, x) in &a.map {
+                    if !ev.charge(1) {
+                        return None;
+                    }
                     m.insert(k.to_string(), go(ev, ev.force(&x.value), depth + 1)?);
                 }
                 serde_json::Value::Object(m)

@@ -231,6 +231,42 @@ pub(super) enum ThunkState {
     Done(Value),
 }
 
+thread_local! {
+    /// States of thunks being dropped, and whether a drop loop is already running.
+    static DROPPING: (RefCell<Vec<ThunkState>>, std::cell::Cell<bool>) =
+        const { (RefCell::new(Vec::new()), std::cell::Cell::new(false)) };
+}
+
+/// Values nest through thunks (an attribute's value, a list element), and a value can be as
+/// deep as evaluation made it. Dropping one recursively could overflow the stack, so a thunk's
+/// state is dropped by a loop: nested thunks met while dropping queue their state instead of
+/// dropping it in place.
+impl Drop for ThunkCell {
+    fn drop(&mut self) {
+        let state = std::mem::replace(self.state.get_mut(), ThunkState::Forcing);
+        if matches!(state, ThunkState::Forcing) {
+            return;
+        }
+        let queued = DROPPING.try_with(|(queue, running)| {
+            queue.borrow_mut().push(state);
+            if running.replace(true) {
+                return;
+            }
+            loop {
+                let next = queue.borrow_mut().pop();
+                match next {
+                    Some(s) => drop(s),
+                    None => break,
+                }
+            }
+            running.set(false);
+        });
+        // During thread shutdown the queue may be gone: the state is then dropped here (it was
+        // moved into the closure and dropped with it).
+        let _ = queued;
+    }
+}
+
 impl std::fmt::Debug for Thunk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &*self.0.state.borrow() {

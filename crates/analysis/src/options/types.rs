@@ -235,13 +235,62 @@ impl OptType {
     /// Checks a value defined at `rest` below an option of this type (a definition written
     /// as `option.a.b = v` has `rest = [a, b]`).
     pub fn check_at_path(&self, rest: &[String], v: &KnownValue) -> Result<(), String> {
+        Checker::for_value(v).check_at_path(self, rest, v)
+    }
+}
+
+/// The work one check may do, in steps: a generous multiple of the value's size, so that
+/// alternatives (`either`, `oneOf`, `nullOr`) tried inside alternatives cannot take
+/// exponential time. A check that runs out accepts the value: an unfinished check never
+/// reports a mismatch, and a mismatch is only reported when every alternative really failed.
+struct Checker {
+    left: u64,
+}
+
+impl Checker {
+    fn for_value(v: &KnownValue) -> Checker {
+        fn size(v: &KnownValue, budget: &mut u64) {
+            *budget += 1;
+            match v {
+                serde_json::Value::Array(a) => a.iter().for_each(|x| size(x, budget)),
+                serde_json::Value::Object(m) => m.values().for_each(|x| size(x, budget)),
+                _ => {}
+            }
+        }
+        let mut n = 0;
+        size(v, &mut n);
+        Checker {
+            left: 10_000 + 64 * n,
+        }
+    }
+
+    /// Pays for one step; false when the check has run out.
+    fn step(&mut self) -> bool {
+        match self.left.checked_sub(1) {
+            Some(l) => {
+                self.left = l;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn check_at_path(
+        &mut self,
+        ty: &OptType,
+        rest: &[String],
+        v: &KnownValue,
+    ) -> Result<(), String> {
+        if !self.step() {
+            return Ok(());
+        }
         let Some((first, more)) = rest.split_first() else {
-            return check_value(self, v);
+            return self.check_at(ty, v, String::new());
         };
-        match self {
-            OptType::AttrsOf(t) => t.check_at_path(more, v),
+        match ty {
+            OptType::AttrsOf(t) => self.check_at_path(t, more, v),
             OptType::Submodule(opts) => match opts.get(first) {
-                Some(o) => o.ty.check_at_path(more, v),
+                Some(o) => self.check_at_path(&o.ty, more, v),
                 None => Err(format!(
                     "`{first}` is not an option of this submodule (it has {})",
                     opts.keys()
@@ -250,33 +299,40 @@ impl OptType {
                         .join(", ")
                 )),
             },
-            OptType::NullOr(t) => t.check_at_path(rest, v),
+            OptType::NullOr(t) => self.check_at_path(t, rest, v),
             OptType::Either(ts) => {
-                if ts.iter().any(|t| t.check_at_path(rest, v).is_ok()) {
+                if ts.iter().any(|t| self.check_at_path(t, rest, v).is_ok()) {
                     Ok(())
                 } else {
                     Err(format!(
                         "expected {}, found an attribute set",
-                        self.describe()
+                        ty.describe()
                     ))
                 }
             }
             OptType::Unknown | OptType::Package => Ok(()),
             _ => Err(format!(
                 "expected {}, found an attribute set",
-                self.describe()
+                ty.describe()
             )),
         }
+    }
+
+    fn check_at(&mut self, ty: &OptType, v: &KnownValue, at: String) -> Result<(), String> {
+        if !self.step() {
+            return Ok(());
+        }
+        check_at(self, ty, v, at)
     }
 }
 
 /// Checks `v` against `ty`. `Ok` when it fits (or the type is unknown); `Err` with a sentence
 /// naming what was expected and the sub-path (like `.hosts[2]`) where it fails.
 pub fn check_value(ty: &OptType, v: &KnownValue) -> Result<(), String> {
-    check_at(ty, v, String::new())
+    Checker::for_value(v).check_at(ty, v, String::new())
 }
 
-fn check_at(ty: &OptType, v: &KnownValue, at: String) -> Result<(), String> {
+fn check_at(c: &mut Checker, ty: &OptType, v: &KnownValue, at: String) -> Result<(), String> {
     use serde_json::Value as J;
     let fail = |what: &str| {
         Err(format!(
@@ -345,7 +401,7 @@ fn check_at(ty: &OptType, v: &KnownValue, at: String) -> Result<(), String> {
         OptType::ListOf(t) => match v {
             J::Array(items) => {
                 for (i, x) in items.iter().enumerate() {
-                    check_at(t, x, format!("{at}[{i}]"))?;
+                    c.check_at(t, x, format!("{at}[{i}]"))?;
                 }
                 Ok(())
             }
@@ -354,7 +410,7 @@ fn check_at(ty: &OptType, v: &KnownValue, at: String) -> Result<(), String> {
         OptType::AttrsOf(t) => match v {
             J::Object(m) => {
                 for (k, x) in m {
-                    check_at(t, x, format!("{at}.{k}"))?;
+                    c.check_at(t, x, format!("{at}.{k}"))?;
                 }
                 Ok(())
             }
@@ -362,10 +418,10 @@ fn check_at(ty: &OptType, v: &KnownValue, at: String) -> Result<(), String> {
         },
         OptType::NullOr(t) => match v {
             J::Null => Ok(()),
-            _ => check_at(t, v, at.clone()).or_else(|_| fail(found)),
+            _ => c.check_at(t, v, at.clone()).or_else(|_| fail(found)),
         },
         OptType::Either(ts) => {
-            if ts.iter().any(|t| check_at(t, v, at.clone()).is_ok()) {
+            if ts.iter().any(|t| c.check_at(t, v, at.clone()).is_ok()) {
                 Ok(())
             } else {
                 fail(found)
@@ -375,7 +431,7 @@ fn check_at(ty: &OptType, v: &KnownValue, at: String) -> Result<(), String> {
             J::Object(m) => {
                 for (k, x) in m {
                     match opts.get(k) {
-                        Some(o) => check_at(&o.ty, x, format!("{at}.{k}"))?,
+                        Some(o) => c.check_at(&o.ty, x, format!("{at}.{k}"))?,
                         None => {
                             return Err(format!(
                                 "`{at}.{k}` is not an option of this submodule (it has {})",

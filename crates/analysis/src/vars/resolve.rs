@@ -159,14 +159,22 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
         opaque.extend(s.vars.opaque_import_owners.iter().map(String::as_str));
         model.var_refs.extend(s.vars.var_refs.iter().cloned());
     }
-    // Every role's machines, expanded once (tags make this the expensive part).
-    let mut members: Vec<(&Instance, &Role, std::collections::HashSet<String>)> = Vec::new();
+    // Every role's machines, expanded once (tags make this the expensive part), with its
+    // service resolved once, not once per member.
+    let mut members: Vec<RoleMembers> = Vec::new();
     let mut roles_unknown = !clan.instances_complete;
     for inst in clan.instances.values() {
         roles_unknown |= !inst.roles_known;
+        let resolution = resolve(clan, inst);
         for role in inst.roles.values() {
             match clan.role_assignments(role) {
-                Some(a) => members.push((inst, role, a.into_iter().map(|a| a.machine).collect())),
+                Some(a) => members.push(RoleMembers {
+                    inst,
+                    role,
+                    machines: a.into_iter().map(|a| a.machine).collect(),
+                    named: named_members(role),
+                    resolution: resolution.clone(),
+                }),
                 // A role whose members cannot be known may include any machine.
                 None => roles_unknown = true,
             }
@@ -199,9 +207,9 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
                 add_decl(&mut mv, d, &class);
             }
         }
-        for (inst, role, ms) in &members {
-            if ms.contains(name) {
-                service_generators(clan, inst, role, name, &class, &decls, &open, &mut mv);
+        for rm in &members {
+            if rm.machines.contains(name) {
+                service_generators(clan, rm, name, &class, &decls, &open, &mut mv);
             }
         }
         let machine_uses_sops = owners
@@ -288,9 +296,29 @@ fn add_decl(mv: &mut MachineVars, d: &GeneratorDecl, class: &str) {
     });
 }
 
+/// One role of one instance, with what every member's vars depend on computed once.
+struct RoleMembers<'a> {
+    inst: &'a Instance,
+    role: &'a Role,
+    /// Every machine the role reaches.
+    machines: std::collections::HashSet<String>,
+    /// The machines named in `roles.<r>.machines`, each with its entries in order.
+    named: std::collections::HashMap<&'a str, Vec<&'a crate::clan::model::Member>>,
+    resolution: Resolution,
+}
+
+fn named_members(role: &Role) -> std::collections::HashMap<&str, Vec<&crate::clan::model::Member>> {
+    let mut named: std::collections::HashMap<&str, Vec<_>> = Default::default();
+    for m in &role.machines {
+        named.entry(m.name.as_str()).or_default().push(m);
+    }
+    named
+}
+
 /// The settings a machine's role gets, as JSON for the catalog's templates; values that cannot
 /// be known are `{"$unknown": true}`.
-fn role_settings(clan: &ClanModel, role: &Role, machine: &str) -> serde_json::Value {
+fn role_settings(clan: &ClanModel, rm: &RoleMembers, machine: &str) -> serde_json::Value {
+    let role = rm.role;
     let mut m = serde_json::Map::new();
     let unknown = || serde_json::json!({ "$unknown": true });
     let mut put = |entries: &[crate::clan::model::Setting]| {
@@ -311,7 +339,7 @@ fn role_settings(clan: &ClanModel, role: &Role, machine: &str) -> serde_json::Va
             put(&t.settings.entries);
         }
     }
-    for mem in role.machines.iter().filter(|mem| mem.name == machine) {
+    for mem in rm.named.get(machine).into_iter().flatten() {
         put(&mem.settings.entries);
     }
     serde_json::Value::Object(m)
@@ -320,19 +348,19 @@ fn role_settings(clan: &ClanModel, role: &Role, machine: &str) -> serde_json::Va
 #[allow(clippy::too_many_arguments)]
 fn service_generators(
     clan: &ClanModel,
-    inst: &Instance,
-    role: &Role,
+    rm: &RoleMembers,
     machine: &str,
     class: &str,
     decls: &BTreeMap<&str, Vec<&GeneratorDecl>>,
     open: &BTreeSet<&str>,
     mv: &mut MachineVars,
 ) {
+    let (inst, role) = (rm.inst, rm.role);
     // `extraModules` are modules infra-check does not read: they may declare generators.
     if role.extra_modules != Some(0) {
         mv.complete = false;
     }
-    let view = match resolve(clan, inst) {
+    let view = match &rm.resolution {
         Resolution::Service(v) => v,
         Resolution::Unknowable => {
             mv.complete = false;
@@ -370,11 +398,11 @@ fn service_generators(
                 mv.complete = false;
                 return;
             };
-            let settings = role_settings(clan, role, machine);
-            let location = role
-                .machines
-                .iter()
-                .find(|m| m.name == machine)
+            let settings = role_settings(clan, rm, machine);
+            let location = rm
+                .named
+                .get(machine)
+                .and_then(|ms| ms.first())
                 .map(|m| m.location.clone())
                 .or_else(|| role.tags.first().map(|t| t.location.clone()))
                 .unwrap_or_else(|| role.locations[0].clone());
@@ -426,5 +454,38 @@ fn service_generators(
                 mv.complete = false;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_member_s_settings_cost_a_lookup_not_a_scan() {
+        // Finding each machine's own entries by scanning the role took 2·10^10 comparisons
+        // here; the deadline only catches that.
+        let (model, role) = crate::clan::resolve::tests::fleet(200_000);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let inst = Instance::default();
+            let rm = RoleMembers {
+                inst: &inst,
+                role: &role,
+                machines: model.machines.keys().cloned().collect(),
+                named: named_members(&role),
+                resolution: Resolution::Unknowable,
+            };
+            let n = model
+                .machines
+                .keys()
+                .filter(|m| role_settings(&model, &rm, m).is_object())
+                .count();
+            let _ = tx.send(n);
+        });
+        let n = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("reading the settings finishes");
+        assert_eq!(n, 200_000);
     }
 }

@@ -1,0 +1,211 @@
+//! Work is bounded by the input, whatever the input computes: fuel cuts total work (fan-out,
+//! doubling strings, shared values walked as trees), depth cuts recursion, and files shaped to
+//! make the parser quadratic or deeply recursive are refused with `syntax/too-complex`.
+//! Every bound here is a generous deadline that only catches hangs; nothing is timed.
+
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use infra_check_analysis::disk::{DiskTree, EntryKind};
+use infra_check_analysis::eval::eval_standalone;
+use infra_check_analysis::AnalysisHost;
+
+const FLAKE: &str = r#"{
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  inputs.import-tree.url = "github:vic/import-tree";
+  outputs = inputs@{ flake-parts, ... }:
+    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+"#;
+
+/// Runs `f` and fails the test when it has not finished after `secs` seconds.
+fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(v) => v,
+        Err(_) => panic!("{what} did not finish within {secs} s"),
+    }
+}
+
+/// The diagnostics of a repository with one module file, as `code message` lines.
+fn check_module(text: String) -> Vec<String> {
+    let mut host = AnalysisHost::new("/limits".into());
+    let mut disk = DiskTree::default();
+    for p in ["flake.nix", "modules/m.nix"] {
+        disk.insert(p.into(), EntryKind::File);
+    }
+    host.set_files(vec![
+        ("flake.nix".into(), Arc::from(FLAKE)),
+        ("modules/m.nix".into(), Arc::from(text.as_str())),
+    ]);
+    host.set_disk(disk);
+    let a = host.snapshot();
+    a.prime().expect("not cancelled");
+    a.diagnostics()
+        .expect("not cancelled")
+        .iter()
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect()
+}
+
+fn fan_out(n: usize) -> String {
+    let lets: String = (0..n).map(|i| format!("a{i} = f {i}; ")).collect();
+    let names: String = (0..n).map(|i| format!("a{i} ")).collect();
+    format!("let f = x: let {lets}in {{ inherit {names}; }}; in f 0")
+}
+
+#[test]
+fn fan_out_is_cut_by_total_work_not_depth() {
+    // Each call makes 300 more, each only one level deeper: depth never stops it.
+    let v = within(120, "evaluating a 300-way fan-out", || {
+        eval_standalone(&fan_out(300))
+    });
+    assert_eq!(v, None, "a value cut short is unknown");
+    let diags = within(120, "checking a 300-way fan-out", || {
+        check_module(fan_out(300))
+    });
+    assert!(diags.is_empty(), "{diags:?}");
+    // As a module whose configuration is the fan-out, walked by the summary.
+    let module = format!("{{ fleet = {}; }}", fan_out(300));
+    let diags = within(120, "checking a module made of a fan-out", move || {
+        check_module(module)
+    });
+    assert!(diags.is_empty(), "{diags:?}");
+}
+
+#[test]
+fn strings_and_shared_values_cannot_grow_past_the_fuel() {
+    // 2^40 bytes if nothing stopped it.
+    let doubling: String = (1..=40)
+        .map(|i| format!("s{i} = s{} + s{};\n", i - 1, i - 1))
+        .collect();
+    let strings = format!("let s0 = \"x\";\n{doubling}in builtins.stringLength s40");
+    assert_eq!(
+        within(60, "doubling a string", move || eval_standalone(&strings)),
+        None
+    );
+    // A list shared 2^60 times over: as a tree it is astronomically big, as a graph tiny.
+    let sharing: String = (1..=60)
+        .map(|i| format!("x{i} = [ x{} x{} ];\n", i - 1, i - 1))
+        .collect();
+    let dag = |body: &str| format!("let x0 = [ 1 ];\n{sharing}in {body}");
+    let to_json = dag("builtins.toJSON x60");
+    assert_eq!(
+        within(60, "serialising a shared list", move || eval_standalone(
+            &to_json
+        )),
+        None
+    );
+    // `deepSeq` visits each value once, as Nix does, so it finishes with the real answer.
+    let deep_seq = dag("builtins.deepSeq x60 1");
+    assert_eq!(
+        within(60, "deepSeq of a shared list", move || eval_standalone(
+            &deep_seq
+        )),
+        Some(serde_json::json!(1))
+    );
+    let equal = dag("x60 == x60");
+    assert_eq!(
+        within(60, "comparing shared lists", move || eval_standalone(
+            &equal
+        )),
+        None
+    );
+    let to_string = dag("builtins.toString x60");
+    assert_eq!(
+        within(60, "printing a shared list", move || eval_standalone(
+            &to_string
+        )),
+        None
+    );
+    let flatten = format!("{{ lib, ... }}: {{ x = lib.flatten ({}); }}", dag("x60"));
+    let diags = within(60, "flattening a shared list", move || {
+        check_module(flatten)
+    });
+    assert!(diags.is_empty(), "{diags:?}");
+}
+
+#[test]
+fn a_value_deeper_than_any_stack_is_dropped_without_recursion() {
+    // `foldl'` builds a list nested 50,000 deep without recursing; dropping it recursively
+    // would need megabytes of stack. This thread has 256 KiB and says it has enough.
+    let deep =
+        "builtins.length (builtins.foldl' (acc: x: [ acc ]) [ ] (builtins.genList (i: i) 50000))";
+    let v = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            infra_check_analysis::stack::assume_min_stack();
+            eval_standalone(deep)
+        })
+        .unwrap()
+        .join()
+        .expect("no overflow");
+    assert_eq!(v, Some(serde_json::json!(1)));
+}
+
+#[test]
+fn chains_too_long_to_parse_in_linear_time_are_refused_with_a_diagnostic() {
+    let n = 100_000;
+    let names = |sep: &str| {
+        (0..n)
+            .map(|i| format!("a{i}"))
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    let cases = [
+        (
+            "a dotted attribute path",
+            format!("{{ {} = 1; }}", names(".")),
+        ),
+        (
+            "a select chain",
+            format!("let x = {{ }}; in x.{}", names(".")),
+        ),
+        (
+            "an application chain",
+            format!("let f = x: x; in {}1", "f ".repeat(n)),
+        ),
+        ("negations", format!("{}true", "!".repeat(n))),
+        (
+            "nested lists",
+            format!("{}{}", "[ ".repeat(n), "]".repeat(n)),
+        ),
+        (
+            "nested parentheses",
+            format!("{}1{}", "(".repeat(n), ")".repeat(n)),
+        ),
+        ("a `++` chain", format!("[ ]{}", " ++ [ ]".repeat(n))),
+        ("a `let` chain", format!("{}1", "let a = 1; in ".repeat(n))),
+    ];
+    for (what, text) in cases {
+        let diags = within(120, what, move || check_module(text));
+        assert_eq!(diags.len(), 1, "{what}: {diags:?}");
+        assert!(
+            diags[0].starts_with("syntax/too-complex `modules/m.nix` is too complex to analyse: "),
+            "{what}: {diags:?}"
+        );
+    }
+}
+
+#[test]
+fn chains_of_ordinary_length_are_analysed() {
+    // Long enough to be rare in real code, well inside every limit.
+    let path = (0..100)
+        .map(|i| format!("a{i}"))
+        .collect::<Vec<_>>()
+        .join(".");
+    let cases = [
+        format!("{{ {path} = 1; }}"),
+        format!("let x = {{ }}; in x.{path} or 1"),
+        format!("let f = x: x; in {}1", "f ".repeat(200)),
+        format!("{}true", "!".repeat(200)),
+        format!("{}1{}", "[ ".repeat(200), " ]".repeat(200)),
+    ];
+    for text in cases {
+        let diags = check_module(text.clone());
+        assert!(diags.is_empty(), "{text}: {diags:?}");
+    }
+}
