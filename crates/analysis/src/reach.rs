@@ -37,6 +37,9 @@ pub fn named_paths(db: &dyn Db, file: SourceFile) -> Arc<Named> {
         let Some(p) = ast::PathRel::cast(node) else {
             continue;
         };
+        if read_as_data(p.syntax()) {
+            continue;
+        }
         let Some(parts) = path_parts(p.syntax()) else {
             continue;
         };
@@ -62,6 +65,27 @@ pub fn named_paths(db: &dyn Db, file: SourceFile) -> Arc<Named> {
         }
     }
     Arc::new(out)
+}
+
+/// Whether a path literal names a file as data rather than as Nix to evaluate: it is copied
+/// into the store by a string interpolation (`"cp ${./home.nix} …"`) or its text is read
+/// (`builtins.readFile ./x.nix`, `lib.fileContents ./x.nix`).
+fn read_as_data(path: &rnix::SyntaxNode) -> bool {
+    use rnix::SyntaxKind::{NODE_APPLY, NODE_INTERPOL, NODE_STRING};
+    let in_string = path
+        .ancestors()
+        .any(|a| a.kind() == NODE_INTERPOL && a.parent().is_some_and(|p| p.kind() == NODE_STRING));
+    let read = path.parent().is_some_and(|p| {
+        p.kind() == NODE_APPLY
+            && ast::Apply::cast(p.clone())
+                .and_then(|a| a.lambda())
+                .is_some_and(|f| {
+                    let text = f.syntax().text().to_string();
+                    let name = text.rsplit('.').next().unwrap_or("");
+                    matches!(name, "readFile" | "fileContents" | "path")
+                })
+    });
+    in_string || read
 }
 
 /// The files known to be evaluated, and the directories everything below which may be.

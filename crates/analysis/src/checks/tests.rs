@@ -407,7 +407,13 @@ fn mistakes_in_files_nothing_imports_are_information() {
     // `templates/service.nix` holds placeholders and nothing imports it; `hosts/web.nix` is
     // imported by path, and `machines/db/configuration.nix` is imported by clan-core itself.
     let files = r#"#- /modules/hosts.nix
-{ flake.nixosConfigurations.web = { modules = [ ../hosts/web.nix ]; }; }
+{ flake.nixosConfigurations.web = { modules = [ ../hosts/web.nix ]; };
+  # Copied into a test VM and read as text: data, not Nix the flake evaluates.
+  flake.checks.x = "cp ${../hosts/copied.nix} /etc/home.nix; echo ${builtins.readFile ../hosts/read.nix}"; }
+#- /hosts/copied.nix
+{ imports = [ ./installed-by-the-test.nix ]; }
+#- /hosts/read.nix
+{ imports = [ ./gone.nix ]; }
 #- /hosts/web.nix
 { imports = [ ./gone.nix ]; services.x = ; }
 #- /machines/db/configuration.nix
@@ -425,6 +431,8 @@ fn mistakes_in_files_nothing_imports_are_information() {
     assert_eq!(
         got,
         vec![
+            ("module/import-not-found", "hosts/copied.nix", Info),
+            ("module/import-not-found", "hosts/read.nix", Info),
             ("module/import-not-found", "hosts/web.nix", Error),
             ("syntax/parse-error", "hosts/web.nix", Error),
             (
@@ -437,7 +445,7 @@ fn mistakes_in_files_nothing_imports_are_information() {
         ],
         "{diags:#?}"
     );
-    assert!(diags[4]
+    assert!(diags[6]
         .message
         .contains("Nothing in the flake that infra-check can see imports this file"));
 }
