@@ -40,6 +40,7 @@ pub fn named_paths(db: &dyn Db, file: SourceFile) -> Arc<Named> {
         if read_as_data(p.syntax()) {
             continue;
         }
+        let p_node = p.syntax();
         let Some(parts) = path_parts(p.syntax()) else {
             continue;
         };
@@ -61,6 +62,12 @@ pub fn named_paths(db: &dyn Db, file: SourceFile) -> Arc<Named> {
                 out.prefixes.push(p);
             }
         } else if let Some(p) = normalize_join(dir, &literal) {
+            // `./modules + "/${name}.nix"`, `builtins.readDir ./hosts`, `import-tree ./parts`:
+            // a directory whose files are picked by code. (Not the root: `lib.cleanSource ./.`
+            // hands over sources, not modules.)
+            if !p.is_empty() && picks_files(p_node) {
+                out.prefixes.push(p.clone());
+            }
             out.paths.push(p);
         }
     }
@@ -88,6 +95,26 @@ fn read_as_data(path: &rnix::SyntaxNode) -> bool {
     in_string || read
 }
 
+/// Whether a path literal is handed to code that may pick files below it: an operand of `+`
+/// (`./modules + "/x.nix"`) or the argument of a function other than `import`.
+fn picks_files(path: &rnix::SyntaxNode) -> bool {
+    use rnix::SyntaxKind::{NODE_APPLY, NODE_BIN_OP};
+    match path.parent() {
+        Some(p) if p.kind() == NODE_BIN_OP => ast::BinOp::cast(p)
+            .and_then(|b| b.operator())
+            .is_some_and(|o| o == ast::BinOpKind::Add),
+        Some(p) if p.kind() == NODE_APPLY => ast::Apply::cast(p)
+            .and_then(|a| a.lambda())
+            .is_some_and(|f| {
+                !matches!(
+                    f.syntax().text().to_string().as_str(),
+                    "import" | "builtins.import"
+                )
+            }),
+        _ => false,
+    }
+}
+
 /// The files known to be evaluated, and the directories everything below which may be.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reached {
@@ -111,8 +138,9 @@ pub fn reached(db: &dyn Db, ws: Workspace) -> Arc<Reached> {
     let mut out = Reached::default();
     out.files.insert("flake.nix".to_owned());
     out.files.extend(modules.files.iter().cloned());
-    if modules.incomplete {
-        // Which files are modules is not known: any may be.
+    if modules.incomplete && crate::flake::flake_info(db, ws).roots.is_some() {
+        // flake-parts modules were handed over in a way infra-check cannot read: any file may
+        // be one.
         out.prefixes.insert(String::new());
     }
     for (path, file) in ws.files(db).iter() {

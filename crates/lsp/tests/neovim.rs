@@ -212,7 +212,11 @@ fn neovim_shows_and_clears_diagnostics() {
     };
     let root = tempfile::tempdir().unwrap();
     let root_path = root.path().canonicalize().unwrap();
-    std::fs::write(root_path.join("flake.nix"), "{\n  outputs = _: { };\n}\n").unwrap();
+    std::fs::write(
+        root_path.join("flake.nix"),
+        "{\n  outputs = _: { nixosModules.broken = ./modules/broken.nix; };\n}\n",
+    )
+    .unwrap();
     std::fs::create_dir_all(root_path.join("modules")).unwrap();
     let file = root_path.join("modules/broken.nix");
     std::fs::write(&file, "{\n  a = 1;\n  b = ;\n}\n").unwrap();

@@ -409,7 +409,11 @@ fn mistakes_in_files_nothing_imports_are_information() {
     let files = r#"#- /modules/hosts.nix
 { flake.nixosConfigurations.web = { modules = [ ../hosts/web.nix ]; };
   # Copied into a test VM and read as text: data, not Nix the flake evaluates.
-  flake.checks.x = "cp ${../hosts/copied.nix} /etc/home.nix; echo ${builtins.readFile ../hosts/read.nix}"; }
+  flake.checks.x = "cp ${../hosts/copied.nix} /etc/home.nix; echo ${builtins.readFile ../hosts/read.nix}";
+  # Files picked below a directory by code.
+  flake.nixosModules.picked = import (../picked + "/one.nix"); }
+#- /picked/one.nix
+{ imports = [ ./gone.nix ]; }
 #- /hosts/copied.nix
 { imports = [ ./installed-by-the-test.nix ]; }
 #- /hosts/read.nix
@@ -440,12 +444,13 @@ fn mistakes_in_files_nothing_imports_are_information() {
                 "machines/db/configuration.nix",
                 Error
             ),
+            ("module/import-not-found", "picked/one.nix", Error),
             ("module/import-not-found", "templates/service.nix", Info),
             ("syntax/parse-error", "templates/service.nix", Info),
         ],
         "{diags:#?}"
     );
-    assert!(diags[6]
+    assert!(diags[7]
         .message
         .contains("Nothing in the flake that infra-check can see imports this file"));
 }

@@ -6,8 +6,9 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
-/// `flake.nix` of every test repository.
-pub const FLAKE: &str = "{ outputs = _: {}; }\n";
+/// `flake.nix` of every test repository: its outputs read every file below `modules/` (so a
+/// mistake there is an error).
+pub const FLAKE: &str = "{ outputs = _: { modules = builtins.readDir ./modules; }; }\n";
 /// A module with a syntax error on line 2: the `;` after `a =` is at character column 17
 /// (the `ü` before it is one character but two bytes).
 pub const BROKEN: &str = "{\n  b = \"ü\";  a = ; }\n";

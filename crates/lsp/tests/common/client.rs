@@ -21,7 +21,8 @@ pub const WAIT: Duration = Duration::from_secs(30);
 /// How long the server must stay quiet before a published state counts as final.
 pub const QUIET: Duration = Duration::from_millis(700);
 
-pub const FLAKE: &str = "{\n  outputs = _: { };\n}\n";
+/// Its outputs read every file below `modules/`, so a mistake there is an error.
+pub const FLAKE: &str = "{\n  outputs = _: { modules = builtins.readDir ./modules; };\n}\n";
 
 /// A temporary flake root holding `files` (plus a `flake.nix` unless given).
 pub fn fleet(files: &[(&str, &str)]) -> TempDir {
