@@ -30,6 +30,24 @@ impl std::fmt::Debug for Env {
     }
 }
 
+/// A scope compared by identity, to key things by the scope they belong to.
+#[derive(Clone)]
+pub(super) struct SameScope(pub Env);
+
+impl PartialEq for SameScope {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0 .0, &other.0 .0)
+    }
+}
+
+impl Eq for SameScope {}
+
+impl std::hash::Hash for SameScope {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        Rc::as_ptr(&self.0 .0).hash(state)
+    }
+}
+
 /// Where a name was found.
 pub(super) enum Lookup {
     Found(Thunk),
