@@ -71,6 +71,12 @@ fn strings_and_shared_values_cannot_grow_past_the_fuel() {
         .collect();
     let strings = format!("let s0 = \"x\";\n{doubling}in builtins.stringLength s40");
     assert_eq!(eval_within("doubling a string", strings), None);
+    // One 800 kB string, serialised 100,000 times: 80 GB of copies.
+    let copies = "let s = builtins.concatStringsSep \"\" (builtins.genList (i: \"0123456789abcdef\") 50000); in builtins.toJSON (builtins.genList (i: s) 100000)";
+    assert_eq!(
+        eval_within("serialising copies of a string", copies.into()),
+        None
+    );
     // A list shared 2^60 times over: as a tree it is astronomically big, as a graph tiny.
     let sharing: String = (1..=60)
         .map(|i| format!("x{i} = [ x{} x{} ];\n", i - 1, i - 1))
