@@ -385,6 +385,7 @@ impl<'a> Evaluator<'a> {
         }
         match found {
             env::Lookup::Found(t) => self.force(&t),
+            env::Lookup::Cut => Value::Unknown,
             env::Lookup::Withs(withs) => {
                 for ns in withs {
                     match self.force(&ns) {
@@ -590,6 +591,9 @@ impl<'a> Evaluator<'a> {
         if rec {
             for (k, a) in &attrs.map {
                 value_env.define(k.clone(), a.value.clone());
+            }
+            if self.exhausted() {
+                value_env.mark_cut();
             }
         }
         attrs
