@@ -1549,6 +1549,12 @@ impl PendingSet {
     }
 }
 
+/// The parse of `text`, unless it is too complex to parse (see [`crate::complexity`]).
+fn parse_checked(text: &str) -> Option<Parsed> {
+    crate::complexity::check(text).ok()?;
+    Some(crate::syntax::parse_text(text))
+}
+
 /// Evaluates a closed expression and returns its value as JSON, or `None` when any part of it
 /// is Unknown to the partial evaluator or evaluation fails. Used by the differential tests.
 pub fn eval_standalone(src: &str) -> Option<serde_json::Value> {
@@ -1556,7 +1562,7 @@ pub fn eval_standalone(src: &str) -> Option<serde_json::Value> {
 }
 
 fn eval_standalone_here(src: &str) -> Option<serde_json::Value> {
-    let parsed = crate::syntax::parse_text(src);
+    let parsed = parse_checked(src)?;
     if !parsed.errors.is_empty() {
         return None;
     }
@@ -1587,7 +1593,7 @@ fn eval_in_dir_here(dir: &std::path::Path, src: &str, with_lib: bool) -> Option<
                 return None;
             }
             let text = std::fs::read_to_string(self.0.join(path)).ok()?;
-            Some(Arc::new(crate::syntax::parse_text(&text)))
+            Some(Arc::new(parse_checked(&text)?))
         }
         fn read_text(&self, path: &str) -> Option<Arc<str>> {
             std::fs::read_to_string(self.0.join(path))
@@ -1602,7 +1608,7 @@ fn eval_in_dir_here(dir: &std::path::Path, src: &str, with_lib: bool) -> Option<
     } else {
         src.to_owned()
     };
-    let parsed = crate::syntax::parse_text(&text);
+    let parsed = parse_checked(&text)?;
     if !parsed.errors.is_empty() {
         return None;
     }
