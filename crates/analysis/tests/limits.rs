@@ -3,20 +3,12 @@
 //! make the parser quadratic or deeply recursive are refused with `syntax/too-complex`.
 //! Every bound here is a generous deadline that only catches hangs; nothing is timed.
 
-use std::sync::{mpsc, Arc};
+mod common;
+
+use std::sync::mpsc;
 use std::time::Duration;
 
-use infra_check_analysis::disk::{DiskTree, EntryKind};
 use infra_check_analysis::eval::eval_standalone;
-use infra_check_analysis::AnalysisHost;
-
-const FLAKE: &str = r#"{
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  inputs.import-tree.url = "github:vic/import-tree";
-  outputs = inputs@{ flake-parts, ... }:
-    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-"#;
 
 /// Runs `f` and fails the test when it has not finished after `secs` seconds.
 fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -32,23 +24,18 @@ fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send
 
 /// The diagnostics of a repository with one module file, as `code message` lines.
 fn check_module(text: String) -> Vec<String> {
-    let mut host = AnalysisHost::new("/limits".into());
-    let mut disk = DiskTree::default();
-    for p in ["flake.nix", "modules/m.nix"] {
-        disk.insert(p.into(), EntryKind::File);
-    }
-    host.set_files(vec![
-        ("flake.nix".into(), Arc::from(FLAKE)),
-        ("modules/m.nix".into(), Arc::from(text.as_str())),
-    ]);
-    host.set_disk(disk);
-    let a = host.snapshot();
+    let a = common::host(vec![("modules/m.nix".into(), text)]).snapshot();
     a.prime().expect("not cancelled");
     a.diagnostics()
         .expect("not cancelled")
         .iter()
         .map(|d| format!("{} {}", d.code, d.message))
         .collect()
+}
+
+/// Evaluates `src` on its own, failing the test when that takes more than a minute.
+fn eval_within(what: &str, src: String) -> Option<serde_json::Value> {
+    within(60, what, move || eval_standalone(&src))
 }
 
 fn fan_out(n: usize) -> String {
@@ -83,8 +70,11 @@ fn strings_and_shared_values_cannot_grow_past_the_fuel() {
         .map(|i| format!("s{i} = s{} + s{};\n", i - 1, i - 1))
         .collect();
     let strings = format!("let s0 = \"x\";\n{doubling}in builtins.stringLength s40");
+    assert_eq!(eval_within("doubling a string", strings), None);
+    // One 800 kB string, serialised 100,000 times: 80 GB of copies.
+    let copies = "let s = builtins.concatStringsSep \"\" (builtins.genList (i: \"0123456789abcdef\") 50000); in builtins.toJSON (builtins.genList (i: s) 100000)";
     assert_eq!(
-        within(60, "doubling a string", move || eval_standalone(&strings)),
+        eval_within("serialising copies of a string", copies.into()),
         None
     );
     // A list shared 2^60 times over: as a tree it is astronomically big, as a graph tiny.
@@ -92,35 +82,20 @@ fn strings_and_shared_values_cannot_grow_past_the_fuel() {
         .map(|i| format!("x{i} = [ x{} x{} ];\n", i - 1, i - 1))
         .collect();
     let dag = |body: &str| format!("let x0 = [ 1 ];\n{sharing}in {body}");
-    let to_json = dag("builtins.toJSON x60");
-    assert_eq!(
-        within(60, "serialising a shared list", move || eval_standalone(
-            &to_json
-        )),
-        None
-    );
     // `deepSeq` visits each value once, as Nix does, so it finishes with the real answer.
-    let deep_seq = dag("builtins.deepSeq x60 1");
-    assert_eq!(
-        within(60, "deepSeq of a shared list", move || eval_standalone(
-            &deep_seq
-        )),
-        Some(serde_json::json!(1))
-    );
-    let equal = dag("x60 == x60");
-    assert_eq!(
-        within(60, "comparing shared lists", move || eval_standalone(
-            &equal
-        )),
-        None
-    );
-    let to_string = dag("builtins.toString x60");
-    assert_eq!(
-        within(60, "printing a shared list", move || eval_standalone(
-            &to_string
-        )),
-        None
-    );
+    for (what, body, expected) in [
+        ("serialising", "builtins.toJSON x60", None),
+        (
+            "deepSeq of",
+            "builtins.deepSeq x60 1",
+            Some(serde_json::json!(1)),
+        ),
+        ("comparing", "x60 == x60", None),
+        ("printing", "builtins.toString x60", None),
+    ] {
+        let what = format!("{what} a shared list");
+        assert_eq!(eval_within(&what, dag(body)), expected, "{what}");
+    }
     let flatten = format!("{{ lib, ... }}: {{ x = lib.flatten ({}); }}", dag("x60"));
     let diags = within(60, "flattening a shared list", move || {
         check_module(flatten)
@@ -181,6 +156,8 @@ fn chains_too_long_to_parse_in_linear_time_are_refused_with_a_diagnostic() {
         ("a `let` chain", format!("{}1", "let a = 1; in ".repeat(n))),
     ];
     for (what, text) in cases {
+        // Evaluated on its own, such a file is unknown, not a stack overflow.
+        assert_eq!(eval_within(what, text.clone()), None, "{what}");
         let diags = within(120, what, move || check_module(text));
         assert_eq!(diags.len(), 1, "{what}: {diags:?}");
         assert!(

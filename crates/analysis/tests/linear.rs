@@ -3,12 +3,10 @@
 //! the bytes (a quadratic step would cost sixteen). The shapes are the ones real fleets grow
 //! in: wide modules, many machines in `inventory.json` or the inventory, many options.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
-use infra_check_analysis::disk::{DiskTree, EntryKind};
-use infra_check_analysis::AnalysisHost;
 
 struct Counting;
 
@@ -31,15 +29,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static COUNTING: Counting = Counting;
 
-const FLAKE: &str = r#"{
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.clan-core.url = "github:clan-lol/clan-core";
-  outputs = inputs@{ flake-parts, ... }:
-    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-"#;
-
 /// Root-relative paths and texts.
 type Files = Vec<(String, String)>;
 
@@ -48,17 +37,8 @@ type Case = (&'static str, fn(usize) -> Files, usize);
 
 /// Bytes allocated to analyse the files (with `flake.nix`) and render nothing.
 fn bytes_to_analyse(files: Files) -> u64 {
-    let mut host = AnalysisHost::new("/linear".into());
-    let mut disk = DiskTree::default();
-    let mut texts = vec![("flake.nix".to_owned(), Arc::<str>::from(FLAKE))];
-    disk.insert("flake.nix".into(), EntryKind::File);
-    for (p, t) in files {
-        disk.insert(p.clone(), EntryKind::File);
-        texts.push((p, Arc::from(t.as_str())));
-    }
     let before = ALLOCATED.load(Ordering::Relaxed);
-    host.set_files(texts);
-    host.set_disk(disk);
+    let host = common::host(files);
     let a = host.snapshot();
     a.prime().expect("not cancelled");
     let n = a.diagnostics().expect("not cancelled").len();

@@ -2,20 +2,10 @@
 //! every construct nested as deep as the parser accepts, and every evaluation that recurses
 //! as deep as the evaluator allows, is analysed without overflowing.
 
-use std::sync::Arc;
+mod common;
 
 use infra_check_analysis::complexity;
-use infra_check_analysis::disk::{DiskTree, EntryKind};
 use infra_check_analysis::stack::{assume_min_stack, MIN_STACK};
-use infra_check_analysis::AnalysisHost;
-
-const FLAKE: &str = r#"{
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  inputs.import-tree.url = "github:vic/import-tree";
-  outputs = inputs@{ flake-parts, ... }:
-    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-"#;
 
 /// Shapes that nest once per repetition: `(open, core, close)` repeated `n` times.
 const NESTING: &[(&str, &str, &str)] = &[
@@ -94,17 +84,7 @@ const RECURSION: &[&str] = &[
 ];
 
 fn analyse(text: String) -> usize {
-    let mut host = AnalysisHost::new("/min-stack".into());
-    let mut disk = DiskTree::default();
-    for p in ["flake.nix", "modules/deep.nix"] {
-        disk.insert(p.into(), EntryKind::File);
-    }
-    host.set_files(vec![
-        ("flake.nix".into(), Arc::from(FLAKE)),
-        ("modules/deep.nix".into(), Arc::from(text.as_str())),
-    ]);
-    host.set_disk(disk);
-    let a = host.snapshot();
+    let a = common::host(vec![("modules/deep.nix".into(), text.clone())]).snapshot();
     a.prime().expect("not cancelled");
     let n = a.diagnostics().expect("not cancelled").len();
     let _ = infra_check_analysis::eval::eval_standalone(&text);

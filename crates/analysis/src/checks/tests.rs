@@ -204,6 +204,44 @@ fn unused_is_silent_when_the_module_set_escapes() {
 }
 
 #[test]
+fn recursive_helpers_in_unused_code_do_not_hide_unused_modules() {
+    // Exploring `pow` and `go` with Unknown arguments used to unroll them until the budget
+    // ran out, after which any module set might have escaped, and nothing was unused.
+    let out = check(&with_flake(
+        r#"#- /modules/defs.nix
+{ flake.modules.nixos.a = { }; }
+#- /modules/lib.nix
+{ lib, ... }:
+let
+  pow = base: exp: if exp == 0 then 1 else base * (pow base (exp - 1));
+  digits = s: let go = i: acc: if i == builtins.stringLength s then acc else go (i + 1) (acc * 10); in go 0 0;
+in
+{ flake.lib.hash = x: pow 2 (digits x); }
+"#,
+    ));
+    expect![[r#"
+        module/unused modules/defs.nix:1:23: `flake.modules.nixos.a` is defined but nothing in this flake imports it.
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn a_lambda_closed_over_each_class_is_explored_for_each() {
+    // `pick "nixos"` and `pick "darwin"` are one lambda closed over two classes; both sets
+    // escape through the Unknown name, so neither module is unused.
+    let out = check(&with_flake(
+        r#"#- /modules/defs.nix
+{ flake.modules.nixos.a = { }; flake.modules.darwin.b = { }; }
+#- /modules/pick.nix
+{ config, ... }:
+let pick = class: name: config.flake.modules.${class}.${name}; in
+{ flake.lib.pick = x: [ (pick "nixos" x) (pick "darwin" x) ]; }
+"#,
+    ));
+    expect![[""]].assert_eq(&out);
+}
+
+#[test]
 fn files_with_underscore_paths_are_not_flake_modules() {
     let out = check(&with_flake(
         r#"#- /modules/_private/plain.nix

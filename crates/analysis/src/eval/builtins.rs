@@ -615,8 +615,8 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
         },
         "readFile" => match arg(0) {
             Value::Path(p) => match ev.read_text(&p) {
-                Some(t) => Value::Str(t.to_string().into()),
-                None => Value::Unknown,
+                Some(t) if ev.charge_bytes(t.len()) => Value::Str(t.to_string().into()),
+                _ => Value::Unknown,
             },
             _ => Value::Unknown,
         },
@@ -976,7 +976,7 @@ pub(super) fn to_json(ev: &Evaluator, t: &Thunk) -> Option<serde_json::Value> {
         Value::Bool(b) => serde_json::Value::Bool(b),
         Value::Int(i) => serde_json::Value::from(i),
         Value::Float(f) => serde_json::Number::from_f64(f).map(serde_json::Value::Number)?,
-        Value::Str(s) => serde_json::Value::String(s.to_string()),
+        Value::Str(s) if ev.charge_bytes(s.len()) => serde_json::Value::String(s.to_string()),
         Value::List(l) => serde_json::Value::Array(
             l.iter()
                 .map(|x| to_json(ev, x))
@@ -992,10 +992,14 @@ pub(super) fn to_json(ev: &Evaluator, t: &Thunk) -> Option<serde_json::Value> {
             }
             serde_json::Value::Object(m)
         }
-        // Paths are copied to the store; functions cannot be serialised.
-        Value::Path(_) | Value::Lambda(_) | Value::Builtin(_) | Value::Sym(_) | Value::Unknown => {
-            return None
-        }
+        // Paths are copied to the store; functions cannot be serialised; a string past the
+        // fuel is not copied.
+        Value::Str(_)
+        | Value::Path(_)
+        | Value::Lambda(_)
+        | Value::Builtin(_)
+        | Value::Sym(_)
+        | Value::Unknown => return None,
     })
 }
 

@@ -16,6 +16,9 @@ pub(super) struct Scope {
     pub parent: Option<Env>,
     /// The root-relative path of the file the code in this scope was written in.
     pub file: Rc<str>,
+    /// Defining this scope's bindings was cut short (the fuel ran out): a name it lacks may
+    /// be one it would have had, so it is not looked up further out.
+    pub cut: std::cell::Cell<bool>,
 }
 
 pub(super) enum ScopeKind {
@@ -30,11 +33,31 @@ impl std::fmt::Debug for Env {
     }
 }
 
+/// A scope compared by identity, to key things by the scope they belong to.
+#[derive(Clone)]
+pub(super) struct SameScope(pub Env);
+
+impl PartialEq for SameScope {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0 .0, &other.0 .0)
+    }
+}
+
+impl Eq for SameScope {}
+
+impl std::hash::Hash for SameScope {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        Rc::as_ptr(&self.0 .0).hash(state)
+    }
+}
+
 /// Where a name was found.
 pub(super) enum Lookup {
     Found(Thunk),
     /// Not bound lexically; these `with` namespaces (innermost first) may provide it.
     Withs(Vec<Thunk>),
+    /// Not bound in a scope whose bindings were cut short: not knowable.
+    Cut,
 }
 
 impl Env {
@@ -43,6 +66,7 @@ impl Env {
             kind: ScopeKind::Root(globals),
             parent: None,
             file,
+            cut: Default::default(),
         }))
     }
 
@@ -51,6 +75,7 @@ impl Env {
             kind: ScopeKind::Vars(RefCell::new(HashMap::new())),
             parent: Some(self.clone()),
             file: self.0.file.clone(),
+            cut: Default::default(),
         }))
     }
 
@@ -59,6 +84,7 @@ impl Env {
             kind: ScopeKind::With(ns),
             parent: Some(self.clone()),
             file: self.0.file.clone(),
+            cut: Default::default(),
         }))
     }
 
@@ -66,6 +92,11 @@ impl Env {
         if let ScopeKind::Vars(vars) = &self.0.kind {
             vars.borrow_mut().insert(name, value);
         }
+    }
+
+    /// Marks this scope's bindings as cut short.
+    pub(super) fn mark_cut(&self) {
+        self.0.cut.set(true);
     }
 
     pub fn file(&self) -> &Rc<str> {
@@ -84,6 +115,9 @@ impl Env {
                     if let Some(t) = vars.borrow().get(name) {
                         return (Lookup::Found(t.clone()), hops);
                     }
+                    if env.0.cut.get() {
+                        return (Lookup::Cut, hops);
+                    }
                 }
                 ScopeKind::With(ns) => withs.push(ns.clone()),
                 ScopeKind::Root(globals) => {
@@ -95,5 +129,24 @@ impl Env {
             cur = env.0.parent.as_ref();
         }
         (Lookup::Withs(withs), hops)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_missing_from_a_cut_scope_is_not_looked_up_further_out() {
+        let root = Env::root("f.nix".into(), Rc::new(HashMap::new()));
+        let outer = root.child_vars();
+        outer.define("x".into(), Thunk::unknown());
+        let inner = outer.child_vars();
+        inner.define("a".into(), Thunk::unknown());
+        assert!(matches!(inner.lookup("x").0, Lookup::Found(_)));
+        // `let a = …; <cut here> x = …; in x` must not read the outer `x`.
+        inner.mark_cut();
+        assert!(matches!(inner.lookup("a").0, Lookup::Found(_)));
+        assert!(matches!(inner.lookup("x").0, Lookup::Cut));
     }
 }

@@ -91,6 +91,12 @@ thread_local! {
     static GLOBALS: Rc<HashMap<Rc<str>, Thunk>> = Rc::new(builtins::globals());
 }
 
+/// Times one closure may be entered while exploring (see [`Evaluator::may_explore`]).
+const MAX_EXPLORED_ENTRIES: u32 = 1_000;
+
+/// A closure by where its lambda is written and the scope it closes over.
+type ClosureKey = (Rc<str>, TextRange, env::SameScope);
+
 /// Attribute paths nest values this deep at most (`a.b.….z = v` and nested set literals
 /// together); deeper entries make their set partial instead.
 const MAX_PATH_DEPTH: usize = 128;
@@ -109,8 +115,9 @@ pub struct Evaluator<'a> {
     seen_lambdas: RefCell<HashSet<(Rc<str>, TextRange)>>,
     /// Inside [`Evaluator::force_all`]: code is explored for references, not for values.
     exploring: std::cell::Cell<bool>,
-    /// Lambdas (by where they are written) already explored with an Unknown argument.
-    explored: RefCell<HashSet<(Rc<str>, TextRange)>>,
+    /// Closures (where the lambda is written, and the scope it closes over) entered while
+    /// exploring: how often, and whether with an Unknown argument yet.
+    explored: RefCell<HashMap<ClosureKey, (u32, bool)>>,
     imports: RefCell<HashMap<Rc<str>, Thunk>>,
     /// Names of flake inputs by what they are (`import-tree`, `flake-parts`, `nixpkgs`).
     input_kinds: HashMap<Rc<str>, &'static str>,
@@ -129,7 +136,7 @@ impl<'a> Evaluator<'a> {
             lambdas: RefCell::new(Vec::new()),
             seen_lambdas: RefCell::new(HashSet::new()),
             exploring: std::cell::Cell::new(false),
-            explored: RefCell::new(HashSet::new()),
+            explored: RefCell::new(HashMap::new()),
             imports: RefCell::new(HashMap::new()),
             input_kinds: HashMap::new(),
         }
@@ -378,6 +385,7 @@ impl<'a> Evaluator<'a> {
         }
         match found {
             env::Lookup::Found(t) => self.force(&t),
+            env::Lookup::Cut => Value::Unknown,
             env::Lookup::Withs(withs) => {
                 for ns in withs {
                     match self.force(&ns) {
@@ -583,6 +591,9 @@ impl<'a> Evaluator<'a> {
         if rec {
             for (k, a) in &attrs.map {
                 value_env.define(k.clone(), a.value.clone());
+            }
+            if self.exhausted() {
+                value_env.mark_cut();
             }
         }
         attrs
@@ -903,12 +914,7 @@ impl<'a> Evaluator<'a> {
         };
         match f {
             Value::Lambda(c) => {
-                if self.exploring.get()
-                    && self.force(&arg).is_unknown()
-                    && !self.first_exploration(&c)
-                {
-                    // The same code with an argument as unknown as before records nothing new;
-                    // entering it again would unroll a recursive function forever.
+                if self.exploring.get() && !self.may_explore(&c, &arg) {
                     return Value::Unknown;
                 }
                 self.apply_lambda(&c, arg)
@@ -1103,9 +1109,29 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Whether `c` is entered with an Unknown argument for the first time while exploring.
-    fn first_exploration(&self, c: &Closure) -> bool {
-        let key = (c.env.file().clone(), c.lambda.syntax().text_range().into());
-        self.explored.borrow_mut().insert(key)
+    /// Whether exploring enters closure `c` with `arg`. Exploring follows both branches of an
+    /// unknown `if`, so a recursive function would unroll forever: a closure is entered with an
+    /// Unknown argument once (the same code with an argument as unknown records nothing new),
+    /// and at most [`MAX_EXPLORED_ENTRIES`] times in all (a loop over a counter whose end is
+    /// unknown, such as `go (i + 1)` up to the length of an unknown string). A recursive
+    /// function calls itself through the same closure, so it is stopped; one lambda closed over
+    /// other values (`pick "nixos"` and `pick "darwin"` of a curried `pick`) is explored for
+    /// each.
+    fn may_explore(&self, c: &Closure, arg: &Thunk) -> bool {
+        let unknown = self.force(arg).is_unknown();
+        let key = (
+            c.env.file().clone(),
+            c.lambda.syntax().text_range().into(),
+            env::SameScope(c.env.clone()),
+        );
+        let mut explored = self.explored.borrow_mut();
+        let (entries, with_unknown) = explored.entry(key).or_insert((0, false));
+        if *entries >= MAX_EXPLORED_ENTRIES || (unknown && *with_unknown) {
+            return false;
+        }
+        *entries += 1;
+        *with_unknown |= unknown;
+        true
     }
 
     fn explore(&self) {
@@ -1132,8 +1158,9 @@ impl<'a> Evaluator<'a> {
             let c = self.lambdas.borrow().get(next_lambda).cloned();
             if let Some(c) = c {
                 next_lambda += 1;
-                if self.first_exploration(&c) {
-                    self.apply_lambda(&c, Thunk::unknown());
+                let arg = Thunk::unknown();
+                if self.may_explore(&c, &arg) {
+                    self.apply_lambda(&c, arg);
                 }
                 continue;
             }
@@ -1548,6 +1575,12 @@ impl PendingSet {
     }
 }
 
+/// The parse of `text`, unless it is too complex to parse (see [`crate::complexity`]).
+fn parse_checked(text: &str) -> Option<Parsed> {
+    crate::complexity::check(text).ok()?;
+    Some(crate::syntax::parse_text(text))
+}
+
 /// Evaluates a closed expression and returns its value as JSON, or `None` when any part of it
 /// is Unknown to the partial evaluator or evaluation fails. Used by the differential tests.
 pub fn eval_standalone(src: &str) -> Option<serde_json::Value> {
@@ -1555,7 +1588,7 @@ pub fn eval_standalone(src: &str) -> Option<serde_json::Value> {
 }
 
 fn eval_standalone_here(src: &str) -> Option<serde_json::Value> {
-    let parsed = crate::syntax::parse_text(src);
+    let parsed = parse_checked(src)?;
     if !parsed.errors.is_empty() {
         return None;
     }
@@ -1586,7 +1619,7 @@ fn eval_in_dir_here(dir: &std::path::Path, src: &str, with_lib: bool) -> Option<
                 return None;
             }
             let text = std::fs::read_to_string(self.0.join(path)).ok()?;
-            Some(Arc::new(crate::syntax::parse_text(&text)))
+            Some(Arc::new(parse_checked(&text)?))
         }
         fn read_text(&self, path: &str) -> Option<Arc<str>> {
             std::fs::read_to_string(self.0.join(path))
@@ -1601,7 +1634,7 @@ fn eval_in_dir_here(dir: &std::path::Path, src: &str, with_lib: bool) -> Option<
     } else {
         src.to_owned()
     };
-    let parsed = crate::syntax::parse_text(&text);
+    let parsed = parse_checked(&text)?;
     if !parsed.errors.is_empty() {
         return None;
     }

@@ -1,0 +1,31 @@
+//! A flake-parts repository to put test files in, for the tests that analyse whole files.
+
+use std::sync::Arc;
+
+use infra_check_analysis::disk::{DiskTree, EntryKind};
+use infra_check_analysis::AnalysisHost;
+
+/// A flake whose modules are every file under `modules/`, with a clan-core input.
+pub const FLAKE: &str = r#"{
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.clan-core.url = "github:clan-lol/clan-core";
+  outputs = inputs@{ flake-parts, ... }:
+    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+"#;
+
+/// A host holding [`FLAKE`] and `files` (root-relative paths and texts), each on the disk.
+pub fn host(files: Vec<(String, String)>) -> AnalysisHost {
+    let mut host = AnalysisHost::new("/test".into());
+    let mut disk = DiskTree::default();
+    let mut texts = vec![("flake.nix".to_owned(), Arc::<str>::from(FLAKE))];
+    disk.insert("flake.nix".into(), EntryKind::File);
+    for (p, t) in files {
+        disk.insert(p.clone(), EntryKind::File);
+        texts.push((p, Arc::from(t.as_str())));
+    }
+    host.set_files(texts);
+    host.set_disk(disk);
+    host
+}
