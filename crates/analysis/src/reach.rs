@@ -95,8 +95,22 @@ fn read_as_data(path: &rnix::SyntaxNode) -> bool {
     in_string || read
 }
 
+/// Functions that pick the files below a directory (by the last name of how they are called).
+const DIRECTORY_READERS: &[&str] = &[
+    "readDir",
+    "listFilesRecursive",
+    "packagesFromDirectoryRecursive",
+    "import-tree",
+    "importTree",
+    "rakeLeaves",
+    "flattenTree",
+    "load",
+];
+
 /// Whether a path literal is handed to code that may pick files below it: an operand of `+`
-/// (`./modules + "/x.nix"`) or the argument of a function other than `import`.
+/// (`./modules + "/x.nix"`) or the argument of a function that reads directories
+/// (`builtins.readDir ./hosts`, `inputs.import-tree ./parts`). Other calls (`import ./dir`,
+/// `callPackage ./dir { }`, `runTest ./dir`) evaluate the directory's `default.nix`.
 fn picks_files(path: &rnix::SyntaxNode) -> bool {
     use rnix::SyntaxKind::{NODE_APPLY, NODE_BIN_OP};
     match path.parent() {
@@ -106,10 +120,8 @@ fn picks_files(path: &rnix::SyntaxNode) -> bool {
         Some(p) if p.kind() == NODE_APPLY => ast::Apply::cast(p)
             .and_then(|a| a.lambda())
             .is_some_and(|f| {
-                !matches!(
-                    f.syntax().text().to_string().as_str(),
-                    "import" | "builtins.import"
-                )
+                let text = f.syntax().text().to_string();
+                DIRECTORY_READERS.contains(&text.rsplit('.').next().unwrap_or(""))
             }),
         _ => false,
     }

@@ -449,7 +449,13 @@ fn mistakes_in_files_nothing_imports_are_information() {
   # Copied into a test VM and read as text: data, not Nix the flake evaluates.
   flake.checks.x = "cp ${../hosts/copied.nix} /etc/home.nix; echo ${builtins.readFile ../hosts/read.nix}";
   # Files picked below a directory by code.
-  flake.nixosModules.picked = import (../picked + "/one.nix"); }
+  flake.nixosModules.picked = import (../picked + "/one.nix");
+  # `callPackage` of a directory evaluates its default.nix, not every file in it.
+  flake.packages.x = callPackage ../pkg { }; }
+#- /pkg/default.nix
+{ imports = [ ./gone.nix ]; }
+#- /pkg/fixture.nix
+{ imports = [ ./gone.nix ]; }
 #- /picked/one.nix
 { imports = [ ./gone.nix ]; }
 #- /hosts/copied.nix
@@ -483,12 +489,14 @@ fn mistakes_in_files_nothing_imports_are_information() {
                 Error
             ),
             ("module/import-not-found", "picked/one.nix", Error),
+            ("module/import-not-found", "pkg/default.nix", Error),
+            ("module/import-not-found", "pkg/fixture.nix", Info),
             ("module/import-not-found", "templates/service.nix", Info),
             ("syntax/parse-error", "templates/service.nix", Info),
         ],
         "{diags:#?}"
     );
-    assert!(diags[7]
+    assert!(diags[9]
         .message
         .contains("Nothing in the flake that infra-check can see imports this file"));
 }
