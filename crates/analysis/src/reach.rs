@@ -22,6 +22,8 @@ use crate::syntax::{path_parts, PathPart};
 pub struct Named {
     pub paths: Vec<String>,
     pub prefixes: Vec<String>,
+    /// Directories handed to import-tree, which skips every path with `/_` below them.
+    pub trees: Vec<String>,
 }
 
 #[salsa::tracked(returns(ref))]
@@ -65,8 +67,12 @@ pub fn named_paths(db: &dyn Db, file: SourceFile) -> Arc<Named> {
             // `./modules + "/${name}.nix"`, `builtins.readDir ./hosts`, `import-tree ./parts`:
             // a directory whose files are picked by code. (Not the root: `lib.cleanSource ./.`
             // hands over sources, not modules.)
-            if !p.is_empty() && picks_files(p_node) {
-                out.prefixes.push(p.clone());
+            if !p.is_empty() {
+                match picks_files(p_node) {
+                    Some(Picker::Tree) => out.trees.push(p.clone()),
+                    Some(Picker::Any) => out.prefixes.push(p.clone()),
+                    None => {}
+                }
             }
             out.paths.push(p);
         }
@@ -100,30 +106,44 @@ const DIRECTORY_READERS: &[&str] = &[
     "readDir",
     "listFilesRecursive",
     "packagesFromDirectoryRecursive",
-    "import-tree",
-    "importTree",
     "rakeLeaves",
     "flattenTree",
     "load",
 ];
 
+/// How code picks files below a directory.
+enum Picker {
+    /// Any file may be picked.
+    Any,
+    /// import-tree: every `.nix` file except those with `/_` in their path below the root.
+    Tree,
+}
+
 /// Whether a path literal is handed to code that may pick files below it: an operand of `+`
 /// (`./modules + "/x.nix"`) or the argument of a function that reads directories
 /// (`builtins.readDir ./hosts`, `inputs.import-tree ./parts`). Other calls (`import ./dir`,
 /// `callPackage ./dir { }`, `runTest ./dir`) evaluate the directory's `default.nix`.
-fn picks_files(path: &rnix::SyntaxNode) -> bool {
+fn picks_files(path: &rnix::SyntaxNode) -> Option<Picker> {
     use rnix::SyntaxKind::{NODE_APPLY, NODE_BIN_OP};
-    match path.parent() {
-        Some(p) if p.kind() == NODE_BIN_OP => ast::BinOp::cast(p)
-            .and_then(|b| b.operator())
-            .is_some_and(|o| o == ast::BinOpKind::Add),
-        Some(p) if p.kind() == NODE_APPLY => ast::Apply::cast(p)
-            .and_then(|a| a.lambda())
-            .is_some_and(|f| {
-                let text = f.syntax().text().to_string();
-                DIRECTORY_READERS.contains(&text.rsplit('.').next().unwrap_or(""))
-            }),
-        _ => false,
+    let parent = path.parent()?;
+    match parent.kind() {
+        NODE_BIN_OP => ast::BinOp::cast(parent)?
+            .operator()
+            .is_some_and(|o| o == ast::BinOpKind::Add)
+            .then_some(Picker::Any),
+        NODE_APPLY => {
+            let f = ast::Apply::cast(parent)?
+                .lambda()?
+                .syntax()
+                .text()
+                .to_string();
+            match f.rsplit('.').next().unwrap_or("") {
+                "import-tree" | "importTree" => Some(Picker::Tree),
+                name if DIRECTORY_READERS.contains(&name) => Some(Picker::Any),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -132,15 +152,18 @@ fn picks_files(path: &rnix::SyntaxNode) -> bool {
 pub struct Reached {
     files: BTreeSet<String>,
     prefixes: BTreeSet<String>,
+    trees: BTreeSet<String>,
 }
 
 impl Reached {
     pub fn contains(&self, path: &str) -> bool {
+        let below = |p: &String| p.is_empty() || path.starts_with(&format!("{p}/"));
         self.files.contains(path)
+            || self.prefixes.iter().any(below)
             || self
-                .prefixes
+                .trees
                 .iter()
-                .any(|p| p.is_empty() || path.starts_with(&format!("{p}/")))
+                .any(|t| below(t) && !path[t.len()..].contains("/_"))
     }
 }
 
@@ -176,6 +199,7 @@ pub fn reached(db: &dyn Db, ws: Workspace) -> Arc<Reached> {
             out.files.insert(format!("{p}/default.nix"));
         }
         out.prefixes.extend(named.prefixes.iter().cloned());
+        out.trees.extend(named.trees.iter().cloned());
     }
     Arc::new(out)
 }

@@ -451,7 +451,13 @@ fn mistakes_in_files_nothing_imports_are_information() {
   # Files picked below a directory by code.
   flake.nixosModules.picked = import (../picked + "/one.nix");
   # `callPackage` of a directory evaluates its default.nix, not every file in it.
-  flake.packages.x = callPackage ../pkg { }; }
+  flake.packages.x = callPackage ../pkg { };
+  # import-tree skips paths with `/_`.
+  flake.nixosModules.tree = inputs.import-tree ../tree; }
+#- /tree/a.nix
+{ imports = [ ./gone.nix ]; }
+#- /tree/_private/b.nix
+{ imports = [ ./gone.nix ]; }
 #- /pkg/default.nix
 { imports = [ ./gone.nix ]; }
 #- /pkg/fixture.nix
@@ -493,6 +499,8 @@ fn mistakes_in_files_nothing_imports_are_information() {
             ("module/import-not-found", "pkg/fixture.nix", Info),
             ("module/import-not-found", "templates/service.nix", Info),
             ("syntax/parse-error", "templates/service.nix", Info),
+            ("module/import-not-found", "tree/_private/b.nix", Info),
+            ("module/import-not-found", "tree/a.nix", Error),
         ],
         "{diags:#?}"
     );
