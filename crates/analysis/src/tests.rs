@@ -137,3 +137,13 @@ pub(crate) const FLAKE: &str = r#"#- /flake.nix
 pub(crate) fn with_flake(rest: &str) -> String {
     format!("{FLAKE}{rest}")
 }
+
+/// A fixture `flake.lock` whose clan-core input is locked at `last_modified` (unix seconds).
+pub(crate) fn clan_core_lock(last_modified: i64) -> String {
+    format!(
+        "#- /flake.lock\n{{ \"nodes\": {{ \"root\": {{ \"inputs\": {{ \"clan-core\": \"clan-core\" }} }}, \
+         \"clan-core\": {{ \"locked\": {{ \"type\": \"github\", \"owner\": \"clan-lol\", \"repo\": \"clan-core\", \
+         \"rev\": \"4444444444444444444444444444444444444444\", \"lastModified\": {last_modified} }} }} }}, \
+         \"root\": \"root\", \"version\": 7 }}\n"
+    )
+}

@@ -180,13 +180,7 @@ fn suggestions_allow_transpositions() {
 
 /// `BASE` with the clan-core input locked at `last_modified`.
 fn locked_at(last_modified: i64, body: &str) -> String {
-    format!(
-        "{}#- /flake.lock\n{{ \"nodes\": {{ \"root\": {{ \"inputs\": {{ \"clan-core\": \"clan-core\" }} }}, \
-         \"clan-core\": {{ \"locked\": {{ \"type\": \"github\", \"owner\": \"clan-lol\", \"repo\": \"clan-core\", \
-         \"rev\": \"4444444444444444444444444444444444444444\", \"lastModified\": {last_modified} }} }} }}, \
-         \"root\": \"root\", \"version\": 7 }}\n",
-        with_instances(body)
-    )
+    with_instances(body) + &crate::tests::clan_core_lock(last_modified)
 }
 
 #[test]

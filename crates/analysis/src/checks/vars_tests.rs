@@ -257,13 +257,8 @@ fn generators_clan_core_declares_itself_are_not_orphans() {
         "{out}"
     );
     // Nor before clan-core had them (a lock from 2025-05-01).
-    let lock = r#"#- /flake.lock
-{ "nodes": { "root": { "inputs": { "clan-core": "clan-core" } },
-  "clan-core": { "locked": { "type": "github", "owner": "clan-lol", "repo": "clan-core",
-    "rev": "4444444444444444444444444444444444444444", "lastModified": 1746057600 } } },
-  "root": "root", "version": 7 }
-"#;
-    let out = check(&fleet(&(own + lock)));
+    let lock = crate::tests::clan_core_lock(1_746_057_600);
+    let out = check(&fleet(&(own + &lock)));
     assert!(
         out.contains(
             "`vars/per-machine/web/state-version/` holds vars of the generator `state-version`"
@@ -351,16 +346,8 @@ fn a_machine_with_a_configuration_file_infra_check_does_not_read_is_incomplete()
 
 #[test]
 fn service_generators_of_a_clan_core_newer_than_the_catalog_are_only_possible() {
-    let lock = |t: i64| {
-        format!(
-            "#- /flake.lock\n{{ \"nodes\": {{ \"root\": {{ \"inputs\": {{ \"clan-core\": \"clan-core\" }} }}, \
-             \"clan-core\": {{ \"locked\": {{ \"type\": \"github\", \"owner\": \"clan-lol\", \"repo\": \"clan-core\", \
-             \"rev\": \"4444444444444444444444444444444444444444\", \"lastModified\": {t} }} }} }}, \
-             \"root\": \"root\", \"version\": 7 }}\n"
-        )
-    };
     let users = |t: i64| {
-        fleet(&(complete() + &lock(t))).replace(
+        fleet(&(complete() + &crate::tests::clan_core_lock(t))).replace(
             "clan.inventory.machines.web = { };",
             "clan.inventory.machines.web = { };\n  clan.inventory.instances.ada = { module.name = \"users\"; roles.default.machines.web = { }; roles.default.settings.user = \"ada\"; };",
         )
