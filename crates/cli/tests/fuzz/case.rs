@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use fastrand::Rng;
 
-use crate::choose::{draw_kind, Ctx, Kind, Limits, PENDING_ON_OTHER_BRANCHES};
+use crate::choose::{
+    draw_kind, Ctx, Kind, Limits, KEPT_SMALL_IN_BOUNDED_RUNS, PENDING_ON_OTHER_BRANCHES,
+};
 use crate::mutation::Mutation;
 use crate::tree::{self, Listing};
 
@@ -43,20 +45,21 @@ impl Source {
     }
 }
 
-/// Whether the mutations pending fixes on other branches are drawn.
+/// How much of the engine a run draws from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PendingMode {
-    /// Leave them out, or keep them below the size that fails today.
-    Skip,
-    /// Draw them like every other mutation.
-    Run,
+pub enum DrawMode {
+    /// `cargo test`'s draw: mutations pending fixes on other branches are left out or kept
+    /// below the size that fails today, and slow kinds are kept small.
+    Bounded,
+    /// Every mutation at full size.
+    Full,
 }
 
-impl PendingMode {
+impl DrawMode {
     pub fn name(self) -> &'static str {
         match self {
-            PendingMode::Skip => "skip",
-            PendingMode::Run => "run",
+            DrawMode::Bounded => "bounded",
+            DrawMode::Full => "full",
         }
     }
 }
@@ -66,7 +69,7 @@ impl PendingMode {
 pub struct Draw {
     pub seed: u64,
     pub limits: Limits,
-    pub pending: PendingMode,
+    pub mode: DrawMode,
     /// Only these kinds, when set.
     pub only: Option<Vec<Kind>>,
 }
@@ -79,10 +82,16 @@ impl Draw {
             .copied()
             .filter(|k| self.only.as_ref().is_none_or(|only| only.contains(k)))
             .filter_map(|k| {
-                let pending = PENDING_ON_OTHER_BRANCHES.iter().find(|p| p.kind == k);
-                match (self.pending, pending) {
-                    (PendingMode::Skip, Some(p)) => p.size_cap.map(|cap| (k, Some(cap))),
-                    _ => Some((k, None)),
+                if self.mode == DrawMode::Full {
+                    return Some((k, None));
+                }
+                let small = KEPT_SMALL_IN_BOUNDED_RUNS
+                    .iter()
+                    .find(|(kind, _)| *kind == k)
+                    .map(|(_, cap)| *cap);
+                match PENDING_ON_OTHER_BRANCHES.iter().find(|p| p.kind == k) {
+                    Some(p) => p.size_cap.map(|cap| (k, Some(cap))),
+                    None => Some((k, small)),
                 }
             })
             .collect()

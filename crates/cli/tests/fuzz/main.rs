@@ -17,21 +17,25 @@
 //! # Modes
 //!
 //! - **Bounded** (the default, part of `cargo test`): a fixed seed and 300 cases, about half a
-//!   minute for a debug build on two cores. Mutations listed in
-//!   `choose::PENDING_ON_OTHER_BRANCHES` are left out or kept small.
-//! - **Long**: `INFRA_CHECK_FUZZ_SECONDS=1200 cargo test -p infra-check --test fuzz -- --nocapture`
+//!   minute for a debug build on two cores, with the bounded draw: mutations listed in
+//!   `choose::PENDING_ON_OTHER_BRANCHES` are left out or kept below the size that fails today,
+//!   and those in `choose::KEPT_SMALL_IN_BOUNDED_RUNS` are kept small.
+//! - **Long**: `INFRA_CHECK_FUZZ_SECONDS=1200 cargo test --release -p infra-check --test fuzz -- --nocapture`
 //!   runs cases for that many seconds from a seed taken from the clock (printed at the start
-//!   and in the summary), pending mutations included.
-//! - **Replay**: `INFRA_CHECK_FUZZ_SEED=<n> INFRA_CHECK_FUZZ_CASE=<k>` runs only case `k` of
-//!   seed `n`; a failure prints the exact line, with the other settings it needs.
+//!   and in the summary), with the full draw (every mutation at full size). Add
+//!   `INFRA_CHECK_FUZZ_DRAW=bounded` to look for new classes while pending ones are open.
+//! - **Replay**: `INFRA_CHECK_FUZZ_SEED=<n> INFRA_CHECK_FUZZ_CASE=<k> INFRA_CHECK_FUZZ_DRAW=<d>`
+//!   runs only case `k` of seed `n`; a failure prints that line with every setting it needs.
 //!
 //! Other settings: `INFRA_CHECK_FUZZ_CASES` (bounded mode's case count),
-//! `INFRA_CHECK_FUZZ_PENDING=skip|run`, `INFRA_CHECK_FUZZ_KINDS=fifo,deep-nesting` (only
+//! `INFRA_CHECK_FUZZ_DRAW=bounded|full`, `INFRA_CHECK_FUZZ_KINDS=fifo,deep-nesting` (only
 //! those kinds), `INFRA_CHECK_FUZZ_SCALE` (depth and length of the huge inputs, 100000),
 //! `INFRA_CHECK_FUZZ_SIZE_LIMIT` (bytes; huge files are drawn just below, at and above it,
 //! 8 MiB), `INFRA_CHECK_FUZZ_JOBS` (cases run at once, 2), `INFRA_CHECK_FUZZ_TIMEOUT` (the
-//! time bound's base in seconds, 60, plus 10 s per MiB of input) and
-//! `INFRA_CHECK_FUZZ_MINIMIZE_SECONDS` (time spent shrinking each failure, 120).
+//! time bound's base in seconds, 60, plus 10 s per MiB of input; the memory bound is 2 GiB
+//! plus 64 bytes per byte of input), `INFRA_CHECK_FUZZ_MINIMIZE_SECONDS` (time spent
+//! shrinking each failure, 120) and `INFRA_CHECK_FUZZ_TMPDIR` (where case trees are written;
+//! `/dev/shm` when it is writable).
 //!
 //! A failing case prints its seed, number, mutations and replay line, and is shrunk (fewer
 //! mutations, fewer source files) into `target/tmp/fuzz-reproducers/seed-<n>-case-<k>/`
@@ -55,7 +59,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use case::{Draw, PendingMode, Plan, Source};
+use case::{Draw, DrawMode, Plan, Source};
 use choose::{Kind, Limits};
 use judge::{judge, Class, Failure, Forbidden};
 use run::{Bounds, Outcome};
@@ -109,12 +113,12 @@ impl Settings {
             Mode::Long { .. } => clock_seed(),
             _ => BOUNDED_SEED,
         });
-        let pending = match env_var("INFRA_CHECK_FUZZ_PENDING").as_deref() {
-            Some("run") => PendingMode::Run,
-            Some("skip") => PendingMode::Skip,
-            Some(other) => panic!("INFRA_CHECK_FUZZ_PENDING={other}: use skip or run"),
-            None if matches!(mode, Mode::Long { .. }) => PendingMode::Run,
-            None => PendingMode::Skip,
+        let draw_mode = match env_var("INFRA_CHECK_FUZZ_DRAW").as_deref() {
+            Some("full") => DrawMode::Full,
+            Some("bounded") => DrawMode::Bounded,
+            Some(other) => panic!("INFRA_CHECK_FUZZ_DRAW={other}: use bounded or full"),
+            None if matches!(mode, Mode::Long { .. }) => DrawMode::Full,
+            None => DrawMode::Bounded,
         };
         let only = env_var("INFRA_CHECK_FUZZ_KINDS").map(|list| {
             list.split(',')
@@ -135,7 +139,7 @@ impl Settings {
                     size_limit: env_num("INFRA_CHECK_FUZZ_SIZE_LIMIT")
                         .unwrap_or(DEFAULT_SIZE_LIMIT),
                 },
-                pending,
+                mode: draw_mode,
                 only,
             },
             jobs: env_num("INFRA_CHECK_FUZZ_JOBS").unwrap_or(2).max(1),
@@ -149,9 +153,9 @@ impl Settings {
     /// The environment that replays case `index` with these settings.
     fn replay_line(&self, index: u64) -> String {
         let mut line = format!(
-            "INFRA_CHECK_FUZZ_SEED={} INFRA_CHECK_FUZZ_CASE={index} INFRA_CHECK_FUZZ_PENDING={}",
+            "INFRA_CHECK_FUZZ_SEED={} INFRA_CHECK_FUZZ_CASE={index} INFRA_CHECK_FUZZ_DRAW={}",
             self.draw.seed,
-            self.draw.pending.name()
+            self.draw.mode.name()
         );
         if let Some(only) = &self.draw.only {
             let names: Vec<_> = only.iter().map(|k| k.name()).collect();
@@ -262,10 +266,10 @@ fn mutated_repositories_never_crash_hang_or_leak() {
         _ => 0,
     };
     eprintln!(
-        "fuzz: {:?}, seed {}, pending mutations: {}, {} job(s)",
+        "fuzz: {:?}, seed {}, {} draw, {} job(s)",
         settings.mode,
         settings.draw.seed,
-        settings.draw.pending.name(),
+        settings.draw.mode.name(),
         settings.jobs
     );
     let next = AtomicU64::new(first);
@@ -274,8 +278,13 @@ fn mutated_repositories_never_crash_hang_or_leak() {
     let slowest: Mutex<Vec<(Duration, String)>> = Mutex::new(Vec::new());
     let ran = AtomicU64::new(0);
     std::thread::scope(|scope| {
-        for _ in 0..settings.jobs {
-            scope.spawn(|| loop {
+        for job in 0..settings.jobs {
+            // Drawing a case parses the mutated Nix files (rnix recurses once per level of
+            // nesting): the stack the binary gives its own analysis thread.
+            let worker = std::thread::Builder::new()
+                .name(format!("fuzz-{job}"))
+                .stack_size(256 << 20);
+            let spawned = worker.spawn_scoped(scope, || loop {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
@@ -308,6 +317,7 @@ fn mutated_repositories_never_crash_hang_or_leak() {
                     );
                 }
             });
+            spawned.expect("start a fuzz worker");
         }
     });
     let elapsed = start.elapsed();
@@ -325,14 +335,14 @@ fn mutated_repositories_never_crash_hang_or_leak() {
             .push(r);
     }
     let mut report = format!(
-        "fuzz: {ran} cases in {:.1} s (seed {}, pending mutations: {}), {} failure(s) in {} group(s)\n",
+        "fuzz: {ran} cases in {:.1} s (seed {}, {} draw), {} failure(s) in {} group(s)\n",
         elapsed.as_secs_f64(),
         settings.draw.seed,
-        settings.draw.pending.name(),
+        settings.draw.mode.name(),
         failures.len(),
         groups.len()
     );
-    if settings.draw.pending == PendingMode::Skip {
+    if settings.draw.mode == DrawMode::Bounded {
         for p in choose::PENDING_ON_OTHER_BRANCHES {
             let _ = writeln!(
                 report,
@@ -426,7 +436,7 @@ mod engine_tests {
                 scale: 1000,
                 size_limit: 1 << 16,
             },
-            pending: PendingMode::Run,
+            mode: DrawMode::Full,
             only: None,
         }
     }
