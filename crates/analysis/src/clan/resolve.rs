@@ -170,9 +170,12 @@ impl ClanModel {
                 location: m.location.clone(),
             })
             .collect();
+        // A set beside the list: `tags.all` of a large inventory would make the membership
+        // test quadratic.
+        let mut assigned: BTreeSet<String> = out.iter().map(|a| a.machine.clone()).collect();
         for t in &role.tags {
             for m in self.tag_members(&t.name)? {
-                if !out.iter().any(|a| a.machine == m.name) {
+                if assigned.insert(m.name.clone()) {
                     out.push(Assignment {
                         machine: m.name.clone(),
                         via_tag: Some(t.name.clone()),
