@@ -12,6 +12,9 @@
 //!
 //! Related locations in the same file are secondary annotations with their message; those in
 //! other files are further snippets, or `= note:` lines when the file's text is not available.
+//! Only Nix sources and the repository's `flake.lock`, `inventory.json` and `infra-check.toml`
+//! are quoted ([`may_quote`]): a diagnostic in any other file (an option catalog, a vars file,
+//! a secret named where a catalog belongs) shows its path, line and column only.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -20,7 +23,7 @@ use std::ops::Range;
 use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet};
 use infra_check_analysis::{Diagnostic, Severity, TextRange};
 
-use crate::report::{Report, Sources, Summary};
+use crate::report::{may_quote, Report, Source, Sources, Summary};
 
 /// Renders every diagnostic and the summary line; `colour` adds ANSI styling.
 pub fn render(report: &Report, colour: bool) -> String {
@@ -97,18 +100,25 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
     }
     let same_file = by_file.remove(d.file()).unwrap_or_default();
 
-    match sources.get(d.file()) {
+    match quotable(sources, d.file()) {
         Some(src) => {
             let snippet = context_snippet(&src.text, d.file(), &same_file, Some(d.range()))
                 .annotation(AnnotationKind::Primary.span(clamp(&src.text, d.range())));
             elements.push(snippet.into());
         }
         None => {
-            elements.push(Origin::path(d.file()).into());
-            for (_, message) in same_file {
+            let mut origin = Origin::path(d.file());
+            if sources.contains(d.file()) {
+                let span = sources.span(d.file(), d.range());
+                origin = origin
+                    .line(span.start.line as usize)
+                    .char_column(span.start.column as usize);
+            }
+            elements.push(origin.into());
+            for (range, message) in same_file {
                 notes.push(
                     Level::NOTE
-                        .message(format!("{}: {message}", d.file()))
+                        .message(at(sources, d.file(), range, message))
                         .into(),
                 );
             }
@@ -116,19 +126,15 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
     }
 
     for (file, related) in by_file {
-        match sources.get(file) {
+        match quotable(sources, file) {
             Some(src) => {
                 elements.push(context_snippet(&src.text, file, &related, None).into());
             }
             None => {
                 for (range, message) in related {
-                    let span = sources.span(file, range);
                     notes.push(
                         Level::NOTE
-                            .message(format!(
-                                "{file}:{}:{}: {message}",
-                                span.start.line, span.start.column
-                            ))
+                            .message(at(sources, file, range, message))
                             .into(),
                     );
                 }
@@ -147,6 +153,20 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
     }
 
     Group::with_title(title).elements(elements)
+}
+
+/// The text of `file` when its lines may be shown (see [`may_quote`]).
+fn quotable<'a>(sources: &'a Sources, file: &str) -> Option<&'a Source> {
+    sources.get(file).filter(|_| may_quote(file))
+}
+
+/// `file:line:column: message` for a location whose lines are not shown.
+fn at(sources: &Sources, file: &str, range: TextRange, message: &str) -> String {
+    let span = sources.span(file, range);
+    format!(
+        "{file}:{}:{}: {message}",
+        span.start.line, span.start.column
+    )
 }
 
 /// The text to show for a file. A range at the very end of a file that ends with a newline sits
@@ -183,7 +203,6 @@ mod tests {
     use infra_check_analysis::{Fix, LineIndex};
 
     use super::*;
-    use crate::report::Source;
 
     fn source(text: &str) -> Source {
         Source {
@@ -259,5 +278,60 @@ mod tests {
         };
         assert!(render(&report, true).contains('\x1b'));
         assert!(!render(&report, false).contains('\x1b'));
+    }
+
+    #[test]
+    fn only_nix_sources_and_the_repository_data_files_are_quoted() {
+        let secret = "vars/shared/g/token/secret";
+        let catalog = "infra-check-options-web.json";
+        let mut sources = Sources::default();
+        sources.insert(secret.into(), source("hunter2\nhunter3\n"));
+        sources.insert(catalog.into(), source("{\n  \"format\": \"hunter4\"\n}\n"));
+        sources.insert(
+            "inventory.json".into(),
+            source("{\n  \"machines\": [ ]\n}\n"),
+        );
+        sources.insert("modules/a.nix".into(), source("{ a = 1; }\n"));
+        let diagnostics = vec![
+            Diagnostic::new(
+                "config/invalid",
+                catalog,
+                TextRange::new(4, 12),
+                "bad catalog".into(),
+            )
+            .with_related(secret, TextRange::new(8, 15), "named here"),
+            Diagnostic::new(
+                "vars/plaintext-secret",
+                secret,
+                TextRange::new(8, 15),
+                "plain".into(),
+            ),
+            Diagnostic::new(
+                "config/invalid",
+                "inventory.json",
+                TextRange::new(16, 19),
+                "bad".into(),
+            )
+            .with_related(catalog, TextRange::new(0, 1), "and here"),
+            Diagnostic::new("x/y", "modules/a.nix", TextRange::new(2, 3), "m".into()),
+        ];
+        let report = Report {
+            root: PathBuf::from("/r"),
+            files: 4,
+            diagnostics,
+            sources,
+        };
+        let text = render(&report, false);
+        assert!(!text.contains("hunter"), "{text}");
+        for needle in [
+            "--> infra-check-options-web.json:2:3",
+            "= note: vars/shared/g/token/secret:2:1: named here",
+            "--> vars/shared/g/token/secret:2:1",
+            "  \"machines\": [ ]",
+            "= note: infra-check-options-web.json:1:1: and here",
+            "{ a = 1; }",
+        ] {
+            assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+        }
     }
 }

@@ -88,6 +88,16 @@ impl Sources {
     }
 }
 
+/// Whether the human format may show the lines of `file`: Nix sources and the repository's own
+/// `flake.lock`, `inventory.json` and `infra-check.toml`, outside `vars/` and `sops/`. Any
+/// other file the analyzer holds the text of (an option catalog, a `.validation-hash`, and
+/// above all a `secret` named as a catalog) is pointed at by line and column, never quoted.
+pub fn may_quote(file: &str) -> bool {
+    let in_secrets = file.starts_with("vars/") || file.starts_with("sops/");
+    let own_data = ["flake.lock", "inventory.json", "infra-check.toml"].contains(&file);
+    !in_secrets && (file.ends_with(".nix") || own_data)
+}
+
 /// Counts of diagnostics by severity, and of analysed files.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
