@@ -180,6 +180,8 @@ pub struct Plan {
     /// The marker planted in plain text in `canary_files`: it must never be printed.
     pub canary: String,
     pub canary_files: Vec<String>,
+    /// How the secret around the marker looks (see [`SECRET_SHAPES`]).
+    pub canary_shape: usize,
     pub mutations: Vec<Mutation>,
     pub invocation: Invocation,
 }
@@ -204,7 +206,8 @@ pub fn draw(draw: &Draw, sources: &[Source], index: u64, root: &Path) -> Plan {
     tree::copy_source(&source.path, root, &BTreeSet::new()).expect("copy the source tree");
     let canary = format!("INFRA-CHECK-FUZZ-CANARY-{:016x}", rng.u64(..));
     let canary_files = choose_canary_files(&mut rng, &Listing::of(root));
-    plant(root, &canary, &canary_files).expect("plant the canary");
+    let canary_shape = rng.usize(..SECRET_SHAPES.len());
+    plant(root, &canary, canary_shape, &canary_files).expect("plant the canary");
 
     let kinds = draw.kinds();
     let plain: Vec<Kind> = kinds.iter().map(|(k, _)| *k).collect();
@@ -254,6 +257,7 @@ pub fn draw(draw: &Draw, sources: &[Source], index: u64, root: &Path) -> Plan {
         source,
         canary,
         canary_files,
+        canary_shape,
         mutations,
         invocation,
     }
@@ -276,14 +280,26 @@ fn choose_canary_files(rng: &mut Rng, listing: &Listing) -> Vec<String> {
     chosen.into_iter().collect()
 }
 
-/// Writes the canary as a plain-text secret, the way a leaked password would be.
-fn plant(root: &Path, canary: &str, files: &[String]) -> io::Result<()> {
+/// Plain-text secrets the way they leak (`@` is the marker): a password on its own, a line of
+/// a config file, and texts a JSON, TOML or Nix parser reads far enough to quote the marker in
+/// an error message.
+const SECRET_SHAPES: &[&str] = &[
+    "@\npassword = \"@\";\n",
+    "\"@\"\n",
+    "{\"format\": \"@\", \"class\": \"@\", \"options\": \"@\"}\n",
+    "{\"machines\": {\"@\": 1}, \"nodes\": \"@\"}\n",
+    "catalogs = \"@\"\n[severity]\n\"@\" = \"@\"\n",
+    "{ @ = \"@\"; }\n",
+];
+
+/// Writes the canary as a plain-text secret.
+fn plant(root: &Path, canary: &str, shape: usize, files: &[String]) -> io::Result<()> {
     for file in files {
         let path = root.join(file);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(path, format!("{canary}\npassword = \"{canary}\";\n"))?;
+        std::fs::write(path, SECRET_SHAPES[shape].replace('@', canary))?;
     }
     Ok(())
 }
@@ -292,7 +308,7 @@ fn plant(root: &Path, canary: &str, files: &[String]) -> io::Result<()> {
 /// is below them). Fails when a mutation no longer applies.
 pub fn rebuild(plan: &Plan, root: &Path, skip: &BTreeSet<String>) -> io::Result<()> {
     tree::copy_source(&plan.source.path, root, skip)?;
-    plant(root, &plan.canary, &plan.canary_files)?;
+    plant(root, &plan.canary, plan.canary_shape, &plan.canary_files)?;
     for m in &plan.mutations {
         let partial = m.actions.len() > 1;
         match m.apply(root) {

@@ -74,6 +74,7 @@ kinds! {
     BrokenConfig = "broken-config", 2, data_kinds::broken_config;
     BrokenCatalog = "broken-catalog", 2, data_kinds::broken_catalog;
     SecretLeak = "secret-leak", 2, data_kinds::secret_leak;
+    SecretAsCatalog = "secret-as-catalog", 1, data_kinds::secret_as_catalog;
 }
 
 impl Kind {
@@ -107,6 +108,13 @@ pub const PENDING_ON_OTHER_BRANCHES: &[Pending] = &[
         size_cap: None,
         why: "a catalog linked to /dev/zero or /dev/urandom is read without a size limit until \
               memory runs out (loader.rs)",
+    },
+    Pending {
+        kind: Kind::SecretAsCatalog,
+        size_cap: None,
+        why: "a secret named as a catalog (or a catalog linked to it) is read, and the JSON \
+              error quotes its content (`invalid type: string \"…\"`) in every format \
+              (options/catalog.rs, loader.rs)",
     },
     Pending {
         kind: Kind::DeepNesting,
@@ -279,8 +287,36 @@ pub fn is_text_target(rel: &str) -> bool {
             || (name.starts_with("infra-check-options-") && name.ends_with(".json")))
 }
 
-/// The tokens of a Nix text with their byte ranges.
+/// Whether rnix tokenizes `text` in about linear time. Its tokenizer scans a run of path
+/// characters to its end for every identifier in it (`a.a0.a1…` is quadratic: 40,000
+/// selections take half a minute), so the engine leaves texts with a long run alone.
+pub fn cheap_to_tokenize(text: &str) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"._+-/".contains(&b) {
+            run += 1;
+            if run > 512 {
+                return false;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    true
+}
+
+/// Whether rnix parses `text` quickly: its parser is quadratic in chains of `!`, `-` and
+/// applications, so only small texts are parsed.
+pub fn cheap_to_parse(text: &str) -> bool {
+    text.len() <= 16 << 10 && cheap_to_tokenize(text)
+}
+
+/// The tokens of a Nix text with their byte ranges (none when that would be slow, see
+/// [`cheap_to_tokenize`]).
 pub fn tokens(text: &str) -> Vec<(rnix::SyntaxKind, Range<usize>)> {
+    if !cheap_to_tokenize(text) {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     let mut at = 0;
     for (kind, tok) in rnix::tokenize(text) {
@@ -290,9 +326,13 @@ pub fn tokens(text: &str) -> Vec<(rnix::SyntaxKind, Range<usize>)> {
     out
 }
 
-/// The byte ranges of the values of every binding (`name = value;`) in a Nix text.
+/// The byte ranges of the values of every binding (`name = value;`) in a Nix text (none when
+/// parsing it would be slow).
 pub fn value_ranges(text: &str) -> Vec<Range<usize>> {
     use rowan::ast::AstNode as _;
+    if !cheap_to_parse(text) {
+        return Vec::new();
+    }
     let root = rnix::Root::parse(text).tree();
     root.syntax()
         .descendants()

@@ -304,9 +304,8 @@ pub fn broken_catalog(ctx: &mut Ctx) -> Option<Mutation> {
     ))
 }
 
-/// Ways a repository could try to have a secret printed: reading it from Nix, naming it as a
-/// catalog, linking the files infra-check reads to it.
-pub fn secret_leak(ctx: &mut Ctx) -> Option<Mutation> {
+/// A secret of the tree whose path a Nix path literal can hold.
+fn secret(ctx: &mut Ctx) -> Option<String> {
     let secrets: Vec<String> = ctx
         .listing
         .secrets()
@@ -314,43 +313,67 @@ pub fn secret_leak(ctx: &mut Ctx) -> Option<Mutation> {
         .filter(|s| path_literal("", s).is_some())
         .map(str::to_owned)
         .collect();
-    let secret = ctx.pick(&secrets)?;
+    ctx.pick(&secrets)
+}
+
+/// Ways a repository could try to have a secret printed: reading it from Nix, linking the
+/// files infra-check reads to it.
+pub fn secret_leak(ctx: &mut Ctx) -> Option<Mutation> {
+    let secret = secret(ctx)?;
     let module = "modules/leak.nix";
     let lit = path_literal(parent(module), &secret)?;
-    let up = path_literal("", &secret)?;
-    let write = |file: &str, text: String| Action::Write {
-        file: file.into(),
+    let write = |text: String| Action::Write {
+        file: module.into(),
         payload: Payload::text(text),
     };
     let link = |link: &str, target: String| Action::Symlink {
         link: link.into(),
         target,
     };
-    let (what, actions) = match ctx.rng.u8(0..9) {
-        0 => ("read it into an option of the wrong type", vec![write(
-            module,
-            format!("{{ lib, ... }}: {{ options.leak = lib.mkOption {{ type = lib.types.int; }}; config.leak = builtins.readFile {lit}; }}\n"),
-        )]),
-        1 => ("import it as a module", vec![write(module, format!("{{ imports = [ {lit} ]; }}\n"))]),
-        2 => ("import it as a value", vec![write(module, format!("{{ flake.leak = import {lit}; }}\n"))]),
-        3 => ("name a module after its content", vec![write(
-            module,
-            format!("{{ flake.modules.nixos.${{builtins.readFile {lit}}} = {{ }}; }}\n"),
-        )]),
-        4 => ("name it as a catalog", vec![write(
-            "infra-check.toml",
-            format!("catalogs = [\"{}\"]\n", &up[2..]),
-        )]),
-        5 => ("link a module to it", vec![link(module, lit[2..].to_owned())]),
-        6 => ("link inventory.json to it", vec![link("inventory.json", up[2..].to_owned())]),
-        7 => ("link infra-check.toml to it", vec![link("infra-check.toml", up[2..].to_owned())]),
-        _ => ("link a catalog to it", vec![
-            write("infra-check.toml", "catalogs = [\"cat.json\"]\n".into()),
-            link("cat.json", up[2..].to_owned()),
-        ]),
+    let (what, action) = match ctx.rng.u8(0..7) {
+        0 => ("read it into an option of the wrong type", write(format!(
+            "{{ lib, ... }}: {{ options.leak = lib.mkOption {{ type = lib.types.int; }}; config.leak = builtins.readFile {lit}; }}\n"
+        ))),
+        1 => ("import it as a module", write(format!("{{ imports = [ {lit} ]; }}\n"))),
+        2 => ("import it as a value", write(format!("{{ flake.leak = import {lit}; }}\n"))),
+        3 => ("name a module after its content", write(format!(
+            "{{ flake.modules.nixos.${{builtins.readFile {lit}}} = {{ }}; }}\n"
+        ))),
+        4 => ("link a module to it", link(module, lit[2..].to_owned())),
+        5 => ("link inventory.json to it", link("inventory.json", secret.clone())),
+        _ => ("link infra-check.toml to it", link("infra-check.toml", secret.clone())),
     };
     Some(Mutation::new(
         Kind::SecretLeak,
+        format!("{secret}: {what}"),
+        vec![action],
+    ))
+}
+
+/// A secret named as an option catalog in `infra-check.toml`, or a catalog linked to it: the
+/// loader reads it as the catalog's text.
+pub fn secret_as_catalog(ctx: &mut Ctx) -> Option<Mutation> {
+    let secret = secret(ctx)?;
+    let config = |name: &str| Action::Write {
+        file: "infra-check.toml".into(),
+        payload: Payload::text(format!("catalogs = [\"{name}\"]\n")),
+    };
+    let (what, actions) = if ctx.rng.bool() {
+        ("name it as a catalog", vec![config(&secret)])
+    } else {
+        (
+            "link a catalog to it",
+            vec![
+                config("cat.json"),
+                Action::Symlink {
+                    link: "cat.json".into(),
+                    target: secret.clone(),
+                },
+            ],
+        )
+    };
+    Some(Mutation::new(
+        Kind::SecretAsCatalog,
         format!("{secret}: {what}"),
         actions,
     ))

@@ -129,6 +129,9 @@ impl Action {
             } => {
                 let text = String::from_utf8(read(root, file)?)
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                if !crate::choose::cheap_to_tokenize(&text) {
+                    return Err(io::Error::other(format!("{file} is too slow to tokenize")));
+                }
                 let mut out = String::with_capacity(text.len());
                 let mut seen = 0;
                 for (kind, tok) in rnix::tokenize(&text) {

@@ -199,9 +199,9 @@ fn repo_tokens(ctx: &Ctx, kind: K, max_len: usize) -> Vec<String> {
         let Some(text) = ctx.read_text(file) else {
             continue;
         };
-        for (k, tok) in rnix::tokenize(&text) {
-            if k == kind && tok.len() <= max_len {
-                set.insert(tok.to_owned());
+        for (k, r) in tokens(&text) {
+            if k == kind && r.len() <= max_len {
+                set.insert(text[r].to_owned());
             }
         }
     }
@@ -210,9 +210,10 @@ fn repo_tokens(ctx: &Ctx, kind: K, max_len: usize) -> Vec<String> {
 
 pub fn identifier_swap(ctx: &mut Ctx) -> Option<Mutation> {
     let (file, text) = ctx.nix_text()?;
-    let own: Vec<String> = rnix::tokenize(&text)
+    let own: Vec<String> = tokens(&text)
+        .into_iter()
         .filter(|(k, _)| *k == K::TOKEN_IDENT)
-        .map(|(_, t)| t.to_owned())
+        .map(|(_, r)| text[r].to_owned())
         .collect();
     let from = ctx.pick(&own)?;
     let all = repo_tokens(ctx, K::TOKEN_IDENT, 64);
