@@ -55,18 +55,7 @@ fn strings(v: &Value) -> Vec<String> {
 
 /// `instance/role` of every role of `m`.
 fn roles(m: &Value) -> BTreeSet<String> {
-    m["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            format!(
-                "{}/{}",
-                r["instance"].as_str().unwrap(),
-                r["role"].as_str().unwrap()
-            )
-        })
-        .collect()
+    role_list(m).into_iter().collect()
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
