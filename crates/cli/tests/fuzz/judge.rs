@@ -136,7 +136,11 @@ pub fn judge(
     }
     let stdout = String::from_utf8_lossy(&outcome.stdout);
     // Exit 2 is an I/O or usage error: what was printed before it may be anything or nothing.
+    // Output too large to keep whole is only searched for secrets.
     let complete = code != 2;
+    if outcome.truncated {
+        return None;
+    }
     match invocation.output {
         Output::CheckJson | Output::Json if complete || !stdout.trim().is_empty() => {
             let doc: Value = match serde_json::from_str(&stdout) {

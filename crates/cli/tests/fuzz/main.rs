@@ -34,11 +34,12 @@
 //! 8 MiB), `INFRA_CHECK_FUZZ_JOBS` (cases run at once, 2), `INFRA_CHECK_FUZZ_TIMEOUT` (the
 //! time bound's base in seconds, 60, plus 10 s per MiB of input; the memory bound is 2 GiB
 //! plus 64 bytes per byte of input), `INFRA_CHECK_FUZZ_MINIMIZE_SECONDS` (time spent
-//! shrinking each failure, 120) and `INFRA_CHECK_FUZZ_TMPDIR` (where case trees are written;
-//! `/dev/shm` when it is writable).
+//! shrinking each group of failures, 120; ten budgets in all, largest groups first) and
+//! `INFRA_CHECK_FUZZ_TMPDIR` (where case trees are written; `/dev/shm` when it is writable).
 //!
-//! A failing case prints its seed, number, mutations and replay line, and is shrunk (fewer
-//! mutations, fewer source files) into `target/tmp/fuzz-reproducers/seed-<n>-case-<k>/`
+//! A failing case prints its seed, number, mutations and replay line. Failures are grouped by
+//! class and kinds of mutations; the first of each group is shrunk (fewer mutations, fewer
+//! source files) into `target/tmp/fuzz-reproducers/seed-<n>-case-<k>/`
 //! (`tree/` and `README.txt`).
 
 mod case;
@@ -369,16 +370,21 @@ fn mutated_repositories_never_crash_hang_or_leak() {
     for (took, case) in slowest.into_inner().unwrap() {
         let _ = writeln!(report, "slow: {:.1} s: {case}", took.as_secs_f64());
     }
-    for (key, members) in &groups {
+    // Shrinking costs up to its budget per group: the largest groups first, and a total of
+    // ten budgets; the other groups' reproducers are written as drawn.
+    let mut order: Vec<(&String, &Vec<&Result>)> = groups.iter().collect();
+    order.sort_by_key(|(_, members)| std::cmp::Reverse(members.len()));
+    let shrink_until = Instant::now() + settings.minimize_budget * 10;
+    for (key, members) in order {
         let r = members[0];
         let f = r.failure.as_ref().expect("a failure");
         let dir = minimize::reproducer_dir(settings.draw.seed, r.plan.index);
-        let reduced = minimize::reduce(
-            &r.plan,
-            &f.class,
-            settings.timeout_base,
-            settings.minimize_budget,
-        );
+        let budget = if Instant::now() < shrink_until {
+            settings.minimize_budget
+        } else {
+            Duration::ZERO
+        };
+        let reduced = minimize::reduce(&r.plan, &f.class, settings.timeout_base, budget);
         let written = minimize::write_reproducer(
             &dir,
             &reduced,
@@ -522,6 +528,7 @@ mod engine_tests {
             ended: Ended::Exited(ExitStatus::from_raw(code << 8)),
             stdout: stdout.as_bytes().to_vec(),
             stderr: stderr.as_bytes().to_vec(),
+            truncated: false,
             elapsed: Duration::from_millis(5),
         }
     }

@@ -46,7 +46,7 @@ pub fn reduce(plan: &Plan, class: &Class, base: Duration, budget: Duration) -> R
     let mut plan = plan.clone();
     let mut skip = BTreeSet::new();
     let mut trials = 0;
-    let out_of_time = |trials: usize| trials > 0 && start.elapsed() > budget;
+    let out_of_time = |trials: usize| budget.is_zero() || (trials > 0 && start.elapsed() > budget);
 
     let mut i = plan.mutations.len();
     while i > 0 {

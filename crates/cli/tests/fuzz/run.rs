@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use crate::case::Invocation;
 
-/// At most this much of each output stream is kept.
-const KEEP_OUTPUT: usize = 64 << 20;
+/// At most this much of each output stream is kept (100,000 machines' findings are over 64 MiB
+/// of JSON).
+const KEEP_OUTPUT: usize = 512 << 20;
 
 /// Bounds proportional to the input: they exist to catch hangs and runaway memory in a debug
 /// build on a loaded machine, so they are far above what any case needs.
@@ -45,6 +46,8 @@ pub struct Outcome {
     pub ended: Ended,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// Some output was dropped (beyond [`KEEP_OUTPUT`]): its content cannot be checked whole.
+    pub truncated: bool,
     pub elapsed: Duration,
 }
 
@@ -72,10 +75,13 @@ pub fn run(invocation: &Invocation, root: &Path, bounds: Bounds) -> Outcome {
     let stderr = drain(child.stderr.take().expect("piped stderr"));
     let start = Instant::now();
     let ended = supervise(&mut child, bounds, start);
+    let (stdout, cut_out) = stdout.join().unwrap_or_default();
+    let (stderr, cut_err) = stderr.join().unwrap_or_default();
     Outcome {
         ended,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+        stdout,
+        stderr,
+        truncated: cut_out || cut_err,
         elapsed: start.elapsed(),
     }
 }
@@ -136,20 +142,22 @@ fn resident_bytes(pid: u32) -> Option<u64> {
 }
 
 /// Reads a stream to its end on its own thread (so a full pipe never blocks the child),
-/// keeping the first [`KEEP_OUTPUT`] bytes.
-fn drain(mut stream: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+/// keeping the first [`KEEP_OUTPUT`] bytes; also says whether it dropped any.
+fn drain(mut stream: impl Read + Send + 'static) -> JoinHandle<(Vec<u8>, bool)> {
     std::thread::spawn(move || {
         let mut kept = Vec::new();
+        let mut dropped = false;
         let mut buf = vec![0; 1 << 16];
         loop {
             match stream.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     let room = KEEP_OUTPUT.saturating_sub(kept.len());
+                    dropped |= n > room;
                     kept.extend_from_slice(&buf[..n.min(room)]);
                 }
             }
         }
-        kept
+        (kept, dropped)
     })
 }
