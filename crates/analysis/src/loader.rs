@@ -37,8 +37,9 @@ pub fn is_skipped_dir(name: &str) -> bool {
 }
 
 /// The nearest ancestor of `start` (or `start` itself) that holds a `flake.nix`. Any kind of
-/// entry of that name marks the root — one that is a directory or a named pipe is reported by
-/// the check rather than sending the search to a repository further up.
+/// entry of that name marks the root — one that is a directory or a named pipe is reported
+/// (by the CLI as no flake, by the check as unreadable) rather than sending the search to a
+/// repository further up.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
     let start = start.canonicalize().ok()?;
     let mut dir = if start.is_dir() {

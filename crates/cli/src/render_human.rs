@@ -12,6 +12,9 @@
 //!
 //! Related locations in the same file are secondary annotations with their message; those in
 //! other files are further snippets, or `= note:` lines when the file's text is not available.
+//! Only Nix sources and the repository's `flake.lock`, `inventory.json` and `infra-check.toml`
+//! are quoted ([`may_quote`]): a diagnostic in any other file (an option catalog, a vars file,
+//! a secret named where a catalog belongs) shows its path, line and column only.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -20,7 +23,7 @@ use std::ops::Range;
 use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet};
 use infra_check_analysis::{Diagnostic, Severity, TextRange};
 
-use crate::report::{Report, Source, Sources, Summary};
+use crate::report::{may_quote, Report, Source, Sources, Summary};
 
 /// Renders every diagnostic and the summary line; `colour` adds ANSI styling.
 pub fn render(report: &Report, colour: bool) -> String {
@@ -206,10 +209,10 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
                     .char_column(span.start.column as usize);
             }
             elements.push(origin.into());
-            for (_, message) in same_file {
+            for (range, message) in same_file {
                 notes.push(
                     Level::NOTE
-                        .message(format!("{}: {message}", d.file()))
+                        .message(at(sources, d.file(), range, message))
                         .into(),
                 );
             }
@@ -223,13 +226,9 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
             }
             None => {
                 for (range, message) in related {
-                    let span = sources.span(file, range);
                     notes.push(
                         Level::NOTE
-                            .message(format!(
-                                "{file}:{}:{}: {message}",
-                                span.start.line, span.start.column
-                            ))
+                            .message(at(sources, file, range, message))
                             .into(),
                     );
                 }
@@ -250,11 +249,18 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
     Group::with_title(title).elements(elements)
 }
 
-/// The source of `file` when its lines may be shown: only Nix files are quoted. A data file
-/// (`flake.lock`, `inventory.json`, a catalog) may be anything a link or the configuration
-/// names, so only its line and column are given.
-fn quotable<'a>(sources: &'a Sources, file: &str) -> Option<&'a crate::report::Source> {
-    sources.get(file).filter(|_| file.ends_with(".nix"))
+/// The text of `file` when its lines may be shown (see [`may_quote`]).
+fn quotable<'a>(sources: &'a Sources, file: &str) -> Option<&'a Source> {
+    sources.get(file).filter(|_| may_quote(file))
+}
+
+/// `file:line:column: message` for a location whose lines are not shown.
+fn at(sources: &Sources, file: &str, range: TextRange, message: &str) -> String {
+    let span = sources.span(file, range);
+    format!(
+        "{file}:{}:{}: {message}",
+        span.start.line, span.start.column
+    )
 }
 
 /// The text to show for a file. A range at the very end of a file that ends with a newline sits
@@ -409,5 +415,61 @@ mod tests {
         };
         assert!(render(&report, true).contains('\x1b'));
         assert!(!render(&report, false).contains('\x1b'));
+    }
+
+    #[test]
+    fn only_nix_sources_are_quoted() {
+        let secret = "vars/shared/g/token/secret";
+        let catalog = "infra-check-options-web.json";
+        let mut sources = Sources::default();
+        sources.insert(secret.into(), source("hunter2\nhunter3\n"));
+        sources.insert(catalog.into(), source("{\n  \"format\": \"hunter4\"\n}\n"));
+        sources.insert(
+            "inventory.json".into(),
+            source("{\n  \"machines\": [ ]\n}\n"),
+        );
+        sources.insert("modules/a.nix".into(), source("{ a = 1; }\n"));
+        let diagnostics = vec![
+            Diagnostic::new(
+                "config/invalid",
+                catalog,
+                TextRange::new(4, 12),
+                "bad catalog".into(),
+            )
+            .with_related(secret, TextRange::new(8, 15), "named here"),
+            Diagnostic::new(
+                "vars/plaintext-secret",
+                secret,
+                TextRange::new(8, 15),
+                "plain".into(),
+            ),
+            Diagnostic::new(
+                "config/invalid",
+                "inventory.json",
+                TextRange::new(16, 19),
+                "bad".into(),
+            )
+            .with_related(catalog, TextRange::new(0, 1), "and here"),
+            Diagnostic::new("x/y", "modules/a.nix", TextRange::new(2, 3), "m".into()),
+        ];
+        let report = Report {
+            root: PathBuf::from("/r"),
+            files: 4,
+            diagnostics,
+            sources,
+        };
+        let text = render(&report, false);
+        assert!(!text.contains("hunter"), "{text}");
+        assert!(!text.contains("\"machines\""), "{text}");
+        for needle in [
+            "--> infra-check-options-web.json:2:3",
+            "= note: vars/shared/g/token/secret:2:1: named here",
+            "--> vars/shared/g/token/secret:2:1",
+            "--> inventory.json:2:15",
+            "= note: infra-check-options-web.json:1:1: and here",
+            "{ a = 1; }",
+        ] {
+            assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+        }
     }
 }

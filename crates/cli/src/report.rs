@@ -88,6 +88,16 @@ impl Sources {
     }
 }
 
+/// Whether the human format may show the lines of `file`: Nix sources outside `vars/` and
+/// `sops/`. Any other file the analyzer holds the text of (`flake.lock`, `inventory.json`,
+/// `infra-check.toml`, an option catalog, a `.validation-hash`, and above all a `secret` named
+/// as a catalog) is pointed at by line and column, never quoted: no message quotes a file that
+/// is not Nix source.
+pub fn may_quote(file: &str) -> bool {
+    let in_secrets = file.starts_with("vars/") || file.starts_with("sops/");
+    !in_secrets && file.ends_with(".nix")
+}
+
 /// Counts of diagnostics by severity, and of analysed files.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {

@@ -158,9 +158,11 @@ fn load(root: &std::path::Path) -> Result<Loaded, CliError> {
             class_unknown: false,
         });
     }
-    // A machine whose class cannot be known has no vars status; list it as unknown.
+    // A machine whose class cannot be known has no vars status; list it as unknown. (A set of
+    // the listed names: searching the list for each name is quadratic in a large inventory.)
+    let listed: BTreeSet<String> = machines.iter().map(|m| m.status.machine.clone()).collect();
     for name in &names {
-        if !machines.iter().any(|m| &m.status.machine == name) {
+        if !listed.contains(name) {
             machines.push(Machine {
                 status: MachineStatus {
                     machine: name.clone(),

@@ -21,13 +21,28 @@ pub fn resolve_root(path: &Path) -> Result<PathBuf, CliError> {
             },
         ));
     }
-    infra_check_analysis::find_root(path).ok_or_else(|| {
+    let root = infra_check_analysis::find_root(path).ok_or_else(|| {
         CliError::Usage(format!(
             "No flake.nix was found in `{}` or any of its parent directories, so there is no \
 repository to check.",
             shown.display()
         ))
-    })
+    })?;
+    // A flake.nix that is not a file is no flake at all, as for Nix; a run that went on would
+    // have no file to anchor its findings on. (A link that cannot be followed is left to the
+    // check, which reports it on the link.)
+    let flake = root.join("flake.nix");
+    if let Ok(meta) = std::fs::metadata(&flake) {
+        if !meta.is_file() {
+            return Err(CliError::Usage(format!(
+                "`{}` is {}, not a regular file, so there is no flake to check. Replace it with \
+the flake's flake.nix.",
+                flake.display(),
+                infra_check_analysis::fsread::describe(meta.file_type())
+            )));
+        }
+    }
+    Ok(root)
 }
 
 /// Runs `f` on the analysis thread and waits for it.

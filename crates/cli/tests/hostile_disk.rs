@@ -74,8 +74,21 @@ impl Run {
     }
 }
 
+/// Runs `cmd` on a repository and kills it when it has not finished within the bound, failing
+/// the test; a repository's problems are findings, so it must exit with 0 or 1.
+fn bounded(cmd: Command) -> Run {
+    let run = bounded_any_exit(cmd);
+    assert!(
+        matches!(run.code, 0 | 1),
+        "exit {} (only 0 and 1 are allowed for a repository)\n{}",
+        run.code,
+        run.stderr
+    );
+    run
+}
+
 /// Runs `cmd` and kills it when it has not finished within the bound, failing the test.
-fn bounded(mut cmd: Command) -> Run {
+fn bounded_any_exit(mut cmd: Command) -> Run {
     let out = tempfile::tempdir().expect("create a temporary directory");
     let stdout = out.path().join("stdout");
     let stderr = out.path().join("stderr");
@@ -106,12 +119,6 @@ fn bounded(mut cmd: Command) -> Run {
         stdout: String::from_utf8_lossy(&std::fs::read(&stdout).unwrap()).into_owned(),
         stderr: String::from_utf8_lossy(&std::fs::read(&stderr).unwrap()).into_owned(),
     };
-    assert!(
-        matches!(run.code, 0 | 1),
-        "exit {} (only 0 and 1 are allowed for a repository): {cmd:?}\n{}",
-        run.code,
-        run.stderr
-    );
     run
 }
 
@@ -508,10 +515,13 @@ fn odd_trees_never_crash_or_hang() {
 }
 
 #[test]
-fn a_flake_nix_that_is_a_directory_or_a_pipe_is_reported() {
-    for make in [
-        (|p: &Path| std::fs::create_dir(p).unwrap()) as fn(&Path),
-        |p: &Path| mkfifo(p),
+fn a_flake_nix_that_is_a_directory_or_a_pipe_is_no_flake() {
+    for (make, what) in [
+        (
+            (|p: &Path| std::fs::create_dir(p).unwrap()) as fn(&Path),
+            "a directory",
+        ),
+        (|p: &Path| mkfifo(p), "a named pipe (FIFO)"),
     ] {
         let dir = tempfile::tempdir().unwrap();
         write(
@@ -520,16 +530,23 @@ fn a_flake_nix_that_is_a_directory_or_a_pipe_is_reported() {
             "{ x = config.flake.modules.nixos.nope; }\n",
         );
         make(&dir.path().join("flake.nix"));
-        let run = check(dir.path(), "json");
-        let diags = run.diagnostics();
-        assert_eq!(diags.len(), 1, "{diags:?}");
-        assert_eq!(diags[0].0, "workspace/unreadable");
+        let mut cmd = common::command();
+        cmd.args(["check", "--format", "json"]).arg(dir.path());
+        let run = bounded_any_exit(cmd);
+        assert_eq!(run.code, 2, "{what}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{what}: {}", run.stdout);
         assert!(
-            diags[0].2.starts_with("`flake.nix` is a ")
-                && diags[0]
-                    .2
-                    .contains("so nothing the flake defines could be checked"),
-            "{diags:?}"
+            run.stderr.contains(&format!(
+                "flake.nix` is {what}, not a regular file, so there is no flake to check"
+            )),
+            "{}",
+            run.stderr
+        );
+        // The search for the root stops there rather than going on to a flake further up.
+        assert!(
+            !run.stderr.contains("No flake.nix was found"),
+            "{}",
+            run.stderr
         );
     }
 }

@@ -55,18 +55,7 @@ fn strings(v: &Value) -> Vec<String> {
 
 /// `instance/role` of every role of `m`.
 fn roles(m: &Value) -> BTreeSet<String> {
-    m["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            format!(
-                "{}/{}",
-                r["instance"].as_str().unwrap(),
-                r["role"].as_str().unwrap()
-            )
-        })
-        .collect()
+    role_list(m).into_iter().collect()
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
@@ -561,6 +550,54 @@ fn unknown_role_members_get_a_dashed_edge_to_a_question_mark() {
     assert_eq!(machines["web-1"]["system"], Value::Null);
     assert_eq!(machines["web-1"]["class"], "nixos");
     assert_eq!(roles(&machines["web-1"]), set(&["zerotier/controller"]));
+}
+
+/// The roles of `m` as `instance/role`, in order, duplicates kept.
+fn role_list(m: &Value) -> Vec<String> {
+    m["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["instance"].as_str().unwrap(),
+                r["role"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_machine_named_and_tagged_in_a_role_holds_it_once() {
+    let dir = repo(&[(
+        "modules/clan.nix",
+        r#"{
+  clan.inventory.machines.web-1 = { tags = [ "server" ]; };
+  clan.inventory.machines.web-2 = { tags = [ "server" ]; };
+  clan.inventory.instances.sshd = {
+    roles.server.machines.web-1 = { };
+    roles.server.tags.server = { };
+    roles.server.tags.all = { };
+  };
+}
+"#,
+    )]);
+    common::write(dir.path(), "flake.nix", CLAN_FLAKE);
+    let dir = path_str(dir.path()).to_owned();
+    let (_, machines) = machines_json(&dir);
+    assert_eq!(role_list(&machines["web-1"]), ["sshd/server"]);
+    assert_eq!(role_list(&machines["web-2"]), ["sshd/server"]);
+    let out = run(&["graph", &dir]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let text = stdout(&out);
+    for m in ["m_web_1", "m_web_2"] {
+        let edges = text
+            .lines()
+            .filter(|l| l.starts_with("  i_sshd -") && l.ends_with(m))
+            .count();
+        assert_eq!(edges, 1, "{m}: {text}");
+    }
 }
 
 #[test]

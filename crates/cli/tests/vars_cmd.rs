@@ -336,3 +336,33 @@ fn a_path_without_a_flake_is_a_usage_error() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("flake.nix"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_machine_whose_class_is_unknown_is_listed_once_as_incomplete() {
+    let dir = common::repo(&[(
+        "modules/clan.nix",
+        r#"{ inputs, ... }:
+{
+  clan.inventory.machines.web-1 = { };
+  clan.inventory.machines.mac = { machineClass = inputs.self.lib.classOf "mac"; };
+}
+"#,
+    )]);
+    common::write(
+        dir.path(),
+        "flake.nix",
+        "{ inputs.flake-parts.url = \"github:hercules-ci/flake-parts\";\n  inputs.import-tree.url = \"github:vic/import-tree\";\n  inputs.clan-core.url = \"github:clan-lol/clan-core\";\n  outputs = inputs@{ flake-parts, ... }: flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);\n}\n",
+    );
+    let out = run(&["vars", path_str(dir.path()), "--format", "json"]);
+    let doc: Value = serde_json::from_str(&stdout(&out)).expect("vars prints JSON");
+    let names: Vec<&str> = doc["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["mac", "web-1"], "stderr: {}", stderr(&out));
+    let mac = &doc["machines"][0];
+    assert_eq!(mac["complete"], false);
+    assert_eq!(mac["generators"], serde_json::json!([]));
+}
