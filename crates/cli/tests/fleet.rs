@@ -3,39 +3,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::fleet::{backup, diagnostics, findings, restore};
 use common::{copy_dir, fleet_src};
-
-/// `(code, file, line)` of every diagnostic, from the JSON output.
-fn findings(root: &Path) -> (i32, Vec<(String, String, u64)>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_infra-check"))
-        .args(["check", "--format", "json"])
-        .arg(root)
-        .output()
-        .expect("run infra-check");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "invalid JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let list = json["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["code"].as_str().unwrap().to_owned(),
-                d["file"].as_str().unwrap().to_owned(),
-                d["range"]["start"]["line"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    (out.status.code().unwrap_or(-1), list)
-}
 
 #[test]
 fn the_example_fleet_checks_clean() {
@@ -246,51 +217,6 @@ fn inventory_mistakes_in_the_fleet_are_reported_and_clear_when_repaired() {
         let (code, list) = findings(&root);
         assert_eq!(list, vec![], "after repairing {:?}", b.replace);
         assert_eq!(code, 0);
-    }
-}
-
-/// Removes (or adds) paths in a copy of the fleet and returns the diagnostics as
-/// `(code, file, severity, message)`.
-fn diagnostics(root: &Path) -> Vec<(String, String, String, String)> {
-    let out = Command::new(env!("CARGO_BIN_EXE_infra-check"))
-        .args(["check", "--format", "json"])
-        .arg(root)
-        .output()
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    json["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["code"].as_str().unwrap().to_owned(),
-                d["file"].as_str().unwrap().to_owned(),
-                d["severity"].as_str().unwrap().to_owned(),
-                d["message"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn backup(root: &Path, rel: &str, tmp: &Path) -> PathBuf {
-    let saved = tmp.join(rel.replace('/', "_"));
-    let src = root.join(rel);
-    if std::fs::symlink_metadata(&src).unwrap().is_dir() {
-        copy_dir(&src, &saved);
-        std::fs::remove_dir_all(&src).unwrap();
-    } else {
-        std::fs::rename(&src, &saved).unwrap();
-    }
-    saved
-}
-
-fn restore(root: &Path, rel: &str, saved: &Path) {
-    let dst = root.join(rel);
-    if std::fs::symlink_metadata(saved).unwrap().is_dir() {
-        copy_dir(saved, &dst);
-    } else {
-        std::fs::rename(saved, &dst).unwrap();
     }
 }
 

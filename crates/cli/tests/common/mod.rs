@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
+pub mod fleet;
+
 /// `flake.nix` of every test repository: its outputs read every file below `modules/` (so a
 /// mistake there is an error).
 pub const FLAKE: &str = "{ outputs = _: { modules = builtins.readDir ./modules; }; }\n";
