@@ -19,13 +19,15 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
     // the run.
     let report = &crate::workspace::on_large_stack(move || analyse(&root))?;
 
-    let text = match args.format {
-        Format::Human => crate::render_human::render(report, use_colour()),
-        Format::Json => crate::json::render(report)?,
-        Format::Sarif => crate::sarif::render(report)?,
-        Format::Github => crate::github::render(report, github_prefix(&report.root).as_deref()),
-    };
-    crate::output::emit(&text)?;
+    match args.format {
+        Format::Human => crate::output::emit(&crate::render_human::render(report, use_colour()))?,
+        Format::Json => crate::output::stream(|out| crate::json::write(report, out))?,
+        Format::Sarif => crate::output::stream(|out| crate::sarif::write(report, out))?,
+        Format::Github => crate::output::emit(&crate::github::render(
+            report,
+            github_prefix(&report.root).as_deref(),
+        ))?,
+    }
     Ok(if fails(&report.diagnostics, args.deny_warnings) {
         ExitCode::from(1)
     } else {

@@ -43,7 +43,6 @@
 use infra_check_analysis::{Diagnostic, Severity};
 use serde::Serialize;
 
-use crate::error::CliError;
 use crate::report::{Report, Sources, Span, Summary};
 
 /// The version of the schema above.
@@ -53,8 +52,23 @@ pub const SCHEMA_VERSION: u32 = 1;
 struct Document<'a> {
     version: u32,
     root: String,
-    diagnostics: Vec<JsonDiagnostic<'a>>,
+    diagnostics: Diagnostics<'a>,
     summary: Summary,
+}
+
+/// The diagnostics, converted one at a time as they are written.
+struct Diagnostics<'a>(&'a Report);
+
+impl Serialize for Diagnostics<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        serializer.collect_seq(
+            report
+                .diagnostics
+                .iter()
+                .map(|d| diagnostic(d, &report.sources)),
+        )
+    }
 }
 
 #[derive(Serialize)]
@@ -90,22 +104,23 @@ struct JsonEdit<'a> {
     new_text: &'a str,
 }
 
-/// The JSON document for `report`, pretty-printed, with a trailing newline.
-pub fn render(report: &Report) -> Result<String, CliError> {
+/// Writes the JSON document for `report`, pretty-printed, with a trailing newline.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let doc = Document {
         version: SCHEMA_VERSION,
         root: report.root.to_string_lossy().into_owned(),
-        diagnostics: report
-            .diagnostics
-            .iter()
-            .map(|d| diagnostic(d, &report.sources))
-            .collect(),
+        diagnostics: Diagnostics(report),
         summary: Summary::of(report),
     };
-    let mut text = serde_json::to_string_pretty(&doc)
-        .map_err(|e| CliError::Io(format!("The JSON report could not be produced: {e}.")))?;
-    text.push('\n');
-    Ok(text)
+    crate::output::write_json(out, &doc)
+}
+
+/// The JSON document for `report` as a string (see [`write`]).
+#[cfg(test)]
+pub fn render(report: &Report) -> String {
+    let mut text = Vec::new();
+    write(report, &mut text).expect("writing to memory cannot fail");
+    String::from_utf8(text).expect("serde_json writes UTF-8")
 }
 
 fn diagnostic<'a>(d: &'a Diagnostic, sources: &Sources) -> JsonDiagnostic<'a> {
@@ -183,7 +198,7 @@ mod tests {
             diagnostics: vec![d],
             sources,
         };
-        let doc: serde_json::Value = serde_json::from_str(&render(&report).unwrap()).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&render(&report)).unwrap();
         let d = &doc["diagnostics"][0];
         assert_eq!(
             d["range"]["start"],

@@ -1,7 +1,7 @@
 //! Writing the rendered report to standard output. A reader that goes away early (`| head`)
 //! is not an error: the write stops quietly instead of panicking like `print!` would.
 
-use std::io::{ErrorKind, Write};
+use std::io::{BufWriter, ErrorKind, Write};
 
 use crate::error::CliError;
 
@@ -18,4 +18,27 @@ pub fn emit(text: &str) -> Result<(), CliError> {
             "The output could not be written to standard output: {e}."
         ))),
     }
+}
+
+/// Streams a report to standard output through `write`, so that a large one is never held in
+/// memory as a whole. A broken pipe is treated as success.
+pub fn stream(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), CliError> {
+    let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::Io(format!(
+            "The output could not be written to standard output: {e}."
+        ))),
+    }
+}
+
+/// Writes `value` as pretty-printed JSON and a newline, keeping an I/O error's kind (so that a
+/// broken pipe stays recognisable).
+pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| match e.io_error_kind() {
+        Some(kind) => std::io::Error::new(kind, e),
+        None => std::io::Error::other(e),
+    })?;
+    out.write_all(b"\n")
 }

@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use infra_check_analysis::codes::{CodeInfo, CODES};
 use infra_check_analysis::{Diagnostic, Severity, TextRange};
+use serde::Serialize;
 use serde_sarif::sarif;
 
-use crate::error::CliError;
 use crate::report::{Report, Sources};
 
 /// The JSON schema of SARIF 2.1.0, as GitHub's documentation references it.
@@ -25,13 +25,49 @@ pub const SRCROOT: &str = "%SRCROOT%";
 /// The key of our entry in `partialFingerprints`.
 pub const FINGERPRINT_KEY: &str = "infraCheckFingerprint/v1";
 
-/// The SARIF log for `report`, pretty-printed, with a trailing newline.
-pub fn render(report: &Report) -> Result<String, CliError> {
+/// The log around the results: `$schema`, `version` and one run whose results are written
+/// one at a time, so a large report is never held as SARIF objects all at once.
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [RunWithResults<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct RunWithResults<'a> {
+    #[serde(flatten)]
+    run: sarif::Run,
+    results: Results<'a>,
+}
+
+/// Each diagnostic with its rule index and which occurrence of its (code, file, message) it is.
+struct Results<'a> {
+    report: &'a Report,
+    numbered: Vec<(usize, usize)>,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let sources = &self.report.sources;
+        serializer.collect_seq(
+            self.report
+                .diagnostics
+                .iter()
+                .zip(&self.numbered)
+                .map(|(d, &(index, occurrence))| result(d, index, occurrence, sources)),
+        )
+    }
+}
+
+/// Writes the SARIF log for `report`, pretty-printed, with a trailing newline.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut rules: Vec<sarif::ReportingDescriptor> = CODES.iter().map(rule).collect();
     let mut rule_index: HashMap<&str, usize> =
         CODES.iter().enumerate().map(|(i, c)| (c.code, i)).collect();
     let mut seen: HashMap<(&str, &str, &str), usize> = HashMap::new();
-    let mut results = Vec::with_capacity(report.diagnostics.len());
+    let mut numbered = Vec::with_capacity(report.diagnostics.len());
     for d in &report.diagnostics {
         // A code missing from the registry would be a bug in a check; give it a rule anyway so
         // the indices stay consistent.
@@ -45,7 +81,7 @@ pub fn render(report: &Report) -> Result<String, CliError> {
             rules.len() - 1
         });
         let occurrence = seen.entry((d.code, d.file(), &d.message)).or_insert(0);
-        results.push(result(d, index, *occurrence, &report.sources));
+        numbered.push((index, *occurrence));
         *occurrence += 1;
     }
 
@@ -68,17 +104,24 @@ pub fn render(report: &Report) -> Result<String, CliError> {
         .tool(sarif::Tool::builder().driver(driver).build())
         .original_uri_base_ids(base_ids)
         .column_kind(serde_json::Value::from("unicodeCodePoints"))
-        .results(results)
         .build();
-    let log = sarif::Sarif::builder()
-        .schema(SCHEMA)
-        .version(serde_json::Value::from("2.1.0"))
-        .runs(vec![run])
-        .build();
-    let mut text = serde_json::to_string_pretty(&log)
-        .map_err(|e| CliError::Io(format!("The SARIF report could not be produced: {e}.")))?;
-    text.push('\n');
-    Ok(text)
+    let log = Log {
+        schema: SCHEMA,
+        version: "2.1.0",
+        runs: [RunWithResults {
+            run,
+            results: Results { report, numbered },
+        }],
+    };
+    crate::output::write_json(out, &log)
+}
+
+/// The SARIF log for `report` as a string (see [`write`]).
+#[cfg(test)]
+pub fn render(report: &Report) -> String {
+    let mut text = Vec::new();
+    write(report, &mut text).expect("writing to memory cannot fail");
+    String::from_utf8(text).expect("serde_json writes UTF-8")
 }
 
 /// The SARIF level of a severity: infos and hints are notes.
@@ -223,6 +266,47 @@ mod tests {
     fn uri_paths_are_percent_encoded() {
         assert_eq!(encode_uri_path("modules/a b.nix"), "modules/a%20b.nix");
         assert_eq!(encode_uri_path("m/ü.nix"), "m/%C3%BC.nix");
+    }
+
+    #[test]
+    fn results_are_written_in_order_with_their_rule_and_occurrence() {
+        use infra_check_analysis::TextRange;
+        let same = || {
+            Diagnostic::new(
+                "module/undefined",
+                "a.nix",
+                TextRange::new(0, 1),
+                "m".into(),
+            )
+        };
+        let other = Diagnostic::new("no/such-code", "b.nix", TextRange::new(0, 1), "n".into());
+        let report = Report {
+            root: std::path::PathBuf::from("/r"),
+            files: 2,
+            diagnostics: vec![same(), other, same()],
+            sources: Sources::default(),
+        };
+        let log: serde_json::Value = serde_json::from_str(&render(&report)).unwrap();
+        let run = &log["runs"][0];
+        let results = run["results"].as_array().unwrap();
+        let ids: Vec<&str> = results
+            .iter()
+            .map(|r| r["ruleId"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            ["module/undefined", "no/such-code", "module/undefined"]
+        );
+        for r in results {
+            let index = r["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(run["tool"]["driver"]["rules"][index]["id"], r["ruleId"]);
+        }
+        // The two identical findings are told apart by their occurrence.
+        let print = |r: &serde_json::Value| r["partialFingerprints"][FINGERPRINT_KEY].clone();
+        assert_ne!(print(&results[0]), print(&results[2]));
+        assert_eq!(log["version"], "2.1.0");
+        assert_eq!(log["$schema"], SCHEMA);
+        assert_eq!(run["columnKind"], "unicodeCodePoints");
     }
 
     #[test]
