@@ -330,18 +330,126 @@ fn secrets_of_another_secret_store_are_not_looked_for_in_the_repository() {
     assert!(check(&sops).contains("vars/missing"), "{}", check(&sops));
 }
 
+/// `machines/<m>/<file>` with `text`, as clan-core loads it into machine `m`.
+fn machine_file(machine: &str, file: &str, text: &str) -> String {
+    format!("#- /machines/{machine}/{file}\n{text}\n")
+}
+
 #[test]
-fn a_machine_with_a_configuration_file_infra_check_does_not_read_is_incomplete() {
-    // clan-core imports `machines/web/configuration.nix` into `web` by itself; what it declares
-    // is not known, so vars nothing known declares are only a guess.
-    let extra = complete()
-        + "#- /vars/per-machine/web/mail/x/value\nx\n\
-           #- /machines/web/configuration.nix\n{ imports = [ ./mail.nix ]; }\n#- /machines/web/mail.nix\n{ }\n";
-    let out = check(&fleet(&extra));
+fn a_machine_configuration_file_is_read_as_the_machine_s_module() {
+    // clan-core imports `machines/web/configuration.nix` (and what it imports by path) into
+    // `web` by itself: the generator it declares is the machine's, and so is its read.
+    let config = machine_file(
+        "web",
+        "configuration.nix",
+        "{ config, ... }: {\n  imports = [ ./mail.nix ];\n  services.x.file = config.clan.core.vars.generators.mail.files.key.path;\n}",
+    ) + &machine_file("web", "mail.nix", "{\n  clan.core.vars.generators.mail.files.key.secret = false;\n}");
+    let generated = "#- /vars/per-machine/web/mail/key/value\nk\n";
+    expect![[""]].assert_eq(&check(&fleet(&(complete() + &config + generated))));
+    // Not generated yet: reported where the included file declares it.
+    let out = check(&fleet(&(complete() + &config)));
+    assert!(
+        out.starts_with("vars/missing machines/web/mail.nix:2:29: Machine `web` needs the generator `mail` (declared in `machines/web/configuration.nix`)"),
+        "{out}"
+    );
+    // Everything the machine imports is read: a generator nothing declares is an orphan, and
+    // a read of an undeclared one an error.
+    let stray = "#- /vars/per-machine/web/old/x/value\nx\n";
+    let out = check(&fleet(&(complete() + &config + generated + stray)));
     expect![[r#"
-        vars/orphan modules/base.nix:11:27: `vars/per-machine/web/` holds vars of 1 generator that machine `web` does not get as far as infra-check can see (`mail`); the machine imports modules infra-check cannot read, which may declare it.
+        vars/orphan modules/base.nix:11:27: `vars/per-machine/web/old/` holds vars of the generator `old`, which machine `web` does not get.
     "#]]
     .assert_eq(&out);
+    let typo = config.replace("generators.mail.files", "generators.mial.files");
+    let out = check(&fleet(&(complete() + &typo + generated)));
+    expect![[r#"
+        vars/undeclared-reference machines/web/configuration.nix:3:19: `machines/web/configuration.nix` reads the generator `mial`, which is not declared for `web`, the machine that uses this module; did you mean `mail`?
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn a_machine_configuration_file_gets_self_and_inputs_as_clan_passes_them() {
+    // `base` is imported only by the configuration file; its generator `api` is the machine's.
+    let repo = |config: &str, special: &str| {
+        fleet(&(complete() + &machine_file("web", "configuration.nix", config))).replace(
+            "clan.machines.web.imports = [ config.flake.modules.nixos.base ];",
+            special,
+        )
+    };
+    for import in [
+        "self.modules.nixos.base",
+        "self.inputs.self.modules.nixos.base",
+    ] {
+        let config = format!("{{ self, ... }}: {{ imports = [ {import} ]; }}");
+        expect![[""]].assert_eq(&check(&repo(&config, "")));
+        // Without the generator's vars, `api` is missing: the import was followed.
+        let out =
+            check(&repo(&config, "").replace("#- /vars/per-machine/web/api/id/value\napi-1\n", ""));
+        assert!(out.contains("vars/missing"), "{out}");
+    }
+    // `inputs` only exists when the clan's `specialArgs` passes it.
+    let config = "{ inputs, ... }: { imports = [ inputs.self.modules.nixos.base ]; }";
+    let passed = "clan.specialArgs = { inherit inputs; };";
+    let stray = "#- /vars/per-machine/web/old/x/value\nx\n";
+    let with_inputs =
+        repo(config, passed).replace("{ config, lib, ... }:", "{ config, lib, inputs, ... }:");
+    assert!(check(&(with_inputs.clone() + stray)).contains("which machine `web` does not get."));
+    // Not passed: `inputs` is not known, so neither is what the machine imports.
+    let out = check(&(repo(config, "") + stray));
+    assert!(out.contains("as far as infra-check can see"), "{out}");
+}
+
+#[test]
+fn what_a_machine_configuration_file_cannot_show_keeps_the_machine_incomplete() {
+    let stray = "#- /vars/per-machine/web/mail/x/value\nx\n";
+    let guess = "vars/orphan modules/base.nix:11:27: `vars/per-machine/web/` holds vars of 1 generator that machine `web` does not get as far as infra-check can see (`mail`); the machine imports modules infra-check cannot read, which may declare it.\n";
+    for config in [
+        // Another flake's module, a module exported in a way infra-check does not follow.
+        "{ self, ... }: { imports = [ self.inputs.srvos.nixosModules.server ]; }",
+        "{ self, ... }: { imports = [ self.nixosModules.mail ]; }",
+        // A module argument clan does not pass by default.
+        "{ ctx, ... }: { imports = [ ctx.mail ]; }",
+        // A file that is not there to read.
+        "{ imports = [ ./mail.nix ]; }",
+    ] {
+        let out = check(&fleet(
+            &(complete() + stray + &machine_file("web", "configuration.nix", config)),
+        ));
+        assert!(out.contains(guess), "{config}: {out}");
+        assert!(
+            !out.contains("which machine `web` does not get."),
+            "{config}: {out}"
+        );
+    }
+    // A file clan-core would load that could not be read.
+    let out = check(&fleet(
+        &(complete() + stray + "#- /machines/web/disko.nix !fifo\n"),
+    ));
+    assert!(out.contains(guess), "{out}");
+}
+
+#[test]
+fn hardware_and_disko_files_are_loaded_on_nixos_only() {
+    // On the darwin machine `mac`, clan-core loads only `configuration.nix`.
+    let read = "{ config, ... }: { x = config.clan.core.vars.generators.nope.files.y.path; }";
+    let out = check(&fleet(
+        &(complete() + &machine_file("web", "disko.nix", read)),
+    ));
+    assert!(
+        out.contains("vars/undeclared-reference machines/web/disko.nix:1:68"),
+        "{out}"
+    );
+    expect![[""]].assert_eq(&check(&fleet(
+        &(complete() + &machine_file("mac", "disko.nix", read)),
+    )));
+    let out = check(&fleet(
+        &(complete() + &machine_file("mac", "configuration.nix", read)),
+    ));
+    assert!(
+        out.contains("vars/undeclared-reference machines/mac/configuration.nix:1:68"),
+        "{out}"
+    );
 }
 
 #[test]
