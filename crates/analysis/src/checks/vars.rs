@@ -115,6 +115,9 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                     }
                 }
             }
+            if vars_fix_drops_undeployed(clan.clan_core_last_modified) {
+                stale_access(disk, machine, dir, n, &mut out);
+            }
             if let Some((stored, expected)) = &g.stale {
                 out.push(
                     Diagnostic::new(
@@ -144,6 +147,54 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     orphans(clan, vars, disk, &mut out);
     undeclared(vars, clan, &mut out);
     out
+}
+
+/// clan-core's sops store stopped giving machines access to `deploy = false` secrets, and
+/// `clan vars fix` started removing that access, on 2026-03-24 (shared generators, a98393c72)
+/// and 2026-03-27 (all, 23eab0091). A week's margin covers a lock a little behind `main`.
+const UNDEPLOYED_ACCESS_DROPPED: i64 = 1_775_203_200; // 2026-04-03
+
+fn vars_fix_drops_undeployed(clan_core_last_modified: Option<i64>) -> bool {
+    clan_core_last_modified.is_some_and(|t| t >= UNDEPLOYED_ACCESS_DROPPED)
+}
+
+/// `vars/stale-access`: a secret the machine never receives (`deploy = false`) that is still
+/// encrypted for it (a `machines/<m>` link beside it). Only for files whose declaration is
+/// read in full and says `deploy = false` unconditionally.
+fn stale_access(
+    disk: &DiskTree,
+    machine: &str,
+    dir: &str,
+    n: &crate::vars::resolve::Needed,
+    out: &mut Vec<Diagnostic>,
+) {
+    for f in n.files.iter().flatten() {
+        if !(f.certain && f.secret == Some(true) && f.deploy == Some(false)) {
+            continue;
+        }
+        let link = format!("{dir}/{}/machines/{machine}", f.name);
+        // Really there, not merely below a directory that could not be listed.
+        if disk.get(&link).is_none() {
+            continue;
+        }
+        let loc = f.location.as_ref().unwrap_or(n.source.location());
+        out.push(
+            Diagnostic::new(
+                "vars/stale-access",
+                &loc.file,
+                loc.range,
+                format!(
+                    "The secret `{}/{}` has `deploy = false`, so machine `{machine}` never receives it, but `{link}` still encrypts it for the machine's key. Run `clan vars fix {machine}`: it removes the link and re-encrypts the secret for the remaining recipients.",
+                    n.name, f.name
+                ),
+            )
+            .with_fix(Fix {
+                message: format!("Remove the machine's access: `clan vars fix {machine}`."),
+                edits: Vec::new(),
+                command: Some(format!("clan vars fix {machine}")),
+            }),
+        );
+    }
 }
 
 fn disk_integrity(disk: &DiskTree, out: &mut Vec<Diagnostic>) {

@@ -484,3 +484,68 @@ fn a_machine_from_inventory_json_is_pointed_at_where_it_is_named() {
         "{out}"
     );
 }
+
+#[test]
+fn a_machine_link_on_a_secret_that_is_not_deployed_is_stale_access() {
+    let lock = |t: i64| crate::tests::clan_core_lock(t);
+    let undeployed =
+        |vars: &str| fleet(vars).replace("files.token = { };", "files.token.deploy = false;");
+    // 2026-07-12: `clan vars fix` removes such links.
+    let out = check(&undeployed(&(complete() + &lock(1_783_862_144))));
+    expect![[r#"
+        vars/stale-access modules/base.nix:5:13: The secret `api/token` has `deploy = false`, so machine `web` never receives it, but `vars/per-machine/web/api/token/machines/web` still encrypts it for the machine's key. Run `clan vars fix web`: it removes the link and re-encrypts the secret for the remaining recipients.
+    "#]]
+    .assert_eq(&out);
+    let host = crate::tests::host_from_fixture(&undeployed(&(complete() + &lock(1_783_862_144))));
+    let diags = host.snapshot().diagnostics().expect("not cancelled");
+    let fix = diags[0].fix.as_ref().expect("a fix");
+    assert_eq!(fix.command.as_deref(), Some("clan vars fix web"));
+    // Repaired: the link is gone.
+    let repaired = complete().replace(
+        "#- /vars/per-machine/web/api/token/machines/web -> ../../../../../../sops/machines/web\n",
+        "",
+    );
+    expect![[""]].assert_eq(&check(&undeployed(&(repaired + &lock(1_783_862_144)))));
+    // A shared generator's link is the machine's too.
+    let shared = complete()
+        .replace("per-machine/web/api", "shared/api")
+        .replace("../../../../../../", "../../../../../");
+    let out = check(&undeployed(&(shared + &lock(1_783_862_144))).replace(
+        "script = \"generate\";",
+        "share = true;\n      script = \"generate\";",
+    ));
+    assert!(
+        out.contains("vars/stale-access modules/base.nix:5:13: The secret `api/token`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`vars/shared/api/token/machines/web`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn stale_access_needs_a_known_deploy_and_a_clan_core_whose_fix_removes_it() {
+    let with = |decl: &str, lock: &str| {
+        check(&fleet(&(complete() + lock)).replace("files.token = { };", decl))
+    };
+    let new = crate::tests::clan_core_lock(1_783_862_144);
+    // Deployed (the default), or `deploy` not known: the link is needed or may be.
+    for decl in [
+        "files.token = { };",
+        "files.token.deploy = true;",
+        "files.token.deploy = config.services.api.enable;",
+        "files.token.deploy = lib.mkIf config.services.api.enable false;",
+    ] {
+        let out = with(decl, &new);
+        assert!(!out.contains("vars/stale-access"), "{decl}: {out}");
+    }
+    // A public file has no machine links to speak of; a clan-core of 2026-03-01 gives machines
+    // access to such secrets itself, and without a lock the clan-core is not known.
+    let out = with("files.token = { deploy = false; secret = false; };", &new);
+    assert!(!out.contains("vars/stale-access"), "{out}");
+    for lock in [crate::tests::clan_core_lock(1_772_323_200), String::new()] {
+        let out = with("files.token.deploy = false;", &lock);
+        assert!(!out.contains("vars/stale-access"), "{out}");
+    }
+}

@@ -63,6 +63,8 @@ pub struct NeededFile {
     pub needed_for: Option<NeededFor>,
     /// Certain to exist (not under an unknown condition).
     pub certain: bool,
+    /// Where the file is declared, when a module declares it.
+    pub location: Option<Location>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -296,6 +298,7 @@ fn add_decl(mv: &mut MachineVars, d: &GeneratorDecl, class: &str) {
                 deploy: f.deploy,
                 needed_for: f.needed_for,
                 certain: !f.conditional,
+                location: Some(f.location.clone()),
             })
             .collect()
     });
@@ -443,6 +446,7 @@ fn service_generators(
                                             deploy: Some(f.deploy),
                                             needed_for: Some(f.needed_for),
                                             certain: true,
+                                            location: None,
                                         })
                                         .collect()
                                 }),
