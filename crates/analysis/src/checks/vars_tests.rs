@@ -549,3 +549,76 @@ fn stale_access_needs_a_known_deploy_and_a_clan_core_whose_fix_removes_it() {
         assert!(!out.contains("vars/stale-access"), "{out}");
     }
 }
+
+/// `fleet` where `web` also imports a module of another flake, which infra-check cannot read.
+fn fleet_with_unread_module(vars: &str) -> String {
+    fleet(vars)
+        .replace("{ config, lib, ... }:\n{", "{ config, lib, inputs, ... }:\n{")
+        .replace(
+            "clan.machines.web.imports = [ config.flake.modules.nixos.base ];",
+            "clan.machines.web.imports = [ config.flake.modules.nixos.base inputs.srvos.nixosModules.server ];",
+        )
+}
+
+#[test]
+fn a_read_close_to_a_declared_generator_is_a_near_miss_when_unread_modules_might_declare_it() {
+    let read = |repo: String, name: &str| {
+        repo.replace(
+            "generators.api.files.token.path",
+            &format!("generators.{name}.files.token.path"),
+        )
+    };
+    let out = check(&read(fleet_with_unread_module(&complete()), "apis"));
+    expect![[r#"
+        vars/near-miss modules/base.nix:9:63: `flake.modules.nixos.base` reads the generator `apis`, which no module infra-check can read declares for `web`, but `api` is declared; did you mean `api`? (The machine also imports modules infra-check cannot read, which might still declare `apis`.)
+          fix: "api"
+    "#]]
+    .assert_eq(&out);
+    // The quick fix writes the declared name.
+    let host =
+        crate::tests::host_from_fixture(&read(fleet_with_unread_module(&complete()), "apis"));
+    let diags = host.snapshot().diagnostics().expect("not cancelled");
+    let edits = &diags[0].fix.as_ref().expect("a fix").edits;
+    assert_eq!(edits.len(), 1);
+    assert_eq!(edits[0].new_text, "api");
+    // Everything readable: the error it always was.
+    let out = check(&read(fleet(&complete()), "apis"));
+    assert!(
+        out.starts_with("vars/undeclared-reference modules/base.nix:9:"),
+        "{out}"
+    );
+    // A name not close to any declared one, or declared by a module (here one no machine
+    // imports): not a typo.
+    expect![[""]].assert_eq(&check(&read(fleet_with_unread_module(&complete()), "mail")));
+    let elsewhere = fleet_with_unread_module(&complete()).replace(
+        "clan.inventory.machines.web = { };",
+        "clan.inventory.machines.web = { };\n  flake.modules.nixos.other.clan.core.vars.generators.apis.files.token = { };",
+    );
+    expect![[r#"
+        module/unused modules/base.nix:12:23: `flake.modules.nixos.other` is defined but nothing in this flake imports it.
+    "#]].assert_eq(&check(&read(elsewhere, "apis")));
+}
+
+#[test]
+fn a_read_close_to_a_declared_file_is_a_near_miss_when_another_declaration_might_add_it() {
+    // A second declaration of `api` under a condition infra-check cannot decide may add files.
+    let repo = |file: &str| {
+        fleet(&complete())
+            .replace(
+                "clan.inventory.machines.web = { };",
+                "clan.inventory.machines.web = { };\n  flake.modules.nixos.extra = { config, lib, ... }: { clan.core.vars.generators.api = lib.mkIf config.services.x.enable { files.extra = { }; }; };",
+            )
+            .replace(
+                "clan.machines.web.imports = [ config.flake.modules.nixos.base ];",
+                "clan.machines.web.imports = [ config.flake.modules.nixos.base config.flake.modules.nixos.extra ];",
+            )
+            .replace("files.token.path", &format!("files.{file}.path"))
+    };
+    let out = check(&repo("tokn"));
+    expect![[r#"
+        vars/near-miss modules/base.nix:9:73: `flake.modules.nixos.base` reads the file `tokn` of generator `api`, which no declaration infra-check can read gives it on machine `web`, but it has `token`; did you mean `token`? (Another declaration of `api`, under a condition or from a module infra-check cannot read, might still add `tokn`.)
+          fix: "token"
+    "#]]
+    .assert_eq(&out);
+    expect![[""]].assert_eq(&check(&repo("cert")));
+}

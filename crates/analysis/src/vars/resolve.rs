@@ -26,6 +26,8 @@ pub struct VarsModel {
     pub var_refs: Vec<VarRef>,
     /// Owners of the modules each machine's configuration reaches.
     pub owners: BTreeMap<String, Vec<String>>,
+    /// Every generator name some module infra-check reads declares (for any machine or none).
+    pub declared: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -178,6 +180,7 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
     for s in &summaries {
         for d in &s.vars.generators {
             decls.entry(d.owner.as_str()).or_default().push(d);
+            model.declared.insert(d.name.clone());
         }
         open.extend(s.vars.open_owners.iter().map(String::as_str));
         opaque.extend(s.vars.opaque_import_owners.iter().map(String::as_str));
