@@ -360,10 +360,13 @@ fn a_machine_configuration_file_is_read_as_the_machine_s_module() {
         vars/orphan modules/base.nix:11:27: `vars/per-machine/web/old/` holds vars of the generator `old`, which machine `web` does not get.
     "#]]
     .assert_eq(&out);
-    let typo = config.replace("generators.mail.files", "generators.mial.files");
+    let typo = config.replace(
+        "generators.mail.files.key.path",
+        "generators.mial.files.key.path",
+    );
     let out = check(&fleet(&(complete() + &typo + generated)));
     expect![[r#"
-        vars/undeclared-reference machines/web/configuration.nix:3:19: `machines/web/configuration.nix` reads the generator `mial`, which is not declared for `web`, the machine that uses this module; did you mean `mail`?
+        vars/undeclared-reference machines/web/configuration.nix:3:65: `machines/web/configuration.nix` reads the generator `mial`, which is not declared for `web`, the machine that uses this module; did you mean `mail`?
     "#]]
     .assert_eq(&out);
 }
