@@ -236,6 +236,18 @@ Fix: correct the path or create the file.",
         explanation: "clan stores the sha256 of the generator's `validation` value next to its files; when the value changes, the stored hash no longer matches and `clan vars check` reports the generator as outdated.\n\nFix: run `clan vars generate <machine>` to regenerate it.",
     },
     CodeInfo {
+        code: "vars/stale-access",
+        severity: Severity::Warning,
+        summary: "A `deploy = false` secret is still encrypted for a machine.",
+        explanation: "The file is declared with `deploy = false`: clan never puts it on the machine, so the machine needs no access to it. Yet `vars/…/<file>/machines/<m>` still links it to the machine, so it stays encrypted for the machine's age key (typically left over from before the file was marked `deploy = false`, or from a clan-core older than 2026-03 that encrypted such secrets for machines too). Anyone holding the machine's key can decrypt it. Reported only when the declaration is read in full and the locked clan-core is one whose `clan vars fix` removes such access.\n\nFix: run `clan vars fix <machine>`. For each secret of the machine with `deploy = false` that has a `machines/<machine>` link, clan's sops store removes the link and re-encrypts the secret for the remaining recipients (users and groups); commit the result.",
+    },
+    CodeInfo {
+        code: "vars/near-miss",
+        severity: Severity::Warning,
+        summary: "A read of a generator or file that is not declared, close to one that is.",
+        explanation: "`config.clan.core.vars.generators.<g>.files.<f>` is read where `<g>` (or the file `<f>`) is declared nowhere infra-check can read, but a generator (or file) with a very similar name is declared for the machines that use the module. The machines also import modules infra-check cannot read, which might still declare the name, so this is a warning, not an error; most often it is a typo and evaluation fails with a missing attribute.\n\nFix: use the declared name the message suggests (the quick fix rewrites it), or make sure the module that declares the name read is imported.",
+    },
+    CodeInfo {
         code: "option/type-mismatch",
         severity: Severity::Error,
         summary: "A value of the wrong type for its declared option.",

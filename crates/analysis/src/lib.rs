@@ -18,6 +18,7 @@ pub mod index;
 pub mod jsondata;
 pub mod line_index;
 pub mod loader;
+pub mod machine_config;
 pub mod options;
 pub mod reach;
 pub mod stack;

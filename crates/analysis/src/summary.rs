@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::db::{file_by_path, parse, Db, SourceFile, Workspace};
 use crate::diagnostic::{Location, TextRange};
-use crate::eval::{Evaluator, FileSource, ModuleArgsKind, Span, Sym, Thunk, Value};
+use crate::eval::{Evaluator, FileSource, ModuleArgsKind, Span, SpecialArgs, Sym, Thunk, Value};
 use crate::syntax::Parsed;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -31,6 +31,9 @@ pub struct FileSummary {
     pub vars: crate::vars::model::VarsFragment,
     /// Options declared and defined in this file's modules.
     pub options: crate::options::model::OptionsFragment,
+    /// The keys of the clan's `specialArgs` this file sets, each with whether its value is the
+    /// flake-level value of that name (`self`, `inputs`); `None`: a set that cannot be read.
+    pub special_args: Vec<Option<(String, bool)>>,
     /// The file could not be read completely (it is too complex to parse, or reading it ran
     /// out of the evaluator's budget): it may define and declare more than is listed here.
     pub incomplete: bool,
@@ -123,6 +126,7 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
         out: FileSummary::default(),
         depth: 0,
         cut: false,
+        special: SpecialArgs::default(),
     };
     ev.grant_for_source(usize::from(parsed.green.text_len()));
     let mut explored_all = true;
@@ -159,6 +163,47 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
         let ((), calls_cut) = ev.phase(|| w.clan_calls(path, &mut seen_calls));
         w.cut |= calls_cut;
     }
+    finish(ev, w, explored_all)
+}
+
+/// A file clan-core imports into a machine's configuration (`machines/<m>/configuration.nix`
+/// and its siblings), read as a module of that machine owned by `owner`, with the arguments
+/// `special` the machine's configuration gets.
+pub(crate) fn summarize_machine_module(
+    ev: &Evaluator,
+    path: &str,
+    parsed: &Parsed,
+    machine: &str,
+    special: SpecialArgs,
+) -> FileSummary {
+    let mut w = Walker {
+        ev,
+        out: FileSummary::default(),
+        depth: 0,
+        cut: false,
+        special,
+    };
+    ev.grant_for_source(usize::from(parsed.green.text_len()));
+    let mut explored_all = true;
+    if let Some(expr) = parsed.root_expr() {
+        let env = ev.root_env(path);
+        let t = Thunk::value(ev.eval(&expr, &env));
+        w.module_body(
+            &t,
+            ContextClass::Machine(machine.to_owned()),
+            path.to_owned(),
+        );
+        if !parsed.errors.is_empty() {
+            w.cut = true;
+        }
+        let ((), explore_cut) = ev.phase(|| ev.force_all());
+        explored_all = !explore_cut;
+    }
+    finish(ev, w, explored_all)
+}
+
+/// The recorded references, var reads and escapes of a walk, added to its summary.
+fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
     let rec = ev.take_recorder();
     for r in &rec.var_refs {
         let var_ref = crate::vars::model::VarRef {
@@ -217,6 +262,8 @@ struct Walker<'e, 'a> {
     depth: u32,
     /// The walk stopped short somewhere (a limit of depth or fuel): the summary is incomplete.
     cut: bool,
+    /// What the system modules walked get as flake-level arguments.
+    special: SpecialArgs,
 }
 
 /// The parts of a module: its `imports` and its configuration, resolving the module system's
@@ -456,6 +503,9 @@ impl<'e> Walker<'e, '_> {
         for services in self.config_attr(&sets, "modules") {
             self.service_modules(&services);
         }
+        for args in self.config_attr(&sets, "specialArgs") {
+            self.special_args(&args);
+        }
         for machines in self.config_attr(&sets, "machines") {
             let mut ms = Vec::new();
             self.config_sets(&machines, &mut ms, 0);
@@ -487,6 +537,7 @@ impl<'e> Walker<'e, '_> {
             t,
             Sym::SystemArgs {
                 owner: owner.as_str().into(),
+                special: self.special,
             },
         );
         let mut items = Vec::new();
@@ -800,6 +851,28 @@ impl<'e> Walker<'e, '_> {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The clan's `specialArgs` (what every machine's modules get as arguments besides clan's
+    /// own): which keys it sets, and whether `self` and `inputs` are the flake's.
+    fn special_args(&mut self, t: &Thunk) {
+        let mut sets = Vec::new();
+        if !self.config_sets(t, &mut sets, 0) || sets.iter().any(|s| s.partial) {
+            self.out.special_args.push(None);
+        }
+        for set in sets {
+            for (key, a) in &set.map {
+                let v = crate::eval::read::strip_priority(self.ev, self.force(&a.value));
+                let flake_level = match (&**key, &v) {
+                    ("self", Value::Sym(s)) => matches!(&**s, Sym::SelfFlake(p) if p.is_empty()),
+                    ("inputs", Value::Sym(s)) => matches!(&**s, Sym::Inputs),
+                    _ => false,
+                };
+                self.out
+                    .special_args
+                    .push(Some((key.to_string(), flake_level)));
             }
         }
     }

@@ -51,13 +51,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 ),
             ));
         }
-        // clan-core imports these files of the machine's directory when they exist
-        // (`nixosModules/machineModules/forName.nix`), the last two on NixOS only.
-        let files = [
-            "configuration.nix",
-            "hardware-configuration.nix",
-            "disko.nix",
-        ];
+        // clan-core imports these files of the machine's directory when they exist.
+        let files = crate::machine_config::loaded_names(m.class.as_deref());
         let has_config = model.machine_configs.contains_key(&m.name)
             || files
                 .iter()

@@ -115,6 +115,9 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                     }
                 }
             }
+            if vars_fix_drops_undeployed(clan.clan_core_last_modified) {
+                stale_access(disk, machine, dir, n, &mut out);
+            }
             if let Some((stored, expected)) = &g.stale {
                 out.push(
                     Diagnostic::new(
@@ -144,6 +147,54 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     orphans(clan, vars, disk, &mut out);
     undeclared(vars, clan, &mut out);
     out
+}
+
+/// clan-core's sops store stopped giving machines access to `deploy = false` secrets, and
+/// `clan vars fix` started removing that access, on 2026-03-24 (shared generators, a98393c72)
+/// and 2026-03-27 (all, 23eab0091). A week's margin covers a lock a little behind `main`.
+const UNDEPLOYED_ACCESS_DROPPED: i64 = 1_775_203_200; // 2026-04-03
+
+fn vars_fix_drops_undeployed(clan_core_last_modified: Option<i64>) -> bool {
+    clan_core_last_modified.is_some_and(|t| t >= UNDEPLOYED_ACCESS_DROPPED)
+}
+
+/// `vars/stale-access`: a secret the machine never receives (`deploy = false`) that is still
+/// encrypted for it (a `machines/<m>` link beside it). Only for files whose declaration is
+/// read in full and says `deploy = false` unconditionally.
+fn stale_access(
+    disk: &DiskTree,
+    machine: &str,
+    dir: &str,
+    n: &crate::vars::resolve::Needed,
+    out: &mut Vec<Diagnostic>,
+) {
+    for f in n.files.iter().flatten() {
+        if !(f.certain && f.secret == Some(true) && f.deploy == Some(false)) {
+            continue;
+        }
+        let link = format!("{dir}/{}/machines/{machine}", f.name);
+        // Really there, not merely below a directory that could not be listed.
+        if disk.get(&link).is_none() {
+            continue;
+        }
+        let loc = f.location.as_ref().unwrap_or(n.source.location());
+        out.push(
+            Diagnostic::new(
+                "vars/stale-access",
+                &loc.file,
+                loc.range,
+                format!(
+                    "The secret `{}/{}` has `deploy = false`, so machine `{machine}` never receives it, but `{link}` still encrypts it for the machine's key. Run `clan vars fix {machine}`: it removes the link and re-encrypts the secret for the remaining recipients.",
+                    n.name, f.name
+                ),
+            )
+            .with_fix(Fix {
+                message: format!("Remove the machine's access: `clan vars fix {machine}`."),
+                edits: Vec::new(),
+                command: Some(format!("clan vars fix {machine}")),
+            }),
+        );
+    }
 }
 
 fn disk_integrity(disk: &DiskTree, out: &mut Vec<Diagnostic>) {
@@ -307,6 +358,18 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
             by_owner.entry(o.as_str()).or_default().push(m.as_str());
         }
     }
+    // Every generator name something declares: a read of one of them is no typo.
+    let known: std::collections::HashSet<&str> = vars
+        .declared
+        .iter()
+        .map(String::as_str)
+        .chain(vars.machines.values().flat_map(|mv| {
+            mv.needed
+                .iter()
+                .map(|n| n.name.as_str())
+                .chain(mv.maybe.iter().map(String::as_str))
+        }))
+        .collect();
     let mut users_of: std::collections::HashMap<&str, Vec<&str>> = Default::default();
     for r in &vars.var_refs {
         let Some(g) = &r.generator else { continue };
@@ -315,16 +378,38 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
             .or_insert_with(|| machines_using(vars, clan, &by_owner, &r.owner));
         let mut lacking = Vec::new();
         let mut file_missing: Option<(String, Vec<String>)> = None;
+        // Machines that may get `g` (or the file) from a module infra-check cannot read, with
+        // the declared names close to it.
+        let mut near_generator: Vec<(&str, &str)> = Vec::new();
+        let mut near_file: Option<(&str, String)> = None;
+        let known_anywhere = known.contains(g.as_str());
         for m in users.iter() {
             let mv = &vars.machines[*m];
             if !mv.knows(g) {
                 if mv.complete {
                     lacking.push(*m);
+                } else if !known_anywhere {
+                    let names = mv
+                        .needed
+                        .iter()
+                        .map(|n| n.name.as_str())
+                        .chain(mv.maybe.iter().map(String::as_str));
+                    if let Some(best) = near_name(g, names) {
+                        near_generator.push((*m, best));
+                    }
                 }
                 continue;
             }
             if let (Some(f), Some(n)) = (&r.file, mv.needed.iter().find(|n| &n.name == g)) {
                 if mv.maybe.contains(g) {
+                    // Another declaration, under a condition or in some clan-core versions,
+                    // may add the file.
+                    let files = n.files.iter().flatten().map(|x| x.name.as_str());
+                    if !n.files.iter().flatten().any(|x| &x.name == f) {
+                        if let Some(best) = near_name(f, files) {
+                            near_file = Some((*m, best.to_owned()));
+                        }
+                    }
                     continue;
                 }
                 if let Some(files) = &n.files {
@@ -384,8 +469,56 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
                 r.location.range,
                 message,
             ));
+        } else if let Some((_, best)) = near_generator.first() {
+            let machines: Vec<&str> = near_generator.iter().map(|(m, _)| *m).collect();
+            let loc = r.generator_location.as_ref().unwrap_or(&r.location);
+            out.push(near_miss(
+                format!(
+                    "`{}` reads the generator `{g}`, which no module infra-check can read declares for `{}`, but `{best}` is declared; did you mean `{best}`? ({} modules infra-check cannot read, which might still declare `{g}`.)",
+                    r.owner,
+                    machines.join("`, `"),
+                    if machines.len() == 1 { "The machine also imports" } else { "The machines also import" },
+                ),
+                loc,
+                g,
+                best,
+            ));
+        } else if let (Some((m, best)), Some(f)) = (near_file, &r.file) {
+            out.push(near_miss(
+                format!(
+                    "`{}` reads the file `{f}` of generator `{g}`, which no declaration infra-check can read gives it on machine `{m}`, but it has `{best}`; did you mean `{best}`? (Another declaration of `{g}`, under a condition or from a module infra-check cannot read, might still add `{f}`.)",
+                    r.owner
+                ),
+                &r.location,
+                f,
+                &best,
+            ));
         }
     }
+}
+
+/// A declared name within a small edit distance of `name` (a typo, not a different name):
+/// one edit for names shorter than ten characters, two for longer ones.
+fn near_name<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let budget = if name.chars().count() < 10 { 1 } else { 2 };
+    candidates
+        .filter(|c| *c != name && c.chars().count() >= 3)
+        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .filter(|(d, _)| *d <= budget)
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn near_miss(message: String, loc: &Location, old: &str, new: &str) -> Diagnostic {
+    let mut d = Diagnostic::new("vars/near-miss", &loc.file, loc.range, message);
+    if let Some(edit) = super::edits::rename_edit(loc, old, new, super::edits::BareName::Key) {
+        d = d.with_fix(Fix {
+            message: format!("Read `{new}` instead."),
+            edits: vec![edit],
+            command: None,
+        });
+    }
+    d
 }
 
 /// The machines whose configuration includes the module `owner` (`by_owner`: the machines

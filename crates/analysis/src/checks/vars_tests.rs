@@ -330,18 +330,129 @@ fn secrets_of_another_secret_store_are_not_looked_for_in_the_repository() {
     assert!(check(&sops).contains("vars/missing"), "{}", check(&sops));
 }
 
+/// `machines/<m>/<file>` with `text`, as clan-core loads it into machine `m`.
+fn machine_file(machine: &str, file: &str, text: &str) -> String {
+    format!("#- /machines/{machine}/{file}\n{text}\n")
+}
+
 #[test]
-fn a_machine_with_a_configuration_file_infra_check_does_not_read_is_incomplete() {
-    // clan-core imports `machines/web/configuration.nix` into `web` by itself; what it declares
-    // is not known, so vars nothing known declares are only a guess.
-    let extra = complete()
-        + "#- /vars/per-machine/web/mail/x/value\nx\n\
-           #- /machines/web/configuration.nix\n{ imports = [ ./mail.nix ]; }\n#- /machines/web/mail.nix\n{ }\n";
-    let out = check(&fleet(&extra));
+fn a_machine_configuration_file_is_read_as_the_machine_s_module() {
+    // clan-core imports `machines/web/configuration.nix` (and what it imports by path) into
+    // `web` by itself: the generator it declares is the machine's, and so is its read.
+    let config = machine_file(
+        "web",
+        "configuration.nix",
+        "{ config, ... }: {\n  imports = [ ./mail.nix ];\n  services.x.file = config.clan.core.vars.generators.mail.files.key.path;\n}",
+    ) + &machine_file("web", "mail.nix", "{\n  clan.core.vars.generators.mail.files.key.secret = false;\n}");
+    let generated = "#- /vars/per-machine/web/mail/key/value\nk\n";
+    expect![[""]].assert_eq(&check(&fleet(&(complete() + &config + generated))));
+    // Not generated yet: reported where the included file declares it.
+    let out = check(&fleet(&(complete() + &config)));
+    assert!(
+        out.starts_with("vars/missing machines/web/mail.nix:2:29: Machine `web` needs the generator `mail` (declared in `machines/web/configuration.nix`)"),
+        "{out}"
+    );
+    // Everything the machine imports is read: a generator nothing declares is an orphan, and
+    // a read of an undeclared one an error.
+    let stray = "#- /vars/per-machine/web/old/x/value\nx\n";
+    let out = check(&fleet(&(complete() + &config + generated + stray)));
     expect![[r#"
-        vars/orphan modules/base.nix:11:27: `vars/per-machine/web/` holds vars of 1 generator that machine `web` does not get as far as infra-check can see (`mail`); the machine imports modules infra-check cannot read, which may declare it.
+        vars/orphan modules/base.nix:11:27: `vars/per-machine/web/old/` holds vars of the generator `old`, which machine `web` does not get.
     "#]]
     .assert_eq(&out);
+    let typo = config.replace(
+        "generators.mail.files.key.path",
+        "generators.mial.files.key.path",
+    );
+    let out = check(&fleet(&(complete() + &typo + generated)));
+    expect![[r#"
+        vars/undeclared-reference machines/web/configuration.nix:3:65: `machines/web/configuration.nix` reads the generator `mial`, which is not declared for `web`, the machine that uses this module; did you mean `mail`?
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn a_machine_configuration_file_gets_self_and_inputs_as_clan_passes_them() {
+    // `base` is imported only by the configuration file; its generator `api` is the machine's.
+    let repo = |config: &str, special: &str| {
+        fleet(&(complete() + &machine_file("web", "configuration.nix", config))).replace(
+            "clan.machines.web.imports = [ config.flake.modules.nixos.base ];",
+            special,
+        )
+    };
+    for import in [
+        "self.modules.nixos.base",
+        "self.inputs.self.modules.nixos.base",
+    ] {
+        let config = format!("{{ self, ... }}: {{ imports = [ {import} ]; }}");
+        expect![[""]].assert_eq(&check(&repo(&config, "")));
+        // Without the generator's vars, `api` is missing: the import was followed.
+        let out =
+            check(&repo(&config, "").replace("#- /vars/per-machine/web/api/id/value\napi-1\n", ""));
+        assert!(out.contains("vars/missing"), "{out}");
+    }
+    // `inputs` only exists when the clan's `specialArgs` passes it.
+    let config = "{ inputs, ... }: { imports = [ inputs.self.modules.nixos.base ]; }";
+    let passed = "clan.specialArgs = { inherit inputs; };";
+    let stray = "#- /vars/per-machine/web/old/x/value\nx\n";
+    let with_inputs =
+        repo(config, passed).replace("{ config, lib, ... }:", "{ config, lib, inputs, ... }:");
+    assert!(check(&(with_inputs.clone() + stray)).contains("which machine `web` does not get."));
+    // Not passed: `inputs` is not known, so neither is what the machine imports.
+    let out = check(&(repo(config, "") + stray));
+    assert!(out.contains("as far as infra-check can see"), "{out}");
+}
+
+#[test]
+fn what_a_machine_configuration_file_cannot_show_keeps_the_machine_incomplete() {
+    let stray = "#- /vars/per-machine/web/mail/x/value\nx\n";
+    let guess = "vars/orphan modules/base.nix:11:27: `vars/per-machine/web/` holds vars of 1 generator that machine `web` does not get as far as infra-check can see (`mail`); the machine imports modules infra-check cannot read, which may declare it.\n";
+    for config in [
+        // Another flake's module, a module exported in a way infra-check does not follow.
+        "{ self, ... }: { imports = [ self.inputs.srvos.nixosModules.server ]; }",
+        "{ self, ... }: { imports = [ self.nixosModules.mail ]; }",
+        // A module argument clan does not pass by default.
+        "{ ctx, ... }: { imports = [ ctx.mail ]; }",
+        // A file that is not there to read.
+        "{ imports = [ ./mail.nix ]; }",
+    ] {
+        let out = check(&fleet(
+            &(complete() + stray + &machine_file("web", "configuration.nix", config)),
+        ));
+        assert!(out.contains(guess), "{config}: {out}");
+        assert!(
+            !out.contains("which machine `web` does not get."),
+            "{config}: {out}"
+        );
+    }
+    // A file clan-core would load that could not be read.
+    let out = check(&fleet(
+        &(complete() + stray + "#- /machines/web/disko.nix !fifo\n"),
+    ));
+    assert!(out.contains(guess), "{out}");
+}
+
+#[test]
+fn hardware_and_disko_files_are_loaded_on_nixos_only() {
+    // On the darwin machine `mac`, clan-core loads only `configuration.nix`.
+    let read = "{ config, ... }: { x = config.clan.core.vars.generators.nope.files.y.path; }";
+    let out = check(&fleet(
+        &(complete() + &machine_file("web", "disko.nix", read)),
+    ));
+    assert!(
+        out.contains("vars/undeclared-reference machines/web/disko.nix:1:68"),
+        "{out}"
+    );
+    expect![[""]].assert_eq(&check(&fleet(
+        &(complete() + &machine_file("mac", "disko.nix", read)),
+    )));
+    let out = check(&fleet(
+        &(complete() + &machine_file("mac", "configuration.nix", read)),
+    ));
+    assert!(
+        out.contains("vars/undeclared-reference machines/mac/configuration.nix:1:68"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -375,4 +486,142 @@ fn a_machine_from_inventory_json_is_pointed_at_where_it_is_named() {
         out.contains("vars/orphan inventory.json:3:5: `vars/per-machine/db/old/`"),
         "{out}"
     );
+}
+
+#[test]
+fn a_machine_link_on_a_secret_that_is_not_deployed_is_stale_access() {
+    let lock = |t: i64| crate::tests::clan_core_lock(t);
+    let undeployed =
+        |vars: &str| fleet(vars).replace("files.token = { };", "files.token.deploy = false;");
+    // 2026-07-12: `clan vars fix` removes such links.
+    let out = check(&undeployed(&(complete() + &lock(1_783_862_144))));
+    expect![[r#"
+        vars/stale-access modules/base.nix:5:13: The secret `api/token` has `deploy = false`, so machine `web` never receives it, but `vars/per-machine/web/api/token/machines/web` still encrypts it for the machine's key. Run `clan vars fix web`: it removes the link and re-encrypts the secret for the remaining recipients.
+    "#]]
+    .assert_eq(&out);
+    let host = crate::tests::host_from_fixture(&undeployed(&(complete() + &lock(1_783_862_144))));
+    let diags = host.snapshot().diagnostics().expect("not cancelled");
+    let fix = diags[0].fix.as_ref().expect("a fix");
+    assert_eq!(fix.command.as_deref(), Some("clan vars fix web"));
+    // Repaired: the link is gone.
+    let repaired = complete().replace(
+        "#- /vars/per-machine/web/api/token/machines/web -> ../../../../../../sops/machines/web\n",
+        "",
+    );
+    expect![[""]].assert_eq(&check(&undeployed(&(repaired + &lock(1_783_862_144)))));
+    // A shared generator's link is the machine's too.
+    let shared = complete()
+        .replace("per-machine/web/api", "shared/api")
+        .replace("../../../../../../", "../../../../../");
+    let out = check(&undeployed(&(shared + &lock(1_783_862_144))).replace(
+        "script = \"generate\";",
+        "share = true;\n      script = \"generate\";",
+    ));
+    assert!(
+        out.contains("vars/stale-access modules/base.nix:5:13: The secret `api/token`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`vars/shared/api/token/machines/web`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn stale_access_needs_a_known_deploy_and_a_clan_core_whose_fix_removes_it() {
+    let with = |decl: &str, lock: &str| {
+        check(&fleet(&(complete() + lock)).replace("files.token = { };", decl))
+    };
+    let new = crate::tests::clan_core_lock(1_783_862_144);
+    // Deployed (the default), or `deploy` not known: the link is needed or may be.
+    for decl in [
+        "files.token = { };",
+        "files.token.deploy = true;",
+        "files.token.deploy = config.services.api.enable;",
+        "files.token.deploy = lib.mkIf config.services.api.enable false;",
+    ] {
+        let out = with(decl, &new);
+        assert!(!out.contains("vars/stale-access"), "{decl}: {out}");
+    }
+    // A public file has no machine links to speak of; a clan-core of 2026-03-01 gives machines
+    // access to such secrets itself, and without a lock the clan-core is not known.
+    let out = with("files.token = { deploy = false; secret = false; };", &new);
+    assert!(!out.contains("vars/stale-access"), "{out}");
+    for lock in [crate::tests::clan_core_lock(1_772_323_200), String::new()] {
+        let out = with("files.token.deploy = false;", &lock);
+        assert!(!out.contains("vars/stale-access"), "{out}");
+    }
+}
+
+/// `fleet` where `web` also imports a module of another flake, which infra-check cannot read.
+fn fleet_with_unread_module(vars: &str) -> String {
+    fleet(vars)
+        .replace("{ config, lib, ... }:\n{", "{ config, lib, inputs, ... }:\n{")
+        .replace(
+            "clan.machines.web.imports = [ config.flake.modules.nixos.base ];",
+            "clan.machines.web.imports = [ config.flake.modules.nixos.base inputs.srvos.nixosModules.server ];",
+        )
+}
+
+#[test]
+fn a_read_close_to_a_declared_generator_is_a_near_miss_when_unread_modules_might_declare_it() {
+    let read = |repo: String, name: &str| {
+        repo.replace(
+            "generators.api.files.token.path",
+            &format!("generators.{name}.files.token.path"),
+        )
+    };
+    let out = check(&read(fleet_with_unread_module(&complete()), "apis"));
+    expect![[r#"
+        vars/near-miss modules/base.nix:9:63: `flake.modules.nixos.base` reads the generator `apis`, which no module infra-check can read declares for `web`, but `api` is declared; did you mean `api`? (The machine also imports modules infra-check cannot read, which might still declare `apis`.)
+          fix: "api"
+    "#]]
+    .assert_eq(&out);
+    // The quick fix writes the declared name.
+    let host =
+        crate::tests::host_from_fixture(&read(fleet_with_unread_module(&complete()), "apis"));
+    let diags = host.snapshot().diagnostics().expect("not cancelled");
+    let edits = &diags[0].fix.as_ref().expect("a fix").edits;
+    assert_eq!(edits.len(), 1);
+    assert_eq!(edits[0].new_text, "api");
+    // Everything readable: the error it always was.
+    let out = check(&read(fleet(&complete()), "apis"));
+    assert!(
+        out.starts_with("vars/undeclared-reference modules/base.nix:9:"),
+        "{out}"
+    );
+    // A name not close to any declared one, or declared by a module (here one no machine
+    // imports): not a typo.
+    expect![[""]].assert_eq(&check(&read(fleet_with_unread_module(&complete()), "mail")));
+    let elsewhere = fleet_with_unread_module(&complete()).replace(
+        "clan.inventory.machines.web = { };",
+        "clan.inventory.machines.web = { };\n  flake.modules.nixos.other.clan.core.vars.generators.apis.files.token = { };",
+    );
+    expect![[r#"
+        module/unused modules/base.nix:12:23: `flake.modules.nixos.other` is defined but nothing in this flake imports it.
+    "#]].assert_eq(&check(&read(elsewhere, "apis")));
+}
+
+#[test]
+fn a_read_close_to_a_declared_file_is_a_near_miss_when_another_declaration_might_add_it() {
+    // A second declaration of `api` under a condition infra-check cannot decide may add files.
+    let repo = |file: &str| {
+        fleet(&complete())
+            .replace(
+                "clan.inventory.machines.web = { };",
+                "clan.inventory.machines.web = { };\n  flake.modules.nixos.extra = { config, lib, ... }: { clan.core.vars.generators.api = lib.mkIf config.services.x.enable { files.extra = { }; }; };",
+            )
+            .replace(
+                "clan.machines.web.imports = [ config.flake.modules.nixos.base ];",
+                "clan.machines.web.imports = [ config.flake.modules.nixos.base config.flake.modules.nixos.extra ];",
+            )
+            .replace("files.token.path", &format!("files.{file}.path"))
+    };
+    let out = check(&repo("tokn"));
+    expect![[r#"
+        vars/near-miss modules/base.nix:9:73: `flake.modules.nixos.base` reads the file `tokn` of generator `api`, which no declaration infra-check can read gives it on machine `web`, but it has `token`; did you mean `token`? (Another declaration of `api`, under a condition or from a module infra-check cannot read, might still add `tokn`.)
+          fix: "token"
+    "#]]
+    .assert_eq(&out);
+    expect![[""]].assert_eq(&check(&repo("cert")));
 }

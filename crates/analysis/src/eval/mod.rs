@@ -23,8 +23,8 @@ use rowan::ast::AstNode;
 
 pub use env::Env;
 pub use value::{
-    Attr, Attrs, Closure, ImportTreeSpec, ModuleArgsKind, PathFilter, Span, StrTest, Sym, Thunk,
-    Value,
+    Attr, Attrs, Closure, ImportTreeSpec, ModuleArgsKind, PathFilter, Span, SpecialArgs, StrTest,
+    Sym, Thunk, Value,
 };
 use value::{BuiltinApp, ThunkState};
 
@@ -1325,8 +1325,10 @@ impl<'a> Evaluator<'a> {
                 (ModuleArgsKind::FlakeParts, "self") => sym(Sym::SelfFlake(Vec::new())),
                 _ => Value::Unknown,
             },
-            Sym::SystemArgs { owner } => match name {
+            Sym::SystemArgs { owner, special } => match name {
                 "lib" => sym(Sym::Lib(Vec::new())),
+                "self" if special.self_flake => sym(Sym::SelfFlake(Vec::new())),
+                "inputs" if special.inputs => sym(Sym::Inputs),
                 "config" => sym(Sym::SystemConfig {
                     owner: owner.clone(),
                     path: Vec::new(),

@@ -159,8 +159,12 @@ pub enum Sym {
     ModuleArgs(ModuleArgsKind),
     /// `clan-core.lib.clan` (or the deprecated `lib.buildClan`): its argument is a clan module.
     LibClan,
-    /// The arguments of a NixOS or nix-darwin module the summary walks, named by its owner.
-    SystemArgs { owner: Rc<str> },
+    /// The arguments of a NixOS or nix-darwin module the summary walks, named by its owner,
+    /// with the flake-level arguments the configuration is known to get.
+    SystemArgs {
+        owner: Rc<str>,
+        special: SpecialArgs,
+    },
     /// That module's `config`, selected down `path` (only towards clan vars).
     SystemConfig {
         owner: Rc<str>,
@@ -168,6 +172,17 @@ pub enum Sym {
         /// Where the generator name was written, once the path has reached it.
         generator_span: Option<Span>,
     },
+}
+
+/// The arguments of a clan machine's configuration that lead back to the flake (clan-core's
+/// `specialArgs`: `self` by default, and whatever the clan's `specialArgs` adds). A module
+/// walked without knowing its configuration gets none of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SpecialArgs {
+    /// `self` is the flake.
+    pub self_flake: bool,
+    /// `inputs` is the flake's inputs.
+    pub inputs: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! Which machines need which generators: a machine gets the generators of every module its
 //! configuration reaches (through `clan.machines.<m>` and deferred-module imports) and of the
 //! service roles it holds (built-in ones from the catalog, local ones from their
-//! `perInstance`/`perMachine` modules). Where that cannot be known, the machine is marked
+//! `perInstance`/`perMachine` modules), and of the files clan-core loads from
+//! `machines/<m>/` (`machine_config`). Where that cannot be known, the machine is marked
 //! incomplete and the checks that need the whole picture stay silent.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +17,7 @@ use crate::db::{file_by_path, Db, Workspace};
 use crate::diagnostic::Location;
 use crate::flake::module_files;
 use crate::index::{module_index, ModuleIndex};
+use crate::machine_config::{is_loaded, machine_file_summary, machine_files, unread_files};
 use crate::summary::{attr_display, file_summary, ContextClass};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -24,6 +26,8 @@ pub struct VarsModel {
     pub var_refs: Vec<VarRef>,
     /// Owners of the modules each machine's configuration reaches.
     pub owners: BTreeMap<String, Vec<String>>,
+    /// Every generator name some module infra-check reads declares (for any machine or none).
+    pub declared: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -61,6 +65,8 @@ pub struct NeededFile {
     pub needed_for: Option<NeededFor>,
     /// Certain to exist (not under an unknown condition).
     pub certain: bool,
+    /// Where the file is declared, when a module declares it.
+    pub location: Option<Location>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +134,7 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
     let mut opaque: BTreeSet<&str> = BTreeSet::new();
     let mut model = VarsModel::default();
     let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
-    let summaries: Vec<_> = files
+    let mut summaries: Vec<_> = files
         .files
         .iter()
         .map(String::as_str)
@@ -136,6 +142,26 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
         .filter_map(|p| file_by_path(db, ws, p))
         .map(|f| file_summary(db, ws, f))
         .collect();
+    // The files clan-core loads from `machines/<m>/`, owned by their path (see
+    // `machine_config`), and the machines for which one could not be read completely.
+    let mut machine_file_owners: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut unread_machines: BTreeSet<&str> = BTreeSet::new();
+    for (machine, file) in machine_files(db, ws) {
+        let class = clan.machines.get(machine).and_then(|m| m.class.as_deref());
+        let path = file.path(db);
+        if is_loaded(path, class).is_none() {
+            continue;
+        }
+        let s = machine_file_summary(db, ws, file);
+        if s.incomplete {
+            unread_machines.insert(machine);
+        }
+        machine_file_owners
+            .entry(machine)
+            .or_default()
+            .push(path.clone());
+        summaries.push(s);
+    }
     // Machine-level `clan.core.vars.settings.secretStore` settings, by module.
     let mut store_defs: BTreeMap<&str, Vec<Option<&str>>> = BTreeMap::new();
     for s in &summaries {
@@ -154,6 +180,7 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
     for s in &summaries {
         for d in &s.vars.generators {
             decls.entry(d.owner.as_str()).or_default().push(d);
+            model.declared.insert(d.name.clone());
         }
         open.extend(s.vars.open_owners.iter().map(String::as_str));
         opaque.extend(s.vars.opaque_import_owners.iter().map(String::as_str));
@@ -181,16 +208,23 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
         }
     }
     let builtin_view = catalog().at(clan.clan_core_last_modified);
-    let disk = ws.disk(db);
     for (name, machine) in &clan.machines {
         let Some(class) = machine.class.clone() else {
             continue;
         };
-        let owners = machine_owners(idx, name);
+        let mut owners = machine_owners(idx, name);
+        owners.extend(
+            machine_file_owners
+                .get(name.as_str())
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
         let mut mv = MachineVars {
             complete: !roles_unknown
                 && idx.is_complete_for_machines()
-                && !has_unread_machine_files(disk, name),
+                && !unread_machines.contains(name.as_str())
+                && !unread_files(db, ws, name, Some(class.as_str())),
             ..Default::default()
         };
         mv.maybe.extend(
@@ -223,20 +257,6 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
         model.machines.insert(name.clone(), mv);
     }
     Arc::new(model)
-}
-
-/// Whether the machine's directory holds files clan-core imports into its configuration
-/// (`configuration.nix`, and on NixOS `hardware-configuration.nix` and `disko.nix`;
-/// `nixosModules/machineModules/forName.nix`). infra-check does not read them as the
-/// machine's configuration, so whatever they declare is unknown.
-fn has_unread_machine_files(disk: &crate::disk::DiskTree, machine: &str) -> bool {
-    [
-        "configuration.nix",
-        "hardware-configuration.nix",
-        "disko.nix",
-    ]
-    .iter()
-    .any(|f| disk.exists(&format!("machines/{machine}/{f}")))
 }
 
 /// With a secret store other than sops (`password-store`, `age`, `custom`), or one that cannot
@@ -281,6 +301,7 @@ fn add_decl(mv: &mut MachineVars, d: &GeneratorDecl, class: &str) {
                 deploy: f.deploy,
                 needed_for: f.needed_for,
                 certain: !f.conditional,
+                location: Some(f.location.clone()),
             })
             .collect()
     });
@@ -428,6 +449,7 @@ fn service_generators(
                                             deploy: Some(f.deploy),
                                             needed_for: Some(f.needed_for),
                                             certain: true,
+                                            location: None,
                                         })
                                         .collect()
                                 }),

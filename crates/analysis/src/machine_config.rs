@@ -1,0 +1,117 @@
+//! The files clan-core imports into every machine's configuration by itself. clan-core's
+//! `nixosModules/machineModules/forName.nix` adds, for each machine of the clan, those of
+//! `${directory}/machines/<m>/configuration.nix` (NixOS and nix-darwin) and
+//! `…/hardware-configuration.nix`, `…/disko.nix` (NixOS only) that exist
+//! (`builtins.filter builtins.pathExists`). They are modules of that machine, read like a
+//! `clan.machines.<m>` body, with the arguments clan gives machine modules: `specialArgs` of
+//! `modules/clan/module.nix` is `{ clan-core; } // config.specialArgs`, whose default is
+//! `self = config.self` (the flake); `inputs` only when the clan's `specialArgs` adds it.
+//! (`facter.json` beside them is data `hardware.facter.reportPath` points at, not a module.)
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::db::{parse, Db, SourceFile, Workspace};
+use crate::eval::{Evaluator, SpecialArgs};
+use crate::summary::{file_summary, DbFiles, FileSummary};
+
+/// The files clan-core loads from `machines/<m>/` for a machine of this class (`None`: not
+/// known, so every one that may be loaded).
+pub fn loaded_names(class: Option<&str>) -> &'static [&'static str] {
+    match class {
+        Some("darwin") => &["configuration.nix"],
+        _ => &[
+            "configuration.nix",
+            "hardware-configuration.nix",
+            "disko.nix",
+        ],
+    }
+}
+
+/// The machine whose directory holds `path`, when `path` is one of the files clan-core may
+/// load from it, with the file's name.
+pub fn machine_of(path: &str) -> Option<(&str, &str)> {
+    let (machine, name) = path.strip_prefix("machines/")?.split_once('/')?;
+    (!machine.is_empty() && loaded_names(None).contains(&name)).then_some((machine, name))
+}
+
+/// Whether clan-core loads `path` into a machine of class `class`.
+pub fn is_loaded<'a>(path: &'a str, class: Option<&str>) -> Option<&'a str> {
+    let (machine, name) = machine_of(path)?;
+    loaded_names(class).contains(&name).then_some(machine)
+}
+
+/// The flake-level arguments every machine's modules get, from the clan's `specialArgs` as
+/// the flake-parts modules and `flake.nix` set it.
+#[salsa::tracked]
+pub fn machine_special_args(db: &dyn Db, ws: Workspace) -> SpecialArgs {
+    let modules = crate::flake::module_files(db, ws);
+    let flake_nix = (!modules.files.contains("flake.nix")).then_some("flake.nix");
+    let mut set: HashMap<String, Vec<bool>> = HashMap::new();
+    let mut unreadable = false;
+    for path in modules.files.iter().map(String::as_str).chain(flake_nix) {
+        let Some(f) = crate::db::file_by_path(db, ws, path) else {
+            continue;
+        };
+        for entry in &file_summary(db, ws, f).special_args {
+            match entry {
+                Some((k, flake_level)) => set.entry(k.clone()).or_default().push(*flake_level),
+                None => unreadable = true,
+            }
+        }
+    }
+    let only_flake_level = |k: &str| set.get(k).map(|v| v.iter().all(|b| *b));
+    SpecialArgs {
+        // clan-core's default; an unreadable `specialArgs` could override it.
+        self_flake: !unreadable && only_flake_level("self").unwrap_or(true),
+        inputs: !unreadable && only_flake_level("inputs") == Some(true),
+    }
+}
+
+/// A file clan-core imports into the configuration of the machine its directory names, read
+/// as that machine's module (owned by its path).
+#[salsa::tracked(returns(ref))]
+pub fn machine_file_summary(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<FileSummary> {
+    let path = file.path(db);
+    let Some((machine, _)) = machine_of(path) else {
+        return Arc::new(FileSummary::default());
+    };
+    if crate::db::too_complex(db, file).is_some() {
+        return Arc::new(FileSummary {
+            incomplete: true,
+            ..Default::default()
+        });
+    }
+    let info = crate::flake::flake_info(db, ws);
+    let kinds: HashMap<Rc<str>, &'static str> =
+        info.input_kinds().map(|(n, k)| (Rc::from(n), k)).collect();
+    let files = DbFiles { db, ws };
+    let ev = Evaluator::new(&files).recording().with_input_kinds(kinds);
+    let special = *machine_special_args(db, ws);
+    Arc::new(crate::summary::summarize_machine_module(
+        &ev,
+        path,
+        parse(db, file),
+        machine,
+        special,
+    ))
+}
+
+/// The machine files of the workspace that were read, with their machine.
+pub fn machine_files(db: &dyn Db, ws: Workspace) -> Vec<(&str, SourceFile)> {
+    ws.files(db)
+        .iter()
+        .filter_map(|(p, f)| machine_of(p).map(|(m, _)| (m, *f)))
+        .collect()
+}
+
+/// The files clan-core loads into `machine` (of class `class`) that exist but could not be
+/// read: what they declare is unknown.
+pub fn unread_files(db: &dyn Db, ws: Workspace, machine: &str, class: Option<&str>) -> bool {
+    let disk = ws.disk(db);
+    loaded_names(class).iter().any(|name| {
+        let p = format!("machines/{machine}/{name}");
+        disk.exists(&p) && crate::db::file_by_path(db, ws, &p).is_none()
+    })
+}
