@@ -72,6 +72,18 @@ pub struct Recorder {
     pub clan_calls: Vec<Thunk>,
     /// Reads of `config.clan.core.vars.generators.<g>.files.<f>` in walked modules.
     pub var_refs: Vec<VarRefEvent>,
+    /// Reads of `config.<a>.<b>…` (a path written out in full, without an `or` default) in
+    /// walked modules: the options check judges those under the repository's own options.
+    pub option_reads: Vec<OptionReadEvent>,
+}
+
+/// `config.<path>` read in a NixOS, nix-darwin or home-manager module the summary walks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OptionReadEvent {
+    pub owner: Rc<str>,
+    pub path: Vec<Rc<str>>,
+    /// The whole selection, `config.a.b`.
+    pub span: Span,
 }
 
 /// `config.clan.core.vars.generators.<generator>.files.<file>` read in a module.
@@ -492,6 +504,9 @@ impl<'a> Evaluator<'a> {
             return Value::Unknown;
         };
         let default = sel.default_expr();
+        if default.is_none() && self.recording {
+            self.note_option_read(&base, &path, env, sel.syntax().text_range());
+        }
         let mut cur = base;
         for attr in path.attrs() {
             if !self.charge(1) {
@@ -529,6 +544,45 @@ impl<'a> Evaluator<'a> {
             return self.unknown_with(default, env);
         }
         cur
+    }
+
+    /// Records `config.<path>` selected from a walked module's `config` with every name written
+    /// out; a computed name ends the path there.
+    fn note_option_read(
+        &self,
+        base: &Value,
+        path: &ast::Attrpath,
+        env: &Env,
+        range: rowan::TextRange,
+    ) {
+        let Value::Sym(s) = base else { return };
+        let Sym::SystemConfig { owner, path: p, .. } = &**s else {
+            return;
+        };
+        if !p.is_empty() {
+            return;
+        }
+        let mut names: Vec<Rc<str>> = Vec::new();
+        for attr in path.attrs() {
+            match attr {
+                ast::Attr::Ident(id) => match id.ident_token() {
+                    Some(t) => names.push(t.text().into()),
+                    None => break,
+                },
+                _ => break,
+            }
+        }
+        if names.is_empty() {
+            return;
+        }
+        self.recorder
+            .borrow_mut()
+            .option_reads
+            .push(OptionReadEvent {
+                owner: owner.clone(),
+                path: names,
+                span: self.span(env, range),
+            });
     }
 
     fn unknown_with(&self, default: Option<ast::Expr>, env: &Env) -> Value {
@@ -1275,6 +1329,21 @@ impl<'a> Evaluator<'a> {
                         name: input.clone(),
                         path: p,
                     }),
+                    // home-manager's standalone configurations (see `apply_sym`).
+                    (_, ["lib"]) | (_, ["lib", "homeManagerConfiguration"]) => sym(Sym::Input {
+                        name: input.clone(),
+                        path: p,
+                    }),
+                    // A NixOS, nix-darwin or home-manager module of another flake: named, so
+                    // that a configuration importing it knows which module it is.
+                    (
+                        _,
+                        ["nixosModules" | "darwinModules" | "homeManagerModules" | "homeModules"]
+                        | ["nixosModules" | "darwinModules" | "homeManagerModules" | "homeModules", _],
+                    ) => sym(Sym::Input {
+                        name: input.clone(),
+                        path: p,
+                    }),
                     _ => Value::Unknown,
                 }
             }
@@ -1372,9 +1441,11 @@ impl<'a> Evaluator<'a> {
                     _ => Value::Unknown,
                 }
             }
-            Sym::ModuleRef { .. } | Sym::MkFlake { .. } | Sym::FlakeParts(_) | Sym::LibClan => {
-                Value::Unknown
-            }
+            Sym::ModuleRef { .. }
+            | Sym::MkFlake { .. }
+            | Sym::FlakeParts(_)
+            | Sym::LibClan
+            | Sym::HomeConfiguration(_) => Value::Unknown,
         }
     }
 
@@ -1422,6 +1493,17 @@ impl<'a> Evaluator<'a> {
                     self.recorder.borrow_mut().clan_calls.push(arg);
                 }
                 Value::Unknown
+            }
+            // Its modules are still explored for references, as any argument that escapes.
+            Sym::Input { path, .. }
+                if path.len() == 2
+                    && &*path[0] == "lib"
+                    && &*path[1] == "homeManagerConfiguration" =>
+            {
+                if self.recording {
+                    self.escaping.borrow_mut().push(arg.clone());
+                }
+                Value::Sym(Rc::new(Sym::HomeConfiguration(arg)))
             }
             _ => {
                 if self.recording {

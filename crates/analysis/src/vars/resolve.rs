@@ -229,7 +229,7 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
 /// (`configuration.nix`, and on NixOS `hardware-configuration.nix` and `disko.nix`;
 /// `nixosModules/machineModules/forName.nix`). infra-check does not read them as the
 /// machine's configuration, so whatever they declare is unknown.
-fn has_unread_machine_files(disk: &crate::disk::DiskTree, machine: &str) -> bool {
+pub(crate) fn has_unread_machine_files(disk: &crate::disk::DiskTree, machine: &str) -> bool {
     [
         "configuration.nix",
         "hardware-configuration.nix",
