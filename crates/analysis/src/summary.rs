@@ -173,7 +173,8 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
         }
     }
     let mut reads = std::collections::HashSet::new();
-    for r in &rec.option_reads {
+    let guarded = rec.option_tests;
+    for r in rec.option_reads.iter().filter(|_| !guarded) {
         let read = crate::options::model::OptionRead {
             owner: r.owner.to_string(),
             path: r.path.iter().map(|p| p.to_string()).collect(),

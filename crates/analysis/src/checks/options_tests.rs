@@ -475,6 +475,30 @@ fn a_machine_setting_an_option_whose_module_it_does_not_import_is_reported() {
     .assert_eq(&out);
 }
 
+#[test]
+fn a_read_guarded_by_a_test_for_the_option_is_not_judged() {
+    // `options ? services.syncd` guards the read: it only happens where `syncd` is imported.
+    let home = r#"  flake.homeConfigurations.ada = inputs.home-manager.lib.homeManagerConfiguration {
+    modules = [ hm.ada hm.mytool hm.guarded ];
+  };"#;
+    let extra = r#"#- /modules/guarded.nix
+{
+  flake.modules.homeManager.guarded = { config, lib, options, ... }: {
+    home.sessionVariables = lib.optionalAttrs (options ? services.syncd) {
+      SYNCD_PORT = toString config.services.syncd.port;
+    };
+  };
+}
+"#;
+    let out = options_only(check(&hm_repo(
+        "    home-manager.sharedModules = [ hm.syncd ];\n    home-manager.users.ada.imports = [ hm.ada hm.mytool hm.guarded ];",
+        "    home-manager.users.ada.imports = [ hm.ada hm.mytool ];",
+        home,
+        extra,
+    )));
+    expect![[""]].assert_eq(&out);
+}
+
 /// The option findings of a check (the fixtures leave some modules unused).
 fn options_only(out: String) -> String {
     let mut keep = String::new();

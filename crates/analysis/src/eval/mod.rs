@@ -75,6 +75,9 @@ pub struct Recorder {
     /// Reads of `config.<a>.<b>…` (a path written out in full, without an `or` default) in
     /// walked modules: the options check judges those under the repository's own options.
     pub option_reads: Vec<OptionReadEvent>,
+    /// The file tests whether an option exists (`config ? x`, `options ? x`): its reads of
+    /// `config` may be guarded by such a test, so none of them is sure to happen.
+    pub option_tests: bool,
 }
 
 /// `config.<path>` read in a NixOS, nix-darwin or home-manager module the summary walks.
@@ -601,6 +604,15 @@ impl<'a> Evaluator<'a> {
 
     fn eval_has_attr(&self, h: &ast::HasAttr, env: &Env) -> Value {
         let mut cur = self.eval_opt(h.expr(), env);
+        if self.recording {
+            let on_options = matches!(h.expr(), Some(ast::Expr::Ident(ref i))
+                if i.ident_token().is_some_and(|t| t.text() == "options"));
+            let on_config =
+                matches!(&cur, Value::Sym(s) if matches!(&**s, Sym::SystemConfig { .. }));
+            if on_options || on_config {
+                self.recorder.borrow_mut().option_tests = true;
+            }
+        }
         let Some(path) = h.attrpath() else {
             return Value::Unknown;
         };

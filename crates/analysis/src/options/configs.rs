@@ -40,27 +40,37 @@ pub struct Configuration {
     pub import_into: String,
 }
 
-/// Modules of other flakes whose declarations are known: a word of the input's URL, the
-/// module's attribute paths, and every top-level option name it declares.
+/// Modules of other flakes whose declarations are known:
 ///
 /// - home-manager `nixosModules`/`darwinModules` (`.home-manager`, `.default`: `./nixos`,
 ///   `./nix-darwin`, which import `nixos/common.nix`): `options.home-manager` only
 ///   (nix-community/home-manager @ ec1a8fdf74ed).
 /// - srvos: `options.srvos.*` and `options.roles.nix-remote-builder` (nix-community/srvos @
 ///   e49ccb0d84ed); it sets nothing under `home-manager`.
-const KNOWN_INPUT_MODULES: &[(&str, &[&str], &[&str], &[&str])] = &[
-    (
-        "home-manager",
-        &["nixosModules", "darwinModules"],
-        &["home-manager", "default"],
-        &["home-manager"],
-    ),
-    (
-        "srvos",
-        &["nixosModules", "darwinModules"],
-        &[],
-        &["srvos", "roles"],
-    ),
+struct KnownInputModule {
+    /// A word of the input's URL.
+    url: &'static str,
+    /// `nixosModules`, `darwinModules`, …
+    sets: &'static [&'static str],
+    /// The module names in those sets (empty: every one).
+    names: &'static [&'static str],
+    /// Every top-level option name it declares.
+    declares: &'static [&'static str],
+}
+
+const KNOWN_INPUT_MODULES: &[KnownInputModule] = &[
+    KnownInputModule {
+        url: "home-manager",
+        sets: &["nixosModules", "darwinModules"],
+        names: &["home-manager", "default"],
+        declares: &["home-manager"],
+    },
+    KnownInputModule {
+        url: "srvos",
+        sets: &["nixosModules", "darwinModules"],
+        names: &[],
+        declares: &["srvos", "roles"],
+    },
 ];
 
 /// The top-level names a flake input's module declares, when known.
@@ -71,12 +81,12 @@ fn known_input_module(url: Option<&str>, i: &InputImport) -> Option<&'static [&'
     };
     KNOWN_INPUT_MODULES
         .iter()
-        .find(|(word, sets, names, _)| {
-            url.contains(word)
-                && sets.contains(&set.as_str())
-                && (names.is_empty() || names.contains(&name.as_str()))
+        .find(|k| {
+            url.contains(k.url)
+                && k.sets.contains(&set.as_str())
+                && (k.names.is_empty() || k.names.contains(&name.as_str()))
         })
-        .map(|(_, _, _, declares)| *declares)
+        .map(|k| k.declares)
 }
 
 /// What the summaries say about modules, by owner.
