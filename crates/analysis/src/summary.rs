@@ -1089,20 +1089,7 @@ impl<'e> Walker<'e, '_> {
             let list = crate::eval::read::strip_priority(self.ev, self.force(&shared));
             self.hm_scope(parent, None, owner.clone(), !matches!(list, Value::List(_)));
             if let Value::List(l) = list {
-                let wrapper = Thunk::value(Value::Attrs(Rc::new(crate::eval::Attrs {
-                    map: [(
-                        Rc::from("imports"),
-                        crate::eval::Attr {
-                            value: Thunk::value(Value::List(l)),
-                            key_span: None,
-                            value_span: None,
-                        },
-                    )]
-                    .into_iter()
-                    .collect(),
-                    partial: false,
-                })));
-                self.module_body(&wrapper, hm(), owner);
+                self.module_body(&imports_module(l), hm(), owner);
             }
         }
     }
@@ -1148,20 +1135,8 @@ impl<'e> Walker<'e, '_> {
                     location(span),
                 ));
                 if let Some(l) = list {
-                    let wrapper = Thunk::value(Value::Attrs(Rc::new(crate::eval::Attrs {
-                        map: [(
-                            Rc::from("imports"),
-                            crate::eval::Attr {
-                                value: Thunk::value(Value::List(l)),
-                                key_span: None,
-                                value_span: None,
-                            },
-                        )]
-                        .into_iter()
-                        .collect(),
-                        partial: false,
-                    })));
-                    self.module_body(&wrapper, ContextClass::Known("homeManager".into()), owner);
+                    let hm = ContextClass::Known("homeManager".into());
+                    self.module_body(&imports_module(l), hm, owner);
                 }
             }
         }
@@ -1186,6 +1161,23 @@ impl<'e> Walker<'e, '_> {
             self.out.options.hm_scopes.push(scope);
         }
     }
+}
+
+/// `{ imports = <list>; }`: a list of modules walked as one module.
+fn imports_module(list: Rc<Vec<Thunk>>) -> Thunk {
+    Thunk::value(Value::Attrs(Rc::new(crate::eval::Attrs {
+        map: [(
+            Rc::from("imports"),
+            crate::eval::Attr {
+                value: Thunk::value(Value::List(list)),
+                key_span: None,
+                value_span: None,
+            },
+        )]
+        .into_iter()
+        .collect(),
+        partial: false,
+    })))
 }
 
 /// An attribute name as it would be written in Nix: bare when it is an identifier.
