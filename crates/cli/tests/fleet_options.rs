@@ -203,3 +203,47 @@ fn an_option_read_where_only_shared_modules_declare_it() {
     );
     assert_eq!(findings(root), (0, vec![]));
 }
+
+/// argon stops importing `nixos.monitoring`, which declares the `periodic.*` options argon
+/// sets; its other imports (srvos', home-manager's, the fleet's own) are all known.
+#[test]
+fn an_option_set_by_a_machine_that_does_not_import_its_module() {
+    let dir = fleet_copy();
+    let root = dir.path();
+    let rel = "modules/machines/nixos/argon/default.nix";
+    edit(
+        root,
+        rel,
+        "        base\n        monitoring\n",
+        "        base\n",
+    );
+    let role = line_of(root, rel, "periodic.role");
+    let scrape = line_of(root, rel, "periodic.scrape");
+    let (code, found) = findings(root);
+    assert_eq!(code, 1, "{found:?}");
+    assert_eq!(
+        found,
+        vec![
+            ("option/unknown".to_owned(), rel.to_owned(), role),
+            ("option/unknown".to_owned(), rel.to_owned(), scrape),
+        ]
+    );
+    for (_, _, _, message) in diagnostics(root) {
+        for part in [
+            "no module of machine `argon` declares",
+            "`flake.modules.nixos.monitoring`",
+            "Import that module into the imports of machine `argon`",
+        ] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+    }
+
+    // Repaired: the import is back.
+    edit(
+        root,
+        rel,
+        "        base\n",
+        "        base\n        monitoring\n",
+    );
+    assert_eq!(findings(root), (0, vec![]));
+}

@@ -499,6 +499,30 @@ fn a_read_guarded_by_a_test_for_the_option_is_not_judged() {
     expect![[""]].assert_eq(&out);
 }
 
+#[test]
+fn a_user_written_as_a_path_is_read_from_that_file() {
+    let extra = "#- /modules/_ada-db.nix\n{ programs.mytool.theme = \"light\"; }\n";
+    let out = options_only(check(&hm_repo(
+        HM_CLEAN_WEB,
+        "    home-manager.users.ada = ./_ada-db.nix;",
+        "",
+        extra,
+    )));
+    expect![[r#"
+        option/unknown modules/_ada-db.nix:1:19: `programs.mytool.theme` is set here, but no module of home-manager user `ada` of machine `db` declares `programs.mytool.theme`: it is declared in `flake.modules.homeManager.mytool`, which does not reach it. Import that module into `home-manager.users.ada.imports` of machine `db` (or its `home-manager.sharedModules`).
+          note modules/home.nix:5:7: `programs.mytool.theme` is declared here, in `flake.modules.homeManager.mytool`
+    "#]]
+    .assert_eq(&out);
+    // A file infra-check cannot read may import anything; ada's module is still imported.
+    let out = options_only(check(&hm_repo(
+        HM_CLEAN_WEB,
+        "    home-manager.users.ada = { imports = [ hm.ada ./_missing.nix ]; };",
+        "",
+        "",
+    )));
+    expect![[""]].assert_eq(&out);
+}
+
 /// The option findings of a check (the fixtures leave some modules unused).
 fn options_only(out: String) -> String {
     let mut keep = String::new();
