@@ -256,8 +256,8 @@ Fix: correct the path or create the file.",
     CodeInfo {
         code: "option/unknown",
         severity: Severity::Error,
-        summary: "An option path under the repository's own namespace that nothing declares.",
-        explanation: "A module defines an option under a namespace only this repository declares (for example `fleet.*`), but no declaration matches the path — usually a typo. Evaluation fails with \"The option `…' does not exist\". NixOS, nix-darwin and home-manager namespaces are not checked without a catalog.\n\nFix: correct the path (the message suggests the closest declared option) or declare the option.",
+        summary: "An option path under the repository's own namespace that nothing declares, or that no declaration reaching the configuration declares.",
+        explanation: "A module defines an option under a namespace only this repository declares (for example `fleet.*`), but no declaration matches the path — usually a typo. Evaluation fails with \"The option `…' does not exist\". NixOS, nix-darwin and home-manager namespaces are not checked without a catalog.\n\nThe same code is reported when an option the repository declares is set, or read as `config.<path>`, in a configuration that the declaring module does not reach: a machine that does not import it, a home-manager user whose imports and whose machine's `home-manager.sharedModules` lack it, or a standalone `homeConfigurations.<name>` (shared modules of machines never reach those). Each configuration is judged on its own modules, and only when all of them are read (or are flake inputs' modules whose options are known); otherwise infra-check stays silent.\n\nFix: correct the path (the message suggests the closest declared option) or declare the option; for an option declared elsewhere, import the declaring module into that configuration (or add it to `home-manager.sharedModules` for every user of a machine).",
     },
     CodeInfo {
         code: "option/conflict",

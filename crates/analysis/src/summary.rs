@@ -217,6 +217,18 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
             w.out.vars.var_refs.push(var_ref);
         }
     }
+    let mut reads = std::collections::HashSet::new();
+    let guarded = rec.option_tests;
+    for r in rec.option_reads.iter().filter(|_| !guarded) {
+        let read = crate::options::model::OptionRead {
+            owner: r.owner.to_string(),
+            path: r.path.iter().map(|p| p.to_string()).collect(),
+            location: location(&r.span),
+        };
+        if reads.insert(read.clone()) {
+            w.out.options.reads.push(read);
+        }
+    }
     let mut seen = BTreeSet::new();
     for r in rec.refs {
         let reference = ModuleReference {
@@ -446,6 +458,9 @@ impl<'e> Walker<'e, '_> {
         for cl in crate::eval::read::attrs_named(&sets, "clan") {
             self.clan(cl);
         }
+        for h in self.config_attr(&sets, "homeConfigurations") {
+            self.home_configurations(&h);
+        }
         if sets.iter().any(|s| s.partial) {
             self.out.open_classes.push(None);
         }
@@ -542,9 +557,13 @@ impl<'e> Walker<'e, '_> {
         );
         let mut items = Vec::new();
         let mut opaque_imports = false;
+        // What may declare options besides what is read: the module itself unreadable, or an
+        // import that is neither read nor a named module of a flake input.
+        let mut open = parts.opaque;
         for i in &parts.imports {
             if !self.tick() {
                 opaque_imports = true;
+                open = true;
                 break;
             }
             match self.force(i) {
@@ -553,33 +572,50 @@ impl<'e> Walker<'e, '_> {
                     let v = self.ev.import(&p);
                     if v.is_unknown() {
                         opaque_imports = true;
+                        open = true;
                     } else {
                         self.module_body(&Thunk::value(v), class.clone(), owner.clone());
                     }
                 }
-                Value::Sym(s) => {
-                    if let Sym::ModuleRef {
+                Value::Sym(s) => match &*s {
+                    Sym::ModuleRef {
                         class: c,
                         name,
                         span,
-                    } = &*s
-                    {
-                        items.push(ModuleReference {
-                            class: c.to_string(),
-                            name: Some(name.to_string()),
-                            location: location(span),
-                            optional: false,
-                        });
+                    } => items.push(ModuleReference {
+                        class: c.to_string(),
+                        name: Some(name.to_string()),
+                        location: location(span),
+                        optional: false,
+                    }),
+                    // Another flake's module: what it declares is not read.
+                    Sym::Input { name, path } => {
+                        opaque_imports = true;
+                        self.out
+                            .options
+                            .input_imports
+                            .push(crate::options::model::InputImport {
+                                owner: owner.clone(),
+                                input: name.to_string(),
+                                path: path.iter().map(|p| p.to_string()).collect(),
+                            });
                     }
-                }
+                    _ => open = true,
+                },
                 Value::Attrs(_) | Value::Lambda(_) => {
                     self.module_body(i, class.clone(), owner.clone());
                 }
-                _ => opaque_imports = true,
+                _ => {
+                    opaque_imports = true;
+                    open = true;
+                }
             }
         }
         if opaque_imports && !self.out.vars.opaque_import_owners.contains(&owner) {
             self.out.vars.opaque_import_owners.push(owner.clone());
+        }
+        if open {
+            self.open_options(&owner);
         }
         if !matches!(&class, ContextClass::Known(c) if c == "homeManager") {
             for c in &parts.config {
@@ -601,7 +637,7 @@ impl<'e> Walker<'e, '_> {
             let mut sets = Vec::new();
             self.config_sets(c, &mut sets, 0);
             for hm in self.config_attr(&sets, "home-manager") {
-                self.home_manager(&hm);
+                self.home_manager(&hm, &owner);
             }
             self.secret_stores(&sets, &owner);
             for (path, into_target) in [
@@ -628,9 +664,21 @@ impl<'e> Walker<'e, '_> {
 
     fn option_decls(&mut self, options: &[crate::eval::Attr], class: &ContextClass, owner: &str) {
         for o in options {
-            let Some(span) = &o.key_span else { continue };
+            let Some(span) = &o.key_span else {
+                self.open_options(owner);
+                continue;
+            };
             let mut decls = Vec::new();
-            crate::options::read::declarations(self.ev, &o.value, &[], &location(span), &mut decls);
+            if !crate::options::read::declarations(
+                self.ev,
+                &o.value,
+                &[],
+                &location(span),
+                &mut decls,
+            ) {
+                // It may declare more than is read.
+                self.open_options(owner);
+            }
             for decl in decls {
                 self.out
                     .options
@@ -1073,46 +1121,136 @@ impl<'e> Walker<'e, '_> {
         out
     }
 
-    fn home_manager(&mut self, t: &Thunk) {
+    /// `home-manager = { users.<u> = …; sharedModules = …; }` set by the module `parent`. Each
+    /// body is owned by `home-manager.users.<u> (in <parent>)`: the same user of two machines
+    /// is two configurations.
+    fn home_manager(&mut self, t: &Thunk, parent: &str) {
         let Some(_level) = self.level() else { return };
         let mut sets = Vec::new();
-        self.config_sets(t, &mut sets, 0);
+        if !self.config_sets(t, &mut sets, 0) {
+            self.hm_scope(parent, None, format!("home-manager (in {parent})"), true);
+        }
         let hm = || ContextClass::Known("homeManager".into());
         for users in self.config_attr(&sets, "users") {
             let mut us = Vec::new();
-            self.config_sets(&users, &mut us, 0);
+            if !self.config_sets(&users, &mut us, 0) {
+                self.hm_scope(
+                    parent,
+                    None,
+                    format!("home-manager.users (in {parent})"),
+                    true,
+                );
+            }
             for set in us {
                 for (user, m) in &set.map {
                     if !self.tick() {
                         return;
                     }
-                    self.module_body(
-                        &m.value,
-                        hm(),
-                        format!("home-manager.users.{}", attr_display(user)),
-                    );
+                    let owner = format!("home-manager.users.{} (in {parent})", attr_display(user));
+                    self.hm_scope(parent, Some(user.to_string()), owner.clone(), false);
+                    // `users.<u> = ./home.nix;`: the file is the module.
+                    let body = match self.force(&m.value) {
+                        Value::Path(p) => Thunk::value(self.ev.import(&p)),
+                        _ => m.value.clone(),
+                    };
+                    self.module_body(&body, hm(), owner);
                 }
             }
         }
         for shared in self.config_attr(&sets, "sharedModules") {
-            if let Value::List(l) = self.force(&shared) {
-                let wrapper = Thunk::value(Value::Attrs(Rc::new(crate::eval::Attrs {
-                    map: [(
-                        Rc::from("imports"),
-                        crate::eval::Attr {
-                            value: Thunk::value(Value::List(l)),
-                            key_span: None,
-                            value_span: None,
-                        },
-                    )]
-                    .into_iter()
-                    .collect(),
-                    partial: false,
-                })));
-                self.module_body(&wrapper, hm(), "home-manager.sharedModules".into());
+            let owner = format!("home-manager.sharedModules (in {parent})");
+            let list = crate::eval::read::strip_priority(self.ev, self.force(&shared));
+            self.hm_scope(parent, None, owner.clone(), !matches!(list, Value::List(_)));
+            if let Value::List(l) = list {
+                self.module_body(&imports_module(l), hm(), owner);
             }
         }
     }
+
+    /// `flake.homeConfigurations.<name> = home-manager.lib.homeManagerConfiguration { modules
+    /// = [ … ]; }`: a standalone home-manager configuration, its modules owned by
+    /// `homeConfigurations.<name>` (home-manager's lib/eval-config.nix: `modules` and
+    /// home-manager's own, nothing else).
+    fn home_configurations(&mut self, t: &Thunk) {
+        let mut sets = Vec::new();
+        self.config_sets(t, &mut sets, 0);
+        for set in sets {
+            for (name, a) in &set.map {
+                if !self.tick() {
+                    return;
+                }
+                let Some(span) = a.key_span.as_ref() else {
+                    continue;
+                };
+                let Value::Sym(sym) = self.force(&a.value) else {
+                    continue;
+                };
+                let Sym::HomeConfiguration(arg) = &*sym else {
+                    continue;
+                };
+                let owner = format!("homeConfigurations.{}", attr_display(name));
+                let mut args = Vec::new();
+                let readable = self.config_sets(arg, &mut args, 0);
+                let modules = self.config_attr(&args, "modules");
+                let list = match modules.as_slice() {
+                    [m] => match self.force(m) {
+                        Value::List(l) => Some(l),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if !readable || list.is_none() || args.iter().any(|a| a.partial) {
+                    self.open_options(&owner);
+                }
+                self.out.options.home_configurations.push((
+                    name.to_string(),
+                    owner.clone(),
+                    location(span),
+                ));
+                if let Some(l) = list {
+                    let hm = ContextClass::Known("homeManager".into());
+                    self.module_body(&imports_module(l), hm, owner);
+                }
+            }
+        }
+    }
+
+    fn open_options(&mut self, owner: &str) {
+        if !self.out.options.open_owners.iter().any(|o| o == owner) {
+            self.out.options.open_owners.push(owner.to_owned());
+        }
+    }
+
+    fn hm_scope(&mut self, parent: &str, user: Option<String>, owner: String, open: bool) {
+        if open {
+            self.open_options(&owner);
+        }
+        let scope = crate::options::model::HmScope {
+            parent: parent.to_owned(),
+            user,
+            owner,
+        };
+        if !self.out.options.hm_scopes.contains(&scope) {
+            self.out.options.hm_scopes.push(scope);
+        }
+    }
+}
+
+/// `{ imports = <list>; }`: a list of modules walked as one module.
+fn imports_module(list: Rc<Vec<Thunk>>) -> Thunk {
+    Thunk::value(Value::Attrs(Rc::new(crate::eval::Attrs {
+        map: [(
+            Rc::from("imports"),
+            crate::eval::Attr {
+                value: Thunk::value(Value::List(list)),
+                key_span: None,
+                value_span: None,
+            },
+        )]
+        .into_iter()
+        .collect(),
+        partial: false,
+    })))
 }
 
 /// An attribute name as it would be written in Nix: bare when it is an identifier.

@@ -8,8 +8,9 @@ use crate::clan::resolve::clan_model;
 use crate::db::{Db, Workspace};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::index::module_index;
+use crate::options::configs::{configurations, Configuration, Inputs, Owners};
 use crate::options::merge::merge_all;
-use crate::options::model::{DeclaredIn, Definition, FLAKE_PARTS};
+use crate::options::model::{DeclaredIn, Definition, OptionRead, FLAKE_PARTS};
 use crate::options::types::OptType;
 use crate::summary::ContextClass;
 
@@ -94,12 +95,54 @@ struct Config<'a> {
     /// against less than the module system may see.
     merge_with: &'a HashMap<&'a [String], Vec<&'a DeclaredIn>>,
     defs: Vec<&'a Definition>,
+    /// `config.<path>` reads in its modules.
+    reads: Vec<&'a OptionRead>,
     /// A catalog of every option of this configuration is loaded: any namespace can be judged.
     complete: bool,
+    /// The configuration's modules, for an option declared where it does not reach.
+    model: Option<&'a Configuration>,
+    /// Every declaration of the repository this class of configuration may see.
+    repo: Option<&'a DeclIndex<'a>>,
+}
+
+/// Whether a declaration or definition made in a module of class `c` takes part in a
+/// configuration of `class`.
+fn fits(class: &str, c: &ContextClass) -> bool {
+    match c {
+        ContextClass::Known(k) => k == class || k == "generic",
+        ContextClass::Machine(_) => class != "homeManager",
+    }
 }
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
-    let summaries = crate::summary::module_summaries(db, ws);
+    let mut summaries = crate::summary::module_summaries(db, ws);
+    // The files clan-core loads from `machines/<m>/` are modules of that machine (owned by
+    // their path, which the module index counts among the machine's modules). A machine with
+    // one that cannot be read or evaluated in full is not judged.
+    let clan = clan_model(db, ws);
+    let mut opaque_machines: HashSet<String> = HashSet::new();
+    let mut machine_files: HashMap<String, Vec<String>> = HashMap::new();
+    for (machine, file) in crate::machine_config::machine_files(db, ws) {
+        let class = clan.machines.get(machine).and_then(|m| m.class.as_deref());
+        let path = file.path(db);
+        if crate::machine_config::is_loaded(path, class).is_none() {
+            continue;
+        }
+        let summary = crate::machine_config::machine_file_summary(db, ws, file);
+        if summary.incomplete {
+            opaque_machines.insert(machine.to_owned());
+        }
+        machine_files
+            .entry(machine.to_owned())
+            .or_default()
+            .push(path.to_owned());
+        summaries.push(summary);
+    }
+    for (name, m) in &clan.machines {
+        if crate::machine_config::unread_files(db, ws, name, m.class.as_deref()) {
+            opaque_machines.insert(name.clone());
+        }
+    }
     let decls: Vec<&DeclaredIn> = summaries
         .iter()
         .flat_map(|s| s.options.decls.iter())
@@ -141,7 +184,6 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         })
         .collect();
     let idx = module_index(db, ws);
-    let clan = clan_model(db, ws);
     let mut flake_by_path: HashMap<&[String], Vec<&DeclaredIn>> = HashMap::new();
     let mut module_by_path: HashMap<&[String], Vec<&DeclaredIn>> = HashMap::new();
     for d in &decls {
@@ -166,70 +208,118 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             .copied()
             .filter(|d| d.owner == FLAKE_PARTS)
             .collect(),
+        reads: Vec::new(),
         complete: false,
+        model: None,
+        repo: None,
     }];
-    // Declarations and definitions by the module that makes them, so each machine's view is
-    // built from its own modules instead of scanning all of them.
-    let mut decls_by_owner: std::collections::HashMap<&str, Vec<&DeclaredIn>> = Default::default();
+    // Declarations and definitions by the module that makes them, so each configuration's
+    // view is built from its own modules instead of scanning all of them.
+    let mut decls_by_owner: HashMap<&str, Vec<&DeclaredIn>> = Default::default();
     for d in &decls {
         decls_by_owner.entry(d.owner.as_str()).or_default().push(d);
     }
-    let mut defs_by_owner: std::collections::HashMap<&str, Vec<&Definition>> = Default::default();
+    let mut defs_by_owner: HashMap<&str, Vec<&Definition>> = Default::default();
     for d in &defs {
         defs_by_owner.entry(d.owner.as_str()).or_default().push(d);
     }
-    for (name, m) in &clan.machines {
-        let Some(class) = m.class.clone() else {
-            continue;
-        };
-        let fits = |c: &ContextClass| match c {
-            ContextClass::Known(k) => k == &class,
-            ContextClass::Machine(_) => true,
-        };
-        let owners = crate::vars::resolve::machine_owners(idx, name);
-        let mut machine_decls: Vec<&DeclaredIn> = Vec::new();
-        let mut machine_defs: Vec<&Definition> = Vec::new();
-        for o in &owners {
-            machine_decls.extend(
+    let mut reads_by_owner: HashMap<&str, Vec<&OptionRead>> = Default::default();
+    for s in &summaries {
+        for r in &s.options.reads {
+            reads_by_owner.entry(r.owner.as_str()).or_default().push(r);
+        }
+    }
+    let modules_readable = !crate::flake::module_files(db, ws).unreadable;
+    let info = crate::flake::flake_info(db, ws);
+    let owners = Owners::new(summaries.iter().map(|s| &s.options));
+    let model = configurations(
+        &Inputs {
+            index: idx,
+            clan,
+            urls: info
+                .inputs
+                .iter()
+                .map(|(n, i)| (n.as_str(), i.url.as_deref()))
+                .collect(),
+            readable: modules_readable,
+            opaque_machines: &opaque_machines,
+            machine_files: &machine_files,
+        },
+        &owners,
+    );
+    // The repository's declarations each class of configuration may see, for options
+    // declared somewhere that does not reach a configuration.
+    let repo: HashMap<&str, DeclIndex> = ["nixos", "darwin", "homeManager"]
+        .into_iter()
+        .map(|class| {
+            let ds: Vec<&DeclaredIn> = decls
+                .iter()
+                .copied()
+                .filter(|d| d.owner != FLAKE_PARTS && fits(class, &d.class))
+                .collect();
+            (class, DeclIndex::new(&ds))
+        })
+        .collect();
+    for m in &model {
+        let class = m.class.as_str();
+        let mut config_decls: Vec<&DeclaredIn> = Vec::new();
+        let mut config_defs: Vec<&Definition> = Vec::new();
+        let mut config_reads: Vec<&OptionRead> = Vec::new();
+        for o in m.owners.iter().chain(&m.service_owners) {
+            config_decls.extend(
                 decls_by_owner
                     .get(o.as_str())
                     .into_iter()
                     .flatten()
                     .copied()
-                    .filter(|d| fits(&d.class)),
+                    .filter(|d| fits(class, &d.class)),
             );
-            machine_defs.extend(
+        }
+        for o in &m.owners {
+            config_defs.extend(
                 defs_by_owner
                     .get(o.as_str())
                     .into_iter()
                     .flatten()
                     .copied()
-                    .filter(|d| fits(&d.class)),
+                    .filter(|d| fits(class, &d.class)),
+            );
+            config_reads.extend(
+                reads_by_owner
+                    .get(o.as_str())
+                    .into_iter()
+                    .flatten()
+                    .copied(),
             );
         }
         // A catalog describes the machine it was dumped from (or every machine of its class
         // when it names none).
         let mut complete = false;
         for (c, ds) in &catalog_decls {
-            if c.class == class && c.machine.as_deref().is_none_or(|m| m == name) {
-                machine_decls.extend(ds.iter());
+            if c.class == class
+                && c.machine
+                    .as_ref()
+                    .is_none_or(|x| Some(x) == m.machine.as_ref())
+            {
+                config_decls.extend(ds.iter());
                 complete = true;
             }
         }
-        if machine_defs.is_empty() {
+        if config_defs.is_empty() && config_reads.is_empty() {
             continue;
         }
         configs.push(Config {
             complete,
             merge_with: &module_by_path,
-            name: format!("machine `{name}`"),
-            class: class.clone(),
-            decls: machine_decls,
-            defs: machine_defs,
+            name: m.name.clone(),
+            class: m.class.clone(),
+            decls: config_decls,
+            defs: config_defs,
+            reads: config_reads,
+            model: Some(m),
+            repo: repo.get(class),
         });
     }
-    // A module file that could not be read may declare any option of the repository's own.
-    let modules_readable = !crate::flake::module_files(db, ws).unreadable;
     let mut seen: HashSet<(&'static str, Location)> = HashSet::new();
     let mut platform: BTreeMap<
         Location,
@@ -240,8 +330,16 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         ),
     > = BTreeMap::new();
     let mut suggester = Suggester::new();
+    let mut unreached = BTreeMap::new();
     for c in &configs {
-        types_and_unknown(c, modules_readable, &mut seen, &mut suggester, &mut out);
+        types_and_unknown(
+            c,
+            modules_readable,
+            &mut seen,
+            &mut suggester,
+            &mut unreached,
+            &mut out,
+        );
         conflicts(c, &mut seen, &mut out);
         if c.class == "nixos" || c.class == "darwin" {
             for d in &c.defs {
@@ -258,6 +356,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             }
         }
     }
+    report_unreached(unreached, &mut out);
     for (loc, (machines, d, p)) in platform {
         let other = if p.only == "darwin" {
             "nix-darwin"
@@ -302,6 +401,24 @@ impl<'a> Config<'a> {
         }
     }
 
+    /// The repository's declaration of the option `path` belongs to, made in a module that
+    /// does not reach this configuration, when this configuration's modules are all known
+    /// (so none of them declares it). Only declarations the platform cannot also make count:
+    /// one with a description or a default and a type that is not a submodule (declaring the
+    /// same option twice fails, unless it is a bare submodule extended by several modules).
+    fn declared_elsewhere(&self, path: &[String]) -> Option<&'a DeclaredIn> {
+        let m = self.model?;
+        if !m.complete {
+            return None;
+        }
+        let d = self.repo?.covering(path)?;
+        let first = d.decl.path.first()?;
+        if m.input_namespaces.contains(first.as_str()) {
+            return None;
+        }
+        distinctive(d).then_some(d)
+    }
+
     fn covering(&self, index: &DeclIndex<'a>, path: &[String]) -> Option<Covering<'a>> {
         let option = index.covering(path)?.decl.path.as_slice();
         let mut all: Vec<&'a DeclaredIn> = index.by_path.get(option).cloned().unwrap_or_default();
@@ -319,6 +436,33 @@ impl<'a> Config<'a> {
             ty: merge_all(all.iter().map(|d| &d.decl.spec.ty)),
         })
     }
+}
+
+/// A declaration no other module (the platform's) can also make: declaring an option twice
+/// fails unless neither declaration has a description or default and their types merge, as
+/// bare submodules extending another module's option do (nixpkgs' `mergeOptionDecls`).
+fn distinctive(d: &DeclaredIn) -> bool {
+    (d.decl.description.is_some() || !d.decl.spec.required) && plain_type(&d.decl.spec.ty)
+}
+
+/// A type no module can extend: no submodule and nothing unknown in it.
+fn plain_type(t: &OptType) -> bool {
+    match t {
+        OptType::Submodule(_) | OptType::Unknown => false,
+        OptType::ListOf(e) | OptType::AttrsOf(e) | OptType::NullOr(e) => plain_type(e),
+        OptType::Either(ts) => ts.iter().all(plain_type),
+        _ => true,
+    }
+}
+
+/// An option set or read where the module declaring it does not reach: reported once per
+/// place, naming every configuration it is missing from.
+struct Unreached<'a> {
+    path: &'a [String],
+    read: bool,
+    decl: &'a DeclaredIn,
+    /// The configurations, and where the declaring module would have to be imported.
+    configs: Vec<(String, String)>,
 }
 
 /// A configuration's declarations by path, so that each definition costs lookups along its
@@ -365,11 +509,12 @@ impl<'a> DeclIndex<'a> {
     }
 }
 
-fn types_and_unknown(
-    c: &Config,
+fn types_and_unknown<'a>(
+    c: &Config<'a>,
     modules_readable: bool,
     seen: &mut HashSet<(&'static str, Location)>,
     suggester: &mut Suggester,
+    unreached: &mut BTreeMap<Location, Unreached<'a>>,
     out: &mut Vec<Diagnostic>,
 ) {
     let owned: BTreeSet<&str> = c
@@ -384,6 +529,17 @@ fn types_and_unknown(
         match c.covering(&index, &d.path) {
             Some(Covering { decl, ty }) => {
                 let Some(v) = &d.value else { continue };
+                // The platform may declare the same option, and its type merges with this one.
+                if !decl.owner.starts_with("catalog ")
+                    && decl
+                        .decl
+                        .path
+                        .first()
+                        .is_some_and(|f| FOREIGN_TOP_LEVEL.contains(&f.as_str()))
+                    && !distinctive(decl)
+                {
+                    continue;
+                }
                 let rest = &d.path[decl.decl.path.len()..];
                 if let Err(why) = ty.check_at_path(rest, v) {
                     let loc = d
@@ -416,6 +572,10 @@ fn types_and_unknown(
                 let Some(first) = d.path.first() else {
                     continue;
                 };
+                if let Some(decl) = c.declared_elsewhere(&d.path) {
+                    note_unreached(c, &d.path, false, decl, &d.location, unreached);
+                    continue;
+                }
                 let own = owned.contains(first.as_str()) && modules_readable;
                 if !(own || (c.complete && first != "_module")) {
                     continue;
@@ -459,6 +619,71 @@ fn types_and_unknown(
                 out.push(diag);
             }
         }
+    }
+    for r in &c.reads {
+        if index.covering(&r.path).is_some() || index.is_group(&r.path) {
+            continue;
+        }
+        if let Some(decl) = c.declared_elsewhere(&r.path) {
+            note_unreached(c, &r.path, true, decl, &r.location, unreached);
+        }
+    }
+}
+
+fn note_unreached<'a>(
+    c: &Config<'a>,
+    path: &'a [String],
+    read: bool,
+    decl: &'a DeclaredIn,
+    at: &Location,
+    unreached: &mut BTreeMap<Location, Unreached<'a>>,
+) {
+    let Some(m) = c.model else { return };
+    let u = unreached.entry(at.clone()).or_insert_with(|| Unreached {
+        path,
+        read,
+        decl,
+        configs: Vec::new(),
+    });
+    if !u.configs.iter().any(|(n, _)| *n == m.name) {
+        u.configs.push((m.name.clone(), m.import_into.clone()));
+    }
+}
+
+/// `option/unknown` for options declared where they do not reach.
+fn report_unreached(unreached: BTreeMap<Location, Unreached>, out: &mut Vec<Diagnostic>) {
+    for (at, u) in unreached {
+        let dotted = u.path.join(".");
+        let option = u.decl.decl.path.join(".");
+        let names: Vec<&str> = u.configs.iter().map(|(n, _)| n.as_str()).collect();
+        let into: Vec<&str> = u.configs.iter().map(|(_, i)| i.as_str()).collect();
+        let what = if u.read {
+            format!("`config.{dotted}` is read here")
+        } else {
+            format!("`{dotted}` is set here")
+        };
+        let message = format!(
+            "{what}, but no module of {} declares `{option}`: it is declared in `{}`, which does not reach {}. Import that module into {}.",
+            and_list(&names),
+            u.decl.owner,
+            if names.len() == 1 { "it" } else { "them" },
+            and_list(&into),
+        );
+        out.push(
+            Diagnostic::new("option/unknown", &at.file, at.range, message).with_related(
+                &u.decl.decl.location.file,
+                u.decl.decl.location.range,
+                format!("`{option}` is declared here, in `{}`", u.decl.owner),
+            ),
+        );
+    }
+}
+
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 
@@ -573,10 +798,21 @@ mod tests {
                 decls: decls.iter().collect(),
                 merge_with: &merge_with,
                 defs: defs.iter().collect(),
+                reads: Vec::new(),
                 complete: false,
+                model: None,
+                repo: None,
             };
             let (mut seen, mut out) = (HashSet::new(), Vec::new());
-            types_and_unknown(&c, true, &mut seen, &mut Suggester::new(), &mut out);
+            let mut unreached = BTreeMap::new();
+            types_and_unknown(
+                &c,
+                true,
+                &mut seen,
+                &mut Suggester::new(),
+                &mut unreached,
+                &mut out,
+            );
             conflicts(&c, &mut seen, &mut out);
             let _ = tx.send(out.iter().map(|d| d.code).collect::<Vec<_>>());
         });

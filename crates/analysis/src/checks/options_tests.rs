@@ -295,3 +295,276 @@ fn a_type_that_contains_itself_is_read_up_to_where_it_recurs() {
     "#]]
     .assert_eq(&bad);
 }
+
+/// Two NixOS machines with home-manager users, a standalone home configuration, and the
+/// home-manager modules `mytool` (declares `programs.mytool`), `syncd` (declares
+/// `services.syncd`), `ada` (the user's own settings). `web` and `db` are written by the test.
+fn hm_repo(web: &str, db: &str, home: &str, extra: &str) -> String {
+    format!(
+        r#"#- /flake.nix
+{{
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.home-manager.url = "github:nix-community/home-manager";
+  outputs = inputs@{{ flake-parts, ... }}:
+    flake-parts.lib.mkFlake {{ inherit inputs; }} (inputs.import-tree ./modules);
+}}
+#- /modules/home.nix
+{{
+  flake.modules.homeManager.mytool = {{ lib, ... }}: {{
+    options.programs.mytool = {{
+      enable = lib.mkEnableOption "mytool";
+      theme = lib.mkOption {{ type = lib.types.str; default = "dark"; description = "The theme."; }};
+    }};
+  }};
+  flake.modules.homeManager.syncd = {{ lib, ... }}: {{
+    options.services.syncd.port = lib.mkOption {{ type = lib.types.port; default = 8384; description = "The port."; }};
+  }};
+  flake.modules.homeManager.firewall = {{ config, ... }}: {{
+    home.sessionVariables.SYNCD_PORT = toString config.services.syncd.port;
+  }};
+  flake.modules.homeManager.ada = {{
+    programs.mytool.enable = true;
+    programs.git.enable = true;
+  }};
+}}
+#- /modules/machines.nix
+{{ config, inputs, ... }}:
+let hm = config.flake.modules.homeManager; in
+{{
+  flake.modules.nixos.web = {{
+    imports = [ inputs.home-manager.nixosModules.home-manager ];
+{web}
+  }};
+  flake.modules.nixos.db = {{
+    imports = [ inputs.home-manager.nixosModules.home-manager ];
+{db}
+  }};
+  clan.inventory.machines = {{ web = {{ }}; db = {{ }}; }};
+  clan.machines.web.imports = [ config.flake.modules.nixos.web ];
+  clan.machines.db.imports = [ config.flake.modules.nixos.db ];
+{home}
+}}
+{extra}"#
+    )
+}
+
+const HM_CLEAN_WEB: &str = "    home-manager.users.ada.imports = [ hm.ada hm.mytool ];";
+
+#[test]
+fn a_home_manager_option_set_for_a_user_whose_machine_lacks_its_module_is_reported() {
+    let out = options_only(check(&hm_repo(
+        HM_CLEAN_WEB,
+        "    home-manager.users.ada.imports = [ hm.ada ];",
+        "",
+        "",
+    )));
+    expect![[r#"
+        option/unknown modules/home.nix:15:21: `programs.mytool.enable` is set here, but no module of home-manager user `ada` of machine `db` declares `programs.mytool.enable`: it is declared in `flake.modules.homeManager.mytool`, which does not reach it. Import that module into `home-manager.users.ada.imports` of machine `db` (or its `home-manager.sharedModules`).
+          note modules/home.nix:4:7: `programs.mytool.enable` is declared here, in `flake.modules.homeManager.mytool`
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn a_declaration_reaching_through_an_import_or_shared_modules_is_clean() {
+    // db gets `mytool` through `sharedModules`; web through a module that imports it.
+    let out = options_only(check(&hm_repo(
+        "    home-manager.users.ada.imports = [ hm.ada hm.tools ];",
+        "    home-manager.sharedModules = [ hm.mytool ];\n    home-manager.users.ada.imports = [ hm.ada ];",
+        "",
+        "#- /modules/tools.nix\n{ config, ... }: { flake.modules.homeManager.tools.imports = [ config.flake.modules.homeManager.mytool ]; }\n",
+    )));
+    expect![[""]].assert_eq(&out);
+}
+
+#[test]
+fn a_read_of_an_option_declared_only_in_shared_modules_is_reported_in_a_standalone_configuration() {
+    let home = r#"  flake.homeConfigurations.ada = inputs.home-manager.lib.homeManagerConfiguration {
+    modules = [ hm.ada hm.mytool hm.firewall ];
+  };"#;
+    let out = options_only(check(&hm_repo(
+        "    home-manager.sharedModules = [ hm.syncd ];\n    home-manager.users.ada.imports = [ hm.ada hm.mytool hm.firewall ];",
+        "    home-manager.users.ada.imports = [ hm.ada hm.mytool ];",
+        home,
+        "",
+    )));
+    expect![[r#"
+        option/unknown modules/home.nix:12:49: `config.services.syncd.port` is read here, but no module of home configuration `ada` declares `services.syncd.port`: it is declared in `flake.modules.homeManager.syncd`, which does not reach it. Import that module into the `modules` of `homeConfigurations.ada` (`home-manager.sharedModules` do not reach a standalone configuration).
+          note modules/home.nix:9:28: `services.syncd.port` is declared here, in `flake.modules.homeManager.syncd`
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn an_unreadable_or_unknown_import_keeps_the_configuration_silent() {
+    // db's user imports another flake's module and something computed: either may declare
+    // `programs.mytool`.
+    for import in [
+        "inputs.nix-index.homeModules.default",
+        "(builtins.getFlake \"x\").mod",
+    ] {
+        let db = format!("    home-manager.users.ada.imports = [ hm.ada {import} ];");
+        let out = options_only(check(&hm_repo(HM_CLEAN_WEB, &db, "", "")));
+        expect![[""]].assert_eq(&out);
+    }
+    // The machine itself imports an unknown module, which could add shared modules.
+    let db = "    home-manager.users.ada.imports = [ hm.ada ];";
+    let extra = "#- /modules/db-extra.nix\n{ inputs, ... }: { flake.modules.nixos.db.imports = [ inputs.other.nixosModules.default ]; }\n";
+    let out = options_only(check(&hm_repo(HM_CLEAN_WEB, db, "", extra)));
+    expect![[""]].assert_eq(&out);
+    // With srvos, whose options are known, it is reported.
+    let extra = "#- /modules/db-extra.nix\n{ inputs, ... }: { flake.modules.nixos.db.imports = [ inputs.srvos.nixosModules.server ]; }\n";
+    let out = options_only(check(&hm_repo(HM_CLEAN_WEB, db, "", extra)));
+    expect![[r#"
+        option/unknown modules/home.nix:15:21: `programs.mytool.enable` is set here, but no module of home-manager user `ada` of machine `db` declares `programs.mytool.enable`: it is declared in `flake.modules.homeManager.mytool`, which does not reach it. Import that module into `home-manager.users.ada.imports` of machine `db` (or its `home-manager.sharedModules`).
+          note modules/home.nix:4:7: `programs.mytool.enable` is declared here, in `flake.modules.homeManager.mytool`
+    "#]].assert_eq(&out);
+}
+
+#[test]
+fn platform_options_and_extended_platform_options_are_not_judged() {
+    // `programs.git` is home-manager's; a bare submodule extending it (no description, no
+    // default) may merge with home-manager's own declaration, so it does not make
+    // `programs.git.*` the repository's.
+    let extra = r#"#- /modules/git-extra.nix
+{
+  flake.modules.homeManager.git-extra = { lib, ... }: {
+    options.programs.git = lib.mkOption { type = lib.types.submodule { options.signWith = lib.mkOption { type = lib.types.str; }; }; };
+  };
+}
+"#;
+    let out = options_only(check(&hm_repo(
+        "    home-manager.users.ada.imports = [ hm.ada hm.mytool hm.git-extra ];",
+        "    home-manager.users.ada = { imports = [ hm.ada hm.mytool ]; programs.git.signWith = \"x\"; };",
+        "",
+        extra,
+    )));
+    expect![[""]].assert_eq(&out);
+}
+
+#[test]
+fn an_option_declared_by_an_external_module_is_not_judged() {
+    // `programs.mytool` also comes from another flake's module on db: it is not reported
+    // even though the repository's own declaration does not reach db.
+    let out = options_only(check(&hm_repo(
+        HM_CLEAN_WEB,
+        "    home-manager.users.ada.imports = [ hm.ada inputs.mytool.homeManagerModules.default ];",
+        "",
+        "",
+    )));
+    expect![[""]].assert_eq(&out);
+}
+
+#[test]
+fn a_machine_setting_an_option_whose_module_it_does_not_import_is_reported() {
+    let out = check(&repo(
+        "",
+        r#"#- /modules/cache.nix
+{ config, ... }: {
+  flake.modules.nixos.cache = { imports = [ config.flake.modules.nixos.common ]; fleet.port = 8443; };
+  clan.inventory.machines.cache = { };
+  clan.machines.cache.imports = [ config.flake.modules.nixos.cache ];
+}
+"#,
+    ));
+    expect![[r#"
+        option/unknown modules/cache.nix:2:88: `fleet.port` is set here, but no module of machine `cache` declares `fleet.port`: it is declared in `flake.modules.nixos.fleet`, which does not reach it. Import that module into the imports of machine `cache`.
+          note modules/fleet-options.nix:4:7: `fleet.port` is declared here, in `flake.modules.nixos.fleet`
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
+fn a_read_guarded_by_a_test_for_the_option_is_not_judged() {
+    // `options ? services.syncd` guards the read: it only happens where `syncd` is imported.
+    let home = r#"  flake.homeConfigurations.ada = inputs.home-manager.lib.homeManagerConfiguration {
+    modules = [ hm.ada hm.mytool hm.guarded ];
+  };"#;
+    let extra = r#"#- /modules/guarded.nix
+{
+  flake.modules.homeManager.guarded = { config, lib, options, ... }: {
+    home.sessionVariables = lib.optionalAttrs (options ? services.syncd) {
+      SYNCD_PORT = toString config.services.syncd.port;
+    };
+  };
+}
+"#;
+    let out = options_only(check(&hm_repo(
+        "    home-manager.sharedModules = [ hm.syncd ];\n    home-manager.users.ada.imports = [ hm.ada hm.mytool hm.guarded ];",
+        "    home-manager.users.ada.imports = [ hm.ada hm.mytool ];",
+        home,
+        extra,
+    )));
+    expect![[""]].assert_eq(&out);
+}
+
+#[test]
+fn a_user_written_as_a_path_is_read_from_that_file() {
+    let extra = "#- /modules/_ada-db.nix\n{ programs.mytool.theme = \"light\"; }\n";
+    let out = options_only(check(&hm_repo(
+        HM_CLEAN_WEB,
+        "    home-manager.users.ada = ./_ada-db.nix;",
+        "",
+        extra,
+    )));
+    expect![[r#"
+        option/unknown modules/_ada-db.nix:1:19: `programs.mytool.theme` is set here, but no module of home-manager user `ada` of machine `db` declares `programs.mytool.theme`: it is declared in `flake.modules.homeManager.mytool`, which does not reach it. Import that module into `home-manager.users.ada.imports` of machine `db` (or its `home-manager.sharedModules`).
+          note modules/home.nix:5:7: `programs.mytool.theme` is declared here, in `flake.modules.homeManager.mytool`
+    "#]]
+    .assert_eq(&out);
+    // A file infra-check cannot read may import anything; ada's module is still imported.
+    let out = options_only(check(&hm_repo(
+        HM_CLEAN_WEB,
+        "    home-manager.users.ada = { imports = [ hm.ada ./_missing.nix ]; };",
+        "",
+        "",
+    )));
+    expect![[""]].assert_eq(&out);
+}
+
+/// The option findings of a check (the fixtures leave some modules unused).
+fn options_only(out: String) -> String {
+    let mut keep = String::new();
+    let mut on = false;
+    for line in out.lines() {
+        if !line.starts_with(' ') {
+            on = line.starts_with("option/");
+        }
+        if on {
+            keep.push_str(line);
+            keep.push('\n');
+        }
+    }
+    keep
+}
+
+#[test]
+fn a_machine_configuration_file_is_one_of_the_machine_s_modules() {
+    let cache = r#"#- /modules/cache.nix
+{ config, ... }: {
+  flake.modules.nixos.cache = { imports = [ config.flake.modules.nixos.common ]; };
+  clan.inventory.machines.cache = { };
+  clan.machines.cache.imports = [ config.flake.modules.nixos.cache ];
+}
+"#;
+    // clan-core loads `machines/cache/configuration.nix` into the machine: what it sets is
+    // judged against what the machine imports.
+    let out = check(&repo(
+        "",
+        &format!("{cache}#- /machines/cache/configuration.nix\n{{ fleet.port = 8443; }}\n"),
+    ));
+    expect![[r#"
+        option/unknown machines/cache/configuration.nix:1:9: `fleet.port` is set here, but no module of machine `cache` declares `fleet.port`: it is declared in `flake.modules.nixos.fleet`, which does not reach it. Import that module into the imports of machine `cache`.
+          note modules/fleet-options.nix:4:7: `fleet.port` is declared here, in `flake.modules.nixos.fleet`
+    "#]]
+    .assert_eq(&out);
+    // What it imports is part of the machine too.
+    let out = check(&repo(
+        "",
+        &format!(
+            "{cache}#- /machines/cache/configuration.nix\n{{ self, ... }}: {{ imports = [ self.modules.nixos.fleet ]; fleet.port = 8443; }}\n"
+        ),
+    ));
+    expect![[""]].assert_eq(&out);
+}

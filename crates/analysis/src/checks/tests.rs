@@ -158,7 +158,7 @@ let d = config.flake.modules.darwin; hm = config.flake.modules.homeManager; in
           note modules/defs.nix:1:46: a NixOS module of the same name exists: `flake.modules.nixos.base`
         module/class-mismatch modules/machine.nix:5:27: The home-manager module `flake.modules.homeManager.shell` is imported into flake.modules.nixos.server, which is evaluated as a NixOS configuration; only NixOS and generic modules can be imported there; import home-manager modules through `home-manager.users.<user>.imports` or `home-manager.sharedModules`.
           note modules/defs.nix:1:70: `flake.modules.homeManager.shell` is defined here
-        module/class-mismatch modules/machine.nix:6:57: The nix-darwin module `flake.modules.darwin.base` is imported into home-manager.users.alice, which is evaluated as a home-manager configuration; only home-manager and generic modules can be imported there.
+        module/class-mismatch modules/machine.nix:6:57: The nix-darwin module `flake.modules.darwin.base` is imported into home-manager.users.alice (in flake.modules.nixos.server), which is evaluated as a home-manager configuration; only home-manager and generic modules can be imported there.
           note modules/defs.nix:1:28: `flake.modules.darwin.base` is defined here
     "#]]
     .assert_eq(&out);

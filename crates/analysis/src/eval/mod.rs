@@ -72,6 +72,21 @@ pub struct Recorder {
     pub clan_calls: Vec<Thunk>,
     /// Reads of `config.clan.core.vars.generators.<g>.files.<f>` in walked modules.
     pub var_refs: Vec<VarRefEvent>,
+    /// Reads of `config.<a>.<b>…` (a path written out in full, without an `or` default) in
+    /// walked modules: the options check judges those under the repository's own options.
+    pub option_reads: Vec<OptionReadEvent>,
+    /// The file tests whether an option exists (`config ? x`, `options ? x`): its reads of
+    /// `config` may be guarded by such a test, so none of them is sure to happen.
+    pub option_tests: bool,
+}
+
+/// `config.<path>` read in a NixOS, nix-darwin or home-manager module the summary walks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OptionReadEvent {
+    pub owner: Rc<str>,
+    pub path: Vec<Rc<str>>,
+    /// The whole selection, `config.a.b`.
+    pub span: Span,
 }
 
 /// `config.clan.core.vars.generators.<generator>.files.<file>` read in a module.
@@ -492,6 +507,9 @@ impl<'a> Evaluator<'a> {
             return Value::Unknown;
         };
         let default = sel.default_expr();
+        if default.is_none() && self.recording {
+            self.note_option_read(&base, &path, env, sel.syntax().text_range());
+        }
         let mut cur = base;
         for attr in path.attrs() {
             if !self.charge(1) {
@@ -531,6 +549,45 @@ impl<'a> Evaluator<'a> {
         cur
     }
 
+    /// Records `config.<path>` selected from a walked module's `config` with every name written
+    /// out; a computed name ends the path there.
+    fn note_option_read(
+        &self,
+        base: &Value,
+        path: &ast::Attrpath,
+        env: &Env,
+        range: rowan::TextRange,
+    ) {
+        let Value::Sym(s) = base else { return };
+        let Sym::SystemConfig { owner, path: p, .. } = &**s else {
+            return;
+        };
+        if !p.is_empty() {
+            return;
+        }
+        let mut names: Vec<Rc<str>> = Vec::new();
+        for attr in path.attrs() {
+            match attr {
+                ast::Attr::Ident(id) => match id.ident_token() {
+                    Some(t) => names.push(t.text().into()),
+                    None => break,
+                },
+                _ => break,
+            }
+        }
+        if names.is_empty() {
+            return;
+        }
+        self.recorder
+            .borrow_mut()
+            .option_reads
+            .push(OptionReadEvent {
+                owner: owner.clone(),
+                path: names,
+                span: self.span(env, range),
+            });
+    }
+
     fn unknown_with(&self, default: Option<ast::Expr>, env: &Env) -> Value {
         if let Some(d) = default {
             self.new_thunk(d, env);
@@ -547,6 +604,15 @@ impl<'a> Evaluator<'a> {
 
     fn eval_has_attr(&self, h: &ast::HasAttr, env: &Env) -> Value {
         let mut cur = self.eval_opt(h.expr(), env);
+        if self.recording {
+            let on_options = matches!(h.expr(), Some(ast::Expr::Ident(ref i))
+                if i.ident_token().is_some_and(|t| t.text() == "options"));
+            let on_config =
+                matches!(&cur, Value::Sym(s) if matches!(&**s, Sym::SystemConfig { .. }));
+            if on_options || on_config {
+                self.recorder.borrow_mut().option_tests = true;
+            }
+        }
         let Some(path) = h.attrpath() else {
             return Value::Unknown;
         };
@@ -1275,6 +1341,21 @@ impl<'a> Evaluator<'a> {
                         name: input.clone(),
                         path: p,
                     }),
+                    // home-manager's standalone configurations (see `apply_sym`).
+                    (_, ["lib"]) | (_, ["lib", "homeManagerConfiguration"]) => sym(Sym::Input {
+                        name: input.clone(),
+                        path: p,
+                    }),
+                    // A NixOS, nix-darwin or home-manager module of another flake: named, so
+                    // that a configuration importing it knows which module it is.
+                    (
+                        _,
+                        ["nixosModules" | "darwinModules" | "homeManagerModules" | "homeModules"]
+                        | ["nixosModules" | "darwinModules" | "homeManagerModules" | "homeModules", _],
+                    ) => sym(Sym::Input {
+                        name: input.clone(),
+                        path: p,
+                    }),
                     _ => Value::Unknown,
                 }
             }
@@ -1374,9 +1455,11 @@ impl<'a> Evaluator<'a> {
                     _ => Value::Unknown,
                 }
             }
-            Sym::ModuleRef { .. } | Sym::MkFlake { .. } | Sym::FlakeParts(_) | Sym::LibClan => {
-                Value::Unknown
-            }
+            Sym::ModuleRef { .. }
+            | Sym::MkFlake { .. }
+            | Sym::FlakeParts(_)
+            | Sym::LibClan
+            | Sym::HomeConfiguration(_) => Value::Unknown,
         }
     }
 
@@ -1424,6 +1507,17 @@ impl<'a> Evaluator<'a> {
                     self.recorder.borrow_mut().clan_calls.push(arg);
                 }
                 Value::Unknown
+            }
+            // Its modules are still explored for references, as any argument that escapes.
+            Sym::Input { path, .. }
+                if path.len() == 2
+                    && &*path[0] == "lib"
+                    && &*path[1] == "homeManagerConfiguration" =>
+            {
+                if self.recording {
+                    self.escaping.borrow_mut().push(arg.clone());
+                }
+                Value::Sym(Rc::new(Sym::HomeConfiguration(arg)))
             }
             _ => {
                 if self.recording {

@@ -159,6 +159,9 @@ pub enum Sym {
     ModuleArgs(ModuleArgsKind),
     /// `clan-core.lib.clan` (or the deprecated `lib.buildClan`): its argument is a clan module.
     LibClan,
+    /// What home-manager's `lib.homeManagerConfiguration` returns, with its argument (whose
+    /// `modules` are the configuration's modules).
+    HomeConfiguration(Thunk),
     /// The arguments of a NixOS or nix-darwin module the summary walks, named by its owner,
     /// with the flake-level arguments the configuration is known to get.
     SystemArgs {

@@ -2,6 +2,7 @@
 //! against these; a type the analyzer does not know is `Unknown` and accepts anything.
 
 pub mod catalog;
+pub mod configs;
 pub mod merge;
 pub mod model;
 pub mod platform;

@@ -8,6 +8,44 @@ use crate::summary::ContextClass;
 pub struct OptionsFragment {
     pub decls: Vec<DeclaredIn>,
     pub defs: Vec<Definition>,
+    /// `config.<path>` read in a walked module.
+    pub reads: Vec<OptionRead>,
+    /// The `home-manager.users.<u>` and `home-manager.sharedModules` bodies walked, with the
+    /// module that sets them.
+    pub hm_scopes: Vec<HmScope>,
+    /// Modules whose body or imports could not be read completely: they may declare anything.
+    pub open_owners: Vec<String>,
+    /// Modules of flake inputs imported by a walked module (`inputs.x.nixosModules.y`).
+    pub input_imports: Vec<InputImport>,
+    /// `homeConfigurations.<name>` built with home-manager's `homeManagerConfiguration`: the
+    /// name, the owner of its modules, where it is written.
+    pub home_configurations: Vec<(String, String, Location)>,
+}
+
+/// `config.a.b.c` read by the module `owner`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OptionRead {
+    pub owner: String,
+    pub path: Vec<String>,
+    pub location: Location,
+}
+
+/// A home-manager module set inside the NixOS or nix-darwin module `parent`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HmScope {
+    pub parent: String,
+    /// The user, or `None` for `home-manager.sharedModules` (every user of the machine).
+    pub user: Option<String>,
+    /// The owner its declarations and definitions are recorded under.
+    pub owner: String,
+}
+
+/// `inputs.<input>.<path…>` imported by the module `owner`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputImport {
+    pub owner: String,
+    pub input: String,
+    pub path: Vec<String>,
 }
 
 /// A declaration and the module (owner, class) that declares it.
