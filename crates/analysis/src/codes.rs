@@ -76,6 +76,33 @@ Fix: import it where it is meant to be used, delete it, or silence this note wit
 `# infra-check: ignore[module/unused]` on the line before the definition.",
     },
     CodeInfo {
+        code: "module/shadowed-config",
+        severity: Severity::Error,
+        summary: "`config.flake…` read through a NixOS, nix-darwin or home-manager module's own `config`.",
+        explanation: "A deferred module written as a function that binds `config` (`flake.modules.nixos.x = \
+{ config, pkgs, ... }: { imports = [ config.flake.modules.nixos.base ]; }`) gets the configuration \
+it is evaluated in as `config`: the NixOS, nix-darwin or home-manager configuration, not \
+flake-parts'. That configuration has no `flake` attribute, so Nix fails with \"attribute 'flake' \
+missing\" when the machine is evaluated, and the module named there is not imported.\n\n\
+Fix: read the flake-parts `config` outside the inner module, e.g. `let flakeModules = \
+config.flake.modules.nixos; in { flake.modules.nixos.x = { pkgs, ... }: { imports = [ \
+flakeModules.base ]; }; }`, or use `inputs.self.modules.nixos.base`.",
+    },
+    CodeInfo {
+        code: "module/not-a-flake-module",
+        severity: Severity::Error,
+        summary: "import-tree loads a file that is not a flake-parts module.",
+        explanation: "import-tree hands every `.nix` file below its directories to flake-parts as a \
+flake-parts module, except paths with a component starting with `_`. A clan service \
+(`_class = \"clan.service\"`), a NixOS, nix-darwin or home-manager module lying there is evaluated \
+as a flake-parts module, and evaluation fails: with \"The module … was imported into flake instead \
+of <class>\" for a module that declares its `_class`, or with \"The option `boot' does not exist\" \
+for one that sets options flake-parts does not have.\n\n\
+Fix: prefix the file's path with `_` (`modules/_nixos/hardware.nix`, `_hardware.nix`) so import-tree \
+skips it, or move it out of the import-tree directory; keep importing it by path from the module \
+that uses it.",
+    },
+    CodeInfo {
         code: "module/import-not-found",
         severity: Severity::Error,
         summary: "`imports` names a relative path that does not exist.",
