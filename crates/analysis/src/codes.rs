@@ -299,6 +299,18 @@ Fix: correct the path or create the file.",
         explanation: "clan-core removed the facts system (2025-12-03) in favour of vars generators.\n\nFix: replace `clan.core.facts.services.<name>` with `clan.core.vars.generators.<name>` (files, script, prompts).",
     },
     CodeInfo {
+        code: "deprecated/clan-field",
+        severity: Severity::Warning,
+        summary: "A field of the clan configuration that the locked clan-core deprecated.",
+        explanation: "The clan configuration sets a field clan-core has deprecated, such as `meta.tld` \
+(deprecated in favour of `meta.domain` since 2025-11-27): evaluation prints clan-core's warning, \
+quoted in the message, and the field will be removed in a later release. The era of each \
+deprecation comes from the locked clan-core's date; near the date of the change nothing is \
+reported.\n\n\
+Fix: set the replacement the message names (`meta.domain = \"example.org\";`) and remove the \
+deprecated field.",
+    },
+    CodeInfo {
         code: "deprecated/build-clan",
         severity: Severity::Warning,
         summary: "`lib.buildClan` is deprecated; use `lib.clan`.",

@@ -94,7 +94,10 @@ fn a_home_manager_user_module_that_binds_config_is_reported_too() {
                 "users.ada.imports = [",
                 "users.ada = { config, ... }: { imports = [ config.flake.modules.homeManager.git",
             ),
-            ("flakeModulesHome.shell\n        ];", "flakeModulesHome.shell\n        ]; };"),
+            (
+                "flakeModulesHome.shell\n        ];",
+                "flakeModulesHome.shell\n        ]; };",
+            ),
         ],
     );
     let (f, line) = one(root, "module/shadowed-config");

@@ -1,4 +1,5 @@
-//! `deprecated/inventory-services`, `deprecated/facts` and `deprecated/build-clan`.
+//! `deprecated/inventory-services`, `deprecated/facts`, `deprecated/build-clan` and
+//! `deprecated/clan-field`.
 
 use rnix::ast;
 use rowan::ast::AstNode;
@@ -9,6 +10,57 @@ use crate::db::{parse, Db, SourceFile, Workspace};
 use crate::diagnostic::Diagnostic;
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
+    let mut out = inventory_services(db, ws);
+    out.extend(clan_fields(db, ws));
+    out
+}
+
+/// Fields of the clan configuration the locked clan-core warns about (`meta.tld`).
+fn clan_fields(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
+    let model = clan_model(db, ws);
+    let deprecations = catalog()
+        .at(model.clan_core_last_modified)
+        .field_deprecations();
+    if deprecations.is_empty() {
+        return Vec::new();
+    }
+    // The files the clan configuration is read from: the flake-parts modules and `flake.nix`.
+    let files = crate::flake::module_files(db, ws);
+    let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
+    let mut set: Vec<&crate::clan::model::Named> = Vec::new();
+    for path in files.files.iter().map(String::as_str).chain(flake_nix) {
+        let Some(file) = crate::db::file_by_path(db, ws, path) else {
+            continue;
+        };
+        set.extend(&crate::summary::file_summary(db, ws, file).clan.meta_strings);
+    }
+    let mut out = Vec::new();
+    for d in deprecations {
+        let replacement_set = set.iter().any(|n| n.name == d.replacement);
+        for n in set.iter().filter(|n| n.name == d.path) {
+            let mut message = format!(
+                "clan-core warns: \"{}\" Set `{}` instead and remove `{}`",
+                d.message, d.replacement, d.path
+            );
+            if replacement_set {
+                message.push_str(&format!(
+                    " (`{}` is set too, so clan-core already ignores `{}`)",
+                    d.replacement, d.path
+                ));
+            }
+            message.push('.');
+            out.push(Diagnostic::new(
+                "deprecated/clan-field",
+                &n.location.file,
+                n.location.range,
+                message,
+            ));
+        }
+    }
+    out
+}
+
+fn inventory_services(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let model = clan_model(db, ws);
     let removed = catalog()
         .at(model.clan_core_last_modified)
