@@ -36,6 +36,20 @@ fn one(root: &Path, code: &str) -> (String, u64) {
     (hits[0].1.clone(), hits[0].2)
 }
 
+/// Asserts that the one finding of `code` is in `file`, on the line holding `marker`.
+fn assert_one_at(root: &Path, code: &str, file: &str, marker: &str) {
+    let (f, line) = one(root, code);
+    assert_eq!(f, file);
+    assert_eq!(line, line_of(root, file, marker), "{code}: wrong line");
+}
+
+/// `(severity, message)` of the first finding of `code`.
+fn message_of(root: &Path, code: &str) -> (String, String) {
+    let d = diagnostics(root);
+    let (_, _, severity, message) = d.into_iter().find(|(c, ..)| c == code).unwrap();
+    (severity, message)
+}
+
 fn line_of(root: &Path, file: &str, marker: &str) -> u64 {
     let text = std::fs::read_to_string(root.join(file)).unwrap();
     text.lines().position(|l| l.contains(marker)).unwrap() as u64 + 1
@@ -58,17 +72,13 @@ fn a_machine_module_that_binds_config_cannot_read_the_flake_through_it() {
             ),
         ],
     );
-    let (f, line) = one(root, "module/shadowed-config");
-    assert_eq!(f, file);
-    assert_eq!(
-        line,
-        line_of(root, file, "config.flake.modules.generic.ssh-known-hosts")
+    assert_one_at(
+        root,
+        "module/shadowed-config",
+        file,
+        "config.flake.modules.generic.ssh-known-hosts",
     );
-    let d = diagnostics(root);
-    let (_, _, severity, message) = d
-        .iter()
-        .find(|(c, ..)| c == "module/shadowed-config")
-        .unwrap();
+    let (severity, message) = message_of(root, "module/shadowed-config");
     assert_eq!(severity, "error");
     assert!(
         message.contains("attribute 'flake' missing")
@@ -100,11 +110,11 @@ fn a_home_manager_user_module_that_binds_config_is_reported_too() {
             ),
         ],
     );
-    let (f, line) = one(root, "module/shadowed-config");
-    assert_eq!(f, file);
-    assert_eq!(
-        line,
-        line_of(root, file, "config.flake.modules.homeManager.git")
+    assert_one_at(
+        root,
+        "module/shadowed-config",
+        file,
+        "config.flake.modules.homeManager.git",
     );
     std::fs::write(root.join(file), original).unwrap();
     assert_clean(root, "removing the home-manager module that shadows config");
@@ -127,14 +137,8 @@ fn a_home_manager_file_import_tree_loads_is_not_a_flake_module() {
     for u in users {
         edit(root, u, &[("_shell-aliases.nix", "shell-aliases.nix")]);
     }
-    let (f, line) = one(root, "module/not-a-flake-module");
-    assert_eq!(f, new);
-    assert_eq!(line, line_of(root, new, "home.shellAliases"));
-    let d = diagnostics(root);
-    let (_, _, severity, message) = d
-        .iter()
-        .find(|(c, ..)| c == "module/not-a-flake-module")
-        .unwrap();
+    assert_one_at(root, "module/not-a-flake-module", new, "home.shellAliases");
+    let (severity, message) = message_of(root, "module/not-a-flake-module");
     assert_eq!(severity, "error");
     assert!(
         message.contains("import-tree")
@@ -161,14 +165,8 @@ fn a_clan_service_file_import_tree_loads_is_not_a_flake_module() {
         "{\n  _class = \"clan.service\";\n  manifest.name = \"periodic/other\";\n  roles.default = { };\n}\n",
     )
     .unwrap();
-    let (f, line) = one(root, "module/not-a-flake-module");
-    assert_eq!(f, service);
-    assert_eq!(line, 2);
-    let d = diagnostics(root);
-    let (_, _, _, message) = d
-        .iter()
-        .find(|(c, ..)| c == "module/not-a-flake-module")
-        .unwrap();
+    assert_one_at(root, "module/not-a-flake-module", service, "_class");
+    let (_, message) = message_of(root, "module/not-a-flake-module");
     assert!(
         message.contains("clan service module")
             && message.contains("was imported into flake instead of clan.service"),
