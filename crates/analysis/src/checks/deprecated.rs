@@ -138,3 +138,24 @@ fn is_lib_select(attrpath: &rnix::SyntaxNode) -> bool {
     sel.expr()
         .is_some_and(|e| e.syntax().text().to_string().ends_with("lib"))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::{check, with_flake};
+
+    #[test]
+    fn meta_tld_is_reported_with_clan_cores_warning_in_both_places_meta_is_read() {
+        let out = check(&with_flake(
+            "#- /modules/clan.nix\n{\n  clan.meta.name = \"x\";\n  clan.inventory.meta.tld = \"lan\";\n  clan.meta.domain = \"example.org\";\n}\n",
+        ));
+        assert_eq!(
+            out,
+            "deprecated/clan-field modules/clan.nix:3:23: clan-core warns: \"`clan.meta.tld` has been deprecated in favor of `clan.meta.domain`. `clan.meta.tld` will be removed in the next release.\" Set `meta.domain` instead and remove `meta.tld` (`meta.domain` is set too, so clan-core already ignores `meta.tld`).\n"
+        );
+        // Unknown or null values may be the default: nothing is claimed.
+        let unknown = check(&with_flake(
+            "#- /modules/clan.nix\n{ inputs, ... }:\n{\n  clan.meta.tld = inputs.x.tld;\n  flake.clan.meta.tld = null;\n}\n",
+        ));
+        assert_eq!(unknown, "");
+    }
+}

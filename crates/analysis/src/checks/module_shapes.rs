@@ -82,3 +82,51 @@ fn shadowed_config(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::{check, with_flake};
+
+    fn shadowed(out: &str) -> Vec<&str> {
+        out.lines()
+            .filter(|l| l.starts_with("module/shadowed-config"))
+            .collect()
+    }
+
+    #[test]
+    fn a_clan_machine_module_that_binds_config_is_reported() {
+        let out = check(&with_flake(
+            "#- /modules/m.nix\n{ config, ... }:\n{\n  flake.modules.nixos.base = { };\n  clan.inventory.machines.web = { };\n  clan.machines.web =\n    { config, ... }:\n    { imports = [ config.flake.modules.nixos.base ]; };\n}\n",
+        ));
+        let hits = shadowed(&out);
+        assert_eq!(hits.len(), 1, "{out}");
+        assert!(
+            hits[0].starts_with("module/shadowed-config modules/m.nix:7:19: `config.flake.modules.nixos.base` reads `config` of `clan.machines.web`, the machine's NixOS or nix-darwin configuration"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_repository_that_gives_its_systems_a_flake_option_is_left_alone() {
+        let out = check(&with_flake(
+            "#- /modules/m.nix\n{ lib, ... }:\n{\n  flake.modules.nixos.opt = { lib, ... }: { options.flake = lib.mkOption { type = lib.types.raw; }; };\n  flake.modules.nixos.web = { config, ... }: { x = config.flake.modules; };\n}\n",
+        ));
+        assert!(shadowed(&out).is_empty(), "{out}");
+    }
+
+    #[test]
+    fn only_modules_evaluated_in_a_system_class_are_reported() {
+        // A generic module may be imported into flake-parts, where `config.flake` exists.
+        let generic = "#- /modules/m.nix\n{ config, ... }:\nlet f = { config, ... }: { y = config.flake.x; }; in\n{\n  flake.modules.generic.b = f;\n}\n";
+        assert!(shadowed(&check(&with_flake(generic))).is_empty());
+        // The same function as a NixOS module fails there.
+        let both = generic.replace(
+            "  flake.modules.generic.b = f;",
+            "  flake.modules.generic.b = f;\n  flake.modules.nixos.a = f;",
+        );
+        let out = check(&with_flake(&both));
+        let hits = shadowed(&out);
+        assert_eq!(hits.len(), 1, "{out}");
+        assert!(hits[0].contains("`flake.modules.nixos.a`"), "{out}");
+    }
+}
