@@ -76,6 +76,33 @@ Fix: import it where it is meant to be used, delete it, or silence this note wit
 `# infra-check: ignore[module/unused]` on the line before the definition.",
     },
     CodeInfo {
+        code: "module/shadowed-config",
+        severity: Severity::Error,
+        summary: "`config.flake…` read through a NixOS, nix-darwin or home-manager module's own `config`.",
+        explanation: "A deferred module written as a function that binds `config` (`flake.modules.nixos.x = \
+{ config, pkgs, ... }: { imports = [ config.flake.modules.nixos.base ]; }`) gets the configuration \
+it is evaluated in as `config`: the NixOS, nix-darwin or home-manager configuration, not \
+flake-parts'. That configuration has no `flake` attribute, so Nix fails with \"attribute 'flake' \
+missing\" when the machine is evaluated, and the module named there is not imported.\n\n\
+Fix: read the flake-parts `config` outside the inner module, e.g. `let flakeModules = \
+config.flake.modules.nixos; in { flake.modules.nixos.x = { pkgs, ... }: { imports = [ \
+flakeModules.base ]; }; }`, or use `inputs.self.modules.nixos.base`.",
+    },
+    CodeInfo {
+        code: "module/not-a-flake-module",
+        severity: Severity::Error,
+        summary: "import-tree loads a file that is not a flake-parts module.",
+        explanation: "import-tree hands every `.nix` file below its directories to flake-parts as a \
+flake-parts module, except paths with a component starting with `_`. A clan service \
+(`_class = \"clan.service\"`), a NixOS, nix-darwin or home-manager module lying there is evaluated \
+as a flake-parts module, and evaluation fails: with \"The module … was imported into flake instead \
+of <class>\" for a module that declares its `_class`, or with \"The option `boot' does not exist\" \
+for one that sets options flake-parts does not have.\n\n\
+Fix: prefix the file's path with `_` (`modules/_nixos/hardware.nix`, `_hardware.nix`) so import-tree \
+skips it, or move it out of the import-tree directory; keep importing it by path from the module \
+that uses it.",
+    },
+    CodeInfo {
         code: "module/import-not-found",
         severity: Severity::Error,
         summary: "`imports` names a relative path that does not exist.",
@@ -282,6 +309,18 @@ Fix: correct the path or create the file.",
         severity: Severity::Error,
         summary: "`clan.core.facts` was removed; use vars.",
         explanation: "clan-core removed the facts system (2025-12-03) in favour of vars generators.\n\nFix: replace `clan.core.facts.services.<name>` with `clan.core.vars.generators.<name>` (files, script, prompts).",
+    },
+    CodeInfo {
+        code: "deprecated/clan-field",
+        severity: Severity::Warning,
+        summary: "A field of the clan configuration that the locked clan-core deprecated.",
+        explanation: "The clan configuration sets a field clan-core has deprecated, such as `meta.tld` \
+(deprecated in favour of `meta.domain` since 2025-11-27): evaluation prints clan-core's warning, \
+quoted in the message, and the field will be removed in a later release. The era of each \
+deprecation comes from the locked clan-core's date; near the date of the change nothing is \
+reported.\n\n\
+Fix: set the replacement the message names (`meta.domain = \"example.org\";`) and remove the \
+deprecated field.",
     },
     CodeInfo {
         code: "deprecated/build-clan",

@@ -34,6 +34,14 @@ pub struct FileSummary {
     /// The keys of the clan's `specialArgs` this file sets, each with whether its value is the
     /// flake-level value of that name (`self`, `inputs`); `None`: a set that cannot be read.
     pub special_args: Vec<Option<(String, bool)>>,
+    /// `config.flake…` read in a NixOS, nix-darwin or home-manager module through that
+    /// module's own `config` argument.
+    pub shadowed_configs: Vec<ShadowedConfig>,
+    /// What the file's own module looks like when flake-parts loads it.
+    pub top_module: TopModule,
+    /// Paths imported by path (`./hardware.nix`) into a NixOS, nix-darwin or home-manager
+    /// module walked here, with the class of that module and its owner.
+    pub system_path_imports: Vec<(String, ContextClass, String)>,
     /// The file could not be read completely (it is too complex to parse, or reading it ran
     /// out of the evaluator's budget): it may define and declare more than is listed here.
     pub incomplete: bool,
@@ -65,6 +73,30 @@ pub struct ModuleReference {
     pub location: Location,
     /// Written with an `or` default: a missing module is not an error.
     pub optional: bool,
+}
+
+/// The file's top-level module as flake-parts would load it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TopModule {
+    /// `_class = "<class>"`, when a known string, with where the string is written.
+    pub class: Option<(String, Location)>,
+    /// The configuration keys it sets at the top (`boot`, `flake`, `perSystem`, …).
+    pub keys: Vec<(String, Location)>,
+    /// Every top-level key could be read.
+    pub keys_complete: bool,
+}
+
+/// `config.flake…` where `config` is the module's own argument: the configuration of `class`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShadowedConfig {
+    /// The module whose argument `config` is, as in import contexts.
+    pub owner: String,
+    /// Every class that module is walked in.
+    pub classes: Vec<ContextClass>,
+    /// From `config` to `flake`.
+    pub location: Location,
+    /// The path written after `config` (`flake.modules.nixos.base`), when static.
+    pub path: Option<String>,
 }
 
 /// Where an `imports` list is evaluated, and what it imports.
@@ -127,6 +159,7 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
         depth: 0,
         cut: false,
         special: SpecialArgs::default(),
+        owner_classes: HashMap::new(),
     };
     ev.grant_for_source(usize::from(parsed.green.text_len()));
     let mut explored_all = true;
@@ -182,6 +215,7 @@ pub(crate) fn summarize_machine_module(
         depth: 0,
         cut: false,
         special,
+        owner_classes: HashMap::new(),
     };
     ev.grant_for_source(usize::from(parsed.green.text_len()));
     let mut explored_all = true;
@@ -228,6 +262,16 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
         if reads.insert(read.clone()) {
             w.out.options.reads.push(read);
         }
+    }
+    for r in &rec.shadowed_configs {
+        let owner = r.owner.to_string();
+        let classes = w.owner_classes.get(&owner).cloned().unwrap_or_default();
+        w.out.shadowed_configs.push(ShadowedConfig {
+            owner,
+            classes,
+            location: location(&r.span),
+            path: r.path.clone(),
+        });
     }
     let mut seen = BTreeSet::new();
     for r in rec.refs {
@@ -276,6 +320,8 @@ struct Walker<'e, 'a> {
     cut: bool,
     /// What the system modules walked get as flake-level arguments.
     special: SpecialArgs,
+    /// The classes each system-module owner was walked in.
+    owner_classes: HashMap<String, Vec<ContextClass>>,
 }
 
 /// The parts of a module: its `imports` and its configuration, resolving the module system's
@@ -287,6 +333,8 @@ struct ModuleParts {
     options: Vec<crate::eval::Attr>,
     /// The module itself could not be read (it is Unknown, or has keys that are).
     opaque: bool,
+    /// `_class`, when a known string, and where it is written.
+    class: Option<(String, Option<Span>)>,
 }
 
 impl<'e> Walker<'e, '_> {
@@ -338,6 +386,7 @@ impl<'e> Walker<'e, '_> {
             config: Vec::new(),
             options: Vec::new(),
             opaque: false,
+            class: None,
         };
         let mut v = self.force(t);
         if matches!(v, Value::Lambda(_) | Value::Builtin(_)) {
@@ -361,6 +410,11 @@ impl<'e> Walker<'e, '_> {
                 }
                 if a.partial {
                     parts.opaque = true;
+                }
+                if let Some(c) = a.get("_class") {
+                    if let Value::Str(s) = self.force(&c.value) {
+                        parts.class = Some((s.to_string(), c.value_span.clone()));
+                    }
                 }
             }
             Value::Path(_) => {}
@@ -420,6 +474,9 @@ impl<'e> Walker<'e, '_> {
                 }
             }
         }
+        if self.depth == 0 {
+            self.top_module(&parts);
+        }
         let flake = ContextClass::Known("flake".into());
         self.option_decls(&parts.options, &flake, crate::options::model::FLAKE_PARTS);
         for c in &parts.config {
@@ -441,6 +498,28 @@ impl<'e> Walker<'e, '_> {
                 // The whole configuration is unreadable: it may define any module.
                 self.out.open_classes.push(None);
                 self.out.clan.open = crate::clan::model::ClanOpen::all();
+            }
+        }
+    }
+
+    fn top_module(&mut self, parts: &ModuleParts) {
+        let top = &mut self.out.top_module;
+        top.class = parts
+            .class
+            .as_ref()
+            .and_then(|(c, span)| Some((c.clone(), location(span.as_ref()?))));
+        top.keys_complete = !parts.opaque;
+        for c in &parts.config {
+            let mut sets = Vec::new();
+            top.keys_complete &= crate::eval::read::config_sets(self.ev, c, &mut sets, 0);
+            for set in &sets {
+                top.keys_complete &= !set.partial;
+                for (k, a) in &set.map {
+                    match &a.key_span {
+                        Some(span) => top.keys.push((k.to_string(), location(span))),
+                        None => top.keys_complete = false,
+                    }
+                }
             }
         }
     }
@@ -548,6 +627,10 @@ impl<'e> Walker<'e, '_> {
         }
         let Some(_level) = self.level() else { return };
         self.depth += 1;
+        let classes = self.owner_classes.entry(owner.clone()).or_default();
+        if !classes.contains(&class) {
+            classes.push(class.clone());
+        }
         let parts = self.module_parts(
             t,
             Sym::SystemArgs {
@@ -569,6 +652,15 @@ impl<'e> Walker<'e, '_> {
             match self.force(i) {
                 // A plain module file (`./hardware.nix`, `../_shared.nix`): part of this module.
                 Value::Path(p) => {
+                    if matches!(&class, ContextClass::Known(c) if c != "flake")
+                        || matches!(&class, ContextClass::Machine(_))
+                    {
+                        self.out.system_path_imports.push((
+                            p.to_string(),
+                            class.clone(),
+                            owner.clone(),
+                        ));
+                    }
                     let v = self.ev.import(&p);
                     if v.is_unknown() {
                         opaque_imports = true;

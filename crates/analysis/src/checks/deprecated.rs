@@ -1,4 +1,5 @@
-//! `deprecated/inventory-services`, `deprecated/facts` and `deprecated/build-clan`.
+//! `deprecated/inventory-services`, `deprecated/facts`, `deprecated/build-clan` and
+//! `deprecated/clan-field`.
 
 use rnix::ast;
 use rowan::ast::AstNode;
@@ -9,6 +10,57 @@ use crate::db::{parse, Db, SourceFile, Workspace};
 use crate::diagnostic::Diagnostic;
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
+    let mut out = inventory_services(db, ws);
+    out.extend(clan_fields(db, ws));
+    out
+}
+
+/// Fields of the clan configuration the locked clan-core warns about (`meta.tld`).
+fn clan_fields(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
+    let model = clan_model(db, ws);
+    let deprecations = catalog()
+        .at(model.clan_core_last_modified)
+        .field_deprecations();
+    if deprecations.is_empty() {
+        return Vec::new();
+    }
+    // The files the clan configuration is read from: the flake-parts modules and `flake.nix`.
+    let files = crate::flake::module_files(db, ws);
+    let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
+    let mut set: Vec<&crate::clan::model::Named> = Vec::new();
+    for path in files.files.iter().map(String::as_str).chain(flake_nix) {
+        let Some(file) = crate::db::file_by_path(db, ws, path) else {
+            continue;
+        };
+        set.extend(&crate::summary::file_summary(db, ws, file).clan.meta_strings);
+    }
+    let mut out = Vec::new();
+    for d in deprecations {
+        let replacement_set = set.iter().any(|n| n.name == d.replacement);
+        for n in set.iter().filter(|n| n.name == d.path) {
+            let mut message = format!(
+                "clan-core warns: \"{}\" Set `{}` instead and remove `{}`",
+                d.message, d.replacement, d.path
+            );
+            if replacement_set {
+                message.push_str(&format!(
+                    " (`{}` is set too, so clan-core already ignores `{}`)",
+                    d.replacement, d.path
+                ));
+            }
+            message.push('.');
+            out.push(Diagnostic::new(
+                "deprecated/clan-field",
+                &n.location.file,
+                n.location.range,
+                message,
+            ));
+        }
+    }
+    out
+}
+
+fn inventory_services(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let model = clan_model(db, ws);
     let removed = catalog()
         .at(model.clan_core_last_modified)
@@ -85,4 +137,25 @@ fn is_lib_select(attrpath: &rnix::SyntaxNode) -> bool {
     };
     sel.expr()
         .is_some_and(|e| e.syntax().text().to_string().ends_with("lib"))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::{check, with_flake};
+
+    #[test]
+    fn meta_tld_is_reported_with_clan_cores_warning_in_both_places_meta_is_read() {
+        let out = check(&with_flake(
+            "#- /modules/clan.nix\n{\n  clan.meta.name = \"x\";\n  clan.inventory.meta.tld = \"lan\";\n  clan.meta.domain = \"example.org\";\n}\n",
+        ));
+        assert_eq!(
+            out,
+            "deprecated/clan-field modules/clan.nix:3:23: clan-core warns: \"`clan.meta.tld` has been deprecated in favor of `clan.meta.domain`. `clan.meta.tld` will be removed in the next release.\" Set `meta.domain` instead and remove `meta.tld` (`meta.domain` is set too, so clan-core already ignores `meta.tld`).\n"
+        );
+        // Unknown or null values may be the default: nothing is claimed.
+        let unknown = check(&with_flake(
+            "#- /modules/clan.nix\n{ inputs, ... }:\n{\n  clan.meta.tld = inputs.x.tld;\n  flake.clan.meta.tld = null;\n}\n",
+        ));
+        assert_eq!(unknown, "");
+    }
 }

@@ -7,7 +7,9 @@ mod edits;
 mod imports;
 mod inventory;
 mod machines;
+mod module_shapes;
 mod modules;
+mod not_a_flake_module;
 mod options;
 mod suppress;
 mod syntax;
@@ -97,6 +99,7 @@ fn anchor_on_a_file(d: &mut Diagnostic, disk: &crate::disk::DiskTree) {
 #[salsa::tracked(returns(ref))]
 fn workspace_findings(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>> {
     let mut all = modules::check(db, ws);
+    all.extend(module_shapes::check(db, ws));
     all.extend(inventory::check(db, ws));
     all.extend(machines::check(db, ws));
     all.extend(deprecated::check(db, ws));

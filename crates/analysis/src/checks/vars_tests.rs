@@ -625,3 +625,61 @@ fn a_read_close_to_a_declared_file_is_a_near_miss_when_another_declaration_might
     .assert_eq(&out);
     expect![[""]].assert_eq(&check(&repo("cert")));
 }
+
+/// `web` is the controller of a zerotier instance, with clan-core locked at `t`.
+fn zerotier_fleet(t: i64, vars: &str) -> String {
+    fleet(&(complete() + vars + &crate::tests::clan_core_lock(t))).replace(
+        "clan.inventory.machines.web = { };",
+        "clan.inventory.machines.web = { };\n  clan.inventory.instances.zt = { module.name = \"zerotier\"; roles.controller.machines.web = { }; };",
+    )
+}
+
+#[test]
+fn zerotier_between_march_and_may_2026_keeps_the_network_in_a_shared_controller_generator() {
+    // 2026-04-15: clan-core #7165 (2026-03-30) declared the shared `zerotier-controller` on
+    // every machine of the network, next to the controller's per-machine `zerotier` copy.
+    let april = 1_776_211_200;
+    let out = check(&zerotier_fleet(april, ""));
+    assert!(
+        out.contains("needs the generator `zerotier-controller`")
+            && out.contains("needs the generator `zerotier`"),
+        "{out}"
+    );
+    let secret = |dir: &str, machine: bool| {
+        let up = "../".repeat(dir.matches('/').count() + 2);
+        let mut s =
+            format!("#- /{dir}/secret\n{SOPS}\n#- /{dir}/users/admin -> {up}sops/users/admin\n");
+        if machine {
+            s.push_str(&format!(
+                "#- /{dir}/machines/web -> {up}sops/machines/web\n"
+            ));
+        }
+        s
+    };
+    let shared = secret(
+        "vars/shared/zerotier-controller/zerotier-identity-secret",
+        false,
+    ) + "#- /vars/shared/zerotier-controller/zerotier-ip/value\nfd00::1\n\
+           #- /vars/shared/zerotier-controller/zerotier-network-id/value\n0123456789abcdef\n";
+    let own = secret(
+        "vars/per-machine/web/zerotier/zerotier-identity-secret",
+        true,
+    ) + "#- /vars/per-machine/web/zerotier/zerotier-ip/value\nfd00::1\n\
+           #- /vars/per-machine/web/zerotier/zerotier-network-id/value\n0123456789abcdef\n";
+    expect![[""]].assert_eq(&check(&zerotier_fleet(april, &(shared.clone() + &own))));
+    // Without the shared layout (a repository generated before the bump), it is missing.
+    let out = check(&zerotier_fleet(april, &own));
+    assert!(
+        out.contains("needs the generator `zerotier-controller`")
+            && !out.contains("needs the generator `zerotier`,"),
+        "{out}"
+    );
+    // Before 2026-03-30 the shared directory belongs to no generator the machine gets.
+    let before = 1_772_323_200; // 2026-03-01
+    let out = check(&zerotier_fleet(before, &(shared + &own)));
+    assert!(
+        out.contains("vars/orphan") && out.contains("zerotier-controller"),
+        "{out}"
+    );
+    assert!(!out.contains("vars/missing"), "{out}");
+}

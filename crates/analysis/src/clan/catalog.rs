@@ -43,6 +43,8 @@
 //!                             "commit"?, "known_by"?: "YYYY-MM-DD", "note"?, "source" } },
 //!   "machine_generators": [ { "name", "class", "since": "YYYY-MM-DD", "commit",
 //!                             "enabled_by", "source" } ],   // declared by clan-core itself
+//!   "field_deprecations": [ { "path": "meta.tld", "replacement", "message" (verbatim),
+//!                             "since": "<boundary>", "source" } ],   // clan configuration fields
 //!   "services": {
 //!     "<module.name>": {
 //!       "manifest_name": "clan-core/zerotier" | null, "description"?, "sources": [ids],
@@ -142,7 +144,34 @@ struct RawFile {
     boundaries: BTreeMap<String, RawBoundary>,
     #[serde(default)]
     machine_generators: Vec<RawMachineGenerator>,
+    #[serde(default)]
+    field_deprecations: Vec<RawFieldDeprecation>,
     services: BTreeMap<String, RawService>,
+}
+
+/// A field of the clan configuration (`meta.tld`) clan-core deprecated, with the warning it
+/// prints.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFieldDeprecation {
+    /// Dotted path below the clan (`meta.tld`); clan-core reads `meta` both as `clan.meta` and
+    /// as `clan.inventory.meta`.
+    path: String,
+    replacement: String,
+    /// What clan-core prints, verbatim.
+    message: String,
+    /// The boundary from which clan-core warns.
+    since: String,
+    source: String,
+}
+
+/// A deprecated field of the clan configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldDeprecation {
+    pub path: String,
+    pub replacement: String,
+    /// The warning clan-core prints, verbatim.
+    pub message: String,
 }
 
 /// A generator clan-core's own machine modules (`nixosModules/clanCore`) declare, enabled by an
@@ -491,6 +520,8 @@ pub struct Catalog {
     boundaries: BTreeMap<String, Boundary>,
     /// `(name, class, since)` of the generators clan-core declares on machines itself.
     machine_generators: Vec<(String, String, i64)>,
+    /// Deprecated fields of the clan configuration, with the boundary from which they warn.
+    field_deprecations: Vec<(FieldDeprecation, String)>,
     /// Midnight of the date of [`NEWEST_REVISION`], the newest version the data was read from.
     newest: i64,
     services: BTreeMap<String, Service>,
@@ -566,6 +597,23 @@ impl Catalog {
             check_source(&g.source, &at)?;
             let since = parse_date(&g.since).map_err(|e| format!("{at}: {e}"))?;
             machine_generators.push((g.name, g.class, since));
+        }
+
+        let mut field_deprecations = Vec::new();
+        for f in raw.field_deprecations {
+            let at = format!("field deprecation `{}`", f.path);
+            check_source(&f.source, &at)?;
+            if !raw.boundaries.contains_key(&f.since) {
+                return Err(format!("{at}: unknown boundary `{}`", f.since));
+            }
+            field_deprecations.push((
+                FieldDeprecation {
+                    path: f.path,
+                    replacement: f.replacement,
+                    message: f.message,
+                },
+                f.since,
+            ));
         }
 
         let mut boundaries = BTreeMap::new();
@@ -859,6 +907,7 @@ impl Catalog {
             sources,
             boundaries,
             machine_generators,
+            field_deprecations,
             newest,
             services,
         })
@@ -1300,6 +1349,16 @@ impl<'a> CatalogView<'a> {
             .iter()
             .filter(|(_, c, since)| c == class && self.t.is_none_or(|t| t + DAY >= *since))
             .map(|(name, _, _)| name.as_str())
+            .collect()
+    }
+
+    /// The fields of the clan configuration this version certainly warns about.
+    pub fn field_deprecations(&self) -> Vec<&'a FieldDeprecation> {
+        self.cat
+            .field_deprecations
+            .iter()
+            .filter(|(_, since)| self.boundary(since) == Some(true))
+            .map(|(d, _)| d)
             .collect()
     }
 
@@ -1940,22 +1999,21 @@ mod tests {
 
     #[test]
     fn zerotier_generator_names_differ_between_the_old_and_the_new_api() {
-        let old_date = catalog().at(Some(ts("2025-06-01")));
-        assert!(old_date
+        fn roles<'a>(zt: &'a ServiceSpec, role: &str) -> BTreeSet<&'a str> {
+            names(&zt.roles[role].generators)
+        }
+        // Old API (before 2026-03-30): one per-machine `zerotier` generator.
+        let old = catalog().at(Some(ts("2025-06-01")));
+        assert!(!old
             .uncertain_boundaries()
-            .contains(&"zerotier-new-api"));
-        // The switch date is unknown: at an old date neither API is certain.
-        let zt = old_date.service("zerotier").unwrap();
-        assert!(names(&zt.roles["peer"].generators).is_empty());
-        let possible = names(&zt.roles["peer"].possible_generators);
-        assert!(possible.contains("zerotier") && possible.contains("zerotier-identity-{machine}"));
-
-        let old = old_date
-            .with_assumption("zerotier-new-api", false)
-            .with_assumption("zerotier-shared-controller", false);
+            .iter()
+            .any(|b| b.starts_with("zerotier")));
         let old_zt = old.service("zerotier").unwrap();
+        for role in ["peer", "moon", "controller"] {
+            assert_eq!(roles(&old_zt, role), BTreeSet::from(["zerotier"]), "{role}");
+            assert!(old_zt.roles[role].possible_generators.is_empty(), "{role}");
+        }
         let controller = &old_zt.roles["controller"].generators;
-        assert_eq!(names(controller), BTreeSet::from(["zerotier"]));
         let files: Vec<&str> = controller[0]
             .files
             .iter()
@@ -1971,6 +2029,71 @@ mod tests {
         );
         assert!(!controller[0].share);
 
+        // On the day of a merge the state is uncertain: neither side is claimed.
+        let on_the_day = catalog().at(Some(ts("2026-03-30") + 3600));
+        assert!(on_the_day
+            .uncertain_boundaries()
+            .contains(&"zerotier-shared-controller"));
+        let zt = on_the_day.service("zerotier").unwrap();
+        assert!(roles(&zt, "moon").is_empty());
+        assert!(names(&zt.roles["moon"].possible_generators).contains("zerotier-controller"));
+
+        // The shared controller layout of 2026 (#7165): vars/shared/zerotier-controller/….
+        let mid = catalog().at(Some(ts("2026-04-15")));
+        let zt = mid.service("zerotier").unwrap();
+        assert_eq!(
+            roles(&zt, "peer"),
+            BTreeSet::from(["zerotier", "zerotier-controller"])
+        );
+        assert_eq!(
+            roles(&zt, "controller"),
+            BTreeSet::from(["zerotier", "zerotier-controller"])
+        );
+        assert_eq!(roles(&zt, "moon"), BTreeSet::from(["zerotier-controller"]));
+        let shared = zt.roles["moon"]
+            .generators
+            .iter()
+            .find(|g| g.name_template == "zerotier-controller")
+            .unwrap();
+        assert!(shared.share && shared.files_complete);
+        let flags: Vec<(&str, bool, bool)> = shared
+            .files
+            .iter()
+            .map(|f| (f.name.as_str(), f.secret, f.deploy))
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                ("zerotier-identity-secret", true, false),
+                ("zerotier-ip", false, true),
+                ("zerotier-network-id", false, true),
+            ]
+        );
+
+        // Multi-instance (#7504, 2026-05-29) until all vars became shared (#7535, 2026-06-02).
+        let multi = catalog().at(Some(ts("2026-05-31") + 43200));
+        assert!(!multi
+            .uncertain_boundaries()
+            .iter()
+            .any(|b| b.starts_with("zerotier")));
+        let zt = multi.service("zerotier").unwrap();
+        assert_eq!(
+            roles(&zt, "peer"),
+            BTreeSet::from([
+                "zerotier-identity",
+                "zerotier-ip-{instance}",
+                "zerotier-network-{instance}"
+            ])
+        );
+        assert_eq!(
+            roles(&zt, "controller"),
+            BTreeSet::from([
+                "zerotier-identity",
+                "zerotier-identity-{machine}",
+                "zerotier-network-{instance}"
+            ])
+        );
+
         let new = catalog().at(None).service("zerotier").unwrap();
         let peer = &new.roles["peer"].generators;
         assert_eq!(
@@ -1982,7 +2105,7 @@ mod tests {
             ])
         );
         assert!(peer.iter().all(|g| g.share));
-        assert!(names(controller).is_disjoint(&names(peer)));
+        assert!(names(&old_zt.roles["controller"].generators).is_disjoint(&names(peer)));
         let settings = json!({});
         let concrete: BTreeSet<String> = peer
             .iter()
@@ -1997,6 +2120,33 @@ mod tests {
             .service("zerotier")
             .unwrap();
         assert_eq!(names(&later.roles["peer"].generators), names(peer));
+    }
+
+    #[test]
+    fn meta_tld_is_deprecated_from_november_2025() {
+        let newest = catalog().at(None).field_deprecations();
+        let tld = newest.iter().find(|d| d.path == "meta.tld").unwrap();
+        assert_eq!(tld.replacement, "meta.domain");
+        assert_eq!(
+            tld.message,
+            "`clan.meta.tld` has been deprecated in favor of `clan.meta.domain`. `clan.meta.tld` will be removed in the next release."
+        );
+        assert!(catalog()
+            .at(Some(ts("2025-11-01")))
+            .field_deprecations()
+            .is_empty());
+        // On the day of the merge it is uncertain, so not claimed.
+        assert!(catalog()
+            .at(Some(ts("2025-11-27")))
+            .field_deprecations()
+            .is_empty());
+        assert_eq!(
+            catalog()
+                .at(Some(ts("2025-12-01")))
+                .field_deprecations()
+                .len(),
+            1
+        );
     }
 
     #[test]

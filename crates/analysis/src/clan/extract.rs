@@ -122,6 +122,7 @@ impl<'e, 'a> ClanReader<'e, 'a> {
             let fb = key_loc(a, fallback);
             self.inventory(&a.value, &fb);
         }
+        self.meta(&sets, fallback);
         for a in attrs_named(&sets, "modules") {
             let fb = key_loc(a, fallback);
             self.local_services(&a.value, &fb);
@@ -146,6 +147,7 @@ impl<'e, 'a> ClanReader<'e, 'a> {
 
     fn inventory(&mut self, t: &Thunk, fallback: &Location) {
         let (sets, ok) = self.sets(t);
+        self.meta(&sets, fallback);
         if !ok || !attr_values(&sets, "imports").is_empty() {
             let o = &mut self.out.open;
             o.machines = true;
@@ -240,6 +242,26 @@ impl<'e, 'a> ClanReader<'e, 'a> {
     }
 
     /// A string-valued attribute (the last definition wins, as priorities are equal).
+    /// `meta.<key>` set to a string (for deprecated fields such as `meta.tld`).
+    fn meta(&mut self, sets: &[Rc<Attrs>], fallback: &Location) {
+        for m in attrs_named(sets, "meta") {
+            let (ms, _) = self.sets(&m.value);
+            for set in ms {
+                for (key, a) in &set.map {
+                    if !self.ev.charge(1) {
+                        return;
+                    }
+                    if let Value::Str(_) = strip_priority(self.ev, self.ev.force(&a.value)) {
+                        self.out.meta_strings.push(Named {
+                            name: format!("meta.{key}"),
+                            location: key_loc(a, fallback),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
     fn string_field(&self, sets: &[Rc<Attrs>], name: &str, fallback: &Location) -> Field<String> {
         let mut f = Field::Unset;
         for a in attrs_named(sets, name) {

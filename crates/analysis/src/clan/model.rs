@@ -57,6 +57,9 @@ pub struct ClanFragment {
     pub target_hosts: Vec<ModuleLiteral>,
     /// `vars.settings.secretStore` of the clan (clan-core's default: `sops`).
     pub secret_store: Field<String>,
+    /// Fields of `meta` (`clan.meta` and `inventory.meta`) set to a string, as `meta.<key>`,
+    /// at the key.
+    pub meta_strings: Vec<Named>,
     pub open: ClanOpen,
 }
 

@@ -78,6 +78,9 @@ pub struct Recorder {
     /// The file tests whether an option exists (`config ? x`, `options ? x`): its reads of
     /// `config` may be guarded by such a test, so none of them is sure to happen.
     pub option_tests: bool,
+    /// `config.flake…` where `config` is a walked NixOS, nix-darwin or home-manager module's
+    /// own argument (see [`ShadowedConfigEvent`]).
+    pub shadowed_configs: Vec<ShadowedConfigEvent>,
 }
 
 /// `config.<path>` read in a NixOS, nix-darwin or home-manager module the summary walks.
@@ -87,6 +90,19 @@ pub struct OptionReadEvent {
     pub path: Vec<Rc<str>>,
     /// The whole selection, `config.a.b`.
     pub span: Span,
+}
+
+/// `config.flake…` written in a module whose `config` argument is the configuration the module
+/// is evaluated in (not flake-parts'): the identifier `config` evaluates to that module's
+/// `config`, and the select has no `or` default.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ShadowedConfigEvent {
+    pub owner: Rc<str>,
+    /// From `config` to `flake`.
+    pub span: Span,
+    /// The attribute path as written after `config` (`flake.modules.nixos.base`), when every
+    /// name in it is static.
+    pub path: Option<String>,
 }
 
 /// `config.clan.core.vars.generators.<generator>.files.<file>` read in a module.
@@ -510,13 +526,20 @@ impl<'a> Evaluator<'a> {
         if default.is_none() && self.recording {
             self.note_option_read(&base, &path, env, sel.syntax().text_range());
         }
+        let base_is_config = matches!(
+            sel.expr(),
+            Some(ast::Expr::Ident(i)) if i.ident_token().is_some_and(|t| t.text() == "config")
+        );
         let mut cur = base;
-        for attr in path.attrs() {
+        for (index, attr) in path.attrs().enumerate() {
             if !self.charge(1) {
                 return Value::Unknown;
             }
             let name = self.attr_name(&attr, env);
             let span = self.span(env, attr.syntax().text_range());
+            if index == 0 && base_is_config && default.is_none() && self.recording {
+                self.note_shadowed_config(&cur, name.as_deref(), sel, &path, env);
+            }
             cur = match (cur, name) {
                 (Value::Attrs(a), Some(n)) => match a.get(&n) {
                     Some(x) => self.force(&x.value),
@@ -586,6 +609,47 @@ impl<'a> Evaluator<'a> {
                 path: names,
                 span: self.span(env, range),
             });
+    }
+
+    /// Records `config.flake` where `config` is a walked system module's own `config`.
+    fn note_shadowed_config(
+        &self,
+        base: &Value,
+        first: Option<&str>,
+        sel: &ast::Select,
+        path: &ast::Attrpath,
+        env: &Env,
+    ) {
+        let Value::Sym(s) = base else { return };
+        let Sym::SystemConfig { owner, path: p, .. } = &**s else {
+            return;
+        };
+        if !p.is_empty() || first != Some("flake") {
+            return;
+        }
+        let Some(flake) = path.attrs().next() else {
+            return;
+        };
+        let start = sel.syntax().text_range().start();
+        let range = rowan::TextRange::new(start, flake.syntax().text_range().end());
+        let written = path
+            .attrs()
+            .map(|a| match a {
+                ast::Attr::Ident(i) => Some(i.syntax().text().to_string()),
+                ast::Attr::Str(s) => Some(s.syntax().text().to_string()),
+                ast::Attr::Dynamic(_) => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.join("."));
+        let event = ShadowedConfigEvent {
+            owner: owner.clone(),
+            span: self.span(env, range),
+            path: written,
+        };
+        let mut rec = self.recorder.borrow_mut();
+        if !rec.shadowed_configs.contains(&event) {
+            rec.shadowed_configs.push(event);
+        }
     }
 
     fn unknown_with(&self, default: Option<ast::Expr>, env: &Env) -> Value {
