@@ -39,6 +39,11 @@ const INERT_FLAKE_MODULE_SOURCES: &[&str] = &[
     "nicknovitski/make-shell",
     "oddlama/nix-topology",
     "mightyiam/files",
+    // Read at their heads: `perSystem` options and per-system outputs only.
+    "srid/landrun-nix",
+    "yusdacra/nix-cargo-integration",
+    "90-008/nix-cargo-integration",
+    "nixops4/nix-bindings-rust",
 ];
 
 /// Whether an input of this kind has flake modules that define nothing the analyzer models.

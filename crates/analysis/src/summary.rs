@@ -123,6 +123,7 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
         out: FileSummary::default(),
         depth: 0,
         cut: false,
+        flake_root: false,
     };
     ev.grant_for_source(usize::from(parsed.green.text_len()));
     let mut explored_all = true;
@@ -138,12 +139,23 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
                     let inputs = Thunk::value(Value::Sym(Rc::new(Sym::Inputs)));
                     // Searching every output for the call is exploration: cut short, it
                     // leaves the clan unknown rather than starving the rest of the reading.
-                    let ((), cut) = ev.phase(|| {
+                    let (result, cut) = ev.phase(|| {
                         let r = Thunk::value(ev.apply(f, inputs));
                         ev.deep_force(&r);
+                        r
                     });
                     if cut {
                         w.out.clan.open = crate::clan::model::ClanOpen::all();
+                    }
+                    // The module handed to `mkFlake` is a flake-parts module like any file
+                    // under the import-tree: what it defines inline (`clan`, `flake.modules`)
+                    // and what its `imports` bring in count as much.
+                    if let Value::Sym(s) = ev.force(&result) {
+                        if let Sym::FlakeParts(module) = &*s {
+                            w.flake_root = true;
+                            w.flake_root_module(module, parsed.errors.is_empty(), 0);
+                            w.flake_root = false;
+                        }
                     }
                 }
             }
@@ -217,6 +229,9 @@ struct Walker<'e, 'a> {
     depth: u32,
     /// The walk stopped short somewhere (a limit of depth or fuel): the summary is incomplete.
     cut: bool,
+    /// Walking the module `flake.nix` hands to `mkFlake`, whose import-trees and paths are
+    /// the flake's module roots (read by [`crate::flake::module_files`]), not unknown modules.
+    flake_root: bool,
 }
 
 /// The parts of a module: its `imports` and its configuration, resolving the module system's
@@ -318,6 +333,26 @@ impl<'e> Walker<'e, '_> {
         crate::eval::read::attr_values(sets, name)
     }
 
+    /// The argument of `mkFlake` in `flake.nix`: an import-tree, a path, a list of them, or a
+    /// module. Paths and import-trees are module files of their own (and an unreadable root
+    /// leaves the module set incomplete already, see [`crate::flake::module_files`]); only
+    /// inline modules are read here.
+    fn flake_root_module(&mut self, t: &Thunk, well_formed: bool, depth: u32) {
+        if depth > 16 || !self.tick() {
+            self.cut = true;
+            return;
+        }
+        match self.force(t) {
+            Value::List(l) => {
+                for x in l.iter() {
+                    self.flake_root_module(x, well_formed, depth + 1);
+                }
+            }
+            Value::Attrs(_) | Value::Lambda(_) => self.flake_module(t, well_formed),
+            _ => {}
+        }
+    }
+
     /// A top-level flake-parts module (a file under the import-tree roots).
     fn flake_module(&mut self, t: &Thunk, well_formed: bool) {
         let Some(_level) = self.level() else { return };
@@ -347,6 +382,7 @@ impl<'e> Walker<'e, '_> {
                     }
                 }
                 Value::Sym(s) if self.ev.is_inert_flake_module(&s) => {}
+                Value::Sym(s) if self.flake_root && matches!(&*s, Sym::ImportTree(_)) => {}
                 Value::Attrs(_) | Value::Lambda(_) if self.depth < MAX_MODULE_DEPTH => {
                     self.depth += 1;
                     self.flake_module(i, well_formed);
