@@ -740,7 +740,10 @@ fn a_role_partly_unknown_keeps_its_named_members_and_says_so() {
     let out = run(&["graph", &dir, "--format", "dot"]);
     assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("  i_wireguard -> m_mac [label=\"peer\"];"), "{text}");
+    assert!(
+        text.contains("  i_wireguard -> m_mac [label=\"peer\"];"),
+        "{text}"
+    );
     assert!(
         text.contains("  i_wireguard -> q_wireguard [label=\"peer\", style=dashed];"),
         "{text}"
@@ -780,7 +783,8 @@ fn roles_read_in_full_are_complete() {
     let out = run(&["machines", &dir]);
     let text = stdout(&out);
     assert!(
-        text.lines().any(|l| l.starts_with("mac ") && l.contains(" -  ")),
+        text.lines()
+            .any(|l| l.starts_with("mac ") && l.contains(" -  ")),
         "{text}"
     );
     assert!(!text.contains(",?"), "{text}");
