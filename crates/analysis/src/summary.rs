@@ -435,8 +435,27 @@ impl<'e> Walker<'e, '_> {
         for cl in crate::eval::read::attrs_named(&sets, "clan") {
             self.clan(cl);
         }
+        self.exported_module_sets(&sets);
         if sets.iter().any(|s| s.partial) {
             self.out.open_classes.push(None);
+        }
+    }
+
+    /// A whole class of deferred modules handed to a flake output (`flake.nixosModules =
+    /// config.flake.modules.nixos;`, `flake.homeModules = …homeManager`, `flake = { inherit
+    /// (config.flake.modules) darwin; }`): other flakes may import any of them, so each counts
+    /// as used. (One exported by name is a reference already.)
+    fn exported_module_sets(&mut self, sets: &[Rc<crate::eval::Attrs>]) {
+        for set in sets {
+            for (key, a) in &set.map {
+                if matches!(&**key, "modules" | "clan") || !self.tick() {
+                    continue;
+                }
+                let v = self.force(&a.value);
+                if matches!(&v, Value::Sym(s) if matches!(&**s, Sym::ModuleSet(_))) {
+                    self.ev.escape_value(&v);
+                }
+            }
         }
     }
 
