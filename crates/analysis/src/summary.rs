@@ -25,6 +25,8 @@ pub struct FileSummary {
     pub contexts: Vec<ImportContext>,
     /// Paths in the top-level `imports` of this flake-parts module (root-relative).
     pub flake_imports: Vec<String>,
+    /// import-tree calls in those `imports`: every file they load is a flake-parts module too.
+    pub flake_import_trees: Vec<crate::eval::ImportTreeSpec>,
     /// What this file contributes to the clan configuration.
     pub clan: crate::clan::model::ClanFragment,
     /// Vars generators declared and read in this file's modules.
@@ -382,7 +384,12 @@ impl<'e> Walker<'e, '_> {
                     }
                 }
                 Value::Sym(s) if self.ev.is_inert_flake_module(&s) => {}
-                Value::Sym(s) if self.flake_root && matches!(&*s, Sym::ImportTree(_)) => {}
+                Value::Sym(s) if matches!(&*s, Sym::ImportTree(_)) => {
+                    // The roots' import-trees are read with the flake's module roots.
+                    if let (Sym::ImportTree(spec), false) = (&*s, self.flake_root) {
+                        self.out.flake_import_trees.push(spec.clone());
+                    }
+                }
                 Value::Attrs(_) | Value::Lambda(_) if self.depth < MAX_MODULE_DEPTH => {
                     self.depth += 1;
                     self.flake_module(i, well_formed);
