@@ -677,14 +677,15 @@ fn an_unreadable_file_prints_the_fleet_and_a_warning() {
 
 #[test]
 fn a_role_partly_unknown_keeps_its_named_members_and_says_so() {
-    // The peer role names two machines and takes a tag computed by a function; the backup
-    // client role has only the computed tag. Named members stay known; nobody is shown as
+    // The peer role names two machines and takes a tag computed by another flake's function;
+    // the backup client role has only that tag. Named members stay known; nobody is shown as
     // holding no role when some role may still hold them.
     let dir = repo(&[(
         "modules/clan.nix",
-        r#"{
+        r#"{ inputs, ... }:
+{
   clan.inventory.tags = { config, ... }: {
-    peers = builtins.filter (name: name != "hub") config.nixos;
+    peers = inputs.shared.lib.peersOf config.nixos;
   };
   clan.inventory.machines.hub = { };
   clan.inventory.machines.laptop = { };
@@ -721,8 +722,7 @@ fn a_role_partly_unknown_keeps_its_named_members_and_says_so() {
         roles(&machines["hub"]),
         set(&["borgbackup/server", "wireguard/controller"])
     );
-    // Any of them may be a backup client through `peers` (the function leaves `hub` out,
-    // but infra-check does not run it).
+    // Any of them may be a backup client through `peers`.
     for m in ["laptop", "mac", "hub"] {
         assert_eq!(machines[m]["rolesComplete"], false, "{m}");
     }
@@ -788,4 +788,39 @@ fn roles_read_in_full_are_complete() {
         "{text}"
     );
     assert!(!text.contains(",?"), "{text}");
+}
+
+#[test]
+fn tags_computed_from_the_machines_give_their_roles() {
+    // clan-core applies an `inventory.tags` function to the built-in tags (`config.nixos`, …)
+    // and the machines; so does infra-check when that is all it reads.
+    let dir = repo(&[(
+        "modules/clan.nix",
+        r#"{
+  clan.inventory.tags = { config, machines, ... }: {
+    peers = builtins.filter (name: name != "hub") config.nixos;
+    macs = builtins.filter (name: machines.${name}.machineClass == "darwin") config.all;
+  };
+  clan.inventory.machines.hub = { };
+  clan.inventory.machines.laptop = { };
+  clan.inventory.machines.mac = { machineClass = "darwin"; };
+  clan.inventory.instances.wireguard = {
+    roles.controller.machines.hub = { };
+    roles.peer.tags.peers = { };
+    roles.peer.tags.macs = { };
+  };
+}
+"#,
+    )]);
+    common::write(dir.path(), "flake.nix", CLAN_FLAKE);
+    let dir = path_str(dir.path()).to_owned();
+    let (_, machines) = machines_json(&dir);
+    assert_eq!(roles(&machines["hub"]), set(&["wireguard/controller"]));
+    assert_eq!(roles(&machines["laptop"]), set(&["wireguard/peer"]));
+    assert_eq!(roles(&machines["mac"]), set(&["wireguard/peer"]));
+    assert!(strings(&machines["laptop"]["tags"]).contains(&"peers".to_owned()));
+    assert!(strings(&machines["mac"]["tags"]).contains(&"macs".to_owned()));
+    for m in ["hub", "laptop", "mac"] {
+        assert_eq!(machines[m]["rolesComplete"], true, "{m}");
+    }
 }

@@ -233,6 +233,7 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     let mut open = ClanOpen::default();
     let mut class_unknown: BTreeSet<String> = BTreeSet::new();
     let mut tag_lists: Vec<InvTag> = Vec::new();
+    let mut dynamic_tags: Vec<Location> = Vec::new();
     // `flake.nix` itself may call `clan-core.lib.clan { … }`.
     let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
     for path in files.files.iter().map(String::as_str).chain(flake_nix) {
@@ -284,6 +285,7 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
                 .push(c.location.clone());
         }
         tag_lists.extend(frag.tags.iter().cloned());
+        dynamic_tags.extend(frag.dynamic_tags.iter().cloned());
         for i in &frag.instances {
             merge_instance(&mut model.instances, i);
         }
@@ -392,6 +394,9 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
         } else if m.class.is_none() {
             m.class = Some("nixos".to_owned());
         }
+    }
+    if !super::dynamic_tags::apply(db, ws, &mut model, &dynamic_tags) {
+        model.tags_complete = false;
     }
     Arc::new(model)
 }
