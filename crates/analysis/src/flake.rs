@@ -39,6 +39,11 @@ const INERT_FLAKE_MODULE_SOURCES: &[&str] = &[
     "nicknovitski/make-shell",
     "oddlama/nix-topology",
     "mightyiam/files",
+    // Read at their heads: `perSystem` options and per-system outputs only.
+    "srid/landrun-nix",
+    "yusdacra/nix-cargo-integration",
+    "90-008/nix-cargo-integration",
+    "nixops4/nix-bindings-rust",
 ];
 
 /// Whether an input of this kind has flake modules that define nothing the analyzer models.
@@ -403,10 +408,17 @@ pub fn module_files(db: &dyn Db, ws: Workspace) -> Arc<ModuleFiles> {
             out.unreadable |= disk.is_unknown(&path);
             continue;
         };
-        for p in &file_summary(db, ws, file).flake_imports {
+        let summary = file_summary(db, ws, file);
+        for p in &summary.flake_imports {
             if let Some(f) = module_file_for(p, disk) {
                 queue.push(f);
             }
+        }
+        // `imports = [ (inputs.import-tree ../../modules) ]` in a module file.
+        for spec in &summary.flake_import_trees {
+            out.incomplete |= spec.opaque_filter;
+            out.unreadable |= import_tree_hides_something(spec, disk);
+            queue.extend(expand_import_tree(spec, disk));
         }
     }
     out.incomplete |= out.unreadable;
@@ -483,6 +495,35 @@ mod tests {
                 "single.nix"
             ]
         );
+        assert!(!files.incomplete);
+    }
+
+    #[test]
+    fn an_import_tree_in_a_module_file_loads_its_files_as_modules() {
+        let host = host_from_fixture(
+            r#"#- /flake.nix
+{
+  inputs = {
+    flake-parts.url = "github:hercules-ci/flake-parts";
+    import-tree.url = "github:vic/import-tree";
+  };
+  outputs = inputs@{ flake-parts, ... }:
+    flake-parts.lib.mkFlake { inherit inputs; } { imports = [ ./parts/core.nix ]; };
+}
+#- /parts/core.nix
+{ inputs, ... }: { imports = [ (inputs.import-tree ../modules) ]; }
+#- /modules/a.nix
+{ }
+#- /modules/_skip/b.nix
+{ }
+#- /other/c.nix
+{ }
+"#,
+        );
+        let a = host.snapshot();
+        let files = super::module_files(a.db_for_tests(), a.workspace_for_tests());
+        let list: Vec<&str> = files.files.iter().map(|s| s.as_str()).collect();
+        assert_eq!(list, vec!["modules/a.nix", "parts/core.nix"]);
         assert!(!files.incomplete);
     }
 

@@ -56,7 +56,9 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
         all_escaped: files.unreadable,
         ..Default::default()
     };
-    for path in &files.files {
+    // `flake.nix` is read too: the module it hands to `mkFlake` may define modules inline.
+    let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
+    for path in files.files.iter().map(String::as_str).chain(flake_nix) {
         let Some(file) = file_by_path(db, ws, path) else {
             continue;
         };
@@ -114,10 +116,10 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
     Arc::new(idx)
 }
 
-/// Deferred modules named by `.nix` files that are not flake-parts modules (a file handed to
-/// `extraModules` by path, a NixOS configuration imported by path, …). They are not checked
-/// for being defined — where and whether such a file is evaluated is not known — but a module
-/// they name is used.
+/// Deferred modules named by `.nix` files that are neither flake-parts modules nor `flake.nix`
+/// (which the index reads): a file handed to `extraModules` by path, a NixOS configuration
+/// imported by path, …. They are not checked for being defined — where and whether such a file
+/// is evaluated is not known — but a module they name is used.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OutsideUses {
     pub names: BTreeSet<(String, String)>,
@@ -131,7 +133,7 @@ pub fn outside_uses(db: &dyn Db, ws: Workspace) -> Arc<OutsideUses> {
     let modules = module_files(db, ws);
     let mut out = OutsideUses::default();
     for (path, file) in ws.files(db).iter() {
-        if !path.ends_with(".nix") || modules.files.contains(path) {
+        if !path.ends_with(".nix") || path == "flake.nix" || modules.files.contains(path) {
             continue;
         }
         let s = file_summary(db, ws, *file);

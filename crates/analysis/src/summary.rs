@@ -25,6 +25,8 @@ pub struct FileSummary {
     pub contexts: Vec<ImportContext>,
     /// Paths in the top-level `imports` of this flake-parts module (root-relative).
     pub flake_imports: Vec<String>,
+    /// import-tree calls in those `imports`: every file they load is a flake-parts module too.
+    pub flake_import_trees: Vec<crate::eval::ImportTreeSpec>,
     /// What this file contributes to the clan configuration.
     pub clan: crate::clan::model::ClanFragment,
     /// Vars generators declared and read in this file's modules.
@@ -160,6 +162,7 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
         cut: false,
         special: SpecialArgs::default(),
         owner_classes: HashMap::new(),
+        flake_root: false,
     };
     ev.grant_for_source(usize::from(parsed.green.text_len()));
     let mut explored_all = true;
@@ -175,12 +178,23 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
                     let inputs = Thunk::value(Value::Sym(Rc::new(Sym::Inputs)));
                     // Searching every output for the call is exploration: cut short, it
                     // leaves the clan unknown rather than starving the rest of the reading.
-                    let ((), cut) = ev.phase(|| {
+                    let (result, cut) = ev.phase(|| {
                         let r = Thunk::value(ev.apply(f, inputs));
                         ev.deep_force(&r);
+                        r
                     });
                     if cut {
                         w.out.clan.open = crate::clan::model::ClanOpen::all();
+                    }
+                    // The module handed to `mkFlake` is a flake-parts module like any file
+                    // under the import-tree: what it defines inline (`clan`, `flake.modules`)
+                    // and what its `imports` bring in count as much.
+                    if let Value::Sym(s) = ev.force(&result) {
+                        if let Sym::FlakeParts(module) = &*s {
+                            w.flake_root = true;
+                            w.flake_root_module(module, parsed.errors.is_empty(), 0);
+                            w.flake_root = false;
+                        }
                     }
                 }
             }
@@ -216,6 +230,7 @@ pub(crate) fn summarize_machine_module(
         cut: false,
         special,
         owner_classes: HashMap::new(),
+        flake_root: false,
     };
     ev.grant_for_source(usize::from(parsed.green.text_len()));
     let mut explored_all = true;
@@ -322,6 +337,9 @@ struct Walker<'e, 'a> {
     special: SpecialArgs,
     /// The classes each system-module owner was walked in.
     owner_classes: HashMap<String, Vec<ContextClass>>,
+    /// Walking the module `flake.nix` hands to `mkFlake`, whose import-trees and paths are
+    /// the flake's module roots (read by [`crate::flake::module_files`]), not unknown modules.
+    flake_root: bool,
 }
 
 /// The parts of a module: its `imports` and its configuration, resolving the module system's
@@ -431,6 +449,26 @@ impl<'e> Walker<'e, '_> {
         crate::eval::read::attr_values(sets, name)
     }
 
+    /// The argument of `mkFlake` in `flake.nix`: an import-tree, a path, a list of them, or a
+    /// module. Paths and import-trees are module files of their own (and an unreadable root
+    /// leaves the module set incomplete already, see [`crate::flake::module_files`]); only
+    /// inline modules are read here.
+    fn flake_root_module(&mut self, t: &Thunk, well_formed: bool, depth: u32) {
+        if depth > 16 || !self.tick() {
+            self.cut = true;
+            return;
+        }
+        match self.force(t) {
+            Value::List(l) => {
+                for x in l.iter() {
+                    self.flake_root_module(x, well_formed, depth + 1);
+                }
+            }
+            Value::Attrs(_) | Value::Lambda(_) => self.flake_module(t, well_formed),
+            _ => {}
+        }
+    }
+
     /// A top-level flake-parts module (a file under the import-tree roots).
     fn flake_module(&mut self, t: &Thunk, well_formed: bool) {
         let Some(_level) = self.level() else { return };
@@ -460,6 +498,12 @@ impl<'e> Walker<'e, '_> {
                     }
                 }
                 Value::Sym(s) if self.ev.is_inert_flake_module(&s) => {}
+                Value::Sym(s) if matches!(&*s, Sym::ImportTree(_)) => {
+                    // The roots' import-trees are read with the flake's module roots.
+                    if let (Sym::ImportTree(spec), false) = (&*s, self.flake_root) {
+                        self.out.flake_import_trees.push(spec.clone());
+                    }
+                }
                 Value::Attrs(_) | Value::Lambda(_) if self.depth < MAX_MODULE_DEPTH => {
                     self.depth += 1;
                     self.flake_module(i, well_formed);
@@ -540,8 +584,27 @@ impl<'e> Walker<'e, '_> {
         for h in self.config_attr(&sets, "homeConfigurations") {
             self.home_configurations(&h);
         }
+        self.exported_module_sets(&sets);
         if sets.iter().any(|s| s.partial) {
             self.out.open_classes.push(None);
+        }
+    }
+
+    /// A whole class of deferred modules handed to a flake output (`flake.nixosModules =
+    /// config.flake.modules.nixos;`, `flake.homeModules = …homeManager`, `flake = { inherit
+    /// (config.flake.modules) darwin; }`): other flakes may import any of them, so each counts
+    /// as used. (One exported by name is a reference already.)
+    fn exported_module_sets(&mut self, sets: &[Rc<crate::eval::Attrs>]) {
+        for set in sets {
+            for (key, a) in &set.map {
+                if matches!(&**key, "modules" | "clan") || !self.tick() {
+                    continue;
+                }
+                let v = self.force(&a.value);
+                if matches!(&v, Value::Sym(s) if matches!(&**s, Sym::ModuleSet(_))) {
+                    self.ev.escape_value(&v);
+                }
+            }
         }
     }
 

@@ -8,8 +8,9 @@
 //!   members that are not machines of the clan. Each run of characters outside that set becomes
 //!   one `_` (none at the end), and a numeric suffix keeps ids apart that would otherwise be
 //!   equal.
-//! - A role whose members cannot be known statically gets a dashed edge to the instance's `?`
-//!   node.
+//! - A role whose members cannot all be known statically gets a dashed edge to the instance's
+//!   `?` node (besides its edges to the members that are known); so does an instance whose
+//!   roles cannot all be read (labelled `other roles`).
 //! - Every node and edge is written in a stable order (machines, instances and modules sorted
 //!   by name), so the output diffs well.
 
@@ -173,18 +174,19 @@ impl Graph {
             // Machine -> the roles it holds in this instance; roles with unknown members.
             let mut held: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
             let mut unknown: Vec<&str> = Vec::new();
-            for (role, members) in &inst.roles {
-                match members {
-                    Some(ms) => {
-                        for m in ms {
-                            let roles = held.entry(m).or_default();
-                            if !roles.contains(&role.as_str()) {
-                                roles.push(role);
-                            }
-                        }
+            for r in &inst.roles {
+                for m in &r.machines {
+                    let roles = held.entry(m).or_default();
+                    if !roles.contains(&r.role.as_str()) {
+                        roles.push(&r.role);
                     }
-                    None => unknown.push(role),
                 }
+                if !r.complete {
+                    unknown.push(&r.role);
+                }
+            }
+            if !inst.roles_complete {
+                unknown.push("other roles");
             }
             for (machine, roles) in held {
                 let to = match machine_ids.get(machine) {
@@ -407,7 +409,7 @@ fn dot_escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use infra_check_analysis::clan::overview::{InstanceInfo, MachineInfo};
+    use infra_check_analysis::clan::overview::{InstanceInfo, MachineInfo, RoleMembers};
     use infra_check_analysis::{Location, TextRange};
 
     use super::*;
@@ -419,6 +421,7 @@ mod tests {
             system: Some("x86_64-linux".into()),
             tags: vec![],
             roles: vec![],
+            roles_complete: true,
             target_host: None,
             build_host: None,
             modules: modules.iter().map(|m| m.to_string()).collect(),
@@ -426,6 +429,14 @@ mod tests {
                 file: "m.nix".into(),
                 range: TextRange::new(0, 0),
             },
+        }
+    }
+
+    fn members(role: &str, machines: &[&str], complete: bool) -> RoleMembers {
+        RoleMembers {
+            role: role.into(),
+            machines: machines.iter().map(|m| m.to_string()).collect(),
+            complete,
         }
     }
 
@@ -439,10 +450,11 @@ mod tests {
                 name: "vpn".into(),
                 service: Some("zero\"tier".into()),
                 roles: vec![
-                    ("server".into(), Some(vec!["a-b".into(), "ghost".into()])),
-                    ("client".into(), Some(vec!["a-b".into()])),
-                    ("peer".into(), None),
+                    members("server", &["a-b", "ghost"], true),
+                    members("client", &["a-b"], true),
+                    members("peer", &[], false),
                 ],
+                roles_complete: true,
             }],
         }
     }

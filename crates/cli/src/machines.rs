@@ -20,6 +20,9 @@
 //!           "role": "controller"
 //!         }
 //!       ],
+//!       "rolesComplete": true,                 // false: some role's members (or some
+//!                                              // instance's roles) cannot be known, and
+//!                                              // the machine may hold more than `roles`
 //!       "targetHost": "root@argon.example.org", // inventory deploy.targetHost, or null
 //!       "buildHost": null,                     // inventory deploy.buildHost, or null
 //!       "modules": ["nixos.base"]              // deferred modules clan.machines.<name>
@@ -70,6 +73,7 @@ struct JsonMachine<'a> {
     system: Option<&'a str>,
     tags: &'a [String],
     roles: Vec<JsonRole<'a>>,
+    roles_complete: bool,
     target_host: Option<&'a str>,
     build_host: Option<&'a str>,
     modules: &'a [String],
@@ -103,6 +107,7 @@ pub fn render_json(overview: &Overview) -> Result<String, CliError> {
                         role: &r.role,
                     })
                     .collect(),
+                roles_complete: m.roles_complete,
                 target_host: m.target_host.as_deref(),
                 build_host: m.build_host.as_deref(),
                 modules: &m.modules,
@@ -118,7 +123,8 @@ pub fn render_json(overview: &Overview) -> Result<String, CliError> {
 const HEADER: [&str; 6] = ["NAME", "CLASS", "SYSTEM", "TAGS", "ROLES", "TARGET"];
 
 /// The table: a header, one row per machine, and a summary line. Values that cannot be known
-/// are `?`, values that are not set (or empty lists) are `-`.
+/// are `?`, values that are not set (or empty lists) are `-`; roles that cannot all be known
+/// end in `?`.
 pub fn render_table(overview: &Overview) -> String {
     let rows: Vec<[String; 6]> = overview.machines.iter().map(row).collect();
     let widths = column_widths(&HEADER, &rows);
@@ -145,12 +151,18 @@ fn row(m: &MachineInfo) -> [String; 6] {
         m.class.clone().unwrap_or_else(|| "?".into()),
         m.system.clone().unwrap_or_else(|| "?".into()),
         list(m.tags.clone()),
-        list(
-            m.roles
+        {
+            let mut roles: Vec<String> = m
+                .roles
                 .iter()
                 .map(|r| format!("{}/{}", r.instance, r.role))
-                .collect(),
-        ),
+                .collect();
+            // Roles that cannot be read may hold the machine too: never `-` as if none did.
+            if !m.roles_complete {
+                roles.push("?".into());
+            }
+            list(roles)
+        },
         m.target_host.clone().unwrap_or_else(|| "-".into()),
     ]
 }
@@ -201,6 +213,7 @@ mod tests {
             system: None,
             tags: vec![],
             roles: vec![],
+            roles_complete: true,
             target_host: None,
             build_host: None,
             modules: vec![],

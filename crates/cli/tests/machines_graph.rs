@@ -107,12 +107,14 @@ fn machines_json_describes_the_example_fleet() {
                 "system",
                 "tags",
                 "roles",
+                "rolesComplete",
                 "targetHost",
                 "buildHost",
                 "modules"
             ]),
             "{name}"
         );
+        assert_eq!(m["rolesComplete"], true, "{name}");
         assert_eq!(m["class"], class, "{name}");
         assert_eq!(m["system"], system, "{name}");
         let mut tags: Vec<String> = own.iter().map(|t| t.to_string()).collect();
@@ -670,5 +672,155 @@ fn an_unreadable_file_prints_the_fleet_and_a_warning() {
             "{}",
             stderr(&out)
         );
+    }
+}
+
+#[test]
+fn a_role_partly_unknown_keeps_its_named_members_and_says_so() {
+    // The peer role names two machines and takes a tag computed by another flake's function;
+    // the backup client role has only that tag. Named members stay known; nobody is shown as
+    // holding no role when some role may still hold them.
+    let dir = repo(&[(
+        "modules/clan.nix",
+        r#"{ inputs, ... }:
+{
+  clan.inventory.tags = { config, ... }: {
+    peers = inputs.shared.lib.peersOf config.nixos;
+  };
+  clan.inventory.machines.hub = { };
+  clan.inventory.machines.laptop = { };
+  clan.inventory.machines.mac = { machineClass = "darwin"; };
+  clan.inventory.instances.wireguard = {
+    roles.controller.machines.hub = { };
+    roles.peer.machines.laptop = { };
+    roles.peer.machines.mac = { };
+    roles.peer.tags.peers = { };
+  };
+  clan.inventory.instances.borgbackup = {
+    roles.server.machines.hub = { };
+    roles.client.tags.peers = { };
+  };
+}
+"#,
+    )]);
+    common::write(dir.path(), "flake.nix", CLAN_FLAKE);
+    // The clan CLI keeps deployment targets in `inventory.json` too.
+    common::write(
+        dir.path(),
+        "inventory.json",
+        r#"{ "machines": { "mac": { "deploy": { "targetHost": "admin@mac.lan" } } } }"#,
+    );
+    let dir = path_str(dir.path()).to_owned();
+    let (_, machines) = machines_json(&dir);
+    assert_eq!(
+        roles(&machines["laptop"]),
+        set(&["wireguard/peer"]),
+        "{machines:?}"
+    );
+    assert_eq!(roles(&machines["mac"]), set(&["wireguard/peer"]));
+    assert_eq!(
+        roles(&machines["hub"]),
+        set(&["borgbackup/server", "wireguard/controller"])
+    );
+    // Any of them may be a backup client through `peers`.
+    for m in ["laptop", "mac", "hub"] {
+        assert_eq!(machines[m]["rolesComplete"], false, "{m}");
+    }
+    assert_eq!(machines["mac"]["targetHost"], "admin@mac.lan");
+
+    let out = run(&["machines", &dir]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("mac ") && l.contains(" wireguard/peer,? ")),
+        "{text}"
+    );
+
+    let out = run(&["graph", &dir, "--format", "dot"]);
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("  i_wireguard -> m_mac [label=\"peer\"];"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  i_wireguard -> q_wireguard [label=\"peer\", style=dashed];"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  i_borgbackup -> q_borgbackup [label=\"client\", style=dashed];"),
+        "{text}"
+    );
+    assert_balanced(&text);
+}
+
+#[test]
+fn roles_read_in_full_are_complete() {
+    let dir = repo(&[(
+        "modules/clan.nix",
+        r#"{
+  clan.inventory.machines.hub = { tags = [ "peer" ]; };
+  clan.inventory.machines.mac = { machineClass = "darwin"; };
+  clan.inventory.instances.wireguard = {
+    roles.controller.machines.hub = { };
+    roles.peer.tags.peer = { };
+  };
+}
+"#,
+    )]);
+    common::write(dir.path(), "flake.nix", CLAN_FLAKE);
+    let dir = path_str(dir.path()).to_owned();
+    let (_, machines) = machines_json(&dir);
+    assert_eq!(
+        roles(&machines["hub"]),
+        set(&["wireguard/controller", "wireguard/peer"])
+    );
+    assert_eq!(roles(&machines["mac"]), set(&[]));
+    for m in ["hub", "mac"] {
+        assert_eq!(machines[m]["rolesComplete"], true, "{m}");
+    }
+    let out = run(&["machines", &dir]);
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("mac ") && l.contains(" -  ")),
+        "{text}"
+    );
+    assert!(!text.contains(",?"), "{text}");
+}
+
+#[test]
+fn tags_computed_from_the_machines_give_their_roles() {
+    // clan-core applies an `inventory.tags` function to the built-in tags (`config.nixos`, …)
+    // and the machines; so does infra-check when that is all it reads.
+    let dir = repo(&[(
+        "modules/clan.nix",
+        r#"{
+  clan.inventory.tags = { config, machines, ... }: {
+    peers = builtins.filter (name: name != "hub") config.nixos;
+    macs = builtins.filter (name: machines.${name}.machineClass == "darwin") config.all;
+  };
+  clan.inventory.machines.hub = { };
+  clan.inventory.machines.laptop = { };
+  clan.inventory.machines.mac = { machineClass = "darwin"; };
+  clan.inventory.instances.wireguard = {
+    roles.controller.machines.hub = { };
+    roles.peer.tags.peers = { };
+    roles.peer.tags.macs = { };
+  };
+}
+"#,
+    )]);
+    common::write(dir.path(), "flake.nix", CLAN_FLAKE);
+    let dir = path_str(dir.path()).to_owned();
+    let (_, machines) = machines_json(&dir);
+    assert_eq!(roles(&machines["hub"]), set(&["wireguard/controller"]));
+    assert_eq!(roles(&machines["laptop"]), set(&["wireguard/peer"]));
+    assert_eq!(roles(&machines["mac"]), set(&["wireguard/peer"]));
+    assert!(strings(&machines["laptop"]["tags"]).contains(&"peers".to_owned()));
+    assert!(strings(&machines["mac"]["tags"]).contains(&"macs".to_owned()));
+    for m in ["hub", "laptop", "mac"] {
+        assert_eq!(machines[m]["rolesComplete"], true, "{m}");
     }
 }

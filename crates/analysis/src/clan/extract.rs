@@ -174,6 +174,10 @@ impl<'e, 'a> ClanReader<'e, 'a> {
         }
         for a in attrs_named(&sets, "tags") {
             let fb = key_loc(a, fallback);
+            if let (Value::Lambda(_), Some(span)) = (self.ev.force(&a.value), &a.value_span) {
+                self.out.dynamic_tags.push(loc(span));
+                continue;
+            }
             let (ts, ok) = self.sets(&a.value);
             if !ok {
                 self.out.open.tags = true;

@@ -47,6 +47,9 @@ pub struct ClanFragment {
     /// Keys of `clan.machines` (machines with a configuration).
     pub machine_configs: Vec<Named>,
     pub tags: Vec<InvTag>,
+    /// `inventory.tags` written as a function of the machines (`{ config, ... }: { … }`):
+    /// where the function is, to be applied once the machines are known.
+    pub dynamic_tags: Vec<Location>,
     pub instances: Vec<InvInstance>,
     /// `inventory.services` (removed from clan-core).
     pub legacy_services: Vec<Location>,

@@ -23,6 +23,9 @@ pub struct MachineInfo {
     /// Own tags, `inventory.tags` and the built-ins, sorted.
     pub tags: Vec<String>,
     pub roles: Vec<RoleRef>,
+    /// `roles` is every role the machine holds. False when some role's members (or some
+    /// instance's roles) cannot be read and the machine is not already listed in it.
+    pub roles_complete: bool,
     pub target_host: Option<String>,
     pub build_host: Option<String>,
     /// Deferred modules the machine's configuration imports, directly or through other
@@ -43,8 +46,18 @@ pub struct RoleRef {
 pub struct InstanceInfo {
     pub name: String,
     pub service: Option<String>,
-    /// Each role with its machines; `None` when the members cannot be known.
-    pub roles: Vec<(String, Option<Vec<String>>)>,
+    /// Each role with the machines it is known to reach.
+    pub roles: Vec<RoleMembers>,
+    /// `roles` is every role of the instance (they could all be read).
+    pub roles_complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleMembers {
+    pub role: String,
+    pub machines: Vec<String>,
+    /// `machines` is all of them; false when some member or tag could not be read.
+    pub complete: bool,
 }
 
 pub fn overview(db: &dyn Db, ws: Workspace) -> Overview {
@@ -52,36 +65,47 @@ pub fn overview(db: &dyn Db, ws: Workspace) -> Overview {
     let idx = module_index(db, ws);
     let mut instances = Vec::new();
     let mut roles_of: std::collections::BTreeMap<&str, Vec<RoleRef>> = Default::default();
+    // Some instance may have roles that could not be read: any machine may hold them.
+    let mut roles_unknown = !model.instances_complete;
+    // The known members of each role whose members are not all known: a machine not among
+    // them may still hold it.
+    let mut partial_roles: Vec<std::collections::HashSet<String>> = Vec::new();
     for inst in model.instances.values() {
         let service = match resolve(model, inst) {
             Resolution::Service(v) => Some(v.name),
             _ => inst.service_name().map(String::from),
         };
+        roles_unknown |= !inst.roles_known;
         let mut roles = Vec::new();
         for role in inst.roles.values() {
-            let members = model
-                .role_assignments(role)
-                .map(|a| a.into_iter().map(|a| a.machine).collect::<Vec<_>>());
-            if let Some(ms) = &members {
-                for m in ms {
-                    if let Some(machine) = model.machines.get_key_value(m.as_str()) {
-                        roles_of
-                            .entry(machine.0.as_str())
-                            .or_default()
-                            .push(RoleRef {
-                                instance: inst.name.clone(),
-                                service: service.clone(),
-                                role: role.name.clone(),
-                            });
-                    }
+            let (assignments, complete) = model.known_role_assignments(role);
+            let members: Vec<String> = assignments.into_iter().map(|a| a.machine).collect();
+            if !complete {
+                partial_roles.push(members.iter().cloned().collect());
+            }
+            for m in &members {
+                if let Some(machine) = model.machines.get_key_value(m.as_str()) {
+                    roles_of
+                        .entry(machine.0.as_str())
+                        .or_default()
+                        .push(RoleRef {
+                            instance: inst.name.clone(),
+                            service: service.clone(),
+                            role: role.name.clone(),
+                        });
                 }
             }
-            roles.push((role.name.clone(), members));
+            roles.push(RoleMembers {
+                role: role.name.clone(),
+                machines: members,
+                complete,
+            });
         }
         instances.push(InstanceInfo {
             name: inst.name.clone(),
             service,
             roles,
+            roles_complete: inst.roles_known,
         });
     }
     let mut machines = Vec::new();
@@ -111,12 +135,14 @@ pub fn overview(db: &dyn Db, ws: Workspace) -> Overview {
             .map(|h| h.value.clone());
         let mut roles = roles_of.remove(m.name.as_str()).unwrap_or_default();
         roles.sort();
+        let roles_complete = !roles_unknown && partial_roles.iter().all(|r| r.contains(&m.name));
         machines.push(MachineInfo {
             name: m.name.clone(),
             class: m.class.clone(),
             system,
             tags,
             roles,
+            roles_complete,
             target_host: m.target_host.clone().or(module_target),
             build_host: m.build_host.clone(),
             modules,

@@ -160,9 +160,15 @@ impl ClanModel {
     /// Every machine a role reaches (explicit members, then tag members), or `None` when the
     /// list cannot be known.
     pub fn role_assignments(&self, role: &Role) -> Option<Vec<Assignment>> {
-        if !role.machines_known || !role.tags_known {
-            return None;
-        }
+        let (out, complete) = self.known_role_assignments(role);
+        complete.then_some(out)
+    }
+
+    /// The machines a role is known to reach, and whether that is all of them: the members
+    /// named explicitly and those of tags whose machines are known stay known when some other
+    /// part of the role cannot be read.
+    pub fn known_role_assignments(&self, role: &Role) -> (Vec<Assignment>, bool) {
+        let mut complete = role.machines_known && role.tags_known;
         let mut out: Vec<Assignment> = role
             .machines
             .iter()
@@ -175,7 +181,11 @@ impl ClanModel {
         let mut taken: std::collections::HashSet<&str> =
             role.machines.iter().map(|m| m.name.as_str()).collect();
         for t in &role.tags {
-            for m in self.tag_members(&t.name)? {
+            let Some(members) = self.tag_members(&t.name) else {
+                complete = false;
+                continue;
+            };
+            for m in members {
                 if taken.insert(m.name.as_str()) {
                     out.push(Assignment {
                         machine: m.name.clone(),
@@ -185,7 +195,7 @@ impl ClanModel {
                 }
             }
         }
-        Some(out)
+        (out, complete)
     }
 
     /// Every tag name some machine carries (own, `inventory.tags` and built-in).
@@ -223,6 +233,7 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     let mut open = ClanOpen::default();
     let mut class_unknown: BTreeSet<String> = BTreeSet::new();
     let mut tag_lists: Vec<InvTag> = Vec::new();
+    let mut dynamic_tags: Vec<Location> = Vec::new();
     // `flake.nix` itself may call `clan-core.lib.clan { … }`.
     let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
     for path in files.files.iter().map(String::as_str).chain(flake_nix) {
@@ -274,6 +285,7 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
                 .push(c.location.clone());
         }
         tag_lists.extend(frag.tags.iter().cloned());
+        dynamic_tags.extend(frag.dynamic_tags.iter().cloned());
         for i in &frag.instances {
             merge_instance(&mut model.instances, i);
         }
@@ -383,6 +395,9 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
             m.class = Some("nixos".to_owned());
         }
     }
+    if !super::dynamic_tags::apply(db, ws, &mut model, &dynamic_tags) {
+        model.tags_complete = false;
+    }
     Arc::new(model)
 }
 
@@ -487,6 +502,17 @@ fn read_inventory_json(
             class_unknown.insert(name.clone());
             model.tags_complete = false;
             continue;
+        }
+        // The clan CLI writes the deployment target here too (`clan machines update
+        // --target-host`, the UI); the inventory written in Nix wins when both set it.
+        let deploy = m.get("deploy");
+        for (key, slot) in [
+            ("targetHost", &mut e.target_host),
+            ("buildHost", &mut e.build_host),
+        ] {
+            if let Some(serde_json::Value::String(h)) = deploy.and_then(|d| d.get(key)) {
+                slot.get_or_insert_with(|| h.clone());
+            }
         }
         if m.get("tags").is_some_and(|t| !t.is_array()) {
             model.tags_complete = false;
