@@ -694,13 +694,17 @@ impl<'e> Walker<'e, '_> {
         if !classes.contains(&class) {
             classes.push(class.clone());
         }
-        let parts = self.module_parts(
-            t,
+        // A flake-parts deferred module (`flake.modules.flake.*`) gets flake-parts' own
+        // arguments: its `config.flake.modules` is the flake's.
+        let args = if matches!(&class, ContextClass::Known(c) if c == "flake") {
+            Sym::ModuleArgs(ModuleArgsKind::FlakeParts)
+        } else {
             Sym::SystemArgs {
                 owner: owner.as_str().into(),
                 special: self.special,
-            },
-        );
+            }
+        };
+        let parts = self.module_parts(t, args);
         let mut items = Vec::new();
         let mut opaque_imports = false;
         // What may declare options besides what is read: the module itself unreadable, or an

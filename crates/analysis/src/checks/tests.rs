@@ -526,3 +526,21 @@ fn a_nix_file_encrypted_with_sops_is_not_a_syntax_error() {
     assert!(out.contains("syntax/parse-error hosts/broken.nix"), "{out}");
     assert!(!out.contains("ENC["), "{out}");
 }
+
+#[test]
+fn a_flake_parts_deferred_module_reads_the_flake_through_its_own_config() {
+    // `flake.modules.flake.*` are flake-parts modules: their `config` is flake-parts' own, so
+    // what they import through it is used (and is no shadowed `config`).
+    let out = check(&with_flake(
+        r#"#- /modules/parts.nix
+{ inputs, ... }: {
+  imports = [ inputs.self.modules.flake.top ];
+  flake.modules.flake.top = { config, ... }: { imports = [ config.flake.modules.flake.inner ]; };
+  flake.modules.flake.inner = { config, ... }: { imports = [ config.flake.modules.flake.nope ]; };
+}
+"#,
+    ));
+    expect![[r#"
+        module/undefined modules/parts.nix:4:89: `flake.modules.flake.nope` is not defined: no module in this flake defines a flake-parts module named `nope`.
+    "#]].assert_eq(&out);
+}
