@@ -83,7 +83,9 @@ Fix: import it where it is meant to be used, delete it, or silence this note wit
 { config, pkgs, ... }: { imports = [ config.flake.modules.nixos.base ]; }`) gets the configuration \
 it is evaluated in as `config`: the NixOS, nix-darwin or home-manager configuration, not \
 flake-parts'. That configuration has no `flake` attribute, so Nix fails with \"attribute 'flake' \
-missing\" when the machine is evaluated, and the module named there is not imported.\n\n\
+missing\" when the machine is evaluated, and the module named there is not imported. In \
+`imports` that always happens (an error); elsewhere only once the value is used (a warning: a \
+setting of a disabled service may never be).\n\n\
 Fix: read the flake-parts `config` outside the inner module, e.g. `let flakeModules = \
 config.flake.modules.nixos; in { flake.modules.nixos.x = { pkgs, ... }: { imports = [ \
 flakeModules.base ]; }; }`, or use `inputs.self.modules.nixos.base`.",

@@ -70,17 +70,51 @@ fn shadowed_config(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
                 .unwrap_or_else(|| {
                     "bind the flake-parts `config` outside the module (`let flakeConfig = config; in …`) or read the flake through `inputs.self`".into()
                 });
-            out.push(Diagnostic::new(
+            // `imports` are evaluated with the module; any other value only when something
+            // uses it (a setting of a disabled service may never be), so it is a warning.
+            let forced = in_imports(db, ws, &r.location);
+            let when = if forced {
+                "so Nix fails with"
+            } else {
+                "so evaluating it (as soon as anything uses this value) fails with"
+            };
+            let mut d = Diagnostic::new(
                 "module/shadowed-config",
                 &r.location.file,
                 r.location.range,
                 format!(
-                    "`config.{written}` reads `config` of `{}`, the {what} configuration that module is evaluated in (its own `config` argument hides flake-parts' `config`); it has no `flake` attribute, so Nix fails with \"attribute 'flake' missing\". To fix it, {example}.",
+                    "`config.{written}` reads `config` of `{}`, the {what} configuration that module is evaluated in (its own `config` argument hides flake-parts' `config`); it has no `flake` attribute, {when} \"attribute 'flake' missing\". To fix it, {example}.",
                     r.owner
                 ),
-            ));
+            );
+            if !forced {
+                d.severity = crate::diagnostic::Severity::Warning;
+            }
+            out.push(d);
         }
     }
+}
+
+/// Whether `at` lies in the value of an `imports` binding.
+fn in_imports(db: &dyn Db, ws: Workspace, at: &crate::diagnostic::Location) -> bool {
+    use rnix::ast;
+    use rowan::ast::AstNode;
+    let Some(file) = crate::db::file_by_path(db, ws, &at.file) else {
+        return false;
+    };
+    let root = crate::db::parse(db, file).syntax();
+    let offset = rowan::TextSize::from(at.range.start);
+    let Some(token) = root.token_at_offset(offset).right_biased() else {
+        return false;
+    };
+    token
+        .parent_ancestors()
+        .filter_map(ast::AttrpathValue::cast)
+        .any(|kv| {
+            kv.attrpath()
+                .and_then(|p| p.attrs().last())
+                .is_some_and(|a| a.syntax().text() == "imports")
+        })
 }
 
 #[cfg(test)]
@@ -104,6 +138,32 @@ mod tests {
             hits[0].starts_with("module/shadowed-config modules/m.nix:7:19: `config.flake.modules.nixos.base` reads `config` of `clan.machines.web`, the machine's NixOS or nix-darwin configuration"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_read_outside_imports_is_a_warning_as_it_fails_only_when_used() {
+        // A setting of a disabled service may never be evaluated; `imports` always are.
+        let out = check(&with_flake(
+            "#- /modules/m.nix\n{\n  flake.modules.nixos.nas = { config, ... }: {\n    services.samba.enable = false;\n    services.samba.settings.share.\"valid users\" = config.flake.meta.user;\n  };\n}\n",
+        ));
+        let hits = shadowed(&out);
+        assert_eq!(hits.len(), 1, "{out}");
+        assert!(
+            hits[0].contains("as soon as anything uses this value"),
+            "{out}"
+        );
+        let host = crate::tests::host_from_fixture(&with_flake(
+            "#- /modules/m.nix\n{\n  flake.modules.nixos.nas = { config, ... }: {\n    services.samba.settings.share.\"valid users\" = config.flake.meta.user;\n  };\n}\n",
+        ));
+        let severities: Vec<_> = host
+            .snapshot()
+            .diagnostics()
+            .expect("not cancelled")
+            .iter()
+            .filter(|d| d.code == "module/shadowed-config")
+            .map(|d| d.severity)
+            .collect();
+        assert_eq!(severities, [crate::diagnostic::Severity::Warning]);
     }
 
     #[test]

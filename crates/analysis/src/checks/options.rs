@@ -3,6 +3,7 @@
 //! configuration reaches) and the flake-parts configuration itself.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::clan::resolve::clan_model;
 use crate::db::{Db, Workspace};
@@ -320,6 +321,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             repo: repo.get(class),
         });
     }
+    let sole = SoleDeclarer::new(db, ws, &summaries, modules_readable);
     let mut seen: HashSet<(&'static str, Location)> = HashSet::new();
     let mut platform: BTreeMap<
         Location,
@@ -334,7 +336,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     for c in &configs {
         types_and_unknown(
             c,
-            modules_readable,
+            &sole,
             &mut seen,
             &mut suggester,
             &mut unreached,
@@ -509,9 +511,86 @@ impl<'a> DeclIndex<'a> {
     }
 }
 
+/// Whether "nothing in this repository declares it" can be said of an option under a namespace
+/// the repository declares into: every module file was read, no module imports a flake
+/// input's module whose declarations are not known (such a module may declare into the same
+/// namespace, as `inputs.preservation.nixosModules.preservation` does under `preservation`),
+/// no known one declares that namespace, and no `.nix` file infra-check did not read as a
+/// module mentions `options` and the namespace. (Imports it cannot follow, such as
+/// `"${modulesPath}/profiles/qemu-guest.nix"`, are taken to be the platform's own.)
+struct SoleDeclarer {
+    possible: bool,
+    from_inputs: BTreeSet<&'static str>,
+    unread: Vec<Arc<str>>,
+    cache: std::cell::RefCell<HashMap<String, bool>>,
+}
+
+impl SoleDeclarer {
+    fn new(
+        db: &dyn Db,
+        ws: Workspace,
+        summaries: &[&Arc<crate::summary::FileSummary>],
+        modules_readable: bool,
+    ) -> Self {
+        let info = crate::flake::flake_info(db, ws);
+        let mut possible = modules_readable;
+        let mut from_inputs = BTreeSet::new();
+        let mut read: HashSet<&str> = HashSet::new();
+        for s in summaries {
+            for i in &s.options.input_imports {
+                let url = info.inputs.get(&i.input).and_then(|x| x.url.as_deref());
+                match crate::options::configs::known_input_module(url, i) {
+                    Some(declares) => from_inputs.extend(declares.iter().copied()),
+                    None => possible = false,
+                }
+            }
+            for d in &s.options.decls {
+                read.insert(d.decl.location.file.as_str());
+            }
+            for d in &s.options.defs {
+                read.insert(d.location.file.as_str());
+            }
+        }
+        let modules = crate::flake::module_files(db, ws);
+        read.extend(modules.files.iter().map(String::as_str));
+        let machine_files: Vec<String> = crate::machine_config::machine_files(db, ws)
+            .into_iter()
+            .map(|(_, f)| f.path(db).to_owned())
+            .collect();
+        read.extend(machine_files.iter().map(String::as_str));
+        let unread = if possible {
+            ws.files(db)
+                .iter()
+                .filter(|(p, _)| p.ends_with(".nix") && !read.contains(p.as_str()))
+                .map(|(_, f)| f.text(db).clone())
+                .filter(|t| t.contains("options"))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        SoleDeclarer {
+            possible,
+            from_inputs,
+            unread,
+            cache: Default::default(),
+        }
+    }
+
+    fn holds_for(&self, namespace: &str) -> bool {
+        if !self.possible || self.from_inputs.contains(namespace) {
+            return false;
+        }
+        *self
+            .cache
+            .borrow_mut()
+            .entry(namespace.to_owned())
+            .or_insert_with(|| !self.unread.iter().any(|t| t.contains(namespace)))
+    }
+}
+
 fn types_and_unknown<'a>(
     c: &Config<'a>,
-    modules_readable: bool,
+    sole: &SoleDeclarer,
     seen: &mut HashSet<(&'static str, Location)>,
     suggester: &mut Suggester,
     unreached: &mut BTreeMap<Location, Unreached<'a>>,
@@ -576,7 +655,7 @@ fn types_and_unknown<'a>(
                     note_unreached(c, &d.path, false, decl, &d.location, unreached);
                     continue;
                 }
-                let own = owned.contains(first.as_str()) && modules_readable;
+                let own = owned.contains(first.as_str()) && sole.holds_for(first);
                 if !(own || (c.complete && first != "_module")) {
                     continue;
                 }
@@ -805,9 +884,15 @@ mod tests {
             };
             let (mut seen, mut out) = (HashSet::new(), Vec::new());
             let mut unreached = BTreeMap::new();
+            let sole = SoleDeclarer {
+                possible: true,
+                from_inputs: BTreeSet::new(),
+                unread: Vec::new(),
+                cache: Default::default(),
+            };
             types_and_unknown(
                 &c,
-                true,
+                &sole,
                 &mut seen,
                 &mut Suggester::new(),
                 &mut unreached,

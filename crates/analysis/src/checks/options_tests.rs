@@ -568,3 +568,30 @@ fn a_machine_configuration_file_is_one_of_the_machine_s_modules() {
     ));
     expect![[""]].assert_eq(&out);
 }
+
+#[test]
+fn a_namespace_another_flake_s_module_may_also_declare_is_not_claimed() {
+    let web = r#"    fleet.role = "web";
+    fleet.name = "web";
+    fleet.prot = 80;"#;
+    // An input's module, imported anywhere, may declare under `fleet` too (as
+    // `inputs.preservation.nixosModules.preservation` declares `preservation.*` next to a
+    // repository's own `options.preservation.rollback`).
+    let extra = r#"#- /modules/agent.nix
+{ inputs, ... }: { flake.modules.nixos.common.imports = [ inputs.fleet-agent.nixosModules.default ]; }
+"#;
+    let out = check(&repo(web, extra));
+    assert!(!out.contains("option/unknown"), "{out}");
+    // So may a `.nix` file infra-check does not read as a module.
+    let extra =
+        "#- /lib/more-options.nix\n{ lib, ... }: { options.fleet.prot = lib.mkOption { }; }\n";
+    let out = check(&repo(web, extra));
+    assert!(!out.contains("option/unknown"), "{out}");
+    // A file that does not mention the namespace changes nothing.
+    let extra = "#- /lib/other.nix\n{ lib, ... }: { options.other = lib.mkOption { }; }\n";
+    let out = check(&repo(web, extra));
+    assert!(
+        out.contains("option/unknown modules/machines.nix:8:11: `fleet.prot`"),
+        "{out}"
+    );
+}

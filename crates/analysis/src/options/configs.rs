@@ -74,7 +74,10 @@ const KNOWN_INPUT_MODULES: &[KnownInputModule] = &[
 ];
 
 /// The top-level names a flake input's module declares, when known.
-fn known_input_module(url: Option<&str>, i: &InputImport) -> Option<&'static [&'static str]> {
+pub(crate) fn known_input_module(
+    url: Option<&str>,
+    i: &InputImport,
+) -> Option<&'static [&'static str]> {
     let url = url.unwrap_or(&i.input).to_ascii_lowercase();
     let [set, name] = i.path.as_slice() else {
         return None;
