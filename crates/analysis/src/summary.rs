@@ -155,15 +155,7 @@ pub fn file_summary(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<FileSum
 }
 
 pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSummary {
-    let mut w = Walker {
-        ev,
-        out: FileSummary::default(),
-        depth: 0,
-        cut: false,
-        special: SpecialArgs::default(),
-        owner_classes: HashMap::new(),
-        flake_root: false,
-    };
+    let mut w = Walker::new(ev, SpecialArgs::default());
     ev.grant_for_source(usize::from(parsed.green.text_len()));
     let mut explored_all = true;
     if let Some(expr) = parsed.root_expr() {
@@ -223,15 +215,7 @@ pub(crate) fn summarize_machine_module(
     machine: &str,
     special: SpecialArgs,
 ) -> FileSummary {
-    let mut w = Walker {
-        ev,
-        out: FileSummary::default(),
-        depth: 0,
-        cut: false,
-        special,
-        owner_classes: HashMap::new(),
-        flake_root: false,
-    };
+    let mut w = Walker::new(ev, special);
     ev.grant_for_source(usize::from(parsed.green.text_len()));
     let mut explored_all = true;
     if let Some(expr) = parsed.root_expr() {
@@ -353,6 +337,20 @@ struct ModuleParts {
     opaque: bool,
     /// `_class`, when a known string, and where it is written.
     class: Option<(String, Option<Span>)>,
+}
+
+impl<'e, 'a> Walker<'e, 'a> {
+    fn new(ev: &'e Evaluator<'a>, special: SpecialArgs) -> Self {
+        Walker {
+            ev,
+            out: FileSummary::default(),
+            depth: 0,
+            cut: false,
+            special,
+            owner_classes: HashMap::new(),
+            flake_root: false,
+        }
+    }
 }
 
 impl<'e> Walker<'e, '_> {
