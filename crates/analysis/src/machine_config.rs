@@ -36,6 +36,15 @@ pub fn machine_of(path: &str) -> Option<(&str, &str)> {
     (!machine.is_empty() && loaded_names(None).contains(&name)).then_some((machine, name))
 }
 
+/// Whether a literal set by module `owner` applies to `machine` of class `class`: always for
+/// a module, for a file of `machines/<m>/` only when clan-core loads it into that machine.
+pub fn applies_to(owner: &str, machine: &str, class: Option<&str>) -> bool {
+    match machine_of(owner) {
+        Some(_) => is_loaded(owner, class) == Some(machine),
+        None => true,
+    }
+}
+
 /// Whether clan-core loads `path` into a machine of class `class`.
 pub fn is_loaded<'a>(path: &'a str, class: Option<&str>) -> Option<&'a str> {
     let (machine, name) = machine_of(path)?;

@@ -118,6 +118,11 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             ContextClass::Machine(m) => model.machines.get(m).and_then(|m| m.class.clone()),
         };
         let Some(class) = class else { continue };
+        if let ContextClass::Machine(m) = &hp.context {
+            if !crate::machine_config::applies_to(&hp.owner, m, Some(&class)) {
+                continue;
+            }
+        }
         let os = if hp.value.ends_with("-darwin") {
             "darwin"
         } else if hp.value.ends_with("-linux") {

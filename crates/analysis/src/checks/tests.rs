@@ -544,3 +544,27 @@ fn a_flake_parts_deferred_module_reads_the_flake_through_its_own_config() {
         module/undefined modules/parts.nix:4:89: `flake.modules.flake.nope` is not defined: no module in this flake defines a flake-parts module named `nope`.
     "#]].assert_eq(&out);
 }
+
+#[test]
+fn a_machine_configuration_file_sets_the_machine_s_platform() {
+    let clan = r#"#- /modules/clan.nix
+{
+  clan.inventory.machines = { web = { }; mac.machineClass = "darwin"; };
+}
+"#;
+    // clan-core loads `configuration.nix` into every machine: a Linux platform on the darwin
+    // machine is a mismatch.
+    let out = check(&with_flake(&format!(
+        "{clan}#- /machines/mac/configuration.nix\n{{ nixpkgs.hostPlatform = \"x86_64-linux\"; }}\n"
+    )));
+    assert!(
+        out.contains("platform/host-platform-mismatch machines/mac/configuration.nix:1:26"),
+        "{out}"
+    );
+    // `hardware-configuration.nix` only into NixOS machines: the darwin machine never reads
+    // it, and the NixOS machine's own is consistent.
+    let out = check(&with_flake(&format!(
+        "{clan}#- /machines/mac/configuration.nix\n{{ nixpkgs.hostPlatform = \"aarch64-darwin\"; }}\n#- /machines/mac/hardware-configuration.nix\n{{ nixpkgs.hostPlatform = \"x86_64-linux\"; }}\n#- /machines/web/hardware-configuration.nix\n{{ nixpkgs.hostPlatform = \"x86_64-linux\"; }}\n"
+    )));
+    assert!(!out.contains("platform/"), "{out}");
+}

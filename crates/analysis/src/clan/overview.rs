@@ -122,17 +122,18 @@ pub fn overview(db: &dyn Db, ws: Workspace) -> Overview {
             .map(String::from)
             .collect();
         modules.sort();
+        let own = |h: &&crate::clan::model::ModuleLiteral| {
+            owners.contains(&h.owner)
+                || (crate::machine_config::machine_of(&h.owner).is_some()
+                    && crate::machine_config::applies_to(&h.owner, &m.name, m.class.as_deref()))
+        };
         let system = model
             .host_platforms
             .iter()
-            .find(|h| owners.contains(&h.owner))
+            .find(own)
             .map(|h| h.value.clone());
         // Darwin machines set their target in a module, not in the inventory.
-        let module_target = model
-            .target_hosts
-            .iter()
-            .find(|h| owners.contains(&h.owner))
-            .map(|h| h.value.clone());
+        let module_target = model.target_hosts.iter().find(own).map(|h| h.value.clone());
         let mut roles = roles_of.remove(m.name.as_str()).unwrap_or_default();
         roles.sort();
         let roles_complete = !roles_unknown && partial_roles.iter().all(|r| r.contains(&m.name));

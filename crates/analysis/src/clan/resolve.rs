@@ -304,6 +304,16 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
             (_, f) => model.secret_store = f.clone(),
         }
     }
+    // The files clan-core loads from `machines/<m>/` set the machine's platform and target
+    // like its modules do; which of them a machine loads depends on its class, so the
+    // readers filter them (`machine_config::is_loaded`).
+    for (_, file) in crate::machine_config::machine_files(db, ws) {
+        let frag = &crate::machine_config::machine_file_summary(db, ws, file).clan;
+        model
+            .host_platforms
+            .extend(frag.host_platforms.iter().cloned());
+        model.target_hosts.extend(frag.target_hosts.iter().cloned());
+    }
     model.machines_complete &= !open.machines && !open.machine_configs;
     model.tags_complete &= !open.tags && !open.machines;
     model.instances_complete &= !open.instances;
