@@ -182,15 +182,13 @@ pub fn reached(db: &dyn Db, ws: Workspace) -> Arc<Reached> {
         if !path.ends_with(".nix") {
             continue;
         }
-        // clan-core imports these from every machine's directory by itself.
-        if let Some(rest) = path.strip_prefix("machines/") {
-            if let Some((_, name)) = rest.split_once('/') {
-                if matches!(
-                    name,
-                    "configuration.nix" | "hardware-configuration.nix" | "disko.nix"
-                ) {
-                    out.files.insert(path.clone());
-                }
+        // clan-core imports these from every machine's directory by itself (which ones
+        // depends on the machine's class; all of them when it is not known).
+        if let Some((machine, _)) = crate::machine_config::machine_of(path) {
+            let clan = crate::clan::resolve::clan_model(db, ws);
+            let class = clan.machines.get(machine).and_then(|m| m.class.as_deref());
+            if crate::machine_config::is_loaded(path, class).is_some() {
+                out.files.insert(path.clone());
             }
         }
         let named = named_paths(db, *file);

@@ -568,3 +568,29 @@ fn a_machine_configuration_file_sets_the_machine_s_platform() {
     )));
     assert!(!out.contains("platform/"), "{out}");
 }
+
+#[test]
+fn a_darwin_machine_s_hardware_configuration_is_not_evaluated() {
+    // clan-core loads `hardware-configuration.nix` into NixOS machines only.
+    let fixture = with_flake(
+        "#- /modules/clan.nix\n{ clan.inventory.machines = { web = { }; mac.machineClass = \"darwin\"; }; }\n#- /machines/mac/hardware-configuration.nix\n{ a = ; }\n#- /machines/web/hardware-configuration.nix\n{ a = ; }\n",
+    );
+    let host = crate::tests::host_from_fixture(&fixture);
+    let analysis = host.snapshot();
+    let diagnostics = analysis.diagnostics().expect("not cancelled");
+    let severity_of = |file: &str| {
+        diagnostics
+            .iter()
+            .find(|d| d.location.file == file && d.code == "syntax/parse-error")
+            .map(|d| d.severity)
+    };
+    use crate::diagnostic::Severity;
+    assert_eq!(
+        severity_of("machines/web/hardware-configuration.nix"),
+        Some(Severity::Error)
+    );
+    assert_eq!(
+        severity_of("machines/mac/hardware-configuration.nix"),
+        Some(Severity::Info)
+    );
+}
