@@ -824,3 +824,32 @@ fn tags_computed_from_the_machines_give_their_roles() {
         assert_eq!(machines[m]["rolesComplete"], true, "{m}");
     }
 }
+
+#[test]
+fn a_machine_s_own_configuration_file_gives_its_system_and_target() {
+    // clan-core loads `configuration.nix` into every machine and `hardware-configuration.nix`
+    // into NixOS machines only: the darwin machine's stray Linux one does not count.
+    let dir = repo(&[
+        (
+            "modules/clan.nix",
+            "{ clan.inventory.machines = { web = { }; mac.machineClass = \"darwin\"; }; }\n",
+        ),
+        (
+            "machines/mac/configuration.nix",
+            "{ nixpkgs.hostPlatform = \"aarch64-darwin\"; clan.core.networking.targetHost = \"root@mac\"; }\n",
+        ),
+        (
+            "machines/mac/hardware-configuration.nix",
+            "{ nixpkgs.hostPlatform = \"x86_64-linux\"; }\n",
+        ),
+        (
+            "machines/web/hardware-configuration.nix",
+            "{ nixpkgs.hostPlatform = \"x86_64-linux\"; }\n",
+        ),
+    ]);
+    common::write(dir.path(), "flake.nix", CLAN_FLAKE);
+    let (_, machines) = machines_json(path_str(dir.path()));
+    assert_eq!(machines["mac"]["system"], "aarch64-darwin", "{machines:?}");
+    assert_eq!(machines["mac"]["targetHost"], "root@mac", "{machines:?}");
+    assert_eq!(machines["web"]["system"], "x86_64-linux", "{machines:?}");
+}
