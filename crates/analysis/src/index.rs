@@ -90,13 +90,7 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
     }
     // What the files clan-core loads from `machines/<m>/` import is part of that machine's
     // configuration (their references are counted as uses by `outside_uses`).
-    let clan = crate::clan::resolve::clan_model(db, ws);
-    for (machine, file) in crate::machine_config::machine_files(db, ws) {
-        let class = clan.machines.get(machine).and_then(|m| m.class.as_deref());
-        if crate::machine_config::is_loaded(file.path(db), class).is_none() {
-            continue;
-        }
-        let s = crate::machine_config::machine_file_summary(db, ws, file);
+    for s in &crate::machine_config::loaded_files(db, ws).summaries {
         idx.contexts.extend(s.contexts.iter().cloned());
     }
     for (i, c) in idx.contexts.iter().enumerate() {

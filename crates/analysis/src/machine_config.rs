@@ -8,7 +8,7 @@
 //! `self = config.self` (the flake); `inputs` only when the clan's `specialArgs` adds it.
 //! (`facter.json` beside them is data `hardware.facter.reportPath` points at, not a module.)
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -115,9 +115,52 @@ pub fn machine_files(db: &dyn Db, ws: Workspace) -> Vec<(&str, SourceFile)> {
         .collect()
 }
 
+/// The files clan-core loads into the machines of the clan, each by the machine's class.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LoadedFiles {
+    /// Machine → the paths of the files loaded into it, which own what they define.
+    pub by_machine: BTreeMap<String, Vec<String>>,
+    /// Their summaries.
+    pub summaries: Vec<Arc<FileSummary>>,
+    /// Machines with a file loaded into them that could not be read or evaluated in full:
+    /// what it declares is unknown.
+    pub opaque: BTreeSet<String>,
+}
+
+/// Which of the files of `machines/<m>/` clan-core loads into each machine of the clan
+/// (consumers that the clan model itself feeds, like `clan::resolve`, cannot use this and
+/// filter by class as they read).
+#[salsa::tracked(returns(ref))]
+pub fn loaded_files(db: &dyn Db, ws: Workspace) -> Arc<LoadedFiles> {
+    let clan = crate::clan::resolve::clan_model(db, ws);
+    let mut out = LoadedFiles::default();
+    for (machine, file) in machine_files(db, ws) {
+        let class = clan.machines.get(machine).and_then(|m| m.class.as_deref());
+        let path = file.path(db);
+        if is_loaded(path, class).is_none() {
+            continue;
+        }
+        let summary = machine_file_summary(db, ws, file);
+        if summary.incomplete {
+            out.opaque.insert(machine.to_owned());
+        }
+        out.by_machine
+            .entry(machine.to_owned())
+            .or_default()
+            .push(path.clone());
+        out.summaries.push(summary.clone());
+    }
+    for (name, m) in &clan.machines {
+        if unread_files(db, ws, name, m.class.as_deref()) {
+            out.opaque.insert(name.clone());
+        }
+    }
+    Arc::new(out)
+}
+
 /// The files clan-core loads into `machine` (of class `class`) that exist but could not be
 /// read: what they declare is unknown.
-pub fn unread_files(db: &dyn Db, ws: Workspace, machine: &str, class: Option<&str>) -> bool {
+fn unread_files(db: &dyn Db, ws: Workspace, machine: &str, class: Option<&str>) -> bool {
     let disk = ws.disk(db);
     loaded_names(class).iter().any(|name| {
         let p = format!("machines/{machine}/{name}");

@@ -178,18 +178,14 @@ pub fn reached(db: &dyn Db, ws: Workspace) -> Arc<Reached> {
         // be one.
         out.prefixes.insert(String::new());
     }
+    // clan-core imports these from every machine's directory by itself (which ones depends
+    // on the machine's class).
+    let loaded = crate::machine_config::loaded_files(db, ws);
+    out.files
+        .extend(loaded.by_machine.values().flatten().cloned());
     for (path, file) in ws.files(db).iter() {
         if !path.ends_with(".nix") {
             continue;
-        }
-        // clan-core imports these from every machine's directory by itself (which ones
-        // depends on the machine's class; all of them when it is not known).
-        if let Some((machine, _)) = crate::machine_config::machine_of(path) {
-            let clan = crate::clan::resolve::clan_model(db, ws);
-            let class = clan.machines.get(machine).and_then(|m| m.class.as_deref());
-            if crate::machine_config::is_loaded(path, class).is_some() {
-                out.files.insert(path.clone());
-            }
         }
         let named = named_paths(db, *file);
         for p in &named.paths {

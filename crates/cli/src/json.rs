@@ -118,9 +118,7 @@ pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<(
 /// The JSON document for `report` as a string (see [`write`]).
 #[cfg(test)]
 pub fn render(report: &Report) -> String {
-    let mut text = Vec::new();
-    write(report, &mut text).expect("writing to memory cannot fail");
-    String::from_utf8(text).expect("serde_json writes UTF-8")
+    crate::output::to_string(|out| write(report, out))
 }
 
 fn diagnostic<'a>(d: &'a Diagnostic, sources: &Sources) -> JsonDiagnostic<'a> {

@@ -42,3 +42,11 @@ pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> std::io
     })?;
     out.write_all(b"\n")
 }
+
+/// What `write` streams, as a string (for tests).
+#[cfg(test)]
+pub fn to_string(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> String {
+    let mut text = Vec::new();
+    write(&mut text).expect("writing to memory cannot fail");
+    String::from_utf8(text).expect("reports are UTF-8")
+}

@@ -121,29 +121,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     // their path, which the module index counts among the machine's modules). A machine with
     // one that cannot be read or evaluated in full is not judged.
     let clan = clan_model(db, ws);
-    let mut opaque_machines: HashSet<String> = HashSet::new();
-    let mut machine_files: HashMap<String, Vec<String>> = HashMap::new();
-    for (machine, file) in crate::machine_config::machine_files(db, ws) {
-        let class = clan.machines.get(machine).and_then(|m| m.class.as_deref());
-        let path = file.path(db);
-        if crate::machine_config::is_loaded(path, class).is_none() {
-            continue;
-        }
-        let summary = crate::machine_config::machine_file_summary(db, ws, file);
-        if summary.incomplete {
-            opaque_machines.insert(machine.to_owned());
-        }
-        machine_files
-            .entry(machine.to_owned())
-            .or_default()
-            .push(path.to_owned());
-        summaries.push(summary);
-    }
-    for (name, m) in &clan.machines {
-        if crate::machine_config::unread_files(db, ws, name, m.class.as_deref()) {
-            opaque_machines.insert(name.clone());
-        }
-    }
+    let loaded = crate::machine_config::loaded_files(db, ws);
+    summaries.extend(loaded.summaries.iter());
     let decls: Vec<&DeclaredIn> = summaries
         .iter()
         .flat_map(|s| s.options.decls.iter())
@@ -243,8 +222,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 .map(|(n, i)| (n.as_str(), i.url.as_deref()))
                 .collect(),
             readable: modules_readable,
-            opaque_machines: &opaque_machines,
-            machine_files: &machine_files,
+            opaque_machines: &loaded.opaque,
+            machine_files: &loaded.by_machine,
         },
         &owners,
     );
@@ -553,11 +532,8 @@ impl SoleDeclarer {
         }
         let modules = crate::flake::module_files(db, ws);
         read.extend(modules.files.iter().map(String::as_str));
-        let machine_files: Vec<String> = crate::machine_config::machine_files(db, ws)
-            .into_iter()
-            .map(|(_, f)| f.path(db).to_owned())
-            .collect();
-        read.extend(machine_files.iter().map(String::as_str));
+        let loaded = crate::machine_config::loaded_files(db, ws);
+        read.extend(loaded.by_machine.values().flatten().map(String::as_str));
         let unread = if possible {
             ws.files(db)
                 .iter()

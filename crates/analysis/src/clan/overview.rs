@@ -124,8 +124,7 @@ pub fn overview(db: &dyn Db, ws: Workspace) -> Overview {
         modules.sort();
         let own = |h: &&crate::clan::model::ModuleLiteral| {
             owners.contains(&h.owner)
-                || (crate::machine_config::machine_of(&h.owner).is_some()
-                    && crate::machine_config::applies_to(&h.owner, &m.name, m.class.as_deref()))
+                || crate::machine_config::is_loaded(&h.owner, m.class.as_deref()) == Some(&m.name)
         };
         let system = model
             .host_platforms

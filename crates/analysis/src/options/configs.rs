@@ -176,9 +176,9 @@ pub struct Inputs<'a> {
     pub readable: bool,
     /// Machines with a file clan-core loads from `machines/<m>/` that could not be read or
     /// evaluated in full.
-    pub opaque_machines: &'a HashSet<String>,
+    pub opaque_machines: &'a BTreeSet<String>,
     /// The files clan-core loads from `machines/<m>/` into each machine, by path.
-    pub machine_files: &'a HashMap<String, Vec<String>>,
+    pub machine_files: &'a BTreeMap<String, Vec<String>>,
 }
 
 /// Every machine, home-manager user and standalone home configuration.

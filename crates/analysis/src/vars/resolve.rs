@@ -17,7 +17,7 @@ use crate::db::{file_by_path, Db, Workspace};
 use crate::diagnostic::Location;
 use crate::flake::module_files;
 use crate::index::{module_index, ModuleIndex};
-use crate::machine_config::{is_loaded, machine_file_summary, machine_files, unread_files};
+use crate::machine_config::loaded_files;
 use crate::summary::{attr_display, file_summary, ContextClass};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -143,25 +143,9 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
         .map(|f| file_summary(db, ws, f))
         .collect();
     // The files clan-core loads from `machines/<m>/`, owned by their path (see
-    // `machine_config`), and the machines for which one could not be read completely.
-    let mut machine_file_owners: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let mut unread_machines: BTreeSet<&str> = BTreeSet::new();
-    for (machine, file) in machine_files(db, ws) {
-        let class = clan.machines.get(machine).and_then(|m| m.class.as_deref());
-        let path = file.path(db);
-        if is_loaded(path, class).is_none() {
-            continue;
-        }
-        let s = machine_file_summary(db, ws, file);
-        if s.incomplete {
-            unread_machines.insert(machine);
-        }
-        machine_file_owners
-            .entry(machine)
-            .or_default()
-            .push(path.clone());
-        summaries.push(s);
-    }
+    // `machine_config`).
+    let loaded = loaded_files(db, ws);
+    summaries.extend(loaded.summaries.iter());
     // Machine-level `clan.core.vars.settings.secretStore` settings, by module.
     let mut store_defs: BTreeMap<&str, Vec<Option<&str>>> = BTreeMap::new();
     for s in &summaries {
@@ -213,18 +197,11 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
             continue;
         };
         let mut owners = machine_owners(idx, name);
-        owners.extend(
-            machine_file_owners
-                .get(name.as_str())
-                .into_iter()
-                .flatten()
-                .cloned(),
-        );
+        owners.extend(loaded.by_machine.get(name).into_iter().flatten().cloned());
         let mut mv = MachineVars {
             complete: !roles_unknown
                 && idx.is_complete_for_machines()
-                && !unread_machines.contains(name.as_str())
-                && !unread_files(db, ws, name, Some(class.as_str())),
+                && !loaded.opaque.contains(name),
             ..Default::default()
         };
         mv.maybe.extend(
