@@ -7,17 +7,10 @@ mod common;
 
 use std::path::Path;
 
-use common::fleet::{backup, diagnostics, findings, restore};
+use common::fleet::{backup, diagnostics, edit, findings, line_of, restore};
 use common::{copy_dir, fleet_copy};
 
 const ZEROTIER: &str = "modules/clan/inventory/services/zerotier.nix";
-
-fn edit(root: &Path, rel: &str, find: &str, replace: &str) {
-    let path = root.join(rel);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(find), "{rel} has no `{find}`");
-    std::fs::write(&path, text.replacen(find, replace, 1)).unwrap();
-}
 
 /// Moves `inputs.clan-core.flakeModules.default` from modules/clan/core.nix into the module
 /// `flake.nix` hands to `mkFlake`, with the flake modules of home-manager and landrun-nix (which
@@ -41,15 +34,6 @@ fn import_flake_modules_in_flake_nix(root: &Path) {
         "    srvos.url = ",
         "    landrun-nix.url = \"github:srid/landrun-nix\";\n\n    srvos.url = ",
     );
-}
-
-fn line_of(root: &Path, rel: &str, marker: &str) -> u64 {
-    let text = std::fs::read_to_string(root.join(rel)).unwrap();
-    let i = text
-        .lines()
-        .position(|l| l.contains(marker))
-        .unwrap_or_else(|| panic!("{rel} has no line with `{marker}`"));
-    i as u64 + 1
 }
 
 #[test]

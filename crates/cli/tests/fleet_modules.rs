@@ -7,25 +7,8 @@ mod common;
 
 use std::path::Path;
 
-use common::fleet::{backup, diagnostics, findings, restore};
+use common::fleet::{assert_clean, backup, diagnostics, edit_all, findings, line_of, restore};
 use common::fleet_copy;
-
-/// Replaces the first occurrence of each `(find, replace)` in `file`, which must contain it.
-fn edit(root: &Path, file: &str, changes: &[(&str, &str)]) {
-    let path = root.join(file);
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    for (find, replace) in changes {
-        assert!(text.contains(find), "{file} no longer contains {find:?}");
-        text = text.replacen(find, replace, 1);
-    }
-    std::fs::write(&path, text).unwrap();
-}
-
-fn assert_clean(root: &Path, after: &str) {
-    let (code, list) = findings(root);
-    assert_eq!(list, vec![], "after {after}");
-    assert_eq!(code, 0, "after {after}");
-}
 
 /// The one finding of `code`, as `(file, line)`.
 fn one(root: &Path, code: &str) -> (String, u64) {
@@ -50,18 +33,13 @@ fn message_of(root: &Path, code: &str) -> (String, String) {
     (severity, message)
 }
 
-fn line_of(root: &Path, file: &str, marker: &str) -> u64 {
-    let text = std::fs::read_to_string(root.join(file)).unwrap();
-    text.lines().position(|l| l.contains(marker)).unwrap() as u64 + 1
-}
-
 #[test]
 fn a_machine_module_that_binds_config_cannot_read_the_flake_through_it() {
     let dir = fleet_copy();
     let root = dir.path();
     let file = "modules/machines/nixos/argon/default.nix";
     let original = std::fs::read_to_string(root.join(file)).unwrap();
-    edit(
+    edit_all(
         root,
         file,
         &[
@@ -96,7 +74,7 @@ fn a_home_manager_user_module_that_binds_config_is_reported_too() {
     let root = dir.path();
     let file = "modules/machines/nixos/argon/default.nix";
     let original = std::fs::read_to_string(root.join(file)).unwrap();
-    edit(
+    edit_all(
         root,
         file,
         &[
@@ -135,7 +113,7 @@ fn a_home_manager_file_import_tree_loads_is_not_a_flake_module() {
         "modules/machines/darwin/cobalt/default.nix",
     ];
     for u in users {
-        edit(root, u, &[("_shell-aliases.nix", "shell-aliases.nix")]);
+        edit_all(root, u, &[("_shell-aliases.nix", "shell-aliases.nix")]);
     }
     assert_one_at(root, "module/not-a-flake-module", new, "home.shellAliases");
     let (severity, message) = message_of(root, "module/not-a-flake-module");
@@ -150,7 +128,7 @@ fn a_home_manager_file_import_tree_loads_is_not_a_flake_module() {
     std::fs::remove_file(root.join(new)).unwrap();
     restore(root, old, &saved);
     for u in users {
-        edit(root, u, &[("/shell-aliases.nix", "/_shell-aliases.nix")]);
+        edit_all(root, u, &[("/shell-aliases.nix", "/_shell-aliases.nix")]);
     }
     assert_clean(root, "putting the leading underscore back");
 }

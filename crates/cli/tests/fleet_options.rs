@@ -5,25 +5,11 @@ mod common;
 
 use std::path::Path;
 
-use common::fleet::{diagnostics, findings};
+use common::fleet::{diagnostics, edit, findings, line_of};
 use common::fleet_copy;
 
 fn write(root: &Path, rel: &str, text: &str) {
     std::fs::write(root.join(rel), text).expect("write a fixture file");
-}
-
-fn edit(root: &Path, rel: &str, from: &str, to: &str) {
-    let text = std::fs::read_to_string(root.join(rel)).expect("read a fleet file");
-    assert!(text.contains(from), "{rel} contains {from:?}");
-    write(root, rel, &text.replacen(from, to, 1));
-}
-
-fn line_of(root: &Path, rel: &str, needle: &str) -> u64 {
-    let text = std::fs::read_to_string(root.join(rel)).unwrap();
-    text.lines()
-        .position(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("{rel} has {needle:?}")) as u64
-        + 1
 }
 
 /// The home-manager module `pager` declares `programs.pager`; it is imported for ada on

@@ -4,43 +4,17 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::fleet::{backup, diagnostics, findings, restore};
+use common::fleet::{assert_clean, backup, diagnostics, edit, findings, line_of, restore};
 use common::fleet_copy;
 
 const CONFIG: &str = "machines/argon/configuration.nix";
-
-/// The 1-based line of `root/file` holding `marker`.
-fn line_of(root: &Path, file: &str, marker: &str) -> u64 {
-    let text = std::fs::read_to_string(root.join(file)).unwrap();
-    let i = text
-        .lines()
-        .position(|l| l.contains(marker))
-        .unwrap_or_else(|| panic!("`{marker}` is not in {file}"));
-    i as u64 + 1
-}
-
-fn assert_clean(root: &Path) {
-    let (code, list) = findings(root);
-    assert_eq!(list, vec![], "the repaired fleet is clean");
-    assert_eq!(code, 0);
-}
-
-fn edit(root: &Path, file: &str, find: &str, replace: &str) -> String {
-    let path = root.join(file);
-    let original = std::fs::read_to_string(&path).unwrap();
-    assert!(original.contains(find), "`{find}` is not in {file}");
-    std::fs::write(&path, original.replacen(find, replace, 1)).unwrap();
-    original
-}
 
 #[test]
 fn a_machine_configuration_file_s_generators_and_reads_are_the_machine_s() {
     let dir = fleet_copy();
     let root = dir.path();
     let tmp = tempfile::tempdir().unwrap();
-    assert_clean(root);
+    assert_clean(root, "the repair");
 
     // The generator only `configuration.nix` declares was never generated.
     let gen_dir = "vars/per-machine/argon/node-id";
@@ -58,7 +32,7 @@ fn a_machine_configuration_file_s_generators_and_reads_are_the_machine_s() {
         "{message}"
     );
     restore(root, gen_dir, &saved);
-    assert_clean(root);
+    assert_clean(root, "the repair");
 
     // Without the file that declares it, its vars are left over (only a guess: argon imports
     // modules of other flakes).
@@ -68,7 +42,7 @@ fn a_machine_configuration_file_s_generators_and_reads_are_the_machine_s() {
     assert_eq!((d[0].0.as_str(), d[0].2.as_str()), ("vars/orphan", "info"));
     assert!(d[0].3.contains("(`node-id`)"), "{}", d[0].3);
     restore(root, CONFIG, &saved);
-    assert_clean(root);
+    assert_clean(root, "the repair");
 
     // A misspelt read of it: argon imports modules infra-check cannot read, so a near miss.
     let original = edit(
@@ -88,14 +62,14 @@ fn a_machine_configuration_file_s_generators_and_reads_are_the_machine_s() {
     assert_eq!(d[0].2, "warning");
     assert!(d[0].3.contains("did you mean `node-id`?"), "{}", d[0].3);
     std::fs::write(root.join(CONFIG), original).unwrap();
-    assert_clean(root);
+    assert_clean(root, "the repair");
 }
 
 #[test]
 fn a_secret_not_deployed_but_still_encrypted_for_a_machine_is_stale_access() {
     let dir = fleet_copy();
     let root = dir.path();
-    assert_clean(root);
+    assert_clean(root, "the repair");
     // `user-password` of clan-core's users service has `deploy = false`: only its hash goes
     // to the machines. A link left from an older clan-core still gives argon access.
     let link = root.join("vars/shared/user-password-ada/user-password/machines/argon");
@@ -122,5 +96,5 @@ fn a_secret_not_deployed_but_still_encrypted_for_a_machine_is_stale_access() {
     // Repaired as `clan vars fix argon` does: the link is removed.
     std::fs::remove_file(&link).unwrap();
     std::fs::remove_dir(link.parent().unwrap()).unwrap();
-    assert_clean(root);
+    assert_clean(root, "the repair");
 }

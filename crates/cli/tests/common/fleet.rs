@@ -80,3 +80,39 @@ pub fn restore(root: &Path, rel: &str, saved: &Path) {
         std::fs::rename(saved, &dst).unwrap();
     }
 }
+
+/// Replaces the first `find` in `root/file` by `replace` and returns the text before.
+pub fn edit(root: &Path, file: &str, find: &str, replace: &str) -> String {
+    let path = root.join(file);
+    let original = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        original.contains(find),
+        "{file} no longer contains {find:?}"
+    );
+    std::fs::write(&path, original.replacen(find, replace, 1)).unwrap();
+    original
+}
+
+/// [`edit`] for each `(find, replace)` in turn.
+pub fn edit_all(root: &Path, file: &str, changes: &[(&str, &str)]) {
+    for (find, replace) in changes {
+        edit(root, file, find, replace);
+    }
+}
+
+/// The 1-based line of `root/file` holding `marker`.
+pub fn line_of(root: &Path, file: &str, marker: &str) -> u64 {
+    let text = std::fs::read_to_string(root.join(file)).unwrap();
+    let i = text
+        .lines()
+        .position(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("{file} has no line with {marker:?}"));
+    i as u64 + 1
+}
+
+/// The fleet has no finding at all, and exits 0.
+pub fn assert_clean(root: &Path, after: &str) {
+    let (code, list) = findings(root);
+    assert_eq!(list, vec![], "after {after}");
+    assert_eq!(code, 0, "after {after}");
+}
