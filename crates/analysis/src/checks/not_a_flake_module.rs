@@ -8,7 +8,7 @@
 //! nothing declares throws "The option `boot' does not exist" (flake-parts' top level has no
 //! `freeformType`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::db::{file_by_path, Db, Workspace};
 use crate::diagnostic::{Diagnostic, Location};
@@ -68,6 +68,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
     let modules = module_files(db, ws);
     // Files import-tree loads, with the roots that load them.
     let mut collected: Vec<(String, &str)> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for spec in &roots.import_trees {
         if spec.opaque_filter {
             continue;
@@ -79,7 +80,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
                 .find(|r| f.starts_with(r.as_str()))
                 .map(String::as_str)
                 .unwrap_or("");
-            if !collected.iter().any(|(c, _)| c == &f) {
+            if seen.insert(f.clone()) {
                 collected.push((f, root));
             }
         }
