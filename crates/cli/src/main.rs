@@ -7,11 +7,14 @@ mod explain;
 mod github;
 mod graph;
 mod json;
+#[allow(dead_code)] // Used by the deploy driver and the justfile checks, which come next.
+mod just_dump;
 mod lsp;
 mod machines;
 mod options_dump;
 mod output;
 mod overview;
+mod programs;
 mod progress;
 mod render_human;
 mod report;

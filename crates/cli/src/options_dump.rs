@@ -70,13 +70,13 @@ options of nixos and darwin machines.",
             args.machine
         )));
     };
-    if find_executable("nix").is_none() {
+    if crate::programs::find("nix").is_none() {
         return Err(needs_nix());
     }
     let direnv = root
         .join(".envrc")
         .is_file()
-        .then(|| find_executable("direnv"))
+        .then(|| crate::programs::find("direnv"))
         .flatten();
     let nix = NixRun::new(&root, attribute, &args.machine, direnv);
 
@@ -151,26 +151,6 @@ fn needs_nix() -> CliError {
 command that evaluates the repository."
             .into(),
     )
-}
-
-/// The first executable file called `name` in a directory of PATH.
-fn find_executable(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-}
-
-#[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(path: &Path) -> bool {
-    path.is_file()
 }
 
 /// One evaluation of a machine's options.
