@@ -6,6 +6,13 @@
 //! [severity]
 //! "module/unused" = "off"
 //! "module/class-mismatch" = "warning"
+//! [deploy]                                     # `infra-check deploy`
+//! recipe = "deploy"                            # a justfile recipe; the machine is its first argument
+//! health = ["just", "health", "{machine}"]     # run after each canary (`--canary`)
+//! [build]
+//! recipe = "build-machine"
+//! [rollback]
+//! recipe = "rollback"
 //! ```
 
 use std::collections::BTreeMap;
@@ -35,6 +42,23 @@ pub struct Config {
     pub catalogs: Vec<String>,
     exclude_set: Option<GlobSet>,
     pub problems: Vec<ConfigProblem>,
+    /// `[deploy]`, `[build]`, `[rollback]`: how `infra-check deploy|build|rollback` runs.
+    pub deploy: ActionConfig,
+    pub build: ActionConfig,
+    pub rollback: ActionConfig,
+}
+
+/// One action's section of `infra-check.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionConfig {
+    /// The justfile recipe that performs the action; the machine is its first argument.
+    #[serde(default)]
+    pub recipe: Option<String>,
+    /// A command (program and arguments, `{machine}` replaced by the machine's name) that
+    /// says whether a deployed machine is healthy (exit 0). Only `[deploy]` has one.
+    #[serde(default)]
+    pub health: Vec<String>,
 }
 
 impl PartialEq for Config {
@@ -43,6 +67,9 @@ impl PartialEq for Config {
             && self.exclude == other.exclude
             && self.catalogs == other.catalogs
             && self.problems == other.problems
+            && self.deploy == other.deploy
+            && self.build == other.build
+            && self.rollback == other.rollback
     }
 }
 impl Eq for Config {}
@@ -56,6 +83,12 @@ struct RawConfig {
     severity: BTreeMap<String, String>,
     #[serde(default)]
     catalogs: Vec<String>,
+    #[serde(default)]
+    deploy: ActionConfig,
+    #[serde(default)]
+    build: ActionConfig,
+    #[serde(default)]
+    rollback: ActionConfig,
 }
 
 impl Config {
@@ -107,6 +140,20 @@ impl Config {
             cfg.severity.insert(code, sev);
         }
         cfg.catalogs = raw.catalogs;
+        for (section, action) in [("build", &raw.build), ("rollback", &raw.rollback)] {
+            if !action.health.is_empty() {
+                cfg.problems.push(ConfigProblem {
+                    code: "config/invalid",
+                    message: format!(
+                        "`health` in [{section}] has no effect: only a deploy is followed by a health check. Move it to [deploy]."
+                    ),
+                    range: find("health"),
+                });
+            }
+        }
+        cfg.deploy = raw.deploy;
+        cfg.build = raw.build;
+        cfg.rollback = raw.rollback;
         let mut builder = GlobSetBuilder::new();
         for pat in &raw.exclude {
             match Glob::new(pat) {
@@ -154,6 +201,22 @@ mod tests {
         assert!(!c.is_excluded("modules/a.nix"));
         assert_eq!(c.problems.len(), 1);
         assert_eq!(c.problems[0].code, "config/unknown-code");
+    }
+
+    #[test]
+    fn reads_the_deploy_sections() {
+        let c = Config::parse(Some(
+            "[deploy]\nrecipe = \"deploy\"\nhealth = [\"just\", \"health\", \"{machine}\"]\n[build]\nrecipe = \"b\"\n",
+        ));
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.deploy.recipe.as_deref(), Some("deploy"));
+        assert_eq!(c.deploy.health, ["just", "health", "{machine}"]);
+        assert_eq!(c.build.recipe.as_deref(), Some("b"));
+        assert_eq!(c.rollback, ActionConfig::default());
+        let c = Config::parse(Some("[build]\nhealth = [\"true\"]\n"));
+        assert_eq!(c.problems[0].code, "config/invalid");
+        let c = Config::parse(Some("[deploy]\nrecipes = \"x\"\n"));
+        assert_eq!(c.problems[0].code, "config/invalid");
     }
 
     #[test]

@@ -242,6 +242,12 @@ impl Analysis {
         self.with(|db| file_by_path(db, ws, path).map(|f| line_index(db, f).clone()))
     }
 
+    /// `infra-check.toml` as read (its problems are among the diagnostics).
+    pub fn config(&self) -> Cancellable<Arc<crate::config::Config>> {
+        let ws = self.ws;
+        self.with(|db| config(db, ws).clone())
+    }
+
     /// Machines and service instances, for `infra-check machines` and `graph`.
     pub fn overview(&self) -> Cancellable<crate::clan::overview::Overview> {
         let ws = self.ws;

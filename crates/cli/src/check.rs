@@ -54,7 +54,10 @@ fn analyse(root: &Path) -> Result<Report, CliError> {
 }
 
 /// The texts of every file a diagnostic, related location or fix edit points into.
-fn collect_sources(analysis: &Analysis, diagnostics: &[Diagnostic]) -> Result<Sources, CliError> {
+pub fn collect_sources(
+    analysis: &Analysis,
+    diagnostics: &[Diagnostic],
+) -> Result<Sources, CliError> {
     let mut sources = Sources::default();
     for d in diagnostics {
         let related = d.related.iter().map(|r| r.location.file.as_str());
@@ -80,7 +83,7 @@ fn collect_sources(analysis: &Analysis, diagnostics: &[Diagnostic]) -> Result<So
 
 /// Colour only on a terminal, and never when NO_COLOR is set to a non-empty value
 /// (<https://no-color.org>).
-fn use_colour() -> bool {
+pub fn use_colour() -> bool {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     !no_color && std::io::stdout().is_terminal()
 }

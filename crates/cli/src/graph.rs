@@ -442,6 +442,8 @@ mod tests {
 
     fn overview() -> Overview {
         Overview {
+            machines_complete: true,
+            tags_complete: true,
             machines: vec![
                 machine("a-b", Some("nixos"), &["nixos.base", "nixos.\"x/y\""]),
                 machine("a_b", None, &["nixos.base"]),
@@ -521,6 +523,8 @@ mod tests {
     #[test]
     fn an_empty_fleet_is_an_empty_diagram() {
         let empty = Overview {
+            machines_complete: true,
+            tags_complete: true,
             machines: vec![],
             instances: vec![],
         };

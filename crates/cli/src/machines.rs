@@ -236,6 +236,8 @@ mod tests {
         a.target_host = Some("root@alpha".into());
         let b = machine("b", None);
         let text = render_table(&Overview {
+            machines_complete: true,
+            tags_complete: true,
             machines: vec![a, b],
             instances: vec![],
         });

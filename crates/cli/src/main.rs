@@ -2,6 +2,7 @@
 //! and dispatches to one module per subcommand; the work lives in those modules.
 
 mod check;
+mod deploy;
 mod error;
 mod explain;
 mod github;
@@ -100,8 +101,169 @@ enum Command {
     /// catalog file; named in `infra-check.toml` (`catalogs = ["<file>"]`), the catalog lets
     /// `infra-check check` check the machine's options without running Nix.
     Options(OptionsArgs),
+    /// Show what `deploy`, `build` or `rollback` would run, machine by machine, and which
+    /// machines the checks refuse.
+    ///
+    /// Runs the same analysis as `check`, attributes every finding to the machines it affects
+    /// and prints the batches in the order they would run, each machine with the exact command
+    /// (program, arguments, working directory, whether through direnv). Nothing is run.
+    #[command(after_help = PLAN_AFTER_HELP)]
+    Plan(PlanArgs),
+    /// Deploy machines, in order, refusing every machine the checks find broken.
+    ///
+    /// For each machine: the justfile recipe named in infra-check.toml (`[deploy] recipe`), or
+    /// the justfile's own `deploy` recipe when its first parameter is a machine, else
+    /// `clan machines update <machine>`; through `direnv exec <root>` when the root has an
+    /// `.envrc`. Machines whose roles others wait for (a zerotier controller) go first, as their
+    /// own batch; a failure stops the batches after it. Each command is shown before it runs,
+    /// its output is prefixed with `[machine]`, and a summary table ends the run. Ctrl-C stops
+    /// starting machines and waits for the running ones (twice: interrupts them).
+    #[command(after_help = DEPLOY_AFTER_HELP)]
+    Deploy(DeployArgs),
+    /// Build machines' system closures locally, refusing every machine the checks find broken.
+    ///
+    /// For each machine: the recipe named in infra-check.toml (`[build] recipe`) or the
+    /// justfile's `build` recipe, else `nix build .#nixosConfigurations.<m>.config.system.build.toplevel`
+    /// (`.#darwinConfigurations.<m>.system` for nix-darwin) with the link `result-<m>`.
+    #[command(after_help = DEPLOY_AFTER_HELP)]
+    Build(BuildArgs),
+    /// Switch machines back to their previous generation.
+    ///
+    /// For each machine: the recipe named in infra-check.toml (`[rollback] recipe`) or the
+    /// justfile's `rollback` recipe, else `nixos-rebuild switch --rollback --target-host
+    /// <target>` for NixOS and `darwin-rebuild --rollback` for the nix-darwin machine
+    /// infra-check runs on (a remote nix-darwin machine needs a recipe). Findings in the
+    /// current configuration do not stop a rollback.
+    #[command(after_help = DEPLOY_AFTER_HELP)]
+    Rollback(RollbackArgs),
     /// Run the language server on standard input and output (for editors).
     Lsp,
+}
+
+const PLAN_AFTER_HELP: &str = "\
+Exit codes:
+  0  every selected machine can go ahead
+  1  at least one machine is refused (its findings are shown under it)
+  2  usage error (no machine selected, an unknown machine or tag, a name outside clan's name
+     rule), or the repository could not be analysed
+
+Run `infra-check plan --all` to see the whole fleet.";
+
+const DEPLOY_AFTER_HELP: &str = "\
+Exit codes:
+  0  every selected machine ended ok
+  1  a machine failed, was refused or skipped, or the run was interrupted
+  2  usage or environment error (no machine selected, an unknown machine or tag, a name outside
+     clan's name rule, a missing program, a blocked .envrc); nothing was run
+
+Use --dry-run (or `infra-check plan`) to see what would run.";
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// `[PATH] [MACHINE…]`: the repository (a directory inside it; taken as PATH when it
+    /// contains a `/`, is `.` or `..`, or holds a flake.nix; default `.`), then the machines.
+    #[arg(value_name = "PATH|MACHINE")]
+    pub words: Vec<String>,
+
+    /// Select the machines that have this tag; repeat it to select those with every tag given.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// Select every machine of the clan.
+    #[arg(long)]
+    pub all: bool,
+
+    /// How to print the plan and the results.
+    #[arg(long, value_enum, default_value_t = DeployFormat::Human, value_name = "FORMAT")]
+    pub format: DeployFormat,
+}
+
+/// Output formats of `plan`, `deploy`, `build` and `rollback`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeployFormat {
+    /// For people: the plan, the commands' output prefixed with `[machine]`, a summary table.
+    Human,
+    /// For scripts: one JSON document in a versioned schema ("version": 1) on standard
+    /// output; the plan and the commands' output go to standard error.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    /// The action to plan.
+    #[arg(long, value_enum, default_value_t = deploy::Action::Deploy, value_name = "ACTION")]
+    pub action: deploy::Action,
+
+    /// Refuse machines with warnings too, as `deploy --deny-warnings` does.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    /// Show what would run, and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How many machines of a batch to handle at once.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+
+    /// Deploy the first machine of each batch alone and run the health check (`[deploy]
+    /// health` in infra-check.toml) before the rest; a failed check rolls it back and stops.
+    #[arg(long)]
+    pub canary: bool,
+
+    /// Deploy machines even when findings of the checks affect them (they are listed).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Refuse machines with warnings too, not only errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    /// Show what would run, and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How many machines to build at once.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+
+    /// Build machines even when findings of the checks affect them.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Refuse machines with warnings too, not only errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// `[PATH] MACHINE…`: the repository (as for deploy), then the machines to roll back.
+    #[arg(value_name = "PATH|MACHINE", required = true)]
+    pub words: Vec<String>,
+
+    /// Show what would run, and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How to print the plan and the results.
+    #[arg(long, value_enum, default_value_t = DeployFormat::Human, value_name = "FORMAT")]
+    pub format: DeployFormat,
 }
 
 #[derive(Debug, Args)]
@@ -287,6 +449,32 @@ struct ExplainArgs {
     list: bool,
 }
 
+/// The driver's request for `targets`, adjusted by `set`.
+fn request(
+    action: deploy::Action,
+    targets: &TargetArgs,
+    set: impl FnOnce(&mut deploy::Request),
+) -> deploy::Request {
+    let (path, machines) = deploy::split_path(&targets.words);
+    let mut r = deploy::Request {
+        action,
+        path,
+        wanted: deploy::Wanted {
+            machines,
+            tags: targets.tags.clone(),
+            all: targets.all,
+        },
+        dry_run: false,
+        jobs: 1,
+        canary: false,
+        force: false,
+        deny_warnings: false,
+        json: targets.format == DeployFormat::Json,
+    };
+    set(&mut r);
+    r
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -304,6 +492,35 @@ fn main() -> ExitCode {
         Command::Options(args) => match args.command {
             OptionsCommand::Dump(args) => options_dump::run(&args),
         },
+        Command::Plan(a) => deploy::run(request(deploy::Action::Deploy, &a.targets, |r| {
+            r.action = a.action;
+            r.dry_run = true;
+            r.deny_warnings = a.deny_warnings;
+        })),
+        Command::Deploy(a) => deploy::run(request(deploy::Action::Deploy, &a.targets, |r| {
+            r.dry_run = a.dry_run;
+            r.jobs = a.jobs;
+            r.canary = a.canary;
+            r.force = a.force;
+            r.deny_warnings = a.deny_warnings;
+        })),
+        Command::Build(a) => deploy::run(request(deploy::Action::Build, &a.targets, |r| {
+            r.dry_run = a.dry_run;
+            r.jobs = a.jobs;
+            r.force = a.force;
+            r.deny_warnings = a.deny_warnings;
+        })),
+        Command::Rollback(a) => {
+            let targets = TargetArgs {
+                words: a.words,
+                tags: Vec::new(),
+                all: false,
+                format: a.format,
+            };
+            deploy::run(request(deploy::Action::Rollback, &targets, |r| {
+                r.dry_run = a.dry_run;
+            }))
+        }
         Command::Lsp => lsp::run(),
     };
     match result {

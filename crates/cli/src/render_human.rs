@@ -27,22 +27,28 @@ use crate::report::{may_quote, Report, Source, Sources, Summary};
 
 /// Renders every diagnostic and the summary line; `colour` adds ANSI styling.
 pub fn render(report: &Report, colour: bool) -> String {
-    let renderer = if colour {
-        Renderer::styled()
-    } else {
-        Renderer::plain()
-    };
-    let mut out = String::new();
-    for d in &report.diagnostics {
-        out.push_str(&renderer.render(&[group(d, &report.sources)]));
-        out.push_str("\n\n");
-    }
+    let mut out = render_diagnostics(&report.diagnostics, &report.sources, colour);
     let summary = Summary::of(report).line();
     if colour {
         out.push_str(&format!("\x1b[1m{summary}\x1b[0m\n"));
     } else {
         out.push_str(&summary);
         out.push('\n');
+    }
+    out
+}
+
+/// Renders `diagnostics` (each followed by a blank line), without a summary.
+pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &Sources, colour: bool) -> String {
+    let renderer = if colour {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let mut out = String::new();
+    for d in diagnostics {
+        out.push_str(&renderer.render(&[group(d, sources)]));
+        out.push_str("\n\n");
     }
     out
 }

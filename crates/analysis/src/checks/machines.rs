@@ -40,7 +40,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let by_roles = configured_by_roles(model);
     for m in model.machines.values() {
         let loc = m.location();
-        if !valid_name(&m.name) {
+        if !crate::clan::model::valid_machine_name(&m.name) {
             out.push(Diagnostic::new(
                 "machine/invalid-name",
                 &loc.file,
@@ -164,13 +164,4 @@ fn machine_module_name<'a>(class: &str, name: &'a str) -> Option<&'a str> {
     let rest = name.strip_prefix("machines/")?;
     let (c, m) = rest.split_once('/')?;
     (c == class && !m.is_empty() && !m.contains('/')).then_some(m)
-}
-
-pub(crate) fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
 }

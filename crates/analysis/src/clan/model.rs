@@ -202,3 +202,15 @@ pub struct ModuleLiteral {
     /// The module that sets it, as in import contexts (`flake.modules.nixos.web`).
     pub owner: String,
 }
+
+/// clan's rule for machine names (`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`, at most 63 characters:
+/// a host name label), which also keeps a name from ever being read as an option or as shell
+/// syntax by the commands it is handed to.
+pub fn valid_machine_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+}

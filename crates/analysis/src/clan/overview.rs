@@ -11,6 +11,11 @@ use crate::index::module_index;
 pub struct Overview {
     pub machines: Vec<MachineInfo>,
     pub instances: Vec<InstanceInfo>,
+    /// `machines` is every machine of the clan (the inventory and `clan.machines` could be
+    /// read in full), so a name not among them is not a machine.
+    pub machines_complete: bool,
+    /// Every machine's `tags` is complete.
+    pub tags_complete: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,5 +157,7 @@ pub fn overview(db: &dyn Db, ws: Workspace) -> Overview {
     Overview {
         machines,
         instances,
+        machines_complete: model.machines_complete,
+        tags_complete: model.tags_complete,
     }
 }
