@@ -145,3 +145,92 @@ fn an_unreadable_machine_import_makes_the_machine_reach_every_module() {
     "#]]
     .assert_eq(&out);
 }
+
+/// `web` and `db` get the generator `api` from module `base`; only `web`'s vars exist.
+const VARS: &str = r#"#- /flake.nix
+{
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.clan-core.url = "github:clan-lol/clan-core";
+  outputs = inputs@{ flake-parts, ... }:
+    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+#- /modules/base.nix
+{ config, ... }:
+{
+  flake.modules.nixos.base = {
+    clan.core.vars.generators.api = { files.id.secret = false; script = "generate"; };
+  };
+  clan.inventory.machines = { web = { }; db = { }; };
+  clan.machines.web.imports = [ config.flake.modules.nixos.base ];
+  clan.machines.db.imports = [ config.flake.modules.nixos.base ];
+}
+#- /vars/per-machine/web/api/id/value
+api-1
+"#;
+
+#[test]
+fn missing_vars_affect_exactly_the_machine_lacking_them() {
+    expect![[r#"
+        vars/missing modules/base.nix:4 -> db
+    "#]]
+    .assert_eq(&attributed(VARS));
+}
+
+#[test]
+fn a_missing_shared_generator_affects_every_machine_needing_it() {
+    let fixture = VARS
+        .replace(
+            "files.id.secret = false;",
+            "share = true; files.id.secret = false;",
+        )
+        .replace("#- /vars/per-machine/web/api/id/value\napi-1\n", "");
+    expect![[r#"
+        vars/missing modules/base.nix:4 -> db web
+    "#]]
+    .assert_eq(&attributed(&fixture));
+}
+
+#[test]
+fn vars_of_a_machine_that_is_gone_affect_no_machine() {
+    let fixture = format!("{VARS}#- /vars/per-machine/db/api/id/value\napi-2\n#- /vars/per-machine/old/api/id/value\napi-0\n");
+    expect![[r#"
+        vars/orphan flake.nix:1 -> -
+    "#]]
+    .assert_eq(&attributed(&fixture));
+}
+
+#[test]
+fn an_option_error_of_a_standalone_home_configuration_affects_no_machine() {
+    let home = |modules: &str| {
+        with_flake(&format!(
+            r#"#- /modules/home.nix
+{{ config, inputs, ... }}: {{
+  flake.modules.homeManager.tool = {{ lib, ... }}: {{
+    options.mytool.port = lib.mkOption {{ type = lib.types.port; }};
+    config.mytool.port = "eighty";
+  }};
+  flake.homeConfigurations.ada = inputs.home-manager.lib.homeManagerConfiguration {{
+    modules = [ config.flake.modules.homeManager.tool ];
+  }};
+  flake.modules.nixos.web = {{
+    imports = [ inputs.home-manager.nixosModules.home-manager ];
+    home-manager.users.ada.imports = [ {modules} ];
+  }};
+  clan.inventory.machines = {{ web = {{ }}; db = {{ }}; }};
+  clan.machines.web.imports = [ config.flake.modules.nixos.web ];
+  clan.machines.db = {{ }};
+}}
+"#
+        ))
+    };
+    expect![[r#"
+        option/type-mismatch modules/home.nix:4 -> -
+    "#]]
+    .assert_eq(&attributed(&home("")));
+    // The same module in a machine's home-manager user: that machine.
+    expect![[r#"
+        option/type-mismatch modules/home.nix:4 -> web
+    "#]]
+    .assert_eq(&attributed(&home("config.flake.modules.homeManager.tool")));
+}
