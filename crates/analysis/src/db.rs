@@ -218,6 +218,13 @@ impl Analysis {
         self.with(|db| crate::checks::workspace_diagnostics(db, ws).clone())
     }
 
+    /// Parallel to [`Analysis::diagnostics`]: element `i` says which machines diagnostic `i`
+    /// affects (see [`crate::attribution`]).
+    pub fn affected_machines(&self) -> Cancellable<Arc<Vec<crate::attribution::Affects>>> {
+        let ws = self.ws;
+        self.with(|db| crate::attribution::affected_machines(db, ws).clone())
+    }
+
     /// The diagnostics of one file (the workspace result filtered, so cross-file findings that
     /// point into this file are included).
     pub fn file_diagnostics(&self, path: &str) -> Cancellable<Vec<Diagnostic>> {

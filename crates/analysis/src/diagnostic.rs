@@ -130,6 +130,11 @@ pub struct Diagnostic {
     pub location: Location,
     pub related: Vec<Related>,
     pub fix: Option<Fix>,
+    /// The machines whose configuration the finding breaks, when the check knows them
+    /// (`None`: [`crate::attribution`] decides from where the finding is). Not rendered: the
+    /// deploy driver reads it through `Analysis::affected_machines`.
+    #[serde(skip)]
+    pub machines: Option<crate::attribution::Affects>,
 }
 
 impl Diagnostic {
@@ -144,6 +149,7 @@ impl Diagnostic {
             },
             related: Vec::new(),
             fix: None,
+            machines: None,
         }
     }
     pub fn with_related(
@@ -164,6 +170,45 @@ impl Diagnostic {
     pub fn with_fix(mut self, fix: Fix) -> Self {
         self.fix = Some(fix);
         self
+    }
+    /// Says which machines the finding breaks (added to those already named; an empty list
+    /// says it breaks none).
+    pub fn for_machines<S: Into<String>>(mut self, machines: impl IntoIterator<Item = S>) -> Self {
+        let named =
+            crate::attribution::Affects::Machines(machines.into_iter().map(Into::into).collect());
+        self.machines = Some(match self.machines.take() {
+            Some(a) => a.union(named),
+            None => named,
+        });
+        self
+    }
+    /// Says the finding breaks every machine of the clan (or that which ones cannot be known).
+    pub fn for_all_machines(mut self) -> Self {
+        self.machines = Some(crate::attribution::Affects::All);
+        self
+    }
+    /// Says the finding breaks what `affects` says (`None`: decided by where the finding is).
+    pub fn affecting(mut self, affects: Option<crate::attribution::Affects>) -> Self {
+        self.machines = affects;
+        self
+    }
+    /// The same finding, whichever machines each copy names.
+    pub fn same_finding(&self, other: &Diagnostic) -> bool {
+        (
+            self.code,
+            self.severity,
+            &self.message,
+            &self.location,
+            &self.related,
+            &self.fix,
+        ) == (
+            other.code,
+            other.severity,
+            &other.message,
+            &other.location,
+            &other.related,
+            &other.fix,
+        )
     }
     pub fn file(&self) -> &str {
         &self.location.file

@@ -4,6 +4,7 @@
 //! Data flows one way: files → [`db::parse`] → per-file summary ([`summary`]) → workspace
 //! index ([`index`]) → [`checks`]. Nothing here prints, exits or reads the environment.
 
+pub mod attribution;
 pub mod codes;
 pub mod complexity;
 pub mod config;
@@ -31,6 +32,7 @@ pub mod walk;
 mod checks;
 pub mod clan;
 
+pub use attribution::Affects;
 pub use db::{Analysis, AnalysisHost, Cancellable, Cancelled};
 pub use diagnostic::{Diagnostic, Fix, Location, Related, Severity, TextEdit, TextRange};
 pub use line_index::{LineCol, LineIndex};
@@ -38,3 +40,6 @@ pub use loader::{find_root, load, scan, Loaded, Scan};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod attribution_tests;

@@ -80,6 +80,18 @@ pub fn named_paths(db: &dyn Db, file: SourceFile) -> Arc<Named> {
     Arc::new(out)
 }
 
+/// The root-relative path a path literal without interpolation names, from a file in `dir`.
+pub fn literal_target(dir: &str, node: &rnix::SyntaxNode) -> Option<String> {
+    let mut literal = String::new();
+    for part in path_parts(node)? {
+        match part {
+            PathPart::Literal(s) => literal.push_str(&s),
+            PathPart::Interpolation(_) => return None,
+        }
+    }
+    normalize_join(dir, &literal)
+}
+
 /// Whether a path literal names a file as data rather than as Nix to evaluate: it is copied
 /// into the store by a string interpolation (`"cp ${./home.nix} …"`) or its text is read
 /// (`builtins.readFile ./x.nix`, `lib.fileContents ./x.nix`).

@@ -49,12 +49,16 @@ fn clan_fields(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 ));
             }
             message.push('.');
-            out.push(Diagnostic::new(
-                "deprecated/clan-field",
-                &n.location.file,
-                n.location.range,
-                message,
-            ));
+            // A field of the clan itself, read for every machine.
+            out.push(
+                Diagnostic::new(
+                    "deprecated/clan-field",
+                    &n.location.file,
+                    n.location.range,
+                    message,
+                )
+                .for_all_machines(),
+            );
         }
     }
     out
@@ -79,6 +83,7 @@ fn inventory_services(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 l.range,
                 "`inventory.services` was removed from clan-core and now throws; move each `services.<module>.<instance>` to `inventory.instances.<instance>` with `module.name = \"<module>\"` and roles as attribute sets of machines.".into(),
             )
+            .for_all_machines()
         })
         .collect()
 }

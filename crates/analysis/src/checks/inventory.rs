@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::edits::{rename_edit, BareName};
+use crate::attribution::Affects;
 use crate::clan::model::{Member, Setting};
 use crate::clan::resolve::{clan_model, ClanModel, Instance, Role};
 use crate::clan::services::{resolve, Resolution, RoleView, ServiceView};
@@ -18,6 +19,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let mut per_service: BTreeMap<String, Vec<&Instance>> = BTreeMap::new();
     let mut views: BTreeMap<String, ServiceView> = BTreeMap::new();
     let mut suggester = Suggester::new();
+    let by_service = service_members(model);
     for inst in model.instances.values() {
         if inst.roles_known && inst.roles.is_empty() {
             out.push(Diagnostic::new(
@@ -28,7 +30,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                     "Instance `{}` has no roles, so no machine gets the service; clan-core refuses it (\"must define members via 'roles'\"). Add `roles.<role>.machines.<machine> = {{ }};` or remove the instance.",
                     inst.name
                 ),
-            ));
+            ).for_all_machines());
         }
         for role in inst.roles.values() {
             shape(inst, role, &mut out);
@@ -37,7 +39,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         match resolve(model, inst) {
             Resolution::Service(view) => {
                 per_service.entry(view.name.clone()).or_default().push(inst);
-                roles(model, inst, &view, &mut out);
+                let service = by_service.get(&view.name).cloned().unwrap_or(Affects::All);
+                roles(model, inst, &view, &service, &mut out);
                 views.insert(view.name.clone(), view);
             }
             Resolution::UnknownInput { input, location } => {
@@ -52,7 +55,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                         inst.name,
                         inputs.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
                     ),
-                ));
+                ).for_all_machines());
             }
             Resolution::UnknownService {
                 name,
@@ -73,12 +76,15 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 } else if !message.ends_with('.') {
                     message.push('.');
                 }
-                out.push(Diagnostic::new(
-                    "inventory/unknown-service",
-                    &location.file,
-                    location.range,
-                    message,
-                ));
+                out.push(
+                    Diagnostic::new(
+                        "inventory/unknown-service",
+                        &location.file,
+                        location.range,
+                        message,
+                    )
+                    .for_all_machines(),
+                );
             }
             Resolution::Unknowable => {}
         }
@@ -98,10 +104,58 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                             insts.len(),
                             insts.iter().map(|i| format!("`{}`", i.name)).collect::<Vec<_>>().join(", ")
                         ),
-                    ));
+                    ).affecting(by_service.get(service).cloned().or(Some(Affects::All))));
                 }
             }
         }
+    }
+    out
+}
+
+/// The machines holding a role of an instance (every machine when some role's members
+/// cannot be read).
+pub(crate) fn instance_members(model: &ClanModel, inst: &Instance) -> Affects {
+    if !inst.roles_known {
+        return Affects::All;
+    }
+    let mut out = Affects::none();
+    for role in inst.roles.values() {
+        out = out.union(role_members(model, role));
+    }
+    out
+}
+
+fn role_members(model: &ClanModel, role: &Role) -> Affects {
+    match model.role_assignments(role) {
+        Some(a) => Affects::Machines(a.into_iter().map(|a| a.machine).collect()),
+        None => Affects::All,
+    }
+}
+
+/// The machines holding a role of some instance of each service. clan-core evaluates all the
+/// instances of one service module together (`modules/clan/distributed-services.nix` groups
+/// them), so an instance the service refuses (a role it does not define) fails every one of
+/// its machines. An instance whose service cannot be known may be of any service.
+fn service_members(model: &ClanModel) -> BTreeMap<String, Affects> {
+    let mut out: BTreeMap<String, Affects> = BTreeMap::new();
+    let mut anywhere = if model.instances_complete {
+        Affects::none()
+    } else {
+        Affects::All
+    };
+    for inst in model.instances.values() {
+        let members = instance_members(model, inst);
+        match resolve(model, inst) {
+            Resolution::Service(view) => {
+                let e = out.entry(view.name.clone()).or_insert_with(Affects::none);
+                *e = std::mem::replace(e, Affects::All).union(members);
+            }
+            Resolution::Unknowable => anywhere = anywhere.union(members),
+            _ => {}
+        }
+    }
+    for a in out.values_mut() {
+        *a = std::mem::replace(a, Affects::All).union(anywhere.clone());
     }
     out
 }
@@ -169,6 +223,7 @@ fn shape(inst: &Instance, role: &Role, out: &mut Vec<Diagnostic>) {
                     role.name, inst.name
                 ),
             )
+            .for_all_machines()
             .with_fix(Fix {
                 message: "Turn the list into an attribute set.".into(),
                 edits: vec![TextEdit {
@@ -204,12 +259,16 @@ fn members(
             } else {
                 message.push('.');
             }
+            // clan-core keeps the name as a member (`resolveTags` passes explicit members
+            // through), so the other members' configuration is built with a machine that does
+            // not exist.
             let mut d = Diagnostic::new(
                 "inventory/unknown-machine",
                 &m.location.file,
                 m.location.range,
                 message,
-            );
+            )
+            .affecting(Some(instance_members(model, inst)));
             if let Some(best) = best {
                 let machine = &model.machines[best];
                 let l = machine.location();
@@ -241,18 +300,28 @@ fn members(
                     Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
                     None => message.push('.'),
                 }
-                out.push(Diagnostic::new(
-                    "inventory/unknown-tag",
-                    &t.location.file,
-                    t.location.range,
-                    message,
-                ));
+                // clan-core only warns; the members get a service without the machines meant.
+                out.push(
+                    Diagnostic::new(
+                        "inventory/unknown-tag",
+                        &t.location.file,
+                        t.location.range,
+                        message,
+                    )
+                    .affecting(Some(instance_members(model, inst))),
+                );
             }
         }
     }
 }
 
-fn roles(model: &ClanModel, inst: &Instance, view: &ServiceView, out: &mut Vec<Diagnostic>) {
+fn roles(
+    model: &ClanModel,
+    inst: &Instance,
+    view: &ServiceView,
+    service: &Affects,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(service_roles) = &view.roles else {
         return;
     };
@@ -275,19 +344,17 @@ fn roles(model: &ClanModel, inst: &Instance, view: &ServiceView, out: &mut Vec<D
                 Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
                 None => message.push('.'),
             }
-            out.push(Diagnostic::new(
-                "inventory/unknown-role",
-                &loc.file,
-                loc.range,
-                message,
-            ));
+            out.push(
+                Diagnostic::new("inventory/unknown-role", &loc.file, loc.range, message)
+                    .affecting(Some(service.clone())),
+            );
             continue;
         };
         settings(model, inst, role, rv, out);
         let Some(assignments) = model.role_assignments(role) else {
             continue;
         };
-        cardinality(inst, role, rv, view, &assignments, out);
+        cardinality(model, inst, role, rv, view, &assignments, out);
         darwin(model, inst, role, rv, view, &assignments, out);
         assigned.insert(role.name.as_str(), assignments);
     }
@@ -314,7 +381,7 @@ fn roles(model: &ClanModel, inst: &Instance, view: &ServiceView, out: &mut Vec<D
                     "Instance `{}` of service `{}` has no `{name}` role, but it requires at least {min} machine(s) in it{note}. Add `roles.{name}.machines.<machine> = {{ }};`.",
                     inst.name, view.display
                 ),
-            ));
+            ).affecting(Some(instance_members(model, inst))));
         }
     }
     for (a, b, why) in &view.exclusive_roles {
@@ -335,7 +402,8 @@ fn roles(model: &ClanModel, inst: &Instance, view: &ServiceView, out: &mut Vec<D
                             why.replace("{machine}", &x.machine).replace("{instance}", &inst.name)
                         ),
                     )
-                    .with_related(&x.location.file, x.location.range, format!("it holds `{a}` here")),
+                    .with_related(&x.location.file, x.location.range, format!("it holds `{a}` here"))
+                    .for_machines([x.machine.as_str()]),
                 );
             }
         }
@@ -350,6 +418,7 @@ fn via(a: &crate::clan::resolve::Assignment) -> String {
 }
 
 fn cardinality(
+    model: &ClanModel,
     inst: &Instance,
     role: &Role,
     rv: &RoleView,
@@ -369,6 +438,8 @@ fn cardinality(
         .as_ref()
         .map(|n| format!(" ({n})"))
         .unwrap_or_default();
+    // The instance's machines get a service whose roles are not filled as it needs.
+    let members = Some(instance_members(model, inst));
     if let Some(min) = rv.min_machines {
         if n < min {
             out.push(Diagnostic::new(
@@ -379,7 +450,7 @@ fn cardinality(
                     "Role `{}` of service `{}` instance `{}` requires at least {min} machine(s) but {n} are assigned: {list}{note}.",
                     role.name, view.display, inst.name
                 ),
-            ));
+            ).affecting(members.clone()));
         }
     }
     if let Some(max) = rv.max_machines {
@@ -401,7 +472,8 @@ fn cardinality(
                         role.name, view.display, inst.name
                     ),
                 )
-                .with_related(&loc.file, loc.range, format!("role `{}` is declared here", role.name)),
+                .with_related(&loc.file, loc.range, format!("role `{}` is declared here", role.name))
+                .affecting(members),
             );
         }
     }
@@ -442,6 +514,7 @@ fn darwin(
         }
     }
     for (a, machines) in by_place {
+        let machines_named: Vec<String> = machines.iter().map(|m| m.to_string()).collect();
         let names = machines
             .iter()
             .map(|m| format!("`{m}`"))
@@ -481,7 +554,7 @@ fn darwin(
             let l = m.class_location.clone().unwrap_or_else(|| m.location());
             d = d.with_related(&l.file, l.range, format!("`{name}` is a darwin machine"));
         }
-        out.push(d);
+        out.push(d.for_machines(machines_named));
     }
 }
 
@@ -492,20 +565,42 @@ fn settings(
     rv: &RoleView,
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut all: Vec<(&Setting, String)> = role
+    // Each setting with the machines it is evaluated for: the role's for its own settings, the
+    // machine for a member's, the tag's machines for a tag's.
+    let mut all: Vec<(&Setting, String, Affects)> = role
         .settings
         .iter()
-        .map(|s| (s, format!("roles.{}.settings", role.name)))
+        .map(|s| {
+            (
+                s,
+                format!("roles.{}.settings", role.name),
+                role_members(model, role),
+            )
+        })
         .collect();
-    for m in role.machines.iter().chain(role.tags.iter()) {
+    for m in &role.machines {
         for s in &m.settings.entries {
             all.push((
                 s,
                 format!("settings of `{}` in role `{}`", m.name, role.name),
+                Affects::Machines([m.name.clone()].into()),
             ));
         }
     }
-    for (s, place) in &all {
+    for t in &role.tags {
+        let tagged = match model.tag_members(&t.name) {
+            Some(ms) => Affects::Machines(ms.into_iter().map(|m| m.name.clone()).collect()),
+            None => Affects::All,
+        };
+        for s in &t.settings.entries {
+            all.push((
+                s,
+                format!("settings of `{}` in role `{}`", t.name, role.name),
+                tagged.clone(),
+            ));
+        }
+    }
+    for (s, place, affects) in &all {
         match rv.known_options.get(&s.key) {
             Some(spec) => {
                 if let Some(v) = &s.value {
@@ -527,7 +622,7 @@ fn settings(
                                 format!("`{}` is declared here", s.key),
                             );
                         }
-                        out.push(d);
+                        out.push(d.affecting(Some(affects.clone())));
                     }
                 }
             }
@@ -551,12 +646,15 @@ fn settings(
                             .join(", ")
                     )),
                 }
-                out.push(Diagnostic::new(
-                    "inventory/unknown-setting",
-                    &s.location.file,
-                    s.location.range,
-                    message,
-                ));
+                out.push(
+                    Diagnostic::new(
+                        "inventory/unknown-setting",
+                        &s.location.file,
+                        s.location.range,
+                        message,
+                    )
+                    .affecting(Some(affects.clone())),
+                );
             }
         }
     }
@@ -610,7 +708,7 @@ fn required(
                     format!("`{name}` is declared here without a default"),
                 );
             }
-            out.push(d);
+            out.push(d.for_machines([m.name.as_str()]));
         }
     }
     let _ = model;

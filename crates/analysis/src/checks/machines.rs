@@ -49,7 +49,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                     "`{}` is not a valid clan machine name: clan accepts letters, digits and inner hyphens (`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`), at most 63 characters.",
                     m.name
                 ),
-            ));
+            ).for_machines([m.name.as_str()]));
         }
         // clan-core imports these files of the machine's directory when they exist.
         let files = crate::machine_config::loaded_names(m.class.as_deref());
@@ -70,7 +70,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                     m.name,
                     crate::summary::attr_display(&m.name)
                 ),
-            ));
+            ).for_machines([m.name.as_str()]));
         }
     }
     // Machine modules (`machines/<class>/<name>`) that no `clan.machines` entry imports.
@@ -109,7 +109,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                     "The machine module `flake.modules.{class}.\"{name}\"` is not used by any `clan.machines` entry, so machine `{machine}` never gets it. Register it with `clan.machines.{}.imports = [ config.flake.modules.{class}.\"{name}\" ];`.",
                     crate::summary::attr_display(machine)
                 ),
-            ));
+            ).for_machines([machine]));
         }
     }
     for hp in &model.host_platforms {
@@ -142,6 +142,12 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                     }
                 ),
             };
+            // In a machine's own module, that machine; in a deferred module, the machines the
+            // module reaches (decided by where it is).
+            let machine = match &hp.context {
+                ContextClass::Machine(m) => Some(m.as_str()),
+                ContextClass::Known(_) => None,
+            };
             out.push(Diagnostic::new(
                 "platform/host-platform-mismatch",
                 &hp.location.file,
@@ -153,7 +159,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                     if class == "darwin" { "nix-darwin (machineClass \"darwin\")" } else { "NixOS" },
                     if class == "darwin" { "\"aarch64-darwin\" or \"x86_64-darwin\"" } else { "\"x86_64-linux\" or \"aarch64-linux\"" }
                 ),
-            ));
+            ).affecting(machine.map(|m| crate::attribution::Affects::Machines([m.to_owned()].into()))));
         }
     }
     out

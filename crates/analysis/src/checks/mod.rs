@@ -75,7 +75,19 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
             &b.message,
         ))
     });
-    out.dedup();
+    // One finding reached along several paths (a module in two machines) is shown once, and
+    // breaks every machine any copy names; a copy that names none leaves the decision to
+    // where the finding is.
+    out.dedup_by(|later, kept| {
+        if !later.same_finding(kept) {
+            return false;
+        }
+        kept.machines = match (kept.machines.take(), later.machines.take()) {
+            (Some(k), Some(l)) => Some(k.union(l)),
+            _ => None,
+        };
+        true
+    });
     Arc::new(out)
 }
 

@@ -251,7 +251,8 @@ fn machine_level_mismatch<'a>(
                 class_display(other),
                 class_display(class)
             ),
-        );
+        )
+        .for_machines([machine]);
         for i in items.iter().take(3) {
             d = d.with_related(
                 &i.location.file,
@@ -299,6 +300,7 @@ fn unused(
         {
             continue;
         }
+        // Nothing imports it, so no configuration is made of it.
         let mut d = Diagnostic::new(
             "module/unused",
             &defs[0].file,
@@ -307,7 +309,8 @@ fn unused(
                 "`{}` is defined but nothing in this flake imports it.",
                 module_path(class, name)
             ),
-        );
+        )
+        .for_machines(std::iter::empty::<String>());
         for other in &defs[1..] {
             d = d.with_related(&other.file, other.range, "also defined here");
         }

@@ -180,4 +180,6 @@ fn not_a_flake_module(
             "import-tree loads every `.nix` file below `{root_shown}/` whose path has no `/_` as a flake-parts module, and so loads `{file}`, but it is {what}: flake-parts fails with {failure}. Rename it to `{dir}_{name}` (or move it under a `_`-prefixed directory, or out of `{root_shown}/`) so import-tree skips it, and import it by its new path where it is used."
         ),
     )
+    // flake-parts evaluates every module file for every output.
+    .for_all_machines()
 }

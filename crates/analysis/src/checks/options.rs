@@ -5,11 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::clan::resolve::clan_model;
+use crate::attribution::Affects;
 use crate::db::{Db, Workspace};
 use crate::diagnostic::{Diagnostic, Location};
-use crate::index::module_index;
-use crate::options::configs::{configurations, Configuration, Inputs, Owners};
+use crate::options::configs::{workspace_configurations, Configuration};
 use crate::options::merge::merge_all;
 use crate::options::model::{DeclaredIn, Definition, OptionRead, FLAKE_PARTS};
 use crate::options::types::OptType;
@@ -120,7 +119,6 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     // The files clan-core loads from `machines/<m>/` are modules of that machine (owned by
     // their path, which the module index counts among the machine's modules). A machine with
     // one that cannot be read or evaluated in full is not judged.
-    let clan = clan_model(db, ws);
     let loaded = crate::machine_config::loaded_files(db, ws);
     summaries.extend(loaded.summaries.iter());
     let decls: Vec<&DeclaredIn> = summaries
@@ -163,7 +161,6 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             (c, ds)
         })
         .collect();
-    let idx = module_index(db, ws);
     let mut flake_by_path: HashMap<&[String], Vec<&DeclaredIn>> = HashMap::new();
     let mut module_by_path: HashMap<&[String], Vec<&DeclaredIn>> = HashMap::new();
     for d in &decls {
@@ -210,23 +207,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         }
     }
     let modules_readable = !crate::flake::module_files(db, ws).unreadable;
-    let info = crate::flake::flake_info(db, ws);
-    let owners = Owners::new(summaries.iter().map(|s| &s.options));
-    let model = configurations(
-        &Inputs {
-            index: idx,
-            clan,
-            urls: info
-                .inputs
-                .iter()
-                .map(|(n, i)| (n.as_str(), i.url.as_deref()))
-                .collect(),
-            readable: modules_readable,
-            opaque_machines: &loaded.opaque,
-            machine_files: &loaded.by_machine,
-        },
-        &owners,
-    );
+    let model = workspace_configurations(db, ws);
     // The repository's declarations each class of configuration may see, for options
     // declared somewhere that does not reach a configuration.
     let repo: HashMap<&str, DeclIndex> = ["nixos", "darwin", "homeManager"]
@@ -240,7 +221,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             (class, DeclIndex::new(&ds))
         })
         .collect();
-    for m in &model {
+    for m in model.iter() {
         let class = m.class.as_str();
         let mut config_decls: Vec<&DeclaredIn> = Vec::new();
         let mut config_defs: Vec<&Definition> = Vec::new();
@@ -301,13 +282,14 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         });
     }
     let sole = SoleDeclarer::new(db, ws, &summaries, modules_readable);
-    let mut seen: HashSet<(&'static str, Location)> = HashSet::new();
+    let mut seen = Seen::default();
     let mut platform: BTreeMap<
         Location,
         (
             Vec<String>,
             &Definition,
             &'static crate::options::platform::PlatformOnly,
+            Affects,
         ),
     > = BTreeMap::new();
     let mut suggester = Suggester::new();
@@ -327,18 +309,18 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 let path: Vec<&str> = d.path.iter().map(String::as_str).collect();
                 if let Some(p) = crate::options::platform::platform_only(&path) {
                     if p.only != c.class {
-                        platform
+                        let e = platform
                             .entry(d.location.clone())
-                            .or_insert_with(|| (Vec::new(), d, p))
-                            .0
-                            .push(c.name.clone());
+                            .or_insert_with(|| (Vec::new(), d, p, Affects::none()));
+                        e.0.push(c.name.clone());
+                        e.3 = std::mem::replace(&mut e.3, Affects::All).union(c.affects());
                     }
                 }
             }
         }
     }
     report_unreached(unreached, &mut out);
-    for (loc, (machines, d, p)) in platform {
+    for (loc, (machines, d, p, affects)) in platform {
         let other = if p.only == "darwin" {
             "nix-darwin"
         } else {
@@ -360,9 +342,41 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 p.source,
                 machines.join(", ")
             ),
-        ));
+        ).affecting(Some(affects)));
     }
     out
+}
+
+/// The option findings already made, by code and place: a definition wrong in several
+/// configurations is reported once, as breaking all of them.
+#[derive(Default)]
+struct Seen(HashMap<(&'static str, Location), usize>);
+
+impl Seen {
+    /// Whether the finding `code` at `at` is new; if it was made already, the configuration
+    /// `c` is added to those it breaks.
+    fn first(
+        &mut self,
+        code: &'static str,
+        at: &Location,
+        c: &Config,
+        out: &mut [Diagnostic],
+    ) -> bool {
+        match self.0.get(&(code, at.clone())) {
+            Some(&i) => {
+                let d = &mut out[i];
+                d.machines = Some(match d.machines.take() {
+                    Some(a) => a.union(c.affects()),
+                    None => c.affects(),
+                });
+                false
+            }
+            None => {
+                self.0.insert((code, at.clone()), out.len());
+                true
+            }
+        }
+    }
 }
 
 /// The option covering a definition path: the longest declared path that is a prefix, with
@@ -374,6 +388,16 @@ struct Covering<'a> {
 }
 
 impl<'a> Config<'a> {
+    /// The machines a finding in this configuration breaks: the machine it is (or whose user
+    /// it is), none for a standalone home configuration, every one for the flake-parts
+    /// configuration.
+    fn affects(&self) -> Affects {
+        match self.model {
+            Some(m) => Affects::Machines(m.machine.iter().cloned().collect()),
+            None => Affects::All,
+        }
+    }
+
     /// Whether a declaration elsewhere in the repository may take part in this configuration.
     fn admits(&self, d: &DeclaredIn) -> bool {
         match &d.class {
@@ -444,6 +468,8 @@ struct Unreached<'a> {
     decl: &'a DeclaredIn,
     /// The configurations, and where the declaring module would have to be imported.
     configs: Vec<(String, String)>,
+    /// The machines those configurations are.
+    affects: Affects,
 }
 
 /// A configuration's declarations by path, so that each definition costs lookups along its
@@ -567,7 +593,7 @@ impl SoleDeclarer {
 fn types_and_unknown<'a>(
     c: &Config<'a>,
     sole: &SoleDeclarer,
-    seen: &mut HashSet<(&'static str, Location)>,
+    seen: &mut Seen,
     suggester: &mut Suggester,
     unreached: &mut BTreeMap<Location, Unreached<'a>>,
     out: &mut Vec<Diagnostic>,
@@ -601,7 +627,7 @@ fn types_and_unknown<'a>(
                         .value_location
                         .clone()
                         .unwrap_or_else(|| d.location.clone());
-                    if !seen.insert(("option/type-mismatch", loc.clone())) {
+                    if !seen.first("option/type-mismatch", &loc, c, out) {
                         continue;
                     }
                     out.push(
@@ -619,7 +645,8 @@ fn types_and_unknown<'a>(
                                 decl.decl.path.join("."),
                                 ty.describe()
                             ),
-                        ),
+                        )
+                        .affecting(Some(c.affects())),
                     );
                 }
             }
@@ -639,7 +666,7 @@ fn types_and_unknown<'a>(
                 if index.is_group(&d.path) || index.at(&d.path).is_some() {
                     continue;
                 }
-                if !seen.insert(("option/unknown", d.location.clone())) {
+                if !seen.first("option/unknown", &d.location, c, out) {
                     continue;
                 }
                 let dotted = d.path.join(".");
@@ -660,7 +687,8 @@ fn types_and_unknown<'a>(
                     &d.location.file,
                     d.location.range,
                     message,
-                );
+                )
+                .affecting(Some(c.affects()));
                 // At most `Suggester::MAX` times: one more pass over the names.
                 let declared = best.and_then(|b| names.iter().position(|n| n == b));
                 if let (Some(best), Some(i)) = (best, declared) {
@@ -699,10 +727,12 @@ fn note_unreached<'a>(
         read,
         decl,
         configs: Vec::new(),
+        affects: Affects::none(),
     });
     if !u.configs.iter().any(|(n, _)| *n == m.name) {
         u.configs.push((m.name.clone(), m.import_into.clone()));
     }
+    u.affects = std::mem::replace(&mut u.affects, Affects::All).union(c.affects());
 }
 
 /// `option/unknown` for options declared where they do not reach.
@@ -725,11 +755,13 @@ fn report_unreached(unreached: BTreeMap<Location, Unreached>, out: &mut Vec<Diag
             and_list(&into),
         );
         out.push(
-            Diagnostic::new("option/unknown", &at.file, at.range, message).with_related(
-                &u.decl.decl.location.file,
-                u.decl.decl.location.range,
-                format!("`{option}` is declared here, in `{}`", u.decl.owner),
-            ),
+            Diagnostic::new("option/unknown", &at.file, at.range, message)
+                .with_related(
+                    &u.decl.decl.location.file,
+                    u.decl.decl.location.range,
+                    format!("`{option}` is declared here, in `{}`", u.decl.owner),
+                )
+                .affecting(Some(u.affects)),
         );
     }
 }
@@ -742,7 +774,7 @@ fn and_list(items: &[&str]) -> String {
     }
 }
 
-fn conflicts(c: &Config, seen: &mut HashSet<(&'static str, Location)>, out: &mut Vec<Diagnostic>) {
+fn conflicts(c: &Config, seen: &mut Seen, out: &mut Vec<Diagnostic>) {
     let mut by_path: BTreeMap<&[String], Vec<&Definition>> = BTreeMap::new();
     for d in &c.defs {
         if !d.conditional && d.value.is_some() {
@@ -766,8 +798,7 @@ fn conflicts(c: &Config, seen: &mut HashSet<(&'static str, Location)>, out: &mut
         });
         let first = winners[0];
         for other in &winners[1..] {
-            if other.value == first.value
-                || !seen.insert(("option/conflict", other.location.clone()))
+            if other.value == first.value || !seen.first("option/conflict", &other.location, c, out)
             {
                 continue;
             }
@@ -789,7 +820,8 @@ fn conflicts(c: &Config, seen: &mut HashSet<(&'static str, Location)>, out: &mut
                     ),
                 )
                 .with_related(&first.location.file, first.location.range, format!("`{}` is also defined here", path.join(".")))
-                .with_related(&decl.decl.location.file, decl.decl.location.range, "declared here"),
+                .with_related(&decl.decl.location.file, decl.decl.location.range, "declared here")
+                .affecting(Some(c.affects())),
             );
         }
     }
@@ -858,7 +890,7 @@ mod tests {
                 model: None,
                 repo: None,
             };
-            let (mut seen, mut out) = (HashSet::new(), Vec::new());
+            let (mut seen, mut out) = (Seen::default(), Vec::new());
             let mut unreached = BTreeMap::new();
             let sole = SoleDeclarer {
                 possible: true,

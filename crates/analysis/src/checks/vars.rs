@@ -3,8 +3,9 @@
 //! secrets and stale validation hashes. Secrets are never read here: only which paths exist,
 //! links, and the loader's "is sops-encrypted" flag.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use crate::attribution::Affects;
 use crate::clan::resolve::clan_model;
 use crate::db::{Db, Workspace};
 use crate::diagnostic::{Diagnostic, Fix, Location, Severity, TextRange};
@@ -34,8 +35,9 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     if !clan.present {
         return out;
     }
-    // A shared generator is one directory for all its machines: report it once.
-    let mut reported_shared: BTreeSet<(String, String)> = BTreeSet::new();
+    // A shared generator is one directory for all its machines: report it once, as breaking
+    // every machine that needs it.
+    let mut reported_shared: BTreeMap<(String, String), usize> = BTreeMap::new();
     for st in statuses(db, ws) {
         let machine = st.machine.as_str();
         let mloc = clan.machines[machine].location();
@@ -47,9 +49,11 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             let with_machine = |d: Diagnostic| {
                 d.with_related(&mloc.file, mloc.range, format!("machine `{machine}`"))
                     .with_fix(generate_fix(machine))
+                    .for_machines([machine])
             };
             if !g.exists {
-                if n.share == Some(true) && !reported_shared.insert((n.name.clone(), String::new()))
+                if n.share == Some(true)
+                    && shared_again(&mut reported_shared, &n.name, "", machine, &mut out)
                 {
                     continue;
                 }
@@ -69,7 +73,13 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                     FileState::Present => {}
                     FileState::Missing => {
                         if n.share == Some(true)
-                            && !reported_shared.insert((n.name.clone(), f.name.clone()))
+                            && shared_again(
+                                &mut reported_shared,
+                                &n.name,
+                                &f.name,
+                                machine,
+                                &mut out,
+                            )
                         {
                             continue;
                         }
@@ -110,7 +120,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                                 ),
                             )
                             .with_related(&mloc.file, mloc.range, format!("machine `{machine}`"))
-                            .with_fix(fix),
+                            .with_fix(fix)
+                            .for_machines([machine]),
                         );
                     }
                 }
@@ -129,7 +140,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                             n.name
                         ),
                     )
-                    .with_fix(generate_fix(machine)),
+                    .with_fix(generate_fix(machine))
+                    .for_machines([machine]),
                 );
             }
         }
@@ -141,12 +153,37 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                 format!(
                     "Machine `{machine}` has secret vars it decrypts itself (needed for users or services), but `sops/machines/{machine}/key.json` does not exist, so no secret can be encrypted for it. Add its age key with `clan secrets machines add {machine} <age-public-key>` (clan does this when it installs the machine)."
                 ),
-            ));
+            ).for_machines([machine]));
         }
     }
     orphans(clan, vars, disk, &mut out);
     undeclared(vars, clan, &mut out);
     out
+}
+
+/// Whether the finding about file `file` of shared generator `generator` was already made for
+/// another machine; if so, `machine` is added to the machines it breaks. Otherwise the finding
+/// about to be pushed is remembered.
+fn shared_again(
+    reported: &mut BTreeMap<(String, String), usize>,
+    generator: &str,
+    file: &str,
+    machine: &str,
+    out: &mut [Diagnostic],
+) -> bool {
+    let key = (generator.to_owned(), file.to_owned());
+    match reported.get(&key) {
+        Some(&i) => {
+            if let Some(Affects::Machines(ms)) = &mut out[i].machines {
+                ms.insert(machine.to_owned());
+            }
+            true
+        }
+        None => {
+            reported.insert(key, out.len());
+            false
+        }
+    }
 }
 
 /// clan-core's sops store stopped giving machines access to `deploy = false` secrets, and
@@ -192,7 +229,8 @@ fn stale_access(
                 message: format!("Remove the machine's access: `clan vars fix {machine}`."),
                 edits: Vec::new(),
                 command: Some(format!("clan vars fix {machine}")),
-            }),
+            })
+            .for_machines([machine]),
         );
     }
 }
@@ -238,8 +276,11 @@ fn orphans(
     let all_complete = clan.machines_complete && vars.machines.values().all(|m| m.complete);
     // Orphans are directories: the finding goes to the line naming the machine they belong
     // to when there is one, else to `flake.nix` (the message names the path).
-    let orphan = |l: Location, message: String, certain: bool| {
-        let mut d = Diagnostic::new("vars/orphan", &l.file, l.range, message);
+    // An orphan breaks no configuration; the machine it names, if it is one, is the one a
+    // `--deny-warnings` deploy holds back.
+    let orphan = |l: Location, message: String, certain: bool, of: Option<&str>| {
+        let mut d = Diagnostic::new("vars/orphan", &l.file, l.range, message)
+            .for_machines(of.filter(|m| clan.machines.contains_key(*m)));
         if !certain {
             d.severity = Severity::Info;
         }
@@ -254,6 +295,7 @@ fn orphans(
                 Location::flake_nix(),
                 format!("`vars/per-machine/{name}/` holds vars of `{name}`, which is not a machine of this clan. Delete it if the machine is gone."),
                 true,
+                None,
             )),
             None => {}
             Some(mv) => {
@@ -269,6 +311,7 @@ fn orphans(
                             clan.machines[name].location(),
                             format!("`vars/per-machine/{name}/{g}/` holds vars of the generator `{g}`, which machine `{name}` does not get."),
                             true,
+                            Some(name),
                         ));
                     }
                 } else if !unknown.is_empty() {
@@ -282,6 +325,7 @@ fn orphans(
                             if unknown.len() == 1 { "it" } else { "them" }
                         ),
                         false,
+                        Some(name),
                     ));
                 }
             }
@@ -300,6 +344,7 @@ fn orphans(
                 Location::flake_nix(),
                 format!("`vars/shared/{g}/` holds vars of the shared generator `{g}`, which no machine gets."),
                 true,
+                None,
             ));
         }
     } else if !unused_shared.is_empty() {
@@ -312,6 +357,7 @@ fn orphans(
                 if unused_shared.len() == 1 { "it" } else { "them" }
             ),
             false,
+            None,
         ));
     }
     if clan.machines_complete {
@@ -321,6 +367,7 @@ fn orphans(
                     Location::flake_nix(),
                     format!("`sops/machines/{name}/` holds the key of `{name}`, which is not a machine of this clan. Remove it with `clan secrets machines remove {name}` if the machine is gone."),
                     true,
+                    None,
                 ));
             }
         }
@@ -444,12 +491,15 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
                 Some(best) => message.push_str(&format!("; did you mean `{best}`?")),
                 None => message.push('.'),
             }
-            out.push(Diagnostic::new(
-                "vars/undeclared-reference",
-                &r.location.file,
-                r.location.range,
-                message,
-            ));
+            out.push(
+                Diagnostic::new(
+                    "vars/undeclared-reference",
+                    &r.location.file,
+                    r.location.range,
+                    message,
+                )
+                .for_machines(lacking.iter().copied()),
+            );
         } else if let (Some((m, files)), Some(f)) = (file_missing, &r.file) {
             let mut message = format!("`{}` reads the file `{f}` of generator `{g}`, which has no such file on machine `{m}`", r.owner);
             match super::inventory::suggest(f, files.iter().map(String::as_str)) {
@@ -463,12 +513,15 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
                         .join(", ")
                 )),
             }
-            out.push(Diagnostic::new(
-                "vars/undeclared-reference",
-                &r.location.file,
-                r.location.range,
-                message,
-            ));
+            out.push(
+                Diagnostic::new(
+                    "vars/undeclared-reference",
+                    &r.location.file,
+                    r.location.range,
+                    message,
+                )
+                .for_machines([m]),
+            );
         } else if let Some((_, best)) = near_generator.first() {
             let machines: Vec<&str> = near_generator.iter().map(|(m, _)| *m).collect();
             let loc = r.generator_location.as_ref().unwrap_or(&r.location);
@@ -482,7 +535,7 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
                 loc,
                 g,
                 best,
-            ));
+            ).for_machines(machines));
         } else if let (Some((m, best)), Some(f)) = (near_file, &r.file) {
             out.push(near_miss(
                 format!(
@@ -492,7 +545,7 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
                 &r.location,
                 f,
                 &best,
-            ));
+            ).for_machines([m]));
         }
     }
 }

@@ -316,3 +316,43 @@ pub fn configurations(inp: &Inputs, o: &Owners) -> Vec<Configuration> {
     }
     out
 }
+
+/// Every configuration of the workspace, from the flake-parts module files and the files
+/// clan-core loads from `machines/<m>/` (what the option checks judge, and what
+/// `attribution` reads to know which machines a module reaches).
+#[salsa::tracked(returns(ref))]
+pub fn workspace_configurations(
+    db: &dyn crate::db::Db,
+    ws: crate::db::Workspace,
+) -> std::sync::Arc<Vec<Configuration>> {
+    let mut summaries = crate::summary::module_summaries(db, ws);
+    let loaded = crate::machine_config::loaded_files(db, ws);
+    summaries.extend(loaded.summaries.iter());
+    let info = crate::flake::flake_info(db, ws);
+    let owners = Owners::new(summaries.iter().map(|s| &s.options));
+    std::sync::Arc::new(configurations(
+        &Inputs {
+            index: crate::index::module_index(db, ws),
+            clan: crate::clan::resolve::clan_model(db, ws),
+            urls: info
+                .inputs
+                .iter()
+                .map(|(n, i)| (n.as_str(), i.url.as_deref()))
+                .collect(),
+            readable: !crate::flake::module_files(db, ws).unreadable,
+            opaque_machines: &loaded.opaque,
+            machine_files: &loaded.by_machine,
+        },
+        &owners,
+    ))
+}
+
+/// The owners whose body or imports could not be read completely (they may import anything).
+pub fn open_owners(db: &dyn crate::db::Db, ws: crate::db::Workspace) -> HashSet<String> {
+    let mut summaries = crate::summary::module_summaries(db, ws);
+    summaries.extend(crate::machine_config::loaded_files(db, ws).summaries.iter());
+    summaries
+        .iter()
+        .flat_map(|s| s.options.open_owners.iter().cloned())
+        .collect()
+}
