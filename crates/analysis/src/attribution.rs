@@ -96,6 +96,10 @@ struct Reach {
     /// Machines that import something infra-check cannot read, which may be any module:
     /// they are counted as reaching every one.
     anywhere: BTreeSet<String>,
+    /// The class of each machine whose class is known: a NixOS machine never imports a
+    /// nix-darwin module (the module system refuses a module of another `_class`), whatever
+    /// else it imports.
+    classes: HashMap<String, String>,
     /// Some machine's modules cannot be found at all (a module file or `clan.machines` entry
     /// infra-check cannot read): any module may reach any machine.
     unknown: bool,
@@ -114,6 +118,11 @@ impl Reach {
         let mut r = Reach {
             by_owner: HashMap::new(),
             anywhere: loaded.opaque.clone(),
+            classes: clan
+                .machines
+                .iter()
+                .filter_map(|(n, m)| Some((n.clone(), m.class.clone()?)))
+                .collect(),
             unknown: crate::flake::module_files(db, ws).incomplete
                 || !clan.machine_configs_complete,
             open_classes: idx.open_classes.clone(),
@@ -154,7 +163,13 @@ impl Reach {
         if self.unknown || class == "flake" || self.open_all || self.open_classes.contains(class) {
             return Affects::All;
         }
-        let mut ms = self.anywhere.clone();
+        let system_class = matches!(class, "nixos" | "darwin");
+        let mut ms: BTreeSet<String> = self
+            .anywhere
+            .iter()
+            .filter(|m| !system_class || self.classes.get(*m).is_none_or(|c| c == class))
+            .cloned()
+            .collect();
         ms.extend(self.by_owner.get(owner).into_iter().flatten().cloned());
         Affects::Machines(ms)
     }

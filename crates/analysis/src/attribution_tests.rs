@@ -146,6 +146,25 @@ fn an_unreadable_machine_import_makes_the_machine_reach_every_module() {
     .assert_eq(&out);
 }
 
+#[test]
+fn an_unreadable_import_of_a_nixos_machine_never_reaches_a_darwin_module() {
+    let shared = r#"{ config, ... }: {
+  flake.modules.nixos.x = { };
+  flake.modules.darwin.x = { imports = [ config.flake.modules.darwin.gone ]; };
+}"#;
+    // `lin` imports something computed, but the module system refuses a darwin module in a
+    // NixOS configuration, so `darwin.x`'s finding is not `lin`'s.
+    let out = attributed(&mixed(shared, "").replace(
+        "clan.machines.lin.imports = [ config.flake.modules.nixos.x ];",
+        "clan.machines.lin.imports = [ (builtins.getFlake \"x\").mod ];",
+    ));
+    expect![[r#"
+        module/unused modules/shared.nix:2 -> -
+        module/undefined modules/shared.nix:3 -> mac mac2
+    "#]]
+    .assert_eq(&out);
+}
+
 /// `web` and `db` get the generator `api` from module `base`; only `web`'s vars exist.
 const VARS: &str = r#"#- /flake.nix
 {

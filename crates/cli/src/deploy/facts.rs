@@ -3,21 +3,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use infra_check_analysis::{Analysis, Cancellable};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Affects {
-    All,
-    Machines(BTreeSet<String>),
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct DeployOrder {
     pub batches: Vec<Vec<String>>,
     pub reasons: BTreeMap<String, Vec<String>>,
     pub waits_for: BTreeMap<String, BTreeSet<String>>,
-}
-
-pub fn affected_machines(a: &Analysis) -> Cancellable<Vec<Affects>> {
-    Ok(vec![Affects::All; a.diagnostics()?.len()])
 }
 
 pub fn deploy_order(a: &Analysis) -> Cancellable<DeployOrder> {

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::deploy::facts::{Affects, DeployOrder};
+use crate::deploy::facts::DeployOrder;
+use infra_check_analysis::attribution::Affects;
 use infra_check_analysis::clan::overview::Overview;
 use infra_check_analysis::config::Config;
 use infra_check_analysis::{Diagnostic, Severity};
@@ -33,7 +34,7 @@ pub fn load(root: &Path) -> Result<Fleet, CliError> {
         let mut loaded = crate::workspace::load(&root, "Checking")?;
         let a = &loaded.analysis;
         let diagnostics: Vec<Diagnostic> = a.diagnostics().map_err(cancelled)?.to_vec();
-        let affects = crate::deploy::facts::affected_machines(a).map_err(cancelled)?;
+        let affects = a.affected_machines().map_err(cancelled)?.to_vec();
         let sources = crate::check::collect_sources(a, &diagnostics)?;
         let fleet = Fleet {
             root: a.root().to_path_buf(),
