@@ -261,6 +261,12 @@ impl Analysis {
         self.with(|db| crate::clan::overview::overview(db, ws))
     }
 
+    /// The batches machines are deployed in: those holding roles others depend on first.
+    pub fn deploy_order(&self) -> Cancellable<crate::clan::deploy_order::DeployOrder> {
+        let ws = self.ws;
+        self.with(|db| (**crate::clan::deploy_order::deploy_order(db, ws)).clone())
+    }
+
     /// Where the thing at `offset` of `file` is defined.
     pub fn definition(&self, file: &str, offset: u32) -> Cancellable<Vec<crate::ide::NavTarget>> {
         let ws = self.ws;

@@ -52,6 +52,7 @@
 //!       "deprecated"? / "removed"?: { "message", "verbatim", "migration"?, since?, until?, "source" },
 //!       "max_instances"?: n, "notes"?: [..],
 //!       "exclusive_roles"?: [ { "roles": [a, b], "message", "note"?, since?, until?, "source" } ],
+//!       "deploy_order"?: [ { "first": "<role>", "then": ["<role>", ..], "why", "source" } ],
 //!       "roles": { "<role>": {
 //!           "description"?, since?, until?, "source", "removed"?: {status},
 //!           "options": { "<path.relative.to.settings>": { "type": "<OptType>",
@@ -69,6 +70,10 @@
 //!               "each_defaults"?: { key: json }, "inferred"?: false, since?, until?, "note"?,
 //!               "source" }
 //! ```
+//!
+//! `deploy_order` says which roles' machines the configuration of other roles of the same
+//! instance depends on (a generator of theirs, their addresses): `first` is deployed before
+//! `then` (see [`crate::clan::deploy_order`]); `why` is a clause for the operator.
 //!
 //! Option paths are dotted attribute paths below `settings` (`certificate.searchDomains`); a
 //! settings attrset whose path is a proper prefix of an option path is an option group. Types are
@@ -232,6 +237,8 @@ struct RawService {
     notes: Vec<String>,
     #[serde(default)]
     exclusive_roles: Vec<RawExclusive>,
+    #[serde(default)]
+    deploy_order: Vec<RawDeployOrder>,
     roles: BTreeMap<String, RawRole>,
     #[serde(default)]
     generators: Vec<RawGenerator>,
@@ -248,6 +255,15 @@ struct RawStatus {
     since: Option<String>,
     #[serde(default)]
     until: Option<String>,
+    source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDeployOrder {
+    first: String,
+    then: Vec<String>,
+    why: String,
     source: String,
 }
 
@@ -509,6 +525,7 @@ struct Service {
     max_instances: Option<u32>,
     notes: Vec<String>,
     exclusive_roles: Vec<Exclusive>,
+    deploy_order: Vec<DeployOrderFact>,
     roles: BTreeMap<String, Role>,
     generators: Vec<GeneratorEntry>,
 }
@@ -862,6 +879,20 @@ impl Catalog {
                     era,
                 });
             }
+            let mut deploy_order = Vec::new();
+            for o in s.deploy_order {
+                check_source(&o.source, &at)?;
+                for r in std::iter::once(&o.first).chain(&o.then) {
+                    if !roles.contains_key(r) {
+                        return Err(format!("{at}: deploy_order role `{r}` is not a role"));
+                    }
+                }
+                deploy_order.push(DeployOrderFact {
+                    first: o.first,
+                    then: o.then,
+                    why: o.why,
+                });
+            }
             let mut generators = Vec::new();
             for g in s.generators {
                 generators.push(generator(g, &at)?);
@@ -893,6 +924,7 @@ impl Catalog {
                     max_instances: s.max_instances,
                     notes: s.notes,
                     exclusive_roles,
+                    deploy_order,
                     roles,
                     generators,
                 },
@@ -975,6 +1007,9 @@ pub struct ServiceSpec {
     /// Roles one machine may not hold together in one instance: `(role, role, message)`, the
     /// message with `{machine}` and `{instance}` placeholders.
     pub exclusive_roles: Vec<(String, String, String)>,
+    /// Roles whose machines go before other roles' machines of the same instance (only roles
+    /// that exist in this version).
+    pub deploy_order: Vec<DeployOrderFact>,
     pub deprecated: Option<StatusNote>,
     pub removed: Option<StatusNote>,
     /// False when whether the service is deprecated or removed depends on an uncertain boundary.
@@ -982,6 +1017,14 @@ pub struct ServiceSpec {
     pub notes: Vec<String>,
     /// Where the facts come from (revisions and files).
     pub source: String,
+}
+
+/// The machines of role `first` are deployed before those of the roles `then`, because `why`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployOrderFact {
+    pub first: String,
+    pub then: Vec<String>,
+    pub why: String,
 }
 
 /// One role of a service in one clan-core version.
@@ -1232,6 +1275,20 @@ impl<'a> CatalogView<'a> {
             })
             .map(|x| (x.roles[0].clone(), x.roles[1].clone(), x.message.clone()))
             .collect();
+        let deploy_order = s
+            .deploy_order
+            .iter()
+            .filter(|o| roles.contains_key(&o.first))
+            .map(|o| DeployOrderFact {
+                then: o
+                    .then
+                    .iter()
+                    .filter(|r| roles.contains_key(*r))
+                    .cloned()
+                    .collect(),
+                ..o.clone()
+            })
+            .collect();
         roles_complete &= !self.beyond_newest();
         let (darwin, machine_modules) = match &s.darwin {
             Darwin::Never if self.beyond_newest() => (None, true),
@@ -1249,6 +1306,7 @@ impl<'a> CatalogView<'a> {
             machine_modules,
             max_instances: s.max_instances,
             exclusive_roles,
+            deploy_order,
             deprecated,
             removed,
             status_certain: dep_certain && rem_certain,

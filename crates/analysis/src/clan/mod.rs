@@ -2,6 +2,7 @@
 //! resolved model (machines, tags, instances and roles) the checks read.
 
 pub mod catalog;
+pub mod deploy_order;
 mod dynamic_tags;
 pub(crate) mod extract;
 pub mod model;
