@@ -5,7 +5,6 @@
 //! them, streaming their output and summing up how each ended.
 
 mod envrc;
-mod facts;
 mod invocation;
 mod outcome;
 mod plan;

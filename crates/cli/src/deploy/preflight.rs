@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::deploy::facts::DeployOrder;
 use infra_check_analysis::attribution::Affects;
+use infra_check_analysis::clan::deploy_order::DeployOrder;
 use infra_check_analysis::clan::overview::Overview;
 use infra_check_analysis::config::Config;
 use infra_check_analysis::{Diagnostic, Severity};
@@ -39,7 +39,7 @@ pub fn load(root: &Path) -> Result<Fleet, CliError> {
         let fleet = Fleet {
             root: a.root().to_path_buf(),
             overview: a.overview().map_err(cancelled)?,
-            order: crate::deploy::facts::deploy_order(a).map_err(cancelled)?,
+            order: a.deploy_order().map_err(cancelled)?,
             config: a.config().map_err(cancelled)?,
             diagnostics,
             affects,
