@@ -107,6 +107,10 @@ struct Reach {
     /// otherwise than infra-check reads it.
     open_classes: BTreeSet<String>,
     open_all: bool,
+    /// Classes whose module set is handed to code infra-check cannot follow (or selected by a
+    /// name it cannot read): any module of such a class may reach any machine.
+    escaped: BTreeSet<String>,
+    all_escaped: bool,
 }
 
 impl Reach {
@@ -127,10 +131,21 @@ impl Reach {
                 || !clan.machine_configs_complete,
             open_classes: idx.open_classes.clone(),
             open_all: idx.all_open,
+            escaped: idx.escaped.clone(),
+            all_escaped: idx.all_escaped,
         };
-        let add = |r: &mut Reach, owner: &str, machine: &str| {
+        // Owners that import something infra-check cannot read, with the machines they are
+        // part of.
+        let mut open_machines: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let add = |r: &mut Reach,
+                   open_machines: &mut HashMap<String, BTreeSet<String>>,
+                   owner: &str,
+                   machine: &str| {
             if open.contains(owner) {
-                r.anywhere.insert(machine.to_owned());
+                open_machines
+                    .entry(owner.to_owned())
+                    .or_default()
+                    .insert(machine.to_owned());
             }
             r.by_owner
                 .entry(owner.to_owned())
@@ -144,30 +159,74 @@ impl Reach {
                 .iter()
                 .chain(loaded.by_machine.get(m).into_iter().flatten())
             {
-                add(&mut r, owner, m);
+                add(&mut r, &mut open_machines, owner, m);
             }
         }
         // Their home-manager users, and the modules local service roles give them.
         for c in crate::options::configs::workspace_configurations(db, ws).iter() {
             let Some(m) = &c.machine else { continue };
             for owner in c.owners.iter().chain(&c.service_owners) {
-                add(&mut r, owner, m);
+                add(&mut r, &mut open_machines, owner, m);
+            }
+        }
+        // What such an import may bring in: a module of another flake or of nixpkgs
+        // (`inputs.srvos…`, `"${modulesPath}/…"`) cannot name this flake's modules, and a
+        // module of this flake selected by a name infra-check cannot read makes its class
+        // escape (below). What is left is code of the owner's own file the evaluator could not
+        // follow (`if cond then a else b`): every module that file names may be imported.
+        for (owner, machines) in &open_machines {
+            let Some(files) = owner_files(clan, idx, owner) else {
+                r.anywhere.extend(machines.iter().cloned());
+                continue;
+            };
+            let named: Vec<(&str, String)> = idx
+                .references
+                .iter()
+                .filter(|x| files.contains(&x.location.file))
+                .filter_map(|x| {
+                    let n = x.name.as_ref()?;
+                    Some((
+                        x.class.as_str(),
+                        format!("flake.modules.{}.{}", x.class, attr_display(n)),
+                    ))
+                })
+                .collect();
+            for m in machines {
+                let fits: Vec<String> = named
+                    .iter()
+                    .filter(|(class, _)| r.fits(m, class))
+                    .map(|(_, o)| o.clone())
+                    .collect();
+                for reached in module_closure(idx, fits) {
+                    r.by_owner.entry(reached).or_default().insert(m.clone());
+                }
             }
         }
         r
     }
 
+    /// Whether a module of `class` can be part of `machine`'s configuration: the module system
+    /// refuses a NixOS module in a nix-darwin configuration and the other way round.
+    fn fits(&self, machine: &str, class: &str) -> bool {
+        !matches!(class, "nixos" | "darwin") || self.classes.get(machine).is_none_or(|c| c == class)
+    }
+
     /// The machines whose configuration module `owner` (of `class`) is part of.
     fn of(&self, class: &str, owner: &str) -> Affects {
         // A flake-parts module is part of every output's evaluation.
-        if self.unknown || class == "flake" || self.open_all || self.open_classes.contains(class) {
+        if self.unknown
+            || class == "flake"
+            || self.open_all
+            || self.open_classes.contains(class)
+            || self.all_escaped
+            || self.escaped.contains(class)
+        {
             return Affects::All;
         }
-        let system_class = matches!(class, "nixos" | "darwin");
         let mut ms: BTreeSet<String> = self
             .anywhere
             .iter()
-            .filter(|m| !system_class || self.classes.get(*m).is_none_or(|c| c == class))
+            .filter(|m| self.fits(m, class))
             .cloned()
             .collect();
         ms.extend(self.by_owner.get(owner).into_iter().flatten().cloned());
@@ -368,6 +427,47 @@ impl Places<'_> {
         self.cache.insert(file.to_owned(), a.clone());
         a
     }
+}
+
+/// The files that define `owner`, when it is one whose definitions are known.
+fn owner_files(
+    clan: &ClanModel,
+    idx: &crate::index::ModuleIndex,
+    owner: &str,
+) -> Option<BTreeSet<String>> {
+    if owner.starts_with("flake.modules.") {
+        let (_, locs) = idx.definitions.iter().find(|((class, name), _)| {
+            format!("flake.modules.{class}.{}", attr_display(name)) == owner
+        })?;
+        return Some(locs.iter().map(|l| l.file.clone()).collect());
+    }
+    if owner.starts_with("clan.machines.") {
+        let (_, locs) = clan
+            .machine_configs
+            .iter()
+            .find(|(m, _)| format!("clan.machines.{}", attr_display(m)) == owner)?;
+        return Some(locs.iter().map(|l| l.file.clone()).collect());
+    }
+    // A file clan-core loads from `machines/<m>/` owns what it defines.
+    crate::machine_config::machine_of(owner).map(|_| [owner.to_owned()].into())
+}
+
+/// Every owner reached from `start` through deferred-module imports, `start` included.
+fn module_closure(idx: &crate::index::ModuleIndex, start: Vec<String>) -> BTreeSet<String> {
+    let mut seen: BTreeSet<String> = start.iter().cloned().collect();
+    let mut queue = start;
+    while let Some(o) = queue.pop() {
+        for &c in idx.contexts_by_owner.get(&o).into_iter().flatten() {
+            for i in &idx.contexts[c].items {
+                let Some(n) = &i.name else { continue };
+                let owner = format!("flake.modules.{}.{}", i.class, attr_display(n));
+                if seen.insert(owner.clone()) {
+                    queue.push(owner);
+                }
+            }
+        }
+    }
+    seen
 }
 
 enum Enclosing {

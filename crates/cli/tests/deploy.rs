@@ -262,6 +262,40 @@ fn a_module_error_in_one_darwin_machine_refuses_only_that_machine() {
 }
 
 #[test]
+fn machines_waiting_for_a_refused_machine_are_skipped_and_the_others_go_ahead() {
+    let env = Env::new();
+    env.remove_justfile();
+    common::fleet::edit(
+        env.root(),
+        "modules/machines/nixos/argon/default.nix",
+        "        monitoring\n",
+        "        monitoring\n        no-such-module\n",
+    );
+    let out = env.run(&["deploy", "--all"]);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 1, "{text}");
+    let runs = env.recorded();
+    let deployed: Vec<&str> = runs
+        .iter()
+        .map(|r| {
+            r.trim_start_matches("clan machines update ")
+                .trim_end_matches(" env=")
+        })
+        .collect();
+    assert_eq!(deployed, DARWIN, "{text}");
+    for m in ["krypton", "radon", "xenon"] {
+        assert!(
+            has_row(
+                &text,
+                &[m, "deploy", "skipped", "(it", "waits", "for", "`argon`,"]
+            ),
+            "{m}: {text}"
+        );
+    }
+    assert!(has_row(&text, &["argon", "deploy", "refused"]), "{text}");
+}
+
+#[test]
 fn a_failure_stops_the_later_batches() {
     let env = Env::new();
     env.remove_justfile();

@@ -83,7 +83,15 @@ pub fn make(
         let reasons = names
             .iter()
             .filter(|n| chosen.contains(n.as_str()))
-            .flat_map(|n| fleet.order.reasons.get(n).into_iter().flatten().cloned())
+            .flat_map(|n| {
+                fleet
+                    .order
+                    .reasons
+                    .get(n)
+                    .into_iter()
+                    .flatten()
+                    .map(move |r| format!("{n} {r}"))
+            })
             .collect();
         batches.push(Batch { steps, reasons });
     }

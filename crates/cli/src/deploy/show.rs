@@ -45,7 +45,7 @@ pub fn plan(
     for (i, b) in plan.batches.iter().enumerate() {
         out.push_str(&format!("\nbatch {}/{batches}", i + 1));
         if !b.reasons.is_empty() {
-            out.push_str(&format!(": first, because {}", b.reasons.join("; ")));
+            out.push_str(&format!(" goes first: {}", b.reasons.join("; ")));
         }
         out.push('\n');
         for s in &b.steps {
