@@ -172,3 +172,17 @@ impl Diagnostic {
         self.location.range
     }
 }
+
+/// Sorts findings by file, position, code and message (the order every output shows), and
+/// drops exact duplicates.
+pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>) {
+    diagnostics.sort_by(|a, b| {
+        (&a.location.file, a.location.range.start, a.code, &a.message).cmp(&(
+            &b.location.file,
+            b.location.range.start,
+            b.code,
+            &b.message,
+        ))
+    });
+    diagnostics.dedup();
+}

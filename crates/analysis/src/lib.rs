@@ -31,6 +31,7 @@ pub mod walk;
 mod checks;
 pub mod clan;
 
+pub use checks::justfile::JustRecipe;
 pub use db::{Analysis, AnalysisHost, Cancellable, Cancelled};
 pub use diagnostic::{Diagnostic, Fix, Location, Related, Severity, TextEdit, TextRange};
 pub use line_index::{LineCol, LineIndex};
