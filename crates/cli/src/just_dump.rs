@@ -52,6 +52,9 @@ pub struct Recipe {
     /// The file the recipe is defined in (the root justfile for recipes of `import`ed files,
     /// which the dump does not tell apart).
     pub source: PathBuf,
+    /// The recipe runs somewhere other than its file's directory: a `[working-directory]` or
+    /// `[no-cd]` attribute, or its module's `working-directory` or `no-cd` setting.
+    pub changes_directory: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +128,7 @@ fn collect(module: &Module, default_source: &Path, out: &mut Vec<Recipe>) {
         .as_deref()
         .map(PathBuf::from)
         .unwrap_or_else(|| default_source.to_path_buf());
+    let module_moves = module.settings.working_directory.is_some() || module.settings.no_cd;
     let strings: BTreeMap<&str, &str> = module
         .assignments
         .iter()
@@ -151,6 +155,12 @@ fn collect(module: &Module, default_source: &Path, out: &mut Vec<Recipe>) {
                 .collect(),
             private: r.private,
             source: source.clone(),
+            changes_directory: module_moves
+                || r.attributes.iter().any(|a| match a {
+                    serde_json::Value::String(name) => name == "no-cd",
+                    serde_json::Value::Object(map) => map.contains_key("working-directory"),
+                    _ => false,
+                }),
         });
     }
     for m in module.modules.values() {
@@ -220,6 +230,16 @@ struct Module {
     recipes: BTreeMap<String, RawRecipe>,
     #[serde(default)]
     source: Option<String>,
+    #[serde(default)]
+    settings: Settings,
+}
+
+#[derive(Deserialize, Default)]
+struct Settings {
+    #[serde(default)]
+    working_directory: Option<serde_json::Value>,
+    #[serde(default)]
+    no_cd: bool,
 }
 
 #[derive(Deserialize)]
@@ -230,6 +250,8 @@ struct Assignment {
 
 #[derive(Deserialize)]
 struct RawRecipe {
+    #[serde(default)]
+    attributes: Vec<serde_json::Value>,
     #[serde(default)]
     body: Vec<Vec<serde_json::Value>>,
     #[serde(default)]
@@ -262,9 +284,10 @@ mod tests {
           "namepath": "infra::deploy"}}}},
       "recipes": {
         "deploy": {"body": [["clan machines update ", [["variable", "machine"]]]],
+                   "attributes": ["private", {"group": "deploy"}],
                    "parameters": [{"name": "machine", "kind": "singular", "default": null}],
                    "private": false, "namepath": "deploy"},
-        "servers": {"body": [["clan machines update ", [["variable", "servers"]], " ",
+        "servers": {"attributes": [{"working-directory": "sub"}], "body": [["clan machines update ", [["variable", "servers"]], " ",
                               [["variable", "computed"]], [["call", "x"]]]],
                     "parameters": [], "private": true, "namepath": "servers"}
       },
@@ -295,6 +318,8 @@ mod tests {
         assert!(!j.recipes[2].is_top_level());
         assert!(j.recipes[2].parameters[0].variadic);
         assert_eq!(j.recipes[2].source, Path::new("/r/infra.just"));
+        assert!(!deploy.changes_directory);
+        assert!(j.recipes[1].changes_directory);
     }
 
     #[test]

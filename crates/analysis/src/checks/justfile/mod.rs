@@ -309,11 +309,11 @@ fn unknown_machines(
                         }
                         _ => continue,
                     },
-                    None => (name, format!("`.#{class}Configurations.{name}`")),
+                    None => (name, format!("names `.#{class}Configurations.{name}`")),
                 }
             }
             Reference::Update(Some(name)) if !machines.contains_key(name) => {
-                (name, format!("`clan machines update {name}`"))
+                (name, format!("runs `clan machines update {name}`"))
             }
             _ => continue,
         };
@@ -321,7 +321,7 @@ fn unknown_machines(
             continue;
         }
         let mut message = format!(
-            "Recipe `{}` runs {what}, but `{name}` is not a machine of this clan ({}).",
+            "Recipe `{}` {what}, but `{name}` is not a machine of this clan ({}).",
             r.namepath,
             machine_list(fleet.model)
         );

@@ -84,7 +84,7 @@ fn a_missing_machine_in_a_configuration_or_an_update_is_reported() {
     assert_eq!(out.len(), 2, "{out:#?}");
     assert_eq!(
         out[0],
-        "just/unknown-machine: Recipe `r` runs `.#nixosConfigurations.neon`, but `neon` is not a machine of this clan (its machines are `argon`, `cobalt` and `krypton`)."
+        "just/unknown-machine: Recipe `r` names `.#nixosConfigurations.neon`, but `neon` is not a machine of this clan (its machines are `argon`, `cobalt` and `krypton`)."
     );
     assert!(
         out[1].contains("runs `clan machines update kryptn`")
