@@ -102,11 +102,7 @@ fn read_text(path: &Path) -> Option<Arc<str>> {
 /// The recipe's name on the line that declares it.
 fn declaration(text: &str, name: &str) -> Option<TextRange> {
     let line = just_dump::recipe_line(text, name)?;
-    let start: usize = text
-        .split_inclusive('\n')
-        .take(line)
-        .map(str::len)
-        .sum();
+    let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
     let at = start + text[start..].find(name)?;
     Some(TextRange::new(at as u32, (at + name.len()) as u32))
 }

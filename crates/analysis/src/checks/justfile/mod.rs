@@ -361,20 +361,32 @@ fn coverage(fleet: &Fleet, r: &JustRecipe, refs: &[Reference], out: &mut Vec<Dia
     if refs.contains(&Reference::Update(None)) {
         return;
     }
+    // A listing: two or more machines named literally, of any class.
+    let listed: BTreeSet<&str> = refs
+        .iter()
+        .filter_map(|reference| match reference {
+            Reference::Configuration(c, Some(n))
+                if machines.get(n).and_then(|m| m.class.as_deref()) == Some(*c) =>
+            {
+                Some(n.as_str())
+            }
+            Reference::Update(Some(n)) if machines.contains_key(n) => Some(n.as_str()),
+            _ => None,
+        })
+        .collect();
+    if listed.len() < 2 {
+        return;
+    }
     for class in CLASSES {
         if refs.contains(&Reference::Configuration(class, None)) {
             continue;
         }
-        let listed: BTreeSet<&str> = refs
+        let listed: BTreeSet<&str> = listed
             .iter()
-            .filter_map(|reference| match reference {
-                Reference::Configuration(c, Some(n)) if *c == class => Some(n.as_str()),
-                Reference::Update(Some(n)) => Some(n.as_str()),
-                _ => None,
-            })
+            .copied()
             .filter(|n| machines.get(*n).and_then(|m| m.class.as_deref()) == Some(class))
             .collect();
-        if listed.len() < 2 {
+        if listed.is_empty() {
             continue;
         }
         let of_class: BTreeMap<&str, ()> = machines

@@ -164,18 +164,21 @@ fn a_partial_listing_names_the_machines_it_leaves_out() {
         run(&fixture, &[recipe("build-all", body)]),
         ["just/incomplete-coverage: Recipe `build-all` lists 2 of the clan's 3 NixOS machines and leaves out `xenon`."]
     );
-    // `clan machines update a b` lists machines too.
+    // `clan machines update a b` lists machines too, and a listing may mix the classes.
     assert_eq!(
-        run(
-            &fixture,
-            &[recipe("deploy-some", "clan machines update argon xenon")]
-        )
-        .len(),
-        1
+        run(&fixture, &[recipe("deploy-some", "clan machines update argon cobalt")]),
+        ["just/incomplete-coverage: Recipe `deploy-some` lists 1 of the clan's 3 NixOS machines and leaves out `krypton` and `xenon`."]
+    );
+    // A name that is no machine is not part of the listing.
+    let out = run(&fixture, &[recipe("r", "clan machines update argon neon")]);
+    assert!(
+        out.len() == 1 && out[0].starts_with("just/unknown-machine"),
+        "{out:#?}"
     );
     // All of them, one of them, or some plus a computed one: nothing to say.
     for body in [
         "clan machines update argon krypton xenon",
+        "clan machines update argon krypton xenon cobalt",
         "clan machines update argon",
         "clan machines update argon krypton {{more}}",
         "clan machines update",
