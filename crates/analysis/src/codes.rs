@@ -352,7 +352,7 @@ machines), or remove the machine from the recipe if it was retired.",
         summary: "A justfile recipe lists some machines of a class but not all.",
         explanation: "A recipe that builds or deploys machines by naming them one by one (two or \
 more literal `.#nixosConfigurations.<m>`, `.#darwinConfigurations.<m>` or `clan machines update \
-a b …` arguments of the same class) leaves out some of the clan's machines of that class. A \
+a b …` arguments) leaves out some of the clan's machines of a class it names machines of. A \
 `build-all` or `deploy-servers` recipe written when the fleet was smaller silently skips the \
 machines added since. The message names the machines it leaves out. A recipe that also selects \
 machines it does not list (a parameter, `--tags`, `clan machines update` without machines) is \
