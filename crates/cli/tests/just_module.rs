@@ -6,22 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{code, fleet_copy, fleet_src, run, stderr, stdout};
-
-/// Is `just` on PATH? When it is not, the caller skips, or fails when
-/// `INFRA_CHECK_REQUIRE_TOOLS=1` (set by CI, which installs it).
-fn have_just(test: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("just").is_file()));
-    if !found {
-        assert!(
-            std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{test}: `just` is not on PATH, and INFRA_CHECK_REQUIRE_TOOLS=1 requires it"
-        );
-        eprintln!("skipped: {test}: `just` is not installed (pip install rust-just)");
-    }
-    found
-}
+use common::{code, fleet_copy, fleet_src, have_just, run, stderr, stdout};
 
 /// `just` in `dir` with the debug binary's directory first on PATH.
 fn just(dir: &Path, args: &[&str]) -> Output {

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{code, fleet_copy, fleet_src, stderr, write};
+use common::{code, fleet_copy, fleet_src, have_just, stderr, write};
 
 /// Two NixOS machines and one nix-darwin machine.
 const FLAKE: &str = r#"{
@@ -51,21 +51,6 @@ build-machine machine:
     clan machines update "$1" {{machine}}
 "#;
 
-/// Is `just` on PATH? When it is not, the caller skips, or fails when
-/// `INFRA_CHECK_REQUIRE_TOOLS=1` (set by CI, which installs it).
-fn have_just(test: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("just").is_file()));
-    if !found {
-        assert!(
-            std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{test}: `just` is not on PATH, and INFRA_CHECK_REQUIRE_TOOLS=1 requires it"
-        );
-        eprintln!("skipped: {test}: `just` is not installed (pip install rust-just)");
-    }
-    found
-}
-
 fn clan_repo(justfile: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "flake.nix", FLAKE);
@@ -75,7 +60,7 @@ fn clan_repo(justfile: &str) -> tempfile::TempDir {
 }
 
 /// `(code, file, line, message)` of every finding, from the JSON output, and the exit code.
-fn findings(root: &Path, path: Option<&str>) -> (i32, Vec<(String, String, u64, String)>) {
+fn findings(root: &Path, path: Option<&str>) -> (i32, Vec<Finding>) {
     let mut cmd = common::command();
     cmd.args(["check", "--format", "json"]).arg(root);
     if let Some(path) = path {
@@ -100,6 +85,16 @@ fn findings(root: &Path, path: Option<&str>) -> (i32, Vec<(String, String, u64, 
     (code(&out), list)
 }
 
+type Finding = (String, String, u64, String);
+
+/// `(code, file, line)` of each finding.
+fn short(found: &[Finding]) -> Vec<(&str, &str, u64)> {
+    found
+        .iter()
+        .map(|(c, f, l, _)| (c.as_str(), f.as_str(), *l))
+        .collect()
+}
+
 #[test]
 fn missing_machines_and_a_partial_listing_are_reported_at_their_recipes() {
     if !have_just("missing_machines_and_a_partial_listing_are_reported_at_their_recipes") {
@@ -109,12 +104,8 @@ fn missing_machines_and_a_partial_listing_are_reported_at_their_recipes() {
     let (exit, found) = findings(repo.path(), None);
     // Warnings and infos do not fail the check.
     assert_eq!(exit, 0, "{found:#?}");
-    let short: Vec<(&str, &str, u64)> = found
-        .iter()
-        .map(|(c, f, l, _)| (c.as_str(), f.as_str(), *l))
-        .collect();
     assert_eq!(
-        short,
+        short(&found),
         [
             ("just/unknown-machine", "justfile", 4),
             ("just/unknown-machine", "justfile", 7),
@@ -259,12 +250,8 @@ fn recipes_of_modules_are_checked_in_their_own_file() {
         "# Deploy\n\ndeploy-all:\n    clan machines update argon krypton cobalt neon\n",
     );
     let (_, found) = findings(repo.path(), None);
-    let short: Vec<(&str, &str, u64)> = found
-        .iter()
-        .map(|(c, f, l, _)| (c.as_str(), f.as_str(), *l))
-        .collect();
     assert_eq!(
-        short,
+        short(&found),
         [("just/unknown-machine", "ops.just", 3)],
         "{found:#?}"
     );
