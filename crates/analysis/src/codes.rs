@@ -331,6 +331,39 @@ deprecated field.",
         explanation: "clan-core renamed `buildClan` to `clan`; the old name is kept for compatibility but will go away.\n\nFix: call `clan-core.lib.clan { … }`.",
     },
     CodeInfo {
+        code: "just/unknown-machine",
+        severity: Severity::Warning,
+        summary: "A justfile recipe names a machine the clan does not have.",
+        explanation: "A recipe of the repository's justfile (read with `just --dump`, only when \
+`just` is installed) builds or deploys `.#nixosConfigurations.<m>` or \
+`.#darwinConfigurations.<m>`, or runs `clan machines update <m>`, for a machine that is not in the \
+clan (no inventory entry, `inventory.json`, `machines/<m>/` directory or `clan.machines` key), or \
+names a machine's configuration under the other class. The recipe fails when it is run — \
+typically in the middle of a deploy, after the machines before it were updated. Only names \
+written literally count: a name computed from a recipe parameter, a variable just cannot \
+resolve or the shell is never reported, and nothing is reported when some file that could \
+define machines (or another `nixosConfigurations` entry) could not be read.\n\n\
+Fix: correct the name (the message suggests the closest machine and lists the clan's \
+machines), or remove the machine from the recipe if it was retired.",
+    },
+    CodeInfo {
+        code: "just/incomplete-coverage",
+        severity: Severity::Info,
+        summary: "A justfile recipe lists some machines of a class but not all.",
+        explanation: "A recipe that builds or deploys machines by naming them one by one (two or \
+more literal `.#nixosConfigurations.<m>`, `.#darwinConfigurations.<m>` or `clan machines update \
+a b …` arguments) leaves out some of the clan's machines of a class it names machines of. A \
+`build-all` or `deploy-servers` recipe written when the fleet was smaller silently skips the \
+machines added since. The message names the machines it leaves out. A recipe that also selects \
+machines it does not list (a parameter, `--tags`, `clan machines update` without machines) is \
+not reported.\n\n\
+Fix: add the missing machines to the recipe, or let infra-check choose them: `infra-check \
+build --all` and `infra-check deploy --all` (or `just infra build --all` with the module \
+`infra-check just` prints). If the recipe is meant to cover only some machines, rename it to \
+say so, or turn the note off with `\"just/incomplete-coverage\" = \"off\"` under `[severity]` \
+in infra-check.toml.",
+    },
+    CodeInfo {
         code: "config/unknown-code",
         severity: Severity::Warning,
         summary: "A suppression comment or infra-check.toml names a code that does not exist.",

@@ -255,6 +255,16 @@ impl Analysis {
         self.with(|db| config(db, ws).clone())
     }
 
+    /// The findings about the repository's justfile, from its recipes as the CLI read them
+    /// with `just` (the analyzer runs no program), sorted, with `infra-check.toml` applied.
+    pub fn justfile_diagnostics(
+        &self,
+        recipes: &[crate::checks::justfile::JustRecipe],
+    ) -> Cancellable<Vec<Diagnostic>> {
+        let ws = self.ws;
+        self.with(|db| crate::checks::justfile_diagnostics(db, ws, recipes))
+    }
+
     /// Machines and service instances, for `infra-check machines` and `graph`.
     pub fn overview(&self) -> Cancellable<crate::clan::overview::Overview> {
         let ws = self.ws;

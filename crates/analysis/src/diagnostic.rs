@@ -217,3 +217,27 @@ impl Diagnostic {
         self.location.range
     }
 }
+
+/// Sorts findings by file, position, code and message (the order every output shows), and
+/// shows a finding reached along several paths (a module in two machines) once: it breaks every
+/// machine any copy names, and a copy that names none leaves the decision to where it is.
+pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>) {
+    diagnostics.sort_by(|a, b| {
+        (&a.location.file, a.location.range.start, a.code, &a.message).cmp(&(
+            &b.location.file,
+            b.location.range.start,
+            b.code,
+            &b.message,
+        ))
+    });
+    diagnostics.dedup_by(|later, kept| {
+        if !later.same_finding(kept) {
+            return false;
+        }
+        kept.machines = match (kept.machines.take(), later.machines.take()) {
+            (Some(k), Some(l)) => Some(k.union(l)),
+            _ => None,
+        };
+        true
+    });
+}

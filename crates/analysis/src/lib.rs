@@ -33,6 +33,7 @@ mod checks;
 pub mod clan;
 
 pub use attribution::Affects;
+pub use checks::justfile::JustRecipe;
 pub use clan::deploy_order::DeployOrder;
 pub use db::{Analysis, AnalysisHost, Cancellable, Cancelled};
 pub use diagnostic::{Diagnostic, Fix, Location, Related, Severity, TextEdit, TextRange};

@@ -42,8 +42,10 @@ fn analyse(root: &Path) -> Result<Report, CliError> {
         ..
     } = crate::workspace::load(root, "Checking")?;
     let files = analysis.files().len();
-    let diagnostics: Vec<Diagnostic> = analysis.diagnostics().map_err(cancelled)?.to_vec();
-    let sources = collect_sources(&analysis, &diagnostics)?;
+    let mut diagnostics: Vec<Diagnostic> = analysis.diagnostics().map_err(cancelled)?.to_vec();
+    let mut sources = collect_sources(&analysis, &diagnostics)?;
+    diagnostics.extend(crate::justfile_checks::findings(&analysis, &mut sources)?);
+    infra_check_analysis::diagnostic::sort_and_dedup(&mut diagnostics);
     progress.finish();
     Ok(Report {
         root: analysis.root().to_path_buf(),

@@ -48,10 +48,12 @@ pub struct Recipe {
     /// variable of the justfile whose value is a plain string is replaced by that string, so
     /// `clan machines update {{servers}}` reads as the machines it names.
     pub lines: Vec<String>,
-    pub private: bool,
     /// The file the recipe is defined in (the root justfile for recipes of `import`ed files,
     /// which the dump does not tell apart).
     pub source: PathBuf,
+    /// The recipe runs somewhere other than its file's directory: a `[working-directory]` or
+    /// `[no-cd]` attribute, or its module's `working-directory` or `no-cd` setting.
+    pub changes_directory: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +127,7 @@ fn collect(module: &Module, default_source: &Path, out: &mut Vec<Recipe>) {
         .as_deref()
         .map(PathBuf::from)
         .unwrap_or_else(|| default_source.to_path_buf());
+    let module_moves = module.settings.working_directory.is_some() || module.settings.no_cd;
     let strings: BTreeMap<&str, &str> = module
         .assignments
         .iter()
@@ -149,8 +152,13 @@ fn collect(module: &Module, default_source: &Path, out: &mut Vec<Recipe>) {
                 .iter()
                 .map(|line| render_line(line, &strings, &params))
                 .collect(),
-            private: r.private,
             source: source.clone(),
+            changes_directory: module_moves
+                || r.attributes.iter().any(|a| match a {
+                    serde_json::Value::String(name) => name == "no-cd",
+                    serde_json::Value::Object(map) => map.contains_key("working-directory"),
+                    _ => false,
+                }),
         });
     }
     for m in module.modules.values() {
@@ -220,6 +228,16 @@ struct Module {
     recipes: BTreeMap<String, RawRecipe>,
     #[serde(default)]
     source: Option<String>,
+    #[serde(default)]
+    settings: Settings,
+}
+
+#[derive(Deserialize, Default)]
+struct Settings {
+    #[serde(default)]
+    working_directory: Option<serde_json::Value>,
+    #[serde(default)]
+    no_cd: bool,
 }
 
 #[derive(Deserialize)]
@@ -231,11 +249,11 @@ struct Assignment {
 #[derive(Deserialize)]
 struct RawRecipe {
     #[serde(default)]
+    attributes: Vec<serde_json::Value>,
+    #[serde(default)]
     body: Vec<Vec<serde_json::Value>>,
     #[serde(default)]
     parameters: Vec<RawParameter>,
-    #[serde(default)]
-    private: bool,
     #[serde(default)]
     namepath: Option<String>,
 }
@@ -262,9 +280,10 @@ mod tests {
           "namepath": "infra::deploy"}}}},
       "recipes": {
         "deploy": {"body": [["clan machines update ", [["variable", "machine"]]]],
+                   "attributes": ["private", {"group": "deploy"}],
                    "parameters": [{"name": "machine", "kind": "singular", "default": null}],
                    "private": false, "namepath": "deploy"},
-        "servers": {"body": [["clan machines update ", [["variable", "servers"]], " ",
+        "servers": {"attributes": [{"working-directory": "sub"}], "body": [["clan machines update ", [["variable", "servers"]], " ",
                               [["variable", "computed"]], [["call", "x"]]]],
                     "parameters": [], "private": true, "namepath": "servers"}
       },
@@ -291,10 +310,11 @@ mod tests {
             j.recipes[1].body(),
             "clan machines update argon krypton {{computed}}{{…}}"
         );
-        assert!(j.recipes[1].private);
         assert!(!j.recipes[2].is_top_level());
         assert!(j.recipes[2].parameters[0].variadic);
         assert_eq!(j.recipes[2].source, Path::new("/r/infra.just"));
+        assert!(!deploy.changes_directory);
+        assert!(j.recipes[1].changes_directory);
     }
 
     #[test]

@@ -8,8 +8,9 @@ mod explain;
 mod github;
 mod graph;
 mod json;
-#[allow(dead_code)] // Used by the deploy driver and the justfile checks, which come next.
 mod just_dump;
+mod just_module;
+mod justfile_checks;
 mod lsp;
 mod machines;
 mod options_dump;
@@ -136,6 +137,16 @@ enum Command {
     /// current configuration do not stop a rollback.
     #[command(after_help = DEPLOY_AFTER_HELP)]
     Rollback(RollbackArgs),
+    /// Print a just module whose recipes run infra-check: `check`, `plan`, `deploy`, `build`,
+    /// `rollback`.
+    ///
+    /// Save it next to the repository's justfile (`infra-check just --output infra.just`) and
+    /// import it with `mod infra`: `just infra check`, `just infra deploy argon`. A module keeps
+    /// its recipes apart from the justfile's own `check` or `deploy` (an `import` would make
+    /// them collide). Every argument reaches infra-check as one word: nothing is re-split or
+    /// evaluated by the shell.
+    #[command(after_help = JUST_AFTER_HELP)]
+    Just(JustArgs),
     /// Run the language server on standard input and output (for editors).
     Lsp,
 }
@@ -434,6 +445,20 @@ pub struct OptionsDumpArgs {
     pub output: Option<PathBuf>,
 }
 
+const JUST_AFTER_HELP: &str = "\
+Exit codes:
+  0  the module was printed (or written)
+  2  --output names a file infra-check did not write (it is left alone), or it could not be
+     written";
+
+#[derive(Debug, Args)]
+pub struct JustArgs {
+    /// Write the module to FILE (atomically) instead of standard output. A FILE that exists is
+    /// only replaced when infra-check wrote it (its first line is infra-check's header).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 struct ExplainArgs {
     /// The diagnostic code to explain, such as `module/undefined`.
@@ -521,6 +546,7 @@ fn main() -> ExitCode {
                 r.dry_run = a.dry_run;
             }))
         }
+        Command::Just(args) => just_module::run(&args),
         Command::Lsp => lsp::run(),
     };
     match result {

@@ -99,7 +99,7 @@ options of nixos and darwin machines.",
         Some(path) => path.clone(),
         None => root.join(format!("infra-check-options-{}.json", args.machine)),
     };
-    write_atomically(&target, &catalog.render()?)?;
+    crate::output::write_atomically(&target, &catalog.render()?, "The option catalog")?;
     crate::output::emit(&summary(
         &root,
         &target,
@@ -369,32 +369,6 @@ impl Catalog<'_> {
 fn json<T: Serialize + ?Sized>(value: &T) -> Result<String, CliError> {
     serde_json::to_string(value)
         .map_err(|e| CliError::Io(format!("The option catalog could not be produced: {e}.")))
-}
-
-/// Writes `text` to `path` through a temporary file next to it, so that a failed write never
-/// leaves half a catalog behind.
-fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
-    let failed = |e: std::io::Error| {
-        CliError::Io(format!(
-            "The option catalog could not be written to `{}`: {e}.",
-            path.display()
-        ))
-    };
-    let Some(file_name) = path.file_name() else {
-        return Err(CliError::Usage(format!(
-            "`{}` is not a file name to write the option catalog to.",
-            path.display()
-        )));
-    };
-    let mut temp_name = OsString::from(".");
-    temp_name.push(file_name);
-    temp_name.push(format!(".{}.tmp", std::process::id()));
-    let temp = path.with_file_name(temp_name);
-    std::fs::write(&temp, text).map_err(failed)?;
-    std::fs::rename(&temp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        failed(e)
-    })
 }
 
 /// The sentence printed after writing: how many options went where, and how to use them.

@@ -50,3 +50,31 @@ pub fn to_string(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> S
     write(&mut text).expect("writing to memory cannot fail");
     String::from_utf8(text).expect("reports are UTF-8")
 }
+
+/// Writes `text` to `path` through a temporary file next to it, so that a failed write never
+/// leaves half a file behind and a reader sees the old text or the new. `what` names the
+/// text in messages (`The option catalog`).
+pub fn write_atomically(path: &std::path::Path, text: &str, what: &str) -> Result<(), CliError> {
+    let failed = |e: std::io::Error| {
+        CliError::Io(format!(
+            "{what} could not be written to `{}`: {e}.",
+            path.display()
+        ))
+    };
+    let Some(file_name) = path.file_name() else {
+        return Err(CliError::Usage(format!(
+            "`{}` is not a file name to write {} to.",
+            path.display(),
+            what.to_lowercase()
+        )));
+    };
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(file_name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = path.with_file_name(temp_name);
+    std::fs::write(&temp, text).map_err(failed)?;
+    std::fs::rename(&temp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        failed(e)
+    })
+}

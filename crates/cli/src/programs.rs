@@ -24,7 +24,6 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// How to get `program` when it is not on PATH, as a sentence.
-#[allow(dead_code)] // Used by the deploy driver, which comes next.
 pub fn how_to_get(program: &str) -> &'static str {
     match program {
         "nix" | "nix-build" => "Install Nix (https://nixos.org/download), or run infra-check from a shell that has it.",

@@ -6,6 +6,7 @@ mod deprecated;
 mod edits;
 mod imports;
 mod inventory;
+pub(crate) mod justfile;
 mod machines;
 mod module_shapes;
 mod modules;
@@ -67,28 +68,29 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
         out.push(d);
     }
     out = suppress::apply(db, ws, out);
-    out.sort_by(|a, b| {
-        (&a.location.file, a.location.range.start, a.code, &a.message).cmp(&(
-            &b.location.file,
-            b.location.range.start,
-            b.code,
-            &b.message,
-        ))
-    });
-    // One finding reached along several paths (a module in two machines) is shown once, and
-    // breaks every machine any copy names; a copy that names none leaves the decision to
-    // where the finding is.
-    out.dedup_by(|later, kept| {
-        if !later.same_finding(kept) {
-            return false;
-        }
-        kept.machines = match (kept.machines.take(), later.machines.take()) {
-            (Some(k), Some(l)) => Some(k.union(l)),
-            _ => None,
-        };
-        true
-    });
+    crate::diagnostic::sort_and_dedup(&mut out);
     Arc::new(out)
+}
+
+/// The findings about the repository's justfile (see [`justfile`]), with `infra-check.toml`
+/// applied as to every other finding. Not memoised: the recipes come from outside the
+/// database, read once per run by the CLI.
+pub(crate) fn justfile_diagnostics(
+    db: &dyn Db,
+    ws: Workspace,
+    recipes: &[justfile::JustRecipe],
+) -> Vec<Diagnostic> {
+    let cfg = config(db, ws);
+    let mut out: Vec<Diagnostic> = justfile::check(db, ws, recipes)
+        .into_iter()
+        .filter(|d| !cfg.is_excluded(&d.location.file))
+        .filter_map(|mut d| {
+            d.severity = cfg.severity_for(d.code, d.severity)?;
+            Some(d)
+        })
+        .collect();
+    crate::diagnostic::sort_and_dedup(&mut out);
+    out
 }
 
 /// Editors cannot show a diagnostic on a directory (they open a listing, or drop it): a finding

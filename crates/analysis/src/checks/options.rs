@@ -766,7 +766,7 @@ fn report_unreached(unreached: BTreeMap<Location, Unreached>, out: &mut Vec<Diag
     }
 }
 
-fn and_list(items: &[&str]) -> String {
+pub(crate) fn and_list(items: &[&str]) -> String {
     match items {
         [] => String::new(),
         [one] => (*one).to_owned(),

@@ -103,3 +103,18 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Is `just` on PATH? When it is not, the caller skips (saying so), or fails when
+/// `INFRA_CHECK_REQUIRE_TOOLS=1` (set by CI, which installs it).
+pub fn have_just(test: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("just").is_file()));
+    if !found {
+        assert!(
+            std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "{test}: `just` is not on PATH, and INFRA_CHECK_REQUIRE_TOOLS=1 requires it"
+        );
+        eprintln!("skipped: {test}: `just` is not installed (pip install rust-just)");
+    }
+    found
+}
