@@ -97,6 +97,26 @@ impl Env {
     fn run(&self, args: &[&str]) -> Output {
         self.command().args(args).output().expect("run infra-check")
     }
+    /// Real `just` in the fleet, with infra-check's binary and the stubs on PATH.
+    fn just(&self, args: &[&str]) -> Output {
+        let bin = Path::new(env!("CARGO_BIN_EXE_infra-check"))
+            .parent()
+            .expect("the binary's directory")
+            .to_path_buf();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![self.stubs.path().join("bin"), bin];
+        dirs.extend(std::env::split_paths(&path));
+        Command::new("just")
+            .args(args)
+            .current_dir(self.root())
+            .env("PATH", std::env::join_paths(dirs).expect("join PATH"))
+            .env("STUB_LOG", self.log())
+            .env("STUB_FAIL", self.stubs.path().join("fail"))
+            .env_remove("INFRA_CHECK_DEPLOYING")
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("run just")
+    }
     fn remove_justfile(&self) {
         std::fs::remove_file(self.root().join("justfile")).expect("remove the justfile");
     }
@@ -711,4 +731,40 @@ fn a_recipe_that_calls_infra_check_deploy_again_is_stopped() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn the_infra_module_plans_and_deploys_through_the_fleet_s_own_recipe() {
+    if !have_tool("just") {
+        return;
+    }
+    let env = Env::new();
+    let out = env.just(&["infra", "plan", "--all"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        has_row(&stdout(&out), &["argon", "just", "deploy", "argon"]),
+        "{}",
+        stdout(&out)
+    );
+    // `just infra deploy argon` → `infra-check deploy argon` → the justfile's own `deploy`
+    // recipe (not the module's: no recursion) → clan.
+    let out = env.just(&["infra", "deploy", "argon"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(env.recorded(), ["clan machines update argon env="]);
+    let out = env.just(&["infra", "build", "--dry-run", "cobalt"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let out = env.just(&["infra", "rollback", "krypton"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        env.recorded()[1],
+        "nixos-rebuild switch --rollback --target-host root@krypton.periodic.example.org env="
+    );
+    // Arguments reach infra-check as one word each, and are refused there.
+    for bad in ["a;touch pwned", "$(touch pwned)", "`touch pwned`"] {
+        let out = env.just(&["infra", "deploy", bad]);
+        assert_ne!(code(&out), 0);
+        assert!(stderr(&out).contains("is not a valid machine name"), "{}", stderr(&out));
+    }
+    assert_eq!(env.recorded().len(), 2);
+    assert!(!env.root().join("pwned").exists());
 }
