@@ -189,6 +189,7 @@ fn plan_lists_every_machine_with_its_command_and_the_controller_first() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(doc["version"], 1);
     assert_eq!(doc["dryRun"], true);
+    assert_eq!(doc["envrc"], serde_json::Value::Null);
     assert_eq!(doc["batches"][0]["machines"], serde_json::json!(["argon"]));
     let argon = &doc["machines"][0];
     assert_eq!(argon["name"], "argon");
@@ -468,6 +469,10 @@ fn commands_run_through_direnv_and_a_blocked_envrc_stops_the_run() {
     // infra-check never allows it itself.
     let out = env.run(&["plan", "argon"]);
     assert!(stdout(&out).contains("it is blocked"), "{}", stdout(&out));
+    let out = env.run(&["plan", "argon", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["envrc"], "blocked");
+    assert_eq!(doc["machines"][0]["command"]["direnv"], true);
 
     let allow = env
         .command()
@@ -763,7 +768,11 @@ fn the_infra_module_plans_and_deploys_through_the_fleet_s_own_recipe() {
     for bad in ["a;touch pwned", "$(touch pwned)", "`touch pwned`"] {
         let out = env.just(&["infra", "deploy", bad]);
         assert_ne!(code(&out), 0);
-        assert!(stderr(&out).contains("is not a valid machine name"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is not a valid machine name"),
+            "{}",
+            stderr(&out)
+        );
     }
     assert_eq!(env.recorded().len(), 2);
     assert!(!env.root().join("pwned").exists());

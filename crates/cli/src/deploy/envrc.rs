@@ -12,6 +12,16 @@ pub enum Status {
     Unknown,
 }
 
+impl Status {
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Allowed => "allowed",
+            Status::Blocked => "blocked",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
 pub fn status(root: &Path) -> Status {
     let Some(direnv) = crate::programs::find("direnv") else {
         return Status::Unknown;

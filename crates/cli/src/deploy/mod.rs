@@ -168,7 +168,9 @@ infra-check.toml at a recipe that does not call infra-check.",
     if req.dry_run {
         let records = planned(&plan);
         if req.json {
-            crate::output::stream(|w| outcome::write_json(w, &fleet, &plan, &records, true))?;
+            crate::output::stream(|w| {
+                outcome::write_json(w, &fleet, &plan, &records, true, envrc)
+            })?;
         } else {
             crate::output::emit(&human_plan)?;
         }
@@ -199,7 +201,7 @@ infra-check.toml at a recipe that does not call infra-check.",
         &out,
     );
     if req.json {
-        crate::output::stream(|w| outcome::write_json(w, &fleet, &plan, &records, false))?;
+        crate::output::stream(|w| outcome::write_json(w, &fleet, &plan, &records, false, envrc))?;
     } else {
         crate::output::emit(&format!("\n{}", outcome::table(&records)))?;
     }

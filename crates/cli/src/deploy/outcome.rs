@@ -7,7 +7,9 @@
 //!   "version": 1,
 //!   "action": "deploy",                  // "deploy" | "build" | "rollback"
 //!   "dryRun": false,                     // true for `plan` and `--dry-run`: nothing ran
-//!   "root": "/abs/path/to/repo",
+//!   "root": "/abs/path/to/repo",           // every command runs in this directory
+//!   "envrc": null,                       // commands run through direnv: "allowed" | "blocked" |
+//!                                        // "unknown" (direnv's answer could not be read)
 //!   "batches": [                         // in the order they run
 //!     { "machines": ["argon"],
 //!       "reasons": ["holds zerotier/controller, which zerotier/peer (krypton) waits for"] }
@@ -189,6 +191,7 @@ struct Document<'a> {
     action: &'static str,
     dry_run: bool,
     root: String,
+    envrc: Option<&'static str>,
     batches: Vec<JsonBatch<'a>>,
     machines: Vec<JsonMachine<'a>>,
     summary: JsonSummary,
@@ -250,6 +253,7 @@ pub fn write_json(
     plan: &Plan,
     records: &[Record],
     dry_run: bool,
+    envrc: Option<crate::deploy::envrc::Status>,
 ) -> std::io::Result<()> {
     let batch_of = |m: &str| {
         plan.batches
@@ -263,6 +267,7 @@ pub fn write_json(
         action: plan.action.section(),
         dry_run,
         root: fleet.root.display().to_string(),
+        envrc: envrc.map(|s| s.word()),
         batches: plan
             .batches
             .iter()

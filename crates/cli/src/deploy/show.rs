@@ -17,7 +17,7 @@ pub fn plan(
     let mut out = String::new();
     let machines = plan.steps().count();
     out.push_str(&format!(
-        "Plan: {} {} in {} from {}\n",
+        "Plan: {} {} in {}; every command runs in {}\n",
         plan.action.section(),
         plural(machines, "machine", "machines"),
         plural(plan.batches.len(), "batch", "batches"),
@@ -45,9 +45,20 @@ pub fn plan(
     for (i, b) in plan.batches.iter().enumerate() {
         out.push_str(&format!("\nbatch {}/{batches}", i + 1));
         if !b.reasons.is_empty() {
-            out.push_str(&format!(" goes first: {}", b.reasons.join("; ")));
+            out.push_str(" goes first:");
         }
         out.push('\n');
+        // Each reason is `<machine> holds <role>, which <roles> wait for: <why>`; the why of a
+        // service is the same for every machine, so it is said once.
+        let mut said: Vec<&str> = Vec::new();
+        for r in &b.reasons {
+            let (head, why) = r.split_once(": ").unwrap_or((r, ""));
+            out.push_str(&format!("  - {head}\n"));
+            if !why.is_empty() && !said.contains(&why) {
+                said.push(why);
+                out.push_str(&format!("    ({why})\n"));
+            }
+        }
         for s in &b.steps {
             let command = s.invocation.as_ref().map(|i| i.shown());
             let line = match (&s.cannot, s.refused, &command) {

@@ -115,6 +115,17 @@ could miss machines or select the wrong ones; name the machines instead."
         })
         .map(|m| m.name.clone())
         .collect();
+    if selected.is_empty() && wanted.all {
+        return Err(CliError::Usage(if overview.machines_complete {
+            "`--all` selects nothing: this repository has no clan machines (no \
+`clan.inventory.machines`, `clan.machines` or `machines/<name>/` directory infra-check can read)."
+                .into()
+        } else {
+            "`--all` selects nothing: infra-check could not read any of the clan's machines \
+without evaluating the repository; name the machines instead."
+                .into()
+        }));
+    }
     if selected.is_empty() {
         let tags: Vec<String> = wanted.tags.iter().map(|t| format!("`{t}`")).collect();
         return Err(CliError::Usage(format!(
