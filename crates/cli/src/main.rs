@@ -171,8 +171,9 @@ Use --dry-run (or `infra-check plan`) to see what would run.";
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// `[PATH] [MACHINE…]`: the repository (a directory inside it; taken as PATH when it
-    /// contains a `/`, is `.` or `..`, or holds a flake.nix; default `.`), then the machines.
+    /// `[PATH] [MACHINE…]`: the repository (a directory inside it, default `.`; the first
+    /// argument is taken as PATH when it exists and contains a `/`, is `.` or `..`, or holds a
+    /// flake.nix), then the machines.
     #[arg(value_name = "PATH|MACHINE")]
     pub words: Vec<String>,
 
@@ -218,6 +219,27 @@ pub struct DeployArgs {
     #[command(flatten)]
     pub targets: TargetArgs,
 
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Deploy the first machine of each batch alone and run the health check (`[deploy]
+    /// health` in infra-check.toml) before the rest; a failed check rolls it back and stops.
+    #[arg(long)]
+    pub canary: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// What `deploy` and `build` share.
+#[derive(Debug, Args)]
+pub struct RunArgs {
     /// Show what would run, and stop.
     #[arg(long)]
     pub dry_run: bool,
@@ -226,34 +248,7 @@ pub struct DeployArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub jobs: usize,
 
-    /// Deploy the first machine of each batch alone and run the health check (`[deploy]
-    /// health` in infra-check.toml) before the rest; a failed check rolls it back and stops.
-    #[arg(long)]
-    pub canary: bool,
-
-    /// Deploy machines even when findings of the checks affect them (they are listed).
-    #[arg(long)]
-    pub force: bool,
-
-    /// Refuse machines with warnings too, not only errors.
-    #[arg(long)]
-    pub deny_warnings: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct BuildArgs {
-    #[command(flatten)]
-    pub targets: TargetArgs,
-
-    /// Show what would run, and stop.
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// How many machines to build at once.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub jobs: usize,
-
-    /// Build machines even when findings of the checks affect them.
+    /// Go ahead with machines even when findings of the checks affect them (they are listed).
     #[arg(long)]
     pub force: bool,
 
@@ -523,17 +518,11 @@ fn main() -> ExitCode {
             r.deny_warnings = a.deny_warnings;
         })),
         Command::Deploy(a) => deploy::run(request(deploy::Action::Deploy, &a.targets, |r| {
-            r.dry_run = a.dry_run;
-            r.jobs = a.jobs;
+            r.apply(&a.run);
             r.canary = a.canary;
-            r.force = a.force;
-            r.deny_warnings = a.deny_warnings;
         })),
         Command::Build(a) => deploy::run(request(deploy::Action::Build, &a.targets, |r| {
-            r.dry_run = a.dry_run;
-            r.jobs = a.jobs;
-            r.force = a.force;
-            r.deny_warnings = a.deny_warnings;
+            r.apply(&a.run);
         })),
         Command::Rollback(a) => {
             let targets = TargetArgs {

@@ -10,20 +10,6 @@ use std::process::{Command, Output, Stdio};
 use common::{code, fleet_copy, path_str, stderr, stdout, write};
 use tempfile::TempDir;
 
-/// Is `tool` on PATH? When it is not, the caller skips, or fails when
-/// `INFRA_CHECK_REQUIRE_TOOLS=1` (set by CI, which installs the tools).
-fn have_tool(tool: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
-    if !found {
-        if std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("{tool} is not installed, and INFRA_CHECK_REQUIRE_TOOLS=1 requires it");
-        }
-        eprintln!("skipped: {tool} not installed");
-    }
-    found
-}
-
 /// A stub for a program that reaches real machines: it records its name and arguments (and
 /// `$FLEET_ENV`, which only the test `.envrc` sets) one line per run, fails with exit 3 for an
 /// argument listed in the fail file, and sleeps `$STUB_SLEEP` seconds when set.
@@ -402,7 +388,7 @@ fn canary_with_a_failing_health_check_is_rolled_back_and_the_run_stops() {
 
 #[test]
 fn the_configured_recipe_is_preferred_and_runs_through_real_just() {
-    if !have_tool("just") {
+    if !common::have_tool("just") {
         return;
     }
     let env = Env::new();
@@ -455,7 +441,7 @@ fn the_configured_recipe_is_preferred_and_runs_through_real_just() {
 
 #[test]
 fn commands_run_through_direnv_and_a_blocked_envrc_stops_the_run() {
-    if !have_tool("direnv") {
+    if !common::have_tool("direnv") {
         return;
     }
     let env = Env::new();
@@ -689,7 +675,7 @@ const TEST_FLAKE: &str = r#"{
 
 #[test]
 fn build_runs_real_nix_and_produces_a_result_per_machine() {
-    if !have_tool("nix") {
+    if !common::have_tool("nix") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -740,7 +726,7 @@ fn a_recipe_that_calls_infra_check_deploy_again_is_stopped() {
 
 #[test]
 fn the_infra_module_plans_and_deploys_through_the_fleet_s_own_recipe() {
-    if !have_tool("just") {
+    if !common::have_tool("just") {
         return;
     }
     let env = Env::new();

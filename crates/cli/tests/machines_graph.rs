@@ -353,20 +353,6 @@ fn mermaid_graph_of_the_example_fleet() {
     );
 }
 
-/// Is `tool` on PATH? When it is not, the caller skips, or fails when
-/// `INFRA_CHECK_REQUIRE_TOOLS=1` (set by CI, which installs the tools).
-fn have_tool(tool: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
-    if !found {
-        if std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("{tool} is not installed, and INFRA_CHECK_REQUIRE_TOOLS=1 requires it");
-        }
-        eprintln!("skipped: {tool} not installed");
-    }
-    found
-}
-
 /// Braces outside double-quoted strings (with `\` escapes) balance and never go negative.
 fn assert_balanced(text: &str) {
     let (mut depth, mut in_string, mut escaped) = (0i32, false, false);
@@ -396,7 +382,7 @@ fn assert_balanced(text: &str) {
 
 /// Renders `dot` source with Graphviz, if it is installed.
 fn render_with_graphviz(source: &str) {
-    if !have_tool("dot") {
+    if !common::have_tool("dot") {
         return;
     }
     let mut child = Command::new("dot")

@@ -77,6 +77,16 @@ pub struct Request {
     pub json: bool,
 }
 
+impl Request {
+    /// Takes the options `deploy` and `build` share.
+    pub fn apply(&mut self, run: &crate::RunArgs) {
+        self.dry_run = run.dry_run;
+        self.jobs = run.jobs;
+        self.force = run.force;
+        self.deny_warnings = run.deny_warnings;
+    }
+}
+
 /// The first positional arguments: `[PATH] [MACHINE…]`. The first is the repository PATH when
 /// it exists and contains a `/`, is `.` or `..`, or is a directory with a flake.nix; a machine
 /// name can be none of these.

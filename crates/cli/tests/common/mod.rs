@@ -104,17 +104,26 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Is `just` on PATH? When it is not, the caller skips (saying so), or fails when
-/// `INFRA_CHECK_REQUIRE_TOOLS=1` (set by CI, which installs it).
-pub fn have_just(test: &str) -> bool {
+/// Is `tool` on PATH? When it is not, the caller skips (saying so), or fails when
+/// `INFRA_CHECK_REQUIRE_TOOLS=1` (set by CI, which installs the tools).
+pub fn have_tool(tool: &str) -> bool {
     let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("just").is_file()));
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
     if !found {
         assert!(
             std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{test}: `just` is not on PATH, and INFRA_CHECK_REQUIRE_TOOLS=1 requires it"
+            "`{tool}` is not on PATH, and INFRA_CHECK_REQUIRE_TOOLS=1 requires it"
         );
-        eprintln!("skipped: {test}: `just` is not installed (pip install rust-just)");
+        eprintln!("skipped: `{tool}` is not installed");
+    }
+    found
+}
+
+/// Is `just` on PATH (see [`have_tool`])?
+pub fn have_just(test: &str) -> bool {
+    let found = have_tool("just");
+    if !found {
+        eprintln!("skipped: {test} needs just (pip install rust-just)");
     }
     found
 }
