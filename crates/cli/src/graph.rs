@@ -444,6 +444,7 @@ mod tests {
         Overview {
             machines_complete: true,
             tags_complete: true,
+            clan_core: true,
             machines: vec![
                 machine("a-b", Some("nixos"), &["nixos.base", "nixos.\"x/y\""]),
                 machine("a_b", None, &["nixos.base"]),
@@ -525,6 +526,7 @@ mod tests {
         let empty = Overview {
             machines_complete: true,
             tags_complete: true,
+            clan_core: true,
             machines: vec![],
             instances: vec![],
         };

@@ -238,6 +238,7 @@ mod tests {
         let text = render_table(&Overview {
             machines_complete: true,
             tags_complete: true,
+            clan_core: true,
             machines: vec![a, b],
             instances: vec![],
         });

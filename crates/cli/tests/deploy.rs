@@ -763,3 +763,21 @@ fn the_infra_module_plans_and_deploys_through_the_fleet_s_own_recipe() {
     assert_eq!(env.recorded().len(), 2);
     assert!(!env.root().join("pwned").exists());
 }
+
+#[test]
+fn a_flake_that_is_not_a_clan_has_no_machines_to_deploy() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "flake.nix",
+        "{ inputs.nixpkgs.url = \"github:NixOS/nixpkgs\"; outputs = _: { }; }\n",
+    );
+    write(dir.path(), "machines/web/default.nix", "{ ... }: { }\n");
+    let out = common::command()
+        .args(["deploy", path_str(dir.path()), "--all"])
+        .env_remove("INFRA_CHECK_DEPLOYING")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("no clan-core input"), "{}", stderr(&out));
+}

@@ -16,6 +16,9 @@ pub struct Overview {
     pub machines_complete: bool,
     /// Every machine's `tags` is complete.
     pub tags_complete: bool,
+    /// The flake has a clan-core input (or its inputs cannot all be read): `clan` can deploy
+    /// its machines. Without one, `machines/<name>/` directories are only directories.
+    pub clan_core: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,5 +162,6 @@ pub fn overview(db: &dyn Db, ws: Workspace) -> Overview {
         instances,
         machines_complete: model.machines_complete,
         tags_complete: model.tags_complete,
+        clan_core: model.clan_core_input.is_some() || !model.flake_inputs_complete,
     }
 }

@@ -59,6 +59,14 @@ pub fn shown(word: &str) -> String {
 /// The selected machines, in the order of `overview.machines` (by name); a usage error when
 /// nothing is selected or a name is not a machine.
 pub fn select(overview: &Overview, wanted: &Wanted) -> Result<Vec<String>, CliError> {
+    if !overview.clan_core {
+        return Err(CliError::Usage(
+            "This flake has no clan-core input, so it is not a clan: infra-check deploys, builds \
+and rolls back the machines of a clan (its inventory and `machines/<name>/`), and knows no \
+machines here."
+                .into(),
+        ));
+    }
     let names: Vec<String> = overview.machines.iter().map(|m| m.name.clone()).collect();
     if !wanted.all && wanted.machines.is_empty() && wanted.tags.is_empty() {
         return Err(CliError::Usage(
