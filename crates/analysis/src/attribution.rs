@@ -93,24 +93,27 @@ pub fn affected_machines(db: &dyn Db, ws: Workspace) -> Arc<Vec<Affects>> {
 /// Which machines' configurations each module (by owner) is part of.
 struct Reach {
     by_owner: HashMap<String, BTreeSet<String>>,
-    /// Machines that import something infra-check cannot read, which may be any module:
-    /// they are counted as reaching every one.
+    /// Machines that import something infra-check cannot read: they are counted as reaching
+    /// every module that unread code may reach (see `loose`).
     anywhere: BTreeSet<String>,
     /// The class of each machine whose class is known: a NixOS machine never imports a
     /// nix-darwin module (the module system refuses a module of another `_class`), whatever
     /// else it imports.
     classes: HashMap<String, String>,
+    /// Modules code outside every import list names (`(class, name)`), and classes whose
+    /// modules unread code may pick by a computed name or get as a whole set: only these can
+    /// be what an unread import is. (Another flake's module cannot name this flake's modules.)
+    loose: HashSet<(String, String)>,
+    loose_classes: HashSet<String>,
+    loose_all: bool,
     /// Some machine's modules cannot be found at all (a module file or `clan.machines` entry
     /// infra-check cannot read): any module may reach any machine.
     unknown: bool,
-    /// Classes whose module names cannot all be read: a definition there may be named
-    /// otherwise than infra-check reads it.
+    /// Classes whose module names cannot all be read (a definition there may be named
+    /// otherwise than infra-check reads it), or whose whole module set is handed to code
+    /// infra-check does not follow (which machine gets what from it is not known).
     open_classes: BTreeSet<String>,
     open_all: bool,
-    /// Classes whose module set is handed to code infra-check cannot follow (or selected by a
-    /// name it cannot read): any module of such a class may reach any machine.
-    escaped: BTreeSet<String>,
-    all_escaped: bool,
 }
 
 impl Reach {
@@ -119,6 +122,26 @@ impl Reach {
         let idx = crate::index::module_index(db, ws);
         let loaded = crate::machine_config::loaded_files(db, ws);
         let open = crate::options::configs::open_owners(db, ws);
+        let imported: HashSet<&Location> = idx
+            .contexts
+            .iter()
+            .flat_map(|c| c.items.iter().map(|i| &i.location))
+            .collect();
+        let outside = crate::index::outside_uses(db, ws);
+        let mut loose_classes: HashSet<String> = idx.escaped.iter().cloned().collect();
+        loose_classes.extend(outside.any_name.iter().cloned());
+        let mut loose: HashSet<(String, String)> = outside.names.iter().cloned().collect();
+        for reference in &idx.references {
+            match &reference.name {
+                None => {
+                    loose_classes.insert(reference.class.clone());
+                }
+                Some(n) if !imported.contains(&reference.location) => {
+                    loose.insert((reference.class.clone(), n.clone()));
+                }
+                Some(_) => {}
+            }
+        }
         let mut r = Reach {
             by_owner: HashMap::new(),
             anywhere: loaded.opaque.clone(),
@@ -127,25 +150,17 @@ impl Reach {
                 .iter()
                 .filter_map(|(n, m)| Some((n.clone(), m.class.clone()?)))
                 .collect(),
+            loose,
+            loose_classes,
+            loose_all: idx.all_escaped || outside.all,
             unknown: crate::flake::module_files(db, ws).incomplete
                 || !clan.machine_configs_complete,
-            open_classes: idx.open_classes.clone(),
-            open_all: idx.all_open,
-            escaped: idx.escaped.clone(),
-            all_escaped: idx.all_escaped,
+            open_classes: idx.open_classes.union(&idx.escaped).cloned().collect(),
+            open_all: idx.all_open || idx.all_escaped,
         };
-        // Owners that import something infra-check cannot read, with the machines they are
-        // part of.
-        let mut open_machines: HashMap<String, BTreeSet<String>> = HashMap::new();
-        let add = |r: &mut Reach,
-                   open_machines: &mut HashMap<String, BTreeSet<String>>,
-                   owner: &str,
-                   machine: &str| {
+        let add = |r: &mut Reach, owner: &str, machine: &str| {
             if open.contains(owner) {
-                open_machines
-                    .entry(owner.to_owned())
-                    .or_default()
-                    .insert(machine.to_owned());
+                r.anywhere.insert(machine.to_owned());
             }
             r.by_owner
                 .entry(owner.to_owned())
@@ -159,47 +174,14 @@ impl Reach {
                 .iter()
                 .chain(loaded.by_machine.get(m).into_iter().flatten())
             {
-                add(&mut r, &mut open_machines, owner, m);
+                add(&mut r, owner, m);
             }
         }
         // Their home-manager users, and the modules local service roles give them.
         for c in crate::options::configs::workspace_configurations(db, ws).iter() {
             let Some(m) = &c.machine else { continue };
             for owner in c.owners.iter().chain(&c.service_owners) {
-                add(&mut r, &mut open_machines, owner, m);
-            }
-        }
-        // What such an import may bring in: a module of another flake or of nixpkgs
-        // (`inputs.srvos…`, `"${modulesPath}/…"`) cannot name this flake's modules, and a
-        // module of this flake selected by a name infra-check cannot read makes its class
-        // escape (below). What is left is code of the owner's own file the evaluator could not
-        // follow (`if cond then a else b`): every module that file names may be imported.
-        for (owner, machines) in &open_machines {
-            let Some(files) = owner_files(clan, idx, owner) else {
-                r.anywhere.extend(machines.iter().cloned());
-                continue;
-            };
-            let named: Vec<(&str, String)> = idx
-                .references
-                .iter()
-                .filter(|x| files.contains(&x.location.file))
-                .filter_map(|x| {
-                    let n = x.name.as_ref()?;
-                    Some((
-                        x.class.as_str(),
-                        format!("flake.modules.{}.{}", x.class, attr_display(n)),
-                    ))
-                })
-                .collect();
-            for m in machines {
-                let fits: Vec<String> = named
-                    .iter()
-                    .filter(|(class, _)| r.fits(m, class))
-                    .map(|(_, o)| o.clone())
-                    .collect();
-                for reached in module_closure(idx, fits) {
-                    r.by_owner.entry(reached).or_default().insert(m.clone());
-                }
+                add(&mut r, owner, m);
             }
         }
         r
@@ -211,25 +193,25 @@ impl Reach {
         !matches!(class, "nixos" | "darwin") || self.classes.get(machine).is_none_or(|c| c == class)
     }
 
-    /// The machines whose configuration module `owner` (of `class`) is part of.
-    fn of(&self, class: &str, owner: &str) -> Affects {
+    /// The machines whose configuration module `owner` (`name` of `class`) is part of.
+    fn of(&self, class: &str, name: &str, owner: &str) -> Affects {
         // A flake-parts module is part of every output's evaluation.
-        if self.unknown
-            || class == "flake"
-            || self.open_all
-            || self.open_classes.contains(class)
-            || self.all_escaped
-            || self.escaped.contains(class)
-        {
+        if self.unknown || class == "flake" || self.open_all || self.open_classes.contains(class) {
             return Affects::All;
         }
-        let mut ms: BTreeSet<String> = self
-            .anywhere
-            .iter()
-            .filter(|m| self.fits(m, class))
-            .cloned()
-            .collect();
-        ms.extend(self.by_owner.get(owner).into_iter().flatten().cloned());
+        let mut ms: BTreeSet<String> = self.by_owner.get(owner).cloned().unwrap_or_default();
+        let loose = self.loose_all
+            || self.loose_classes.contains(class)
+            || self.loose.contains(&(class.to_owned(), name.to_owned()));
+        // A machine module (`clan.machines.<m>`, `machines/<m>/…`) is only ever that machine's.
+        if loose || !owner.starts_with("flake.modules.") {
+            ms.extend(
+                self.anywhere
+                    .iter()
+                    .filter(|m| self.fits(m, class))
+                    .cloned(),
+            );
+        }
         Affects::Machines(ms)
     }
 }
@@ -319,13 +301,12 @@ impl Places<'_> {
         };
         let defs = self.definitions(f);
         match enclosing(self.db, f, loc.range, &defs) {
-            Enclosing::Owner(i) => self.reach.of(&defs[i].0, &defs[i].1),
-            // A `let` binding is used by the definitions of the file (or by flake-level code,
-            // which the union cannot see: then it is every machine anyway when nothing else
-            // of the file reaches one).
-            Enclosing::LetBound if !defs.is_empty() => {
-                defs.iter().fold(Affects::none(), |a, (class, owner, _)| {
-                    a.union(self.reach.of(class, owner))
+            Enclosing::Owner(i) => self.reach.of(&defs[i].class, &defs[i].name, &defs[i].owner),
+            // A `let` binding of a file that only defines modules is used by those modules.
+            // (Where the file sets anything else, flake-level code may use it too.)
+            Enclosing::LetBound if !defs.is_empty() && only_modules(self.db, self.ws, f) => {
+                defs.iter().fold(Affects::none(), |a, d| {
+                    a.union(self.reach.of(&d.class, &d.name, &d.owner))
                 })
             }
             // Flake-level code (`imports`, `perSystem`, the clan): every output.
@@ -334,18 +315,17 @@ impl Places<'_> {
     }
 
     /// The modules a file defines: class, owner and where the definition's name is written.
-    fn definitions(&self, f: SourceFile) -> Vec<(String, String, crate::diagnostic::TextRange)> {
+    fn definitions(&self, f: SourceFile) -> Vec<Def> {
         let path = f.path(self.db);
         let mut out: Vec<_> = crate::summary::file_summary(self.db, self.ws, f)
             .definitions
             .iter()
             .filter(|d| &d.location.file == path)
-            .map(|d| {
-                (
-                    d.class.clone(),
-                    format!("flake.modules.{}.{}", d.class, attr_display(&d.name)),
-                    d.location.range,
-                )
+            .map(|d| Def {
+                class: d.class.clone(),
+                name: d.name.clone(),
+                owner: format!("flake.modules.{}.{}", d.class, attr_display(&d.name)),
+                at: d.location.range,
             })
             .collect();
         for (m, locs) in &self.clan.machine_configs {
@@ -356,11 +336,12 @@ impl Places<'_> {
                 .and_then(|x| x.class.clone())
                 .unwrap_or_default();
             for l in locs.iter().filter(|l| &l.file == path) {
-                out.push((
-                    class.clone(),
-                    format!("clan.machines.{}", attr_display(m)),
-                    l.range,
-                ));
+                out.push(Def {
+                    class: class.clone(),
+                    name: m.clone(),
+                    owner: format!("clan.machines.{}", attr_display(m)),
+                    at: l.range,
+                });
             }
         }
         out
@@ -429,45 +410,18 @@ impl Places<'_> {
     }
 }
 
-/// The files that define `owner`, when it is one whose definitions are known.
-fn owner_files(
-    clan: &ClanModel,
-    idx: &crate::index::ModuleIndex,
-    owner: &str,
-) -> Option<BTreeSet<String>> {
-    if owner.starts_with("flake.modules.") {
-        let (_, locs) = idx.definitions.iter().find(|((class, name), _)| {
-            format!("flake.modules.{class}.{}", attr_display(name)) == owner
-        })?;
-        return Some(locs.iter().map(|l| l.file.clone()).collect());
-    }
-    if owner.starts_with("clan.machines.") {
-        let (_, locs) = clan
-            .machine_configs
-            .iter()
-            .find(|(m, _)| format!("clan.machines.{}", attr_display(m)) == owner)?;
-        return Some(locs.iter().map(|l| l.file.clone()).collect());
-    }
-    // A file clan-core loads from `machines/<m>/` owns what it defines.
-    crate::machine_config::machine_of(owner).map(|_| [owner.to_owned()].into())
+/// A module a file defines: its class and name, its owner, where its name is written.
+struct Def {
+    class: String,
+    name: String,
+    owner: String,
+    at: crate::diagnostic::TextRange,
 }
 
-/// Every owner reached from `start` through deferred-module imports, `start` included.
-fn module_closure(idx: &crate::index::ModuleIndex, start: Vec<String>) -> BTreeSet<String> {
-    let mut seen: BTreeSet<String> = start.iter().cloned().collect();
-    let mut queue = start;
-    while let Some(o) = queue.pop() {
-        for &c in idx.contexts_by_owner.get(&o).into_iter().flatten() {
-            for i in &idx.contexts[c].items {
-                let Some(n) = &i.name else { continue };
-                let owner = format!("flake.modules.{}.{}", i.class, attr_display(n));
-                if seen.insert(owner.clone()) {
-                    queue.push(owner);
-                }
-            }
-        }
-    }
-    seen
+/// Whether a flake-parts module file sets nothing at its top but `flake` (its modules).
+fn only_modules(db: &dyn Db, ws: Workspace, f: SourceFile) -> bool {
+    let top = &crate::summary::file_summary(db, ws, f).top_module;
+    top.keys_complete && top.keys.iter().all(|(k, _)| k == "flake")
 }
 
 enum Enclosing {
@@ -483,7 +437,7 @@ fn enclosing(
     db: &dyn Db,
     f: SourceFile,
     range: crate::diagnostic::TextRange,
-    defs: &[(String, String, crate::diagnostic::TextRange)],
+    defs: &[Def],
 ) -> Enclosing {
     let root = parse(db, f).syntax();
     let len: u32 = root.text_range().end().into();
@@ -503,7 +457,7 @@ fn enclosing(
             let inside = |d: &crate::diagnostic::TextRange| {
                 key.start() <= d.start.into() && rowan::TextSize::from(d.end) <= key.end()
             };
-            if let Some(i) = defs.iter().position(|(_, _, at)| inside(at)) {
+            if let Some(i) = defs.iter().position(|d| inside(&d.at)) {
                 return Enclosing::Owner(i);
             }
         }

@@ -130,20 +130,60 @@ fn a_mistake_in_a_file_nothing_imports_affects_no_machine() {
 }
 
 #[test]
-fn an_unreadable_machine_import_makes_the_machine_reach_every_module() {
+fn an_unread_import_reaches_every_module_unread_code_may_pick() {
     let shared = r#"{ config, ... }: {
   flake.modules.nixos.x = { };
   flake.modules.darwin.x = { imports = [ config.flake.modules.darwin.gone ]; };
 }"#;
-    // `other` imports something computed: it may be `darwin.x`.
-    let out = attributed(&mixed(shared, "").replace(
-        "clan.machines.other.imports = [ ];",
-        "clan.machines.other.imports = [ (builtins.getFlake \"x\").mod ];",
-    ));
+    let other = |imports: &str| {
+        attributed(&mixed(shared, "").replace(
+            "clan.machines.other.imports = [ ];",
+            &format!("clan.machines.other.imports = {imports};"),
+        ))
+    };
+    // `other` imports what code infra-check cannot follow makes of `darwin.x`.
     expect![[r#"
         module/undefined modules/shared.nix:3 -> mac mac2 other
     "#]]
-    .assert_eq(&out);
+    .assert_eq(&other(
+        "[ ((builtins.getFlake \"x\").wrap config.flake.modules.darwin.x) ]",
+    ));
+    // The whole set of darwin modules goes to code infra-check does not follow: which
+    // machine gets which module is not known.
+    expect![[r#"
+        module/undefined modules/shared.nix:3 -> all
+    "#]]
+    .assert_eq(&other("builtins.attrValues config.flake.modules.darwin"));
+    // Another flake's module cannot name this flake's modules.
+    expect![[r#"
+        module/undefined modules/shared.nix:3 -> mac mac2
+    "#]]
+    .assert_eq(&other("[ (builtins.getFlake \"x\").mod ]"));
+}
+
+#[test]
+fn a_let_binding_counts_for_the_modules_of_a_file_that_only_defines_modules() {
+    let shared = |extra: &str| {
+        format!(
+            r#"{{ config, ... }}:
+let
+  common = {{ imports = [ ./gone.nix ]; }};
+in
+{{
+  flake.modules.nixos.x = common;
+  flake.modules.darwin.x = {{ }};{extra}
+}}"#
+        )
+    };
+    expect![[r#"
+        module/import-not-found modules/shared.nix:3 -> lin mac mac2
+    "#]]
+    .assert_eq(&attributed(&mixed(&shared(""), "")));
+    // The file sets flake-level options too, which may use the binding.
+    expect![[r#"
+        module/import-not-found modules/shared.nix:3 -> all
+    "#]]
+    .assert_eq(&attributed(&mixed(&shared("\n  perSystem = { };"), "")));
 }
 
 #[test]

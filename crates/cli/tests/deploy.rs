@@ -779,5 +779,9 @@ fn a_flake_that_is_not_a_clan_has_no_machines_to_deploy() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("no clan-core input"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no clan-core input"),
+        "{}",
+        stderr(&out)
+    );
 }
