@@ -204,6 +204,26 @@ fn unused_is_silent_when_the_module_set_escapes() {
 }
 
 #[test]
+fn builtins_that_only_read_names_do_not_let_the_module_set_escape() {
+    // `hasAttr`, `attrNames` and the like (as in flake checks) hand back no module.
+    let out = check(&with_flake(
+        r#"#- /modules/defs.nix
+{ flake.modules.nixos.a = { }; }
+#- /modules/checks.nix
+{ config, ... }: {
+  flake.tests.has = builtins.hasAttr "nixos" config.flake.modules;
+  flake.tests.names = builtins.attrNames config.flake.modules.nixos;
+  flake.tests.count = builtins.length (builtins.attrNames config.flake.modules);
+}
+"#,
+    ));
+    expect![[r#"
+        module/unused modules/defs.nix:1:23: `flake.modules.nixos.a` is defined but nothing in this flake imports it.
+    "#]]
+    .assert_eq(&out);
+}
+
+#[test]
 fn recursive_helpers_in_unused_code_do_not_hide_unused_modules() {
     // Exploring `pow` and `go` with Unknown arguments used to unroll them until the budget
     // ran out, after which any module set might have escaped, and nothing was unused.

@@ -1060,7 +1060,18 @@ impl<'a> Evaluator<'a> {
                     }))
                 } else {
                     let v = builtins::call(self, b.name, &args);
-                    if v.is_unknown() && self.recording {
+                    // Builtins that only look at a set's names or type hand back no module.
+                    let inspects_only = matches!(
+                        b.name,
+                        "hasAttr"
+                            | "attrNames"
+                            | "isAttrs"
+                            | "isList"
+                            | "isFunction"
+                            | "typeOf"
+                            | "length"
+                    );
+                    if v.is_unknown() && self.recording && !inspects_only {
                         // A module set handed to a builtin we could not evaluate may be used
                         // in any way (`attrValues config.flake.modules.nixos`).
                         for a in &args {
