@@ -176,7 +176,7 @@ infra-check.toml at a recipe that does not call infra-check.",
     let out = Arc::new(runner::Output::new(req.json));
     let human_plan = show::plan(&fleet, &plan, &ctx, envrc, req.dry_run);
     if req.dry_run {
-        let records = planned(&plan);
+        let records = planned(&fleet, &plan);
         if req.json {
             crate::output::stream(|w| {
                 outcome::write_json(w, &fleet, &plan, &records, true, envrc)

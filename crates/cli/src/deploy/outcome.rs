@@ -100,19 +100,30 @@ impl Record {
     }
 }
 
+/// Why a refused machine is refused: nothing can run for it, or the codes of its findings.
+pub fn refusal(fleet: &Fleet, s: &Step) -> String {
+    if let Some(c) = &s.cannot {
+        return c.clone();
+    }
+    let mut codes: Vec<&str> = Vec::new();
+    for d in s.blocking.iter().filter_map(|&i| fleet.diagnostics.get(i)) {
+        if !codes.contains(&d.code) {
+            codes.push(d.code);
+        }
+    }
+    format!(
+        "{}: {}",
+        crate::text::plural(s.blocking.len(), "finding", "findings"),
+        codes.join(", ")
+    )
+}
+
 /// The records of a plan that does not run: refused or planned.
-pub fn planned(plan: &Plan) -> Vec<Record> {
+pub fn planned(fleet: &Fleet, plan: &Plan) -> Vec<Record> {
     plan.steps()
         .map(|s| {
             if s.refused {
-                let why = s.cannot.clone().or_else(|| {
-                    Some(format!(
-                        "{} blocking finding{}",
-                        s.blocking.len(),
-                        if s.blocking.len() == 1 { "" } else { "s" }
-                    ))
-                });
-                Record::new(s, plan.action, Outcome::Refused, why)
+                Record::new(s, plan.action, Outcome::Refused, Some(refusal(fleet, s)))
             } else {
                 Record::new(s, plan.action, Outcome::Planned, None)
             }

@@ -137,7 +137,12 @@ pub fn execute(
         let mut runnable: Vec<&Step> = Vec::new();
         for s in &batch.steps {
             if s.refused {
-                records.push(Record::new(s, plan.action, Outcome::Refused, refusal(s)));
+                records.push(Record::new(
+                    s,
+                    plan.action,
+                    Outcome::Refused,
+                    Some(crate::deploy::outcome::refusal(fleet, s)),
+                ));
             } else if let Some(reason) = &stop {
                 records.push(Record::new(
                     s,
@@ -236,19 +241,15 @@ pub fn execute(
             stop = Some("the run was interrupted".into());
         }
     }
+    // In plan order (a canary's rollback right after it), however they ended.
+    let order: Vec<&str> = plan.steps().map(|s| s.machine.as_str()).collect();
+    records.sort_by_key(|r| {
+        (
+            order.iter().position(|m| *m == r.machine),
+            r.action == Action::Rollback,
+        )
+    });
     records
-}
-
-fn refusal(s: &Step) -> Option<String> {
-    if let Some(c) = &s.cannot {
-        return Some(c.clone());
-    }
-    let n = s.blocking.len();
-    Some(format!(
-        "{n} finding{} of infra-check check affect{} it",
-        if n == 1 { "" } else { "s" },
-        if n == 1 { "s" } else { "" }
-    ))
 }
 
 /// The health check for `machine`, from `[deploy] health`, run the way commands run.
