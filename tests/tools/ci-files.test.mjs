@@ -115,6 +115,7 @@ function runAction(workspace, inputs) {
     }
     if (run.status !== 0) break;
   }
+  fs.rmSync(temp, { recursive: true, force: true });
   return { statuses, context };
 }
 
