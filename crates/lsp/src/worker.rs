@@ -21,6 +21,11 @@
 //! so the snapshot reflects every change the client sent before the request; they then run on
 //! the blocking pool (see [`crate::features`]).
 //!
+//! **Changes on disk** arrive as [`Msg::Watched`], from the client's notification or, for a
+//! client that does not watch files, from the worker's own [`DiskWatch`] of the root (see
+//! [`crate::watch`]); a change to a file whose text is read re-reads it, anything else rescans
+//! the tree, and so does every save. Open documents keep the editor's text throughout.
+//!
 //! While the initial load and check run, the worker reports `$/progress` through the
 //! publisher (which creates the token, when the client supports it).
 
