@@ -8,6 +8,8 @@
 //!   snapshot in the blocking pool; one task publishes the results, newest generation only.
 //! - [`features`]: the requests (definition, references, hover, completion, code actions,
 //!   symbols), each on a snapshot the worker hands out, on the blocking pool.
+//! - [`watch`]: for a client that does not watch files, the server watches the workspace on
+//!   disk itself and hands debounced batches to the worker as if the client had sent them.
 //! - [`convert`]: URIs ↔ root-relative paths, byte ranges → UTF-16 positions, diagnostics.
 //! - [`transport`]: stdin/stdout, through [`framing`] and [`message`], which answer malformed
 //!   messages themselves so that tower-lsp-server only ever sees well-formed ones.
@@ -21,6 +23,7 @@ pub mod framing;
 pub mod message;
 pub mod server;
 pub mod transport;
+pub mod watch;
 pub mod worker;
 
 use std::time::Duration;

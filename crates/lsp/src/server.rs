@@ -113,6 +113,14 @@ fn capabilities() -> ServerCapabilities {
     }
 }
 
+impl Drop for Server {
+    /// The worker may hold a sender to itself (for the disk watch), so it is told to stop
+    /// rather than left to notice that every sender is gone.
+    fn drop(&mut self) {
+        let _ = self.tx.send(Msg::Shutdown);
+    }
+}
+
 impl LanguageServer for Server {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let roots = workspace_roots(&params);
@@ -142,6 +150,10 @@ impl LanguageServer for Server {
                 });
             }
         }
+        if !dynamic_watch {
+            // Before `Init`, so the watch is in place before the first check is published.
+            self.send(Msg::WatchDisk(self.tx.clone()));
+        }
         // Loading happens on the worker thread; documents opened meanwhile queue behind it.
         self.send(Msg::Init { roots });
         Ok(InitializeResult {
@@ -162,7 +174,8 @@ impl LanguageServer for Server {
         }
         if self.watch_files.load(Ordering::Relaxed) {
             let client = self.client.clone();
-            tokio::spawn(async move { register_watchers(client).await });
+            let tx = self.tx.clone();
+            tokio::spawn(async move { register_watchers(client, tx).await });
         }
     }
 
@@ -312,7 +325,8 @@ impl LanguageServer for Server {
 /// creation and deletion (the disk tree: vars, sops, machine directories), everything under
 /// `vars/` and `sops/` (a secret's encryption is read from it), and changes to the files whose
 /// text is read.
-async fn register_watchers(client: Client) {
+/// When the client refuses, the server watches the disk itself.
+async fn register_watchers(client: Client, tx: Sender<Msg>) {
     let watcher = |glob: &str, kind: WatchKind| FileSystemWatcher {
         glob_pattern: GlobPattern::String(glob.into()),
         kind: Some(kind),
@@ -338,8 +352,9 @@ async fn register_watchers(client: Client) {
         client
             .log_message(
                 MessageType::WARNING,
-                format!("could not register file watchers: {e}"),
+                format!("could not register file watchers ({e}); watching the disk instead"),
             )
             .await;
+        let _ = tx.send(Msg::WatchDisk(tx.clone()));
     }
 }

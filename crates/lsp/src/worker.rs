@@ -21,6 +21,11 @@
 //! so the snapshot reflects every change the client sent before the request; they then run on
 //! the blocking pool (see [`crate::features`]).
 //!
+//! **Changes on disk** arrive as [`Msg::Watched`], from the client's notification or, for a
+//! client that does not watch files, from the worker's own [`DiskWatch`] of the root (see
+//! [`crate::watch`]); a change to a file whose text is read re-reads it, anything else rescans
+//! the tree, and so does every save. Open documents keep the editor's text throughout.
+//!
 //! While the initial load and check run, the worker reports `$/progress` through the
 //! publisher (which creates the token, when the client supports it).
 
@@ -28,7 +33,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
 use infra_check_analysis::{
@@ -42,6 +47,7 @@ use tower_lsp_server::ls_types::{FileChangeType, MessageType, Uri};
 use tower_lsp_server::Client;
 
 use crate::convert::{self, is_analyzed, relative_path, FileLines, UriMap};
+use crate::watch::DiskWatch;
 
 /// What the protocol handlers tell the worker. Paths are the client's, as absolute local paths.
 #[derive(Debug)]
@@ -70,6 +76,11 @@ pub enum Msg {
     Watched {
         changes: Vec<(PathBuf, FileChangeType)>,
     },
+    /// The client does not watch files: watch the workspace root on disk, reporting changes
+    /// through this sender (to this worker), from now on and whenever the root changes.
+    WatchDisk(Sender<Msg>),
+    /// Something changed on disk but what is unknown (events were lost): rescan it.
+    DiskChanged,
     /// A request wants to read the current revision: answered after every change sent before
     /// it has been applied (`None` while there is no workspace yet).
     Snapshot {
@@ -170,6 +181,11 @@ struct Worker {
     /// Whether the next check is the first on a freshly loaded host: it primes the per-file
     /// work in parallel before the (serial) workspace phases.
     cold: bool,
+    /// Set by [`Msg::WatchDisk`]: where the disk watcher reports.
+    watch_to: Option<Sender<Msg>>,
+    disk_watch: Option<DiskWatch>,
+    /// The root a disk watch failed to start on (reported once, not retried).
+    watch_failed: Option<PathBuf>,
 }
 
 impl Worker {
@@ -186,6 +202,9 @@ impl Worker {
             uris: Arc::new(UriMap::new(PathBuf::new())),
             generation: 0,
             cold: false,
+            watch_to: None,
+            disk_watch: None,
+            watch_failed: None,
         }
     }
 
@@ -202,6 +221,8 @@ impl Worker {
                 }
                 self.handle(msg, &mut effects);
             }
+            // Before the check: what changes on disk from now on is seen.
+            self.ensure_disk_watch();
             if effects.reload {
                 self.reload();
                 effects.check = true;
@@ -321,15 +342,12 @@ impl Worker {
                 self.set_text(&rel, text);
                 effects.check = true;
             }
-            Msg::Save { path } => {
-                if !self.disk_backed {
-                    return;
-                }
-                let Some(rel) = self.paths.get(&path).cloned() else {
-                    return;
-                };
-                // A document saved for the first time changes the disk tree.
-                if !self.on_disk.contains(&rel) {
+            Msg::Save { .. } | Msg::DiskChanged => {
+                // A save is a moment the user expects the disk to be seen: a formatter, a
+                // `clan vars generate` in a terminal or a checkout may have changed more than
+                // this file, and a client may not watch files. The rescan keeps what did not
+                // change, and open documents keep their text.
+                if self.disk_backed {
                     effects.reload = true;
                 }
             }
@@ -338,7 +356,13 @@ impl Worker {
                     return;
                 }
                 for (path, typ) in changes {
-                    let Some(rel) = self.relative(&path) else {
+                    // The path itself, not where a link at it points (a vars link's target
+                    // may lie outside the root, and a dangling one resolves nowhere).
+                    let lexical = self
+                        .root
+                        .as_deref()
+                        .and_then(|root| lexical_relative(root, &path));
+                    let Some(rel) = lexical.or_else(|| self.relative(&path)) else {
                         continue;
                     };
                     if rel.split('/').any(is_ignored_dir) {
@@ -373,8 +397,35 @@ impl Worker {
                     }
                 }
             }
+            Msg::WatchDisk(to) => self.watch_to = Some(to),
             Msg::Snapshot { reply } => effects.snapshots.push(reply),
             Msg::Shutdown => {}
+        }
+    }
+
+    /// Watches the root on disk when asked to and the host mirrors a directory; a root that
+    /// cannot be watched is reported once (saving a file still refreshes from disk).
+    fn ensure_disk_watch(&mut self) {
+        let (Some(to), Some(root), true) = (&self.watch_to, &self.root, self.disk_backed) else {
+            return;
+        };
+        let watching = self.disk_watch.as_ref().map(DiskWatch::root);
+        if watching == Some(root.as_path()) || self.watch_failed.as_ref() == Some(root) {
+            return;
+        }
+        self.disk_watch = None;
+        match DiskWatch::start(root, to.clone(), self.out.clone()) {
+            Ok(watch) => {
+                self.log(
+                    MessageType::LOG,
+                    format!("watching {} for changes on disk", root.display()),
+                );
+                self.disk_watch = Some(watch);
+            }
+            Err(message) => {
+                self.watch_failed = Some(root.clone());
+                self.log(MessageType::WARNING, message);
+            }
         }
     }
 
@@ -575,6 +626,19 @@ impl Worker {
             }
         });
     }
+}
+
+/// The root-relative path of `path` when it is spelt below `root`, without resolving links.
+fn lexical_relative(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let parts = rel
+        .components()
+        .map(|c| match c {
+            std::path::Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 /// A vars or sops secret: its text is never read, only whether it is sops-encrypted.
