@@ -202,7 +202,10 @@ pub struct Analysis {
 
 impl Analysis {
     /// Runs a query on a thread with the stack the analyzer's limits are sized for.
-    fn with<T: Send>(&self, f: impl FnOnce(&RootDatabase) -> T + Send) -> Cancellable<T> {
+    pub(crate) fn with<T: Send>(
+        &self,
+        f: impl FnOnce(&RootDatabase) -> T + Send,
+    ) -> Cancellable<T> {
         let db = self.db.clone();
         crate::stack::run(move || Cancelled::catch(std::panic::AssertUnwindSafe(|| f(&db))))
     }
@@ -302,6 +305,31 @@ impl Analysis {
     pub fn completions(&self, file: &str, offset: u32) -> Cancellable<Vec<crate::ide::Completion>> {
         let ws = self.ws;
         self.with(|db| crate::ide::complete::completions(db, ws, file, offset))
+    }
+
+    /// The name at `offset` a rename would change, or why it cannot be renamed.
+    pub fn prepare_rename(
+        &self,
+        file: &str,
+        offset: u32,
+    ) -> Cancellable<
+        Result<Option<crate::ide::rename::RenameTarget>, crate::ide::rename::RenameRefusal>,
+    > {
+        let ws = self.ws;
+        self.with(|db| crate::ide::rename::prepare(db, ws, file, offset))
+    }
+
+    /// The edit renaming what is at `offset`; `resource_ops`: the client can rename files.
+    pub fn rename(
+        &self,
+        file: &str,
+        offset: u32,
+        new_name: &str,
+        resource_ops: bool,
+    ) -> Cancellable<Result<crate::ide::rename::RenameEdit, crate::ide::rename::RenameRefusal>>
+    {
+        let ws = self.ws;
+        self.with(|db| crate::ide::rename::rename(db, ws, file, offset, new_name, resource_ops))
     }
 
     pub fn document_symbols(&self, file: &str) -> Cancellable<Vec<crate::ide::Symbol>> {

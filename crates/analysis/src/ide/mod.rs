@@ -6,6 +6,7 @@ pub mod complete;
 pub mod hover;
 pub mod nav;
 mod occurrences;
+pub mod rename;
 pub mod symbols;
 
 use crate::diagnostic::{Location, TextRange};
@@ -69,5 +70,7 @@ pub struct Symbol {
     pub container: Option<String>,
 }
 
+#[cfg(test)]
+mod rename_tests;
 #[cfg(test)]
 mod tests;
