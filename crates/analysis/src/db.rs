@@ -332,6 +332,15 @@ impl Analysis {
         self.with(|db| crate::ide::rename::rename(db, ws, file, offset, new_name, resource_ops))
     }
 
+    /// The symbols of a file as a tree (see [`crate::ide::symbols::document_symbol_tree`]).
+    pub fn document_symbol_tree(
+        &self,
+        file: &str,
+    ) -> Cancellable<Vec<crate::ide::symbols::SymbolTree>> {
+        let ws = self.ws;
+        self.with(|db| crate::ide::symbols::document_symbol_tree(db, ws, file))
+    }
+
     pub fn document_symbols(&self, file: &str) -> Cancellable<Vec<crate::ide::Symbol>> {
         let ws = self.ws;
         self.with(|db| crate::ide::symbols::document_symbols(db, ws, file))

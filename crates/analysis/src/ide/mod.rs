@@ -59,6 +59,11 @@ pub enum SymbolKind {
     Generator,
     Option,
     Service,
+    /// A module class grouping its modules.
+    Class,
+    Role,
+    /// A file of a generator.
+    File,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
