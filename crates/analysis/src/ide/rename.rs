@@ -207,7 +207,14 @@ fn plan(db: &dyn Db, ws: Workspace, subject: &Subject) -> Refused<Plan> {
             module_blockers(db, ws, class, &label)?;
             sites.extend(outside_references(db, ws, class, name, &label)?);
         }
-        Subject::Machine(_) if !clan.machines_complete || !clan.instances_complete => {
+        Subject::Machine(_)
+            if !clan.machines_complete
+                || !clan.instances_complete
+                || clan
+                    .instances
+                    .values()
+                    .any(|i| i.roles.values().any(|r| !r.machines_known)) =>
+        {
             return refuse(format!(
                 "{label} cannot be renamed safely: some of the clan's machines or instances are computed, so not every use of the name can be found."
             ))
@@ -218,7 +225,13 @@ fn plan(db: &dyn Db, ws: Workspace, subject: &Subject) -> Refused<Plan> {
                     "{label} is one of clan's built-in tags and cannot be renamed."
                 ));
             }
-            if !clan.tags_complete || !clan.instances_complete {
+            if !clan.tags_complete
+                || !clan.instances_complete
+                || clan
+                    .instances
+                    .values()
+                    .any(|i| i.roles.values().any(|r| !r.tags_known))
+            {
                 return refuse(format!(
                     "{label} cannot be renamed safely: some of the clan's tags or instances are computed, so not every use of the name can be found."
                 ));
@@ -677,40 +690,28 @@ fn variable_site(
 /// What binds `name` lexically around `node`, if anything does.
 fn bound_above(node: &SyntaxNode, name: &str) -> Option<&'static str> {
     use rnix::ast;
+    let is = |i: Option<ast::Ident>| i.is_some_and(|i| i.syntax().text() == name);
     for a in node.ancestors() {
-        match a.kind() {
-            SyntaxKind::NODE_LAMBDA => {
-                let l = ast::Lambda::cast(a)?;
-                match l.param()? {
-                    ast::Param::IdentParam(p) => {
-                        if p.ident().is_some_and(|i| i.syntax().text() == name) {
-                            return Some("a function argument");
-                        }
-                    }
-                    ast::Param::Pattern(p) => {
-                        if p.pat_entries()
-                            .any(|e| e.ident().is_some_and(|i| i.syntax().text() == name))
-                            || p.pat_bind()
-                                .and_then(|b| b.ident())
-                                .is_some_and(|i| i.syntax().text() == name)
-                        {
-                            return Some("a function argument");
-                        }
-                    }
+        if let Some(l) = ast::Lambda::cast(a.clone()) {
+            let bound = match l.param() {
+                Some(ast::Param::IdentParam(p)) => is(p.ident()),
+                Some(ast::Param::Pattern(p)) => {
+                    p.pat_entries().any(|e| is(e.ident()))
+                        || is(p.pat_bind().and_then(|b| b.ident()))
                 }
+                None => false,
+            };
+            if bound {
+                return Some("a function argument");
             }
-            SyntaxKind::NODE_LET_IN => {
-                if binds(&ast::LetIn::cast(a)?, name) {
-                    return Some("a `let` binding");
-                }
+        } else if let Some(l) = ast::LetIn::cast(a.clone()) {
+            if binds(&l, name) {
+                return Some("a `let` binding");
             }
-            SyntaxKind::NODE_ATTR_SET => {
-                let s = ast::AttrSet::cast(a)?;
-                if s.rec_token().is_some() && binds(&s, name) {
-                    return Some("a `rec` attribute");
-                }
+        } else if let Some(s) = ast::AttrSet::cast(a) {
+            if s.rec_token().is_some() && binds(&s, name) {
+                return Some("a `rec` attribute");
             }
-            _ => {}
         }
     }
     None
