@@ -202,10 +202,7 @@ pub struct Analysis {
 
 impl Analysis {
     /// Runs a query on a thread with the stack the analyzer's limits are sized for.
-    pub(crate) fn with<T: Send>(
-        &self,
-        f: impl FnOnce(&RootDatabase) -> T + Send,
-    ) -> Cancellable<T> {
+    fn with<T: Send>(&self, f: impl FnOnce(&RootDatabase) -> T + Send) -> Cancellable<T> {
         let db = self.db.clone();
         crate::stack::run(move || Cancelled::catch(std::panic::AssertUnwindSafe(|| f(&db))))
     }
