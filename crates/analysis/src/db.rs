@@ -304,6 +304,40 @@ impl Analysis {
         self.with(|db| crate::ide::complete::completions(db, ws, file, offset))
     }
 
+    /// The name at `offset` a rename would change, or why it cannot be renamed.
+    pub fn prepare_rename(
+        &self,
+        file: &str,
+        offset: u32,
+    ) -> Cancellable<
+        Result<Option<crate::ide::rename::RenameTarget>, crate::ide::rename::RenameRefusal>,
+    > {
+        let ws = self.ws;
+        self.with(|db| crate::ide::rename::prepare(db, ws, file, offset))
+    }
+
+    /// The edit renaming what is at `offset`; `resource_ops`: the client can rename files.
+    pub fn rename(
+        &self,
+        file: &str,
+        offset: u32,
+        new_name: &str,
+        resource_ops: bool,
+    ) -> Cancellable<Result<crate::ide::rename::RenameEdit, crate::ide::rename::RenameRefusal>>
+    {
+        let ws = self.ws;
+        self.with(|db| crate::ide::rename::rename(db, ws, file, offset, new_name, resource_ops))
+    }
+
+    /// The symbols of a file as a tree (see [`crate::ide::symbols::document_symbol_tree`]).
+    pub fn document_symbol_tree(
+        &self,
+        file: &str,
+    ) -> Cancellable<Vec<crate::ide::symbols::SymbolTree>> {
+        let ws = self.ws;
+        self.with(|db| crate::ide::symbols::document_symbol_tree(db, ws, file))
+    }
+
     pub fn document_symbols(&self, file: &str) -> Cancellable<Vec<crate::ide::Symbol>> {
         let ws = self.ws;
         self.with(|db| crate::ide::symbols::document_symbols(db, ws, file))

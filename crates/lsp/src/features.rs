@@ -335,6 +335,9 @@ pub fn symbol_kind(kind: SymbolKind) -> lsp::SymbolKind {
         SymbolKind::Generator => lsp::SymbolKind::FUNCTION,
         SymbolKind::Option => lsp::SymbolKind::PROPERTY,
         SymbolKind::Service => lsp::SymbolKind::INTERFACE,
+        SymbolKind::Class => lsp::SymbolKind::NAMESPACE,
+        SymbolKind::Role => lsp::SymbolKind::ENUM_MEMBER,
+        SymbolKind::File => lsp::SymbolKind::FILE,
     }
 }
 
@@ -357,17 +360,49 @@ fn symbols(ctx: &Ctx, symbols: Vec<Symbol>) -> Cancellable<Vec<lsp::SymbolInform
     Ok(out)
 }
 
+/// `tree`: the client takes `DocumentSymbol` trees (else the flat list).
 pub fn document_symbols(
     ctx: &Ctx,
     path: &Path,
+    tree: bool,
 ) -> Cancellable<Option<lsp::DocumentSymbolResponse>> {
     let Some(file) = ctx.relative(path) else {
         return Ok(None);
     };
+    if tree {
+        let found = ctx.analysis.document_symbol_tree(&file)?;
+        let mut out = Vec::with_capacity(found.len());
+        for s in found {
+            out.push(document_symbol(ctx, &file, s)?);
+        }
+        return Ok(Some(lsp::DocumentSymbolResponse::Nested(out)));
+    }
     let found = ctx.analysis.document_symbols(&file)?;
     Ok(Some(lsp::DocumentSymbolResponse::Flat(symbols(
         ctx, found,
     )?)))
+}
+
+fn document_symbol(
+    ctx: &Ctx,
+    file: &str,
+    s: infra_check_analysis::ide::symbols::SymbolTree,
+) -> Cancellable<lsp::DocumentSymbol> {
+    let mut children = Vec::with_capacity(s.children.len());
+    for c in s.children {
+        children.push(document_symbol(ctx, file, c)?);
+    }
+    #[allow(deprecated)] // `deprecated` has no default outside `Default`
+    Ok(lsp::DocumentSymbol {
+        name: s.name,
+        detail: s.detail,
+        kind: symbol_kind(s.kind),
+        tags: None,
+        deprecated: None,
+        range: ctx.range(file, s.range)?,
+        selection_range: ctx.range(file, s.selection)?,
+        children: (!children.is_empty()).then_some(children),
+    })
 }
 
 pub fn workspace_symbols(
@@ -378,4 +413,97 @@ pub fn workspace_symbols(
     Ok(Some(lsp::WorkspaceSymbolResponse::Flat(symbols(
         ctx, found,
     )?)))
+}
+
+/// `textDocument/prepareRename`: the name at the cursor, or why it cannot be renamed.
+pub fn prepare_rename(
+    ctx: &Ctx,
+    path: &Path,
+    pos: lsp::Position,
+) -> Cancellable<Result<Option<lsp::PrepareRenameResponse>, String>> {
+    let Some((file, offset)) = ctx.at(path, pos)? else {
+        return Ok(Ok(None));
+    };
+    Ok(match ctx.analysis.prepare_rename(&file, offset)? {
+        Ok(Some(t)) => Ok(Some(lsp::PrepareRenameResponse::RangeWithPlaceholder {
+            range: ctx.range(&file, t.range)?,
+            placeholder: t.placeholder,
+        })),
+        Ok(None) => Ok(None),
+        Err(refusal) => Err(refusal.0),
+    })
+}
+
+/// `textDocument/rename`. With `resource_ops` (the client renames files) the edit is
+/// `documentChanges`, text edits first and the directory renames after them; without, plain
+/// `changes` (a rename that must move a directory is refused by the analysis).
+pub fn rename(
+    ctx: &Ctx,
+    path: &Path,
+    pos: lsp::Position,
+    new_name: &str,
+    resource_ops: bool,
+) -> Cancellable<Result<Option<lsp::WorkspaceEdit>, String>> {
+    let Some((file, offset)) = ctx.at(path, pos)? else {
+        return Ok(Ok(None));
+    };
+    let edit = match ctx.analysis.rename(&file, offset, new_name, resource_ops)? {
+        Ok(e) => e,
+        Err(refusal) => return Ok(Err(refusal.0)),
+    };
+    let mut per_file: Vec<(lsp::Uri, Vec<lsp::TextEdit>)> = Vec::new();
+    for f in &edit.files {
+        let Some(uri) = ctx.uris.uri(&f.file) else {
+            return Ok(Err(format!("{} has no file URI.", f.file)));
+        };
+        let mut edits = Vec::with_capacity(f.edits.len());
+        for e in &f.edits {
+            edits.push(lsp::TextEdit::new(
+                ctx.range(&f.file, e.range)?,
+                e.new_text.clone(),
+            ));
+        }
+        per_file.push((uri, edits));
+    }
+    if !resource_ops {
+        return Ok(Ok(Some(lsp::WorkspaceEdit {
+            changes: Some(per_file.into_iter().collect()),
+            ..lsp::WorkspaceEdit::default()
+        })));
+    }
+    let mut ops: Vec<lsp::DocumentChangeOperation> = per_file
+        .into_iter()
+        .map(|(uri, edits)| {
+            lsp::DocumentChangeOperation::Edit(lsp::TextDocumentEdit {
+                text_document: lsp::OptionalVersionedTextDocumentIdentifier { uri, version: None },
+                edits: edits.into_iter().map(lsp::OneOf::Left).collect(),
+            })
+        })
+        .collect();
+    for p in &edit.paths {
+        let (Some(old_uri), Some(new_uri)) = (ctx.uris.uri(&p.from), ctx.uris.uri(&p.to)) else {
+            return Ok(Err(format!("{} has no file URI.", p.from)));
+        };
+        ops.push(lsp::DocumentChangeOperation::Op(lsp::ResourceOp::Rename(
+            lsp::RenameFile {
+                old_uri,
+                new_uri,
+                options: None,
+                annotation_id: None,
+            },
+        )));
+    }
+    Ok(Ok(Some(lsp::WorkspaceEdit {
+        document_changes: Some(lsp::DocumentChanges::Operations(ops)),
+        ..lsp::WorkspaceEdit::default()
+    })))
+}
+
+/// A refusal as the protocol's `RequestFailed`, its message shown to the user.
+pub fn request_failed(message: String) -> jsonrpc::Error {
+    jsonrpc::Error {
+        code: jsonrpc::ErrorCode::ServerError(-32803),
+        message: message.into(),
+        data: None,
+    }
 }

@@ -29,6 +29,10 @@ pub struct Server {
     watch_files: AtomicBool,
     /// The client's `window.workDoneProgress`.
     work_done_progress: AtomicBool,
+    /// The client's `workspace.workspaceEdit.resourceOperations` includes `rename`.
+    rename_files: AtomicBool,
+    /// The client's `textDocument.documentSymbol.hierarchicalDocumentSymbolSupport`.
+    symbol_tree: AtomicBool,
 }
 
 impl Server {
@@ -42,6 +46,8 @@ impl Server {
             publisher_rx: Mutex::new(Some(out_rx)),
             watch_files: AtomicBool::new(false),
             work_done_progress: AtomicBool::new(false),
+            rename_files: AtomicBool::new(false),
+            symbol_tree: AtomicBool::new(false),
         }
     }
 
@@ -108,6 +114,10 @@ fn capabilities() -> ServerCapabilities {
             ..CodeActionOptions::default()
         })),
         document_symbol_provider: Some(OneOf::Left(true)),
+        rename_provider: Some(OneOf::Right(RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: WorkDoneProgressOptions::default(),
+        })),
         workspace_symbol_provider: Some(OneOf::Left(true)),
         ..ServerCapabilities::default()
     }
@@ -139,6 +149,22 @@ impl LanguageServer for Server {
             .and_then(|w| w.work_done_progress)
             .unwrap_or(false);
         self.work_done_progress.store(progress, Ordering::Relaxed);
+        let caps = &params.capabilities;
+        let rename_files = caps
+            .workspace
+            .as_ref()
+            .and_then(|w| w.workspace_edit.as_ref())
+            .filter(|e| e.document_changes == Some(true))
+            .and_then(|e| e.resource_operations.as_ref())
+            .is_some_and(|ops| ops.contains(&ResourceOperationKind::Rename));
+        self.rename_files.store(rename_files, Ordering::Relaxed);
+        let symbol_tree = caps
+            .text_document
+            .as_ref()
+            .and_then(|t| t.document_symbol.as_ref())
+            .and_then(|d| d.hierarchical_document_symbol_support)
+            .unwrap_or(false);
+        self.symbol_tree.store(symbol_tree, Ordering::Relaxed);
         let parts = self.worker_parts.lock().unwrap().take();
         if let Some((rx, out)) = parts {
             let handle = tokio::runtime::Handle::current();
@@ -301,11 +327,41 @@ impl LanguageServer for Server {
         let Some(path) = uri_to_path(&params.text_document.uri) else {
             return Ok(None);
         };
+        let tree = self.symbol_tree.load(Ordering::Relaxed);
         let snapshot = self.snapshot();
         features::run(snapshot, None, move |ctx| {
-            features::document_symbols(ctx, &path)
+            features::document_symbols(ctx, &path, tree)
         })
         .await
+    }
+
+    async fn prepare_rename(
+        &self,
+        params: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        let Some(path) = uri_to_path(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let snapshot = self.snapshot();
+        features::run(snapshot, Ok(None), move |ctx| {
+            features::prepare_rename(ctx, &path, params.position)
+        })
+        .await?
+        .map_err(features::request_failed)
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let at = params.text_document_position;
+        let Some(path) = uri_to_path(&at.text_document.uri) else {
+            return Ok(None);
+        };
+        let resource_ops = self.rename_files.load(Ordering::Relaxed);
+        let snapshot = self.snapshot();
+        features::run(snapshot, Ok(None), move |ctx| {
+            features::rename(ctx, &path, at.position, &params.new_name, resource_ops)
+        })
+        .await?
+        .map_err(features::request_failed)
     }
 
     async fn symbol(

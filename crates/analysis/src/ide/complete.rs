@@ -1,5 +1,6 @@
 //! Completion from the text before the cursor: module names after `flake.modules.<class>.` (or
-//! an alias of it, or inside `with <alias>; [ … ]`), classes after `flake.modules.`, machine
+//! an alias of it, or inside `with <alias>; [ … ]` and `inherit (<alias>) …`, where only
+//! identifiers can be written), classes after `flake.modules.`, machine
 //! names in `machines.`, tags, service names for `module.name`, generator and file names after
 //! `generators.` and option paths below declared namespaces.
 
@@ -168,8 +169,10 @@ pub fn completions(db: &dyn Db, ws: Workspace, file: &str, offset: u32) -> Vec<C
                 insert: n,
             });
         }
-    } else if let Some(class) = with_class(text, offset) {
+    } else if let Some(class) = with_class(text, offset).or_else(|| inherit_class(before, text)) {
+        // A bare name there is a variable: a name that is not an identifier cannot be written.
         modules_of(&class, &mut out);
+        out.retain(|c| crate::ide::rename::is_identifier(&c.label));
     }
     out.retain(|c| c.label.starts_with(word.trim_matches('"')));
     out
@@ -234,6 +237,21 @@ fn with_class(text: &str, cursor: usize) -> Option<String> {
         return None;
     }
     let target = target.trim().trim_start_matches('(');
+    if let Some(c) = target.rsplit_once("modules.").map(|(_, c)| c) {
+        return Some(c.to_owned());
+    }
+    alias_class(text, target)
+}
+
+/// Inside `inherit (<alias-or-path>) …;` on this line: that set's class.
+fn inherit_class(line: &str, text: &str) -> Option<String> {
+    let i = line.rfind("inherit")?;
+    let rest = line[i + "inherit".len()..].trim_start().strip_prefix('(')?;
+    let (target, names) = rest.split_once(')')?;
+    if names.contains(';') {
+        return None;
+    }
+    let target = target.trim();
     if let Some(c) = target.rsplit_once("modules.").map(|(_, c)| c) {
         return Some(c.to_owned());
     }

@@ -6,6 +6,7 @@ pub mod complete;
 pub mod hover;
 pub mod nav;
 mod occurrences;
+pub mod rename;
 pub mod symbols;
 
 use crate::diagnostic::{Location, TextRange};
@@ -58,6 +59,11 @@ pub enum SymbolKind {
     Generator,
     Option,
     Service,
+    /// A module class grouping its modules.
+    Class,
+    Role,
+    /// A file of a generator.
+    File,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,5 +75,7 @@ pub struct Symbol {
     pub container: Option<String>,
 }
 
+#[cfg(test)]
+mod rename_tests;
 #[cfg(test)]
 mod tests;

@@ -171,3 +171,92 @@ fn role_names_complete_for_the_instance_being_written() {
         "{labels:?}"
     );
 }
+
+#[test]
+fn a_with_list_or_inherit_only_offers_identifiers_and_a_select_quotes() {
+    let a = analysis();
+    let text = a.file_text("modules/web.nix").unwrap();
+    // Inside `with nixosModules; [ … ]`: `machines/nixos/web` cannot be written there.
+    let end = text.find("[ base ]").unwrap() + "[ ".len();
+    let c = a.completions("modules/web.nix", end as u32).unwrap();
+    let labels: Vec<&str> = c.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["base"]);
+    // After `nixosModules.` it is offered, quoted.
+    let a = host_from_fixture(&format!(
+        "{REPO}#- /modules/more.nix\n{{ config, ... }}:\nlet nixosModules = config.flake.modules.nixos; in\n{{ flake.modules.nixos.m.imports = [ nixosModules.ma\n  (builtins.attrValues {{ inherit (nixosModules) b\n}}\n"
+    ))
+    .snapshot();
+    let text = a.file_text("modules/more.nix").unwrap();
+    let end = text.find("nixosModules.ma").unwrap() + "nixosModules.ma".len();
+    let c = a.completions("modules/more.nix", end as u32).unwrap();
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].insert, "\"machines/nixos/web\"");
+    // Inside `inherit (nixosModules) …`: identifiers only.
+    let end = text.find("nixosModules) b").unwrap() + "nixosModules) ".len();
+    let c = a.completions("modules/more.nix", end as u32).unwrap();
+    let labels: Vec<&str> = c.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, ["base", "m"]);
+}
+
+#[test]
+fn document_symbols_as_a_tree() {
+    use crate::ide::symbols::SymbolTree;
+    use crate::ide::SymbolKind;
+    let a = analysis();
+    let tree = a.document_symbol_tree("modules/web.nix").unwrap();
+    let find = |nodes: &[SymbolTree], name: &str| -> Option<SymbolTree> {
+        nodes.iter().find(|n| n.name == name).cloned()
+    };
+    let nixos = find(&tree, "nixos").expect("a nixos node");
+    assert_eq!(nixos.kind, SymbolKind::Class);
+    assert_eq!(
+        nixos
+            .children
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        ["\"machines/nixos/web\""]
+    );
+    let sshd = find(&tree, "sshd").expect("the sshd instance");
+    assert_eq!(sshd.kind, SymbolKind::Instance);
+    let server = find(&sshd.children, "server").expect("its server role");
+    assert_eq!(server.kind, SymbolKind::Role);
+    assert_eq!(
+        server
+            .children
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        ["web"]
+    );
+    // Every child lies inside its parent; every selection inside its range.
+    fn nested(n: &SymbolTree) {
+        assert!(
+            n.range.start <= n.selection.start && n.selection.end <= n.range.end,
+            "{n:?}"
+        );
+        for c in &n.children {
+            assert!(
+                n.range.start <= c.range.start && c.range.end <= n.range.end,
+                "{n:?}"
+            );
+            nested(c);
+        }
+    }
+    tree.iter().for_each(nested);
+    assert!(
+        find(&tree, "web").is_some_and(|m| m.kind == SymbolKind::Machine),
+        "{tree:#?}"
+    );
+    // Generators with their files.
+    let base = a.document_symbol_tree("modules/base.nix").unwrap();
+    let api = find(&base, "api").expect("the api generator");
+    assert_eq!(
+        api.children
+            .iter()
+            .map(|c| (c.name.as_str(), c.kind))
+            .collect::<Vec<_>>(),
+        [("token", SymbolKind::File)]
+    );
+    assert!(find(&base, "nixos").is_some_and(|n| n.children.iter().any(|c| c.name == "base")));
+}
