@@ -1,5 +1,7 @@
 ;;; infra-check.el --- infra-check for Nix files through eglot  -*- lexical-binding: t; -*-
 
+;;; Commentary:
+
 ;; Works with Emacs 28.2 and eglot 1.9 (Debian: `apt install emacs-nox elpa-eglot') and newer,
 ;; with or without `nix-mode' / `nix-ts-mode'.
 ;;
@@ -32,7 +34,8 @@
   :group 'tools)
 
 (defcustom infra-check-program "infra-check"
-  "The infra-check executable: a name looked up in `exec-path', or an absolute file name."
+  "The infra-check executable: a name or an absolute file name.
+A name is looked up in the variable `exec-path'."
   :type 'string)
 
 (defcustom infra-check-eglot-first t
@@ -41,8 +44,9 @@ Nil: infra-check is used only when none of the other Nix servers is installed."
   :type 'boolean)
 
 (defcustom infra-check-other-servers '(("nil") ("nixd"))
-  "Other Nix language servers eglot may use instead, each a list (PROGRAM ARGS...).
-The Nix entry of `eglot-server-programs' found when this file was loaded comes first."
+  "Other Nix language servers eglot may use, each a list (PROGRAM ARGS...).
+The Nix entry of `eglot-server-programs' found when this file was loaded
+comes before them."
   :type '(repeat (repeat string)))
 
 (defconst infra-check--nix-modes '(nix-mode nix-ts-mode infra-check-nix-mode)
@@ -64,7 +68,8 @@ The Nix entry of `eglot-server-programs' found when this file was loaded comes f
   "Syntax of Nix: # and /* */ comments, double-quoted strings, names with - and _.")
 
 (define-derived-mode infra-check-nix-mode prog-mode "Nix"
-  "A minimal major mode for Nix files, for when neither nix-mode nor nix-ts-mode is installed."
+  "A minimal major mode for Nix files.
+For when neither nix-mode nor nix-ts-mode is installed."
   :syntax-table infra-check-nix-mode-syntax-table
   (setq-local comment-start "# ")
   (setq-local comment-start-skip "#+\\s-*")
@@ -74,7 +79,8 @@ The Nix entry of `eglot-server-programs' found when this file was loaded comes f
   (add-to-list 'auto-mode-alist '("\\.nix\\'" . infra-check-nix-mode)))
 
 (defun infra-check--programs (contact)
-  "The (PROGRAM ARGS...) lists of CONTACT, an `eglot-server-programs' contact, if it has any."
+  "The (PROGRAM ARGS...) lists of CONTACT, if it has any.
+CONTACT is the contact of an entry of `eglot-server-programs'."
   (cond ((and (consp contact) (cl-every #'stringp contact)) (list contact))
         ((stringp contact) (list (list contact)))))
 
@@ -86,10 +92,11 @@ The Nix entry of `eglot-server-programs' found when this file was loaded comes f
                                    modes))
            when (cl-intersection symbols '(nix-mode nix-ts-mode))
            return contact)
-  "The contact of the Nix entry of `eglot-server-programs' before this file was loaded.")
+  "The contact of the Nix entry of `eglot-server-programs' before this file.")
 
 (defun infra-check-eglot-contact (&optional interactive)
-  "The server eglot starts for a Nix buffer: see `infra-check-eglot-first'.
+  "Return the server for eglot to start for a Nix buffer.
+See `infra-check-eglot-first'.
 INTERACTIVE (from `M-x eglot') asks which one when several are installed."
   (let* ((ours (list (list infra-check-program "lsp")))
          (others (append (infra-check--programs infra-check--previous-contact)
@@ -113,8 +120,9 @@ INTERACTIVE (from `M-x eglot') asks which one when several are installed."
   (apply #'derived-mode-p infra-check--nix-modes))
 
 (defun infra-check-project-find (dir)
-  "The flake containing DIR as a transient project, when eglot asks about a Nix buffer.
-Outside this, `project-current' finds projects as before."
+  "Return the flake containing DIR as a transient project.
+Only when eglot asks about a Nix buffer: elsewhere `project-current'
+finds projects as before."
   (when (and (bound-and-true-p eglot-lsp-context) (infra-check--nix-buffer-p))
     (let ((root (locate-dominating-file dir "flake.nix")))
       (when root

@@ -118,6 +118,18 @@ local ok, err = pcall(function()
   result.definition_line = vim.api.nvim_win_get_cursor(0)[1]
   vim.cmd("buffer " .. buf)
 
+  -- gr lists the importing machines and the definition in the quickfix list.
+  vim.fn.setqflist({})
+  cursor_on(buf, "      monitoring", 8)
+  press("gr")
+  vim.wait(20000, function() return #vim.fn.getqflist() > 0 end, 20)
+  result.references = {}
+  for _, item in ipairs(vim.fn.getqflist()) do
+    table.insert(result.references, vim.api.nvim_buf_get_name(item.bufnr))
+  end
+  vim.cmd("cclose")
+  vim.cmd("buffer " .. buf)
+
   -- K shows the hover in a floating window.
   cursor_on(buf, "      monitoring", 8)
   press("K")
@@ -183,6 +195,11 @@ local ok, err = pcall(function()
   local fresh = clients(builder)[1]
   result.restarted = fresh ~= nil and fresh ~= first
   result.fresh_pid_differs = fresh ~= nil and vim.lsp.get_client_by_id(fresh).rpc.pid ~= pid
+  -- :edit re-attaches a buffer that was open when the server died.
+  vim.cmd("buffer " .. buf)
+  vim.cmd("edit!")
+  result.reattached = vim.wait(20000, function() return clients(buf)[1] == fresh end, 20)
+  vim.cmd("buffer " .. builder)
   cursor_on(builder, "nixos.builder", 6)
   local responses = vim.lsp.buf_request_sync(builder, "textDocument/hover",
     vim.lsp.util.make_position_params(), 20000)
@@ -299,6 +316,20 @@ fn neovim_with_the_shipped_setup_diagnoses_fixes_navigates_completes_and_restart
     );
     assert_eq!(result["definition_line"], 5, "{result}");
 
+    let references = result["references"].as_array().unwrap();
+    for rel in [
+        "modules/machines/nixos/argon/default.nix",
+        "modules/machines/nixos/krypton/default.nix",
+        "modules/machines/nixos/radon/default.nix",
+        "modules/machines/nixos/xenon/default.nix",
+    ] {
+        let path = root.join(rel);
+        assert!(
+            references.iter().any(|f| f == path.to_str().unwrap()),
+            "gr did not list {rel}: {result}"
+        );
+    }
+
     let hover = result["hover"]
         .as_str()
         .unwrap_or_else(|| panic!("K showed nothing: {result}"));
@@ -344,6 +375,10 @@ fn neovim_with_the_shipped_setup_diagnoses_fixes_navigates_completes_and_restart
         "a new buffer after the crash did not get a fresh client: {result}"
     );
     assert_eq!(result["fresh_pid_differs"], true, "{result}");
+    assert_eq!(
+        result["reattached"], true,
+        ":edit did not re-attach an open buffer: {result}"
+    );
     let hover = result["hover_after_restart"]
         .as_str()
         .unwrap_or_else(|| panic!("the fresh client does not answer: {result}"));
