@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 use common::editor;
@@ -145,18 +146,20 @@ const SESSION: &str = r#"
 (kill-emacs 0)
 "#;
 
-fn emacs(emacs: &std::path::Path, work: &std::path::Path, root: &std::path::Path) -> Value {
-    let session = work.join("session.el");
-    std::fs::write(&session, SESSION).unwrap();
+/// Batch Emacs loading the shipped set-up, then `session` (from `work`), in `dir`.
+fn emacs(emacs: &Path, work: &Path, session: &str, dir: &Path) -> Value {
+    let file = work.join("session.el");
+    std::fs::write(&file, session).unwrap();
     let mut command = Command::new(emacs);
     command
         .arg("--batch")
         .arg("-l")
         .arg(editor::shipped("emacs/infra-check.el"))
         .arg("-l")
-        .arg(&session)
-        .env("INFRA_CHECK_ROOT", root)
-        .current_dir(root);
+        .arg(&file)
+        .env("INFRA_CHECK_ROOT", dir)
+        .env("TMPDIR", work)
+        .current_dir(dir);
     editor::run_editor(command, work, &work.join("out.json"))
 }
 
@@ -173,7 +176,7 @@ fn emacs_with_the_shipped_setup_runs_one_server_per_flake_and_diagnoses_fixes_na
         "      monitorng\n",
     );
     let work = tempfile::tempdir().unwrap();
-    let result = emacs(&emacs_bin, work.path(), &root);
+    let result = emacs(&emacs_bin, work.path(), SESSION, &root);
     assert!(
         result.get("error").is_none(),
         "the session failed: {result}"
@@ -234,20 +237,9 @@ fn emacs_with_the_shipped_setup_runs_one_server_per_flake_and_diagnoses_fixes_na
     assert_eq!(result["completed"], "      monitoring", "{result}");
 
     if result["rename_provider"] == true {
-        let renamed = result["renamed"].as_array().unwrap();
-        for rel in [
-            "modules/nixos/monitoring.nix",
-            "modules/machines/nixos/argon/default.nix",
-            "modules/machines/nixos/krypton/default.nix",
-            "modules/machines/nixos/radon/default.nix",
-            "modules/machines/nixos/xenon/default.nix",
-        ] {
-            let path = root.join(rel);
-            assert!(
-                renamed.iter().any(|f| f == path.to_str().unwrap()),
-                "{rel} was not renamed: {result}"
-            );
-        }
+        let mut renamed = vec!["modules/nixos/monitoring.nix"];
+        renamed.extend(editor::MONITORING_IMPORTERS);
+        editor::assert_lists(&result, "renamed", &root, &renamed);
         assert_eq!(result["monitoring_left"], false, "{result}");
     } else {
         eprintln!(
@@ -290,17 +282,7 @@ fn emacs_eglot_entry_prefers_infra_check_and_falls_back_to_the_other_nix_servers
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    let session = work.path().join("contact.el");
-    std::fs::write(&session, CONTACT).unwrap();
-    let mut command = Command::new(&emacs_bin);
-    command
-        .arg("--batch")
-        .arg("-l")
-        .arg(editor::shipped("emacs/infra-check.el"))
-        .arg("-l")
-        .arg(&session)
-        .env("TMPDIR", work.path());
-    let result = editor::run_editor(command, work.path(), &work.path().join("out.json"));
+    let result = emacs(&emacs_bin, work.path(), CONTACT, work.path());
     let both = result["both"].as_str().unwrap();
     let others = result["others"].as_str().unwrap();
     assert_eq!(

@@ -68,6 +68,28 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The machine modules of the fleet that import the `monitoring` module.
+pub const MONITORING_IMPORTERS: [&str; 4] = [
+    "modules/machines/nixos/argon/default.nix",
+    "modules/machines/nixos/krypton/default.nix",
+    "modules/machines/nixos/radon/default.nix",
+    "modules/machines/nixos/xenon/default.nix",
+];
+
+/// Asserts that the file names in `result[key]` include every `rels` under `root`.
+pub fn assert_lists(result: &serde_json::Value, key: &str, root: &Path, rels: &[&str]) {
+    let listed = result[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key}: {result}"));
+    for rel in rels {
+        let path = root.join(rel);
+        assert!(
+            listed.iter().any(|f| f == path.to_str().unwrap()),
+            "{key} lacks {rel}: {result}"
+        );
+    }
+}
+
 /// Replaces the one occurrence of `from` in the file `rel` under `root`.
 pub fn edit_file(root: &Path, rel: &str, from: &str, to: &str) {
     let path = root.join(rel);
