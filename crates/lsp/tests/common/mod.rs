@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test crate uses part of it
 
 pub mod client;
+pub mod editor;
 pub mod stdio;
 
 use std::path::Path;
