@@ -236,6 +236,10 @@ fn emacs_with_the_shipped_setup_runs_one_server_per_flake_and_diagnoses_fixes_na
 
     assert_eq!(result["completed"], "      monitoring", "{result}");
 
+    assert_eq!(
+        result["rename_provider"], true,
+        "the server offers rename: {result}"
+    );
     if result["rename_provider"] == true {
         let mut renamed = vec!["modules/nixos/monitoring.nix"];
         renamed.extend(editor::MONITORING_IMPORTERS);

@@ -329,6 +329,10 @@ fn neovim_with_the_shipped_setup_diagnoses_fixes_navigates_completes_and_restart
         "omnifunc did not complete `monitoring`: {result}"
     );
 
+    assert_eq!(
+        result["rename_provider"], true,
+        "the server offers rename: {result}"
+    );
     if result["rename_provider"] == true {
         assert_eq!(
             result["renamed"], true,
