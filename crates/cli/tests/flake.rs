@@ -176,3 +176,100 @@ fn the_repository_checks_clean_with_its_own_flake_at_the_root() {
     assert_eq!(common::code(&out), 0, "{text}");
     assert!(text.starts_with("No problems found in "), "{text}");
 }
+
+/// The README's Install section, from `## Install` to the next `## ` heading.
+fn readme_install() -> String {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme
+        .find("\n## Install\n")
+        .expect("README has an Install section");
+    let rest = &readme[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |e| e + 4);
+    rest[..end].to_owned()
+}
+
+/// The README begins with the two commands (the example, the test suite) and then says how to
+/// install; the commands it gives name this repository and its binary crate.
+#[test]
+fn the_readme_installs_from_this_repository() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let mut lines = readme.lines().skip_while(|l| *l != "```sh").skip(1);
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("cargo run --release -p infra-check -- check examples/fleet"));
+    assert!(lines.next().unwrap().starts_with("cargo test --workspace"));
+    let first_section = readme.lines().find(|l| l.starts_with("## "));
+    assert_eq!(first_section, Some("## Install"));
+
+    let install = readme_install();
+    assert!(install.contains("cargo install --locked --path crates/cli"));
+    let cli: toml::Table =
+        toml::from_str(&std::fs::read_to_string(repo().join("crates/cli/Cargo.toml")).unwrap())
+            .unwrap();
+    assert_eq!(cli["bin"][0]["name"].as_str(), Some("infra-check"));
+
+    let workspace: toml::Table =
+        toml::from_str(&std::fs::read_to_string(repo().join("Cargo.toml")).unwrap()).unwrap();
+    let url = format!(
+        "git+{}",
+        workspace["workspace"]["package"]["repository"]
+            .as_str()
+            .unwrap()
+    );
+    let mut references = 0;
+    for prefix in ["nix profile install ", "nix run ", "infra-check.url = \""] {
+        for (at, _) in install.match_indices(prefix) {
+            let reference: String = install[at + prefix.len()..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '`')
+                .collect();
+            assert!(
+                reference == url || reference == ".",
+                "the README installs from `{reference}`, not from this repository ({url})"
+            );
+            references += 1;
+        }
+    }
+    assert!(references >= 4, "{install}");
+}
+
+/// The Nix snippets of the Install section parse.
+#[test]
+fn the_readme_nix_snippets_parse() {
+    if !have_nix_instantiate("the_readme_nix_snippets_parse") {
+        return;
+    }
+    let install = readme_install();
+    let blocks: Vec<&str> = install
+        .split("```nix\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert_eq!(blocks.len(), 2, "{install}");
+    // The first block is two fragments, a line of flake.nix and a module; each must parse.
+    let (inputs, module) = blocks[0]
+        .split_once("\n\n")
+        .expect("a blank line between the flake input and the module");
+    let texts = [
+        format!("{{\n{inputs}\n}}\n"),
+        module.to_owned(),
+        blocks[1].to_owned(),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (n, text) in texts.iter().enumerate() {
+        let file = dir.path().join(format!("snippet-{n}.nix"));
+        std::fs::write(&file, text).unwrap();
+        let out = Command::new("nix-instantiate")
+            .arg("--parse")
+            .arg(&file)
+            .env("HOME", std::env::temp_dir())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
