@@ -1,9 +1,11 @@
-# A flake-parts module for repositories that want infra-check in `nix flake check`:
+# A flake-parts module for repositories that want infra-check in `nix flake check`, exported by
+# the root flake as `flakeModules.default`:
 #
-#   imports = [ (import ./path/to/infra-check/nix/flake-module.nix) ];
+#   imports = [ inputs.infra-check.flakeModules.default ];
 #
 # adds `checks.<system>.infra-check`, which runs `infra-check check --deny-warnings` on the
-# flake's source (infra-check never evaluates the repository, so this check is fast and safe).
+# flake's source (infra-check never evaluates the repository, so this check is fast and safe),
+# and `packages.<system>.infra-check`, built with the importing flake's nixpkgs.
 { self, ... }:
 {
   perSystem =

@@ -5,7 +5,8 @@
 }:
 rustPlatform.buildRustPackage {
   pname = "infra-check";
-  version = "0.1.0";
+  # One version, the workspace's.
+  version = (lib.importTOML ../Cargo.toml).workspace.package.version;
   src = lib.fileset.toSource {
     root = ../.;
     fileset = lib.fileset.unions [

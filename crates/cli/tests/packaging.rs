@@ -1,5 +1,6 @@
 //! The packaging and editor files in the repository are well-formed: the Nix files parse with
-//! the real Nix, the Helix configuration is valid TOML naming `infra-check lsp`.
+//! the real Nix (what the flake's outputs are is tested in flake.rs), the Helix configuration
+//! is valid TOML naming `infra-check lsp`.
 
 use std::path::Path;
 use std::process::Command;
@@ -22,10 +23,21 @@ fn nix_packaging_files_parse() {
         eprintln!("skipped: nix-instantiate (Debian package nix-bin) is not installed");
         return;
     }
-    for f in ["nix/package.nix", "nix/flake-module.nix"] {
+    // The root flake and every file under nix/.
+    let mut files = vec!["flake.nix".to_owned()];
+    for entry in std::fs::read_dir(repo().join("nix")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".nix") {
+            files.push(format!("nix/{name}"));
+        }
+    }
+    for required in ["nix/package.nix", "nix/flake-module.nix"] {
+        assert!(files.iter().any(|f| f == required), "{required} is missing");
+    }
+    for f in files {
         let out = Command::new("nix-instantiate")
             .args(["--parse"])
-            .arg(repo().join(f))
+            .arg(repo().join(&f))
             .env("HOME", std::env::temp_dir())
             .output()
             .unwrap();

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::db::{file_by_path, line_index, parse, Db, SourceFile, Workspace};
+use crate::db::{config, file_by_path, line_index, parse, Db, SourceFile, Workspace};
 use crate::diagnostic::{Diagnostic, TextRange};
 
 const MARKER: &str = "infra-check: ignore[";
@@ -82,19 +82,27 @@ pub(super) fn apply(db: &dyn Db, ws: Workspace, diags: Vec<Diagnostic>) -> Vec<D
         }
         out.push(d);
     }
+    // These findings are made after `infra-check.toml` was applied to the others, so it is
+    // applied here: an excluded file's comments are not read, and the code's severity holds.
+    let cfg = config(db, ws);
     for (path, &file) in ws.files(db).iter() {
-        if !path.ends_with(".nix") {
+        if !path.ends_with(".nix") || cfg.is_excluded(path) {
             continue;
         }
         for (range, code) in &suppressions(db, file).unknown {
-            out.push(Diagnostic::new(
+            let mut d = Diagnostic::new(
                 "config/unknown-code",
                 path,
                 *range,
                 format!(
                     "`{code}` is not an infra-check diagnostic code, so this ignore comment has no effect; `infra-check explain --list` lists the codes."
                 ),
-            ));
+            );
+            let Some(severity) = cfg.severity_for(d.code, d.severity) else {
+                continue;
+            };
+            d.severity = severity;
+            out.push(d);
         }
     }
     out

@@ -359,6 +359,23 @@ fn ignore_comments_silence_codes_and_unknown_codes_are_reported() {
 }
 
 #[test]
+fn unknown_codes_in_ignore_comments_follow_the_config_file() {
+    let files = |config: &str| {
+        format!(
+            "#- /infra-check.toml\n{config}\n#- /vendor/a.nix\n# infra-check: ignore[module/unsued]\n{{ }}\n#- /modules/b.nix\n# infra-check: ignore[module/nope]\n{{ }}\n"
+        )
+    };
+    let out = check(&with_flake(&files("exclude = [\"vendor/**\"]")));
+    expect![[r#"
+        config/unknown-code modules/b.nix:1:23: `module/nope` is not an infra-check diagnostic code, so this ignore comment has no effect; `infra-check explain --list` lists the codes.
+    "#]].assert_eq(&out);
+    let out = check(&with_flake(&files(
+        "exclude = [\"vendor/**\"]\n[severity]\n\"config/unknown-code\" = \"off\"",
+    )));
+    expect![[r#""#]].assert_eq(&out);
+}
+
+#[test]
 fn config_file_overrides_severity_and_excludes() {
     let out = check(&with_flake(
         r#"#- /infra-check.toml
