@@ -1,0 +1,303 @@
+//! Whole-process benchmark of `infra-check check`, against the time it takes to read and parse
+//! the same files serially with rnix (issue 13's baseline), and against statix, deadnix and nil
+//! when they are on `PATH`. Runs on the corpus of real repositories and on fleetgen fleets, and
+//! guards that an optimisation changes no diagnostic (`--save-json` before, `--compare` after).
+
+mod measure;
+mod outputs;
+mod table;
+mod trees;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use table::{Row, Timed};
+
+/// The peer tools timed when they are on `PATH`, in table order.
+pub const PEERS: [&str; 3] = ["statix", "deadnix", "nil"];
+
+/// What to run.
+pub struct Options {
+    /// The `infra-check` binary to time.
+    pub binary: PathBuf,
+    /// Timed runs per tree and command, after one untimed warm-up.
+    pub runs: usize,
+    /// Only the trees with these names (empty: all).
+    pub only: Vec<String>,
+    /// Directories to benchmark instead of the corpus and the fleets.
+    pub trees: Vec<PathBuf>,
+    /// Fleet sizes (machines) to generate.
+    pub fleets: Vec<usize>,
+    /// Where the corpus is unpacked.
+    pub corpus_dir: PathBuf,
+    /// Where the corpus archives (`NAME.tar.gz`) are.
+    pub corpus_archives: PathBuf,
+    pub save_json: Option<PathBuf>,
+    pub compare: Option<PathBuf>,
+    /// Time the peer tools found on `PATH`.
+    pub peers: bool,
+}
+
+/// What a run found.
+pub struct Outcome {
+    /// How it was measured, then the Markdown table.
+    pub report: String,
+    /// Crashes, differing outputs and other failures, one paragraph each; empty when all is well.
+    pub problems: Vec<String>,
+}
+
+/// Runs the benchmark. Progress goes to stderr; the report is returned.
+pub fn run(opts: &Options) -> Result<Outcome, String> {
+    if !opts.binary.is_file() {
+        return Err(format!(
+            "There is no infra-check binary at `{}`: run `cargo build --release` first or pass `--binary PATH`.",
+            opts.binary.display()
+        ));
+    }
+    let binary = opts
+        .binary
+        .canonicalize()
+        .unwrap_or_else(|_| opts.binary.clone());
+    let runs = opts.runs.max(1);
+    let wanted = |name: &str| opts.only.is_empty() || opts.only.iter().any(|o| o == name);
+    let peers: Vec<Option<PathBuf>> = PEERS
+        .iter()
+        .map(|p| opts.peers.then(|| on_path(p)).flatten())
+        .collect();
+
+    // Trees are made one at a time, so at most one generated fleet is on disk.
+    let mut makers: Vec<(String, Box<dyn Fn() -> Result<trees::Tree, String>>)> = Vec::new();
+    if opts.trees.is_empty() {
+        for name in trees::corpus_names(&opts.corpus_archives, &opts.corpus_dir) {
+            let (a, d) = (opts.corpus_archives.clone(), opts.corpus_dir.clone());
+            let n = name.clone();
+            makers.push((name, Box::new(move || trees::corpus_tree(&n, &a, &d))));
+        }
+        for &m in &opts.fleets {
+            makers.push((trees::fleet_name(m), Box::new(move || trees::fleet(m))));
+        }
+    } else {
+        for root in &opts.trees {
+            let name = root
+                .canonicalize()
+                .ok()
+                .and_then(|r| r.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| root.display().to_string());
+            let root = root.clone();
+            let n = name.clone();
+            makers.push((
+                name,
+                Box::new(move || Ok(trees::Tree::at(n.clone(), root.clone()))),
+            ));
+        }
+    }
+    makers.retain(|(name, _)| wanted(name));
+    if makers.is_empty() {
+        return Err(match opts.only.is_empty() {
+            true => format!(
+                "There is nothing to benchmark: no corpus in `{}` or `{}`, and no fleets.",
+                opts.corpus_dir.display(),
+                opts.corpus_archives.display()
+            ),
+            false => format!("No tree is named {}.", opts.only.join(", ")),
+        });
+    }
+
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    for (name, make) in makers {
+        eprintln!("{name}: preparing");
+        let tree = match make() {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(e);
+                continue;
+            }
+        };
+        match bench_tree(&tree, &binary, runs, &peers, opts) {
+            Ok((row, mut p)) => {
+                eprintln!(
+                    "{name}: {} files, read+parse {}, check {}",
+                    row.files,
+                    table::ms(row.read_parse),
+                    row.check
+                        .as_ref()
+                        .map_or_else(Clone::clone, |t| table::ms(t.wall))
+                );
+                rows.push(row);
+                problems.append(&mut p);
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+
+    let peer_names: Vec<&str> = PEERS.to_vec();
+    let report = format!(
+        "{}\n\n{}",
+        method(&binary, runs, &peers),
+        table::markdown(&rows, &peer_names)
+    );
+    Ok(Outcome { report, problems })
+}
+
+/// One tree: the baseline, the check (and the guard on its output), the peers.
+fn bench_tree(
+    tree: &trees::Tree,
+    binary: &Path,
+    runs: usize,
+    peers: &[Option<PathBuf>],
+    opts: &Options,
+) -> Result<(Row, Vec<String>), String> {
+    let name = &tree.name;
+    let mut problems = Vec::new();
+    let files = measure::nix_files(&tree.root)?;
+    let bytes = measure::read_and_parse(&files); // also the warm-up
+    let mut parse = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = std::time::Instant::now();
+        std::hint::black_box(measure::read_and_parse(&files));
+        parse.push(start.elapsed());
+    }
+    let read_parse = measure::median(&parse).unwrap_or_default();
+
+    let check_cmd = || {
+        let mut c = Command::new(binary);
+        c.arg("check").arg(&tree.root).arg("--format").arg("json");
+        c
+    };
+    let mut first: Option<serde_json::Value> = None;
+    let check = timed(runs, check_cmd, |run| {
+        if !matches!(run.code, Some(0 | 1)) {
+            let last = String::from_utf8_lossy(&run.stderr)
+                .lines()
+                .last()
+                .unwrap_or("(no stderr)")
+                .chars()
+                .take(200)
+                .collect::<String>();
+            let how = run
+                .code
+                .map_or("killed by a signal".to_owned(), |c| format!("exit {c}"));
+            return Err(format!("CRASH ({how}: {last})"));
+        }
+        let doc = outputs::normalise(&run.stdout, &tree.root)
+            .map_err(|e| format!("unusable output: {e}"))?;
+        match &first {
+            None => first = Some(doc),
+            Some(f) if *f != doc => {
+                return Err("the output differs between two runs on the same tree".to_owned())
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    });
+    if let Err(e) = &check {
+        problems.push(format!("{name}: infra-check check: {e}."));
+    }
+    if let Some(doc) = &first {
+        if let Some(dir) = &opts.save_json {
+            outputs::save(dir, name, doc)?;
+        }
+        if let Some(dir) = &opts.compare {
+            if let Err(diff) = outputs::compare(dir, name, doc) {
+                problems.push(diff);
+            }
+        }
+    } else if opts.compare.is_some() {
+        problems.push(format!("{name}: no output to compare, the check failed."));
+    }
+
+    let peer_cells = peers
+        .iter()
+        .zip(PEERS)
+        .map(|(path, peer)| {
+            path.as_ref().map(|path| {
+                let cmd = || peer_command(peer, path, &tree.root, &files);
+                timed(runs, cmd, |run| match run.code {
+                    Some(_) => Ok(()),
+                    None => Err("crash".to_owned()),
+                })
+            })
+        })
+        .collect();
+    Ok((
+        Row {
+            tree: name.clone(),
+            files: files.len(),
+            bytes,
+            read_parse,
+            check,
+            peers: peer_cells,
+        },
+        problems,
+    ))
+}
+
+/// Runs `cmd()` once to warm up and then `runs` times, checking each run with `accept`, and
+/// returns the medians (each measure's own median).
+fn timed(
+    runs: usize,
+    cmd: impl Fn() -> Command,
+    mut accept: impl FnMut(&measure::Run) -> Result<(), String>,
+) -> Result<Timed, String> {
+    let (mut wall, mut cpu, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..=runs {
+        let run = measure::run(cmd())?;
+        accept(&run)?;
+        if i == 0 {
+            continue;
+        }
+        wall.push(run.wall);
+        cpu.extend(run.cpu);
+        rss.extend(run.max_rss);
+    }
+    Ok(Timed {
+        wall: measure::median(&wall).unwrap_or_default(),
+        cpu: measure::median(&cpu),
+        max_rss: measure::median(&rss),
+    })
+}
+
+/// How each peer is asked to look at the whole tree.
+fn peer_command(peer: &str, path: &Path, root: &Path, files: &[PathBuf]) -> Command {
+    let mut c = Command::new(path);
+    match peer {
+        "statix" => {
+            c.arg("check").arg(root);
+        }
+        "deadnix" => {
+            c.arg(root);
+        }
+        _ => {
+            // nil has no directory mode: it is given the same files the baseline reads.
+            c.arg("diagnostics").args(files);
+        }
+    }
+    c
+}
+
+fn on_path(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+}
+
+/// The line above the table: what was run, and how loaded the machine was.
+fn method(binary: &Path, runs: usize, peers: &[Option<PathBuf>]) -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    let found: Vec<&str> = peers
+        .iter()
+        .zip(PEERS)
+        .filter_map(|(p, n)| p.as_ref().map(|_| n))
+        .collect();
+    format!(
+        "`{}` (`check --format json`, a separate process per run): median of {runs} after 1 warm-up; CPU = user + system of the child; read+parse = every `.nix` file the analyzer walks, read and parsed with rnix one after the other on one thread. {cores} cores{}. Peers on PATH: {}.",
+        binary.display(),
+        load.map_or(String::new(), |l| format!(", load average {l} at the end")),
+        if found.is_empty() { "none".to_owned() } else { found.join(", ") },
+    )
+}
