@@ -66,33 +66,17 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
         .collect();
 
     // Trees are made one at a time, so at most one generated fleet is on disk.
-    let mut makers: Vec<(String, Box<dyn Fn() -> Result<trees::Tree, String>>)> = Vec::new();
+    let mut sources = Vec::new();
     if opts.trees.is_empty() {
         for name in trees::corpus_names(&opts.corpus_archives, &opts.corpus_dir) {
-            let (a, d) = (opts.corpus_archives.clone(), opts.corpus_dir.clone());
-            let n = name.clone();
-            makers.push((name, Box::new(move || trees::corpus_tree(&n, &a, &d))));
+            sources.push(trees::Source::Corpus(name));
         }
-        for &m in &opts.fleets {
-            makers.push((trees::fleet_name(m), Box::new(move || trees::fleet(m))));
-        }
+        sources.extend(opts.fleets.iter().map(|&m| trees::Source::Fleet(m)));
     } else {
-        for root in &opts.trees {
-            let name = root
-                .canonicalize()
-                .ok()
-                .and_then(|r| r.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .unwrap_or_else(|| root.display().to_string());
-            let root = root.clone();
-            let n = name.clone();
-            makers.push((
-                name,
-                Box::new(move || Ok(trees::Tree::at(n.clone(), root.clone()))),
-            ));
-        }
+        sources.extend(opts.trees.iter().cloned().map(trees::Source::Dir));
     }
-    makers.retain(|(name, _)| wanted(name));
-    if makers.is_empty() {
+    sources.retain(|s| wanted(&s.name()));
+    if sources.is_empty() {
         return Err(match opts.only.is_empty() {
             true => format!(
                 "There is nothing to benchmark: no corpus in `{}` or `{}`, and no fleets.",
@@ -105,9 +89,10 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
 
     let mut rows = Vec::new();
     let mut problems = Vec::new();
-    for (name, make) in makers {
+    for source in sources {
+        let name = source.name();
         eprintln!("{name}: preparing");
-        let tree = match make() {
+        let tree = match source.make(&opts.corpus_archives, &opts.corpus_dir) {
             Ok(t) => t,
             Err(e) => {
                 problems.push(e);

@@ -22,6 +22,40 @@ impl Tree {
     }
 }
 
+/// Where a tree comes from.
+pub enum Source {
+    /// A corpus tree, by name.
+    Corpus(String),
+    /// A fleetgen fleet of this many machines.
+    Fleet(usize),
+    /// A directory given on the command line.
+    Dir(PathBuf),
+}
+
+impl Source {
+    /// The tree's name in the table, in `--only` and in saved outputs.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Corpus(name) => name.clone(),
+            Source::Fleet(m) => fleet_name(*m),
+            Source::Dir(root) => root
+                .canonicalize()
+                .ok()
+                .and_then(|r| r.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| root.display().to_string()),
+        }
+    }
+
+    /// Unpacks or generates the tree when needed.
+    pub fn make(&self, archives: &Path, dest: &Path) -> Result<Tree, String> {
+        match self {
+            Source::Corpus(name) => corpus_tree(name, archives, dest),
+            Source::Fleet(m) => fleet(*m),
+            Source::Dir(root) => Ok(Tree::at(self.name(), root.clone())),
+        }
+    }
+}
+
 /// The name a fleet of `machines` machines has in the table and in `--only`.
 pub fn fleet_name(machines: usize) -> String {
     format!("fleetgen-{machines}")
