@@ -71,7 +71,7 @@ fn main() {
     };
     match infra_check_bench::run(&opts) {
         Ok(outcome) => {
-            println!("{}", outcome.report);
+            println!("{}", outcome.report.trim_end());
             if !outcome.problems.is_empty() {
                 eprintln!("\n{}", outcome.problems.join("\n\n"));
                 std::process::exit(1);
