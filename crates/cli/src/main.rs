@@ -1,6 +1,7 @@
 //! `infra-check`: the command-line front end. This file only declares the command line (clap)
 //! and dispatches to one module per subcommand; the work lives in those modules.
 
+mod alloc;
 mod check;
 mod deploy;
 mod error;
@@ -496,6 +497,7 @@ fn request(
 }
 
 fn main() -> ExitCode {
+    alloc::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),

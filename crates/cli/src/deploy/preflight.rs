@@ -46,6 +46,8 @@ pub fn load(root: &Path) -> Result<Fleet, CliError> {
             sources,
         };
         loaded.progress.finish();
+        // The deploy runs on for minutes: give the database's memory back now.
+        drop(std::mem::ManuallyDrop::into_inner(loaded.analysis));
         Ok(fleet)
     })
 }
