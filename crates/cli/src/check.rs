@@ -36,6 +36,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
 }
 
 fn analyse(root: &Path) -> Result<Report, CliError> {
+    let justfile = crate::justfile_checks::start(root);
     let crate::workspace::Loaded {
         analysis,
         mut progress,
@@ -44,7 +45,11 @@ fn analyse(root: &Path) -> Result<Report, CliError> {
     let files = analysis.files().len();
     let mut diagnostics: Vec<Diagnostic> = analysis.diagnostics().map_err(cancelled)?.to_vec();
     let mut sources = collect_sources(&analysis, &diagnostics)?;
-    diagnostics.extend(crate::justfile_checks::findings(&analysis, &mut sources)?);
+    diagnostics.extend(crate::justfile_checks::findings(
+        &analysis,
+        justfile,
+        &mut sources,
+    )?);
     infra_check_analysis::diagnostic::sort_and_dedup(&mut diagnostics);
     progress.finish();
     Ok(Report {

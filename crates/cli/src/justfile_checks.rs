@@ -18,16 +18,37 @@ const MAX_TEXT: u64 = 4 << 20;
 
 /// The findings about the justfile at `analysis`'s root, and the texts of the files they point
 /// into (added to `sources` so every format gives their lines).
-pub fn findings(analysis: &Analysis, sources: &mut Sources) -> Result<Vec<Diagnostic>, CliError> {
-    let root = &analysis
-        .root()
-        .canonicalize()
-        .unwrap_or_else(|_| analysis.root().to_path_buf());
-    let Some(path) = just_dump::find_justfile(root) else {
+/// `just --dump` of the justfile at `root`, running while the repository is analysed (it is a
+/// separate process: waiting for it after the analysis would add its start-up to every check).
+pub struct Pending(std::thread::JoinHandle<Option<Dumped>>);
+
+struct Dumped {
+    root: std::path::PathBuf,
+    path: std::path::PathBuf,
+    result: Result<just_dump::Justfile, DumpError>,
+}
+
+/// Starts dumping the justfile at `root`, if there is one.
+pub fn start(root: &Path) -> Pending {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    Pending(std::thread::spawn(move || {
+        let path = just_dump::find_justfile(&root)?;
+        let result = just_dump::read(&path, &root);
+        Some(Dumped { root, path, result })
+    }))
+}
+
+pub fn findings(
+    analysis: &Analysis,
+    pending: Pending,
+    sources: &mut Sources,
+) -> Result<Vec<Diagnostic>, CliError> {
+    let Some(Dumped { root, path, result }) = pending.0.join().ok().flatten() else {
         return Ok(Vec::new());
     };
+    let root = &root;
     let shown = relative(root, &path).unwrap_or_else(|| path.display().to_string());
-    let justfile = match just_dump::read(&path, root) {
+    let justfile = match result {
         Ok(j) => j,
         Err(DumpError::NoJust) => return Ok(Vec::new()),
         Err(DumpError::Rejected(_)) => {
