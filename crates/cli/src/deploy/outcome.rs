@@ -149,12 +149,13 @@ pub fn table(records: &[Record]) -> String {
                 Outcome::Planned => "planned".to_owned(),
                 Outcome::Ok if r.forced => "ok (forced)".to_owned(),
                 Outcome::Ok => "ok".to_owned(),
-                Outcome::Failed => match r.exit_code {
-                    Some(c) if r.reason.as_deref().is_none_or(|w| w == format!("exit {c}")) => {
-                        format!("failed (exit {c})")
-                    }
-                    _ => format!("failed ({})", r.reason.clone().unwrap_or_default()),
-                },
+                // A failure's reason is its exit (`exit 3`), or why it says more.
+                Outcome::Failed => format!(
+                    "failed ({})",
+                    r.reason
+                        .clone()
+                        .unwrap_or_else(|| crate::deploy::runner::exit_text(r.exit_code))
+                ),
                 Outcome::Refused => format!("refused ({})", r.reason.clone().unwrap_or_default()),
                 Outcome::Skipped => format!("skipped ({})", r.reason.clone().unwrap_or_default()),
             };

@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -187,7 +187,7 @@ pub fn execute(
                 stop = Some(format!("the canary `{}` failed", canary.machine));
             } else if let Some(health) = health_check(fleet, ctx, &canary.machine) {
                 out.line(&format!("[{}] $ {}", canary.machine, health.shown()));
-                let (code, elapsed) = run(&canary.machine, &health, out);
+                let Ran { code, elapsed, .. } = run(&canary.machine, &health, out);
                 if code == Some(0) {
                     out.line(&format!("[{}] health check passed", canary.machine));
                 } else {
@@ -341,7 +341,8 @@ fn run_step(step: &Step, action: Action, out: &Output) -> Record {
         return Record::new(step, action, Outcome::Refused, step.cannot.clone());
     };
     out.line(&format!("[{}] $ {}", step.machine, inv.shown()));
-    let (code, elapsed) = run(&step.machine, inv, out);
+    let ran = run(&step.machine, inv, out);
+    let (code, elapsed) = (ran.code, ran.elapsed);
     let mut r = Record::new(
         step,
         action,
@@ -355,21 +356,14 @@ fn run_step(step: &Step, action: Action, out: &Output) -> Record {
     r.exit_code = code;
     r.duration = Some(elapsed);
     if code != Some(0) {
-        r.reason = Some(if DIRENV_BLOCKED.load(Ordering::SeqCst) {
-            format!(
-                "direnv refused to load `{}`: it is blocked. Review it, then run `direnv allow {}`",
-                inv.cwd.join(".envrc").display(),
-                inv.cwd.display()
-            )
+        r.reason = Some(if ran.envrc_blocked {
+            crate::deploy::envrc::blocked_message(&inv.cwd, "")
         } else {
             exit_text(code)
         });
     }
     r
 }
-
-/// direnv said the `.envrc` is blocked.
-static DIRENV_BLOCKED: AtomicBool = AtomicBool::new(false);
 
 pub fn exit_text(code: Option<i32>) -> String {
     match code {
@@ -378,9 +372,17 @@ pub fn exit_text(code: Option<i32>) -> String {
     }
 }
 
-/// Spawns `inv` (directly, never through a shell) and streams its output; the exit code, or
-/// `None` when it could not start or was killed.
-fn run(machine: &str, inv: &Invocation, out: &Output) -> (Option<i32>, Duration) {
+/// How one command ended.
+struct Ran {
+    /// The exit code; `None` when it was killed.
+    code: Option<i32>,
+    elapsed: Duration,
+    /// direnv said the `.envrc` is blocked (so the command itself never ran).
+    envrc_blocked: bool,
+}
+
+/// Spawns `inv` (directly, never through a shell) and streams its output.
+fn run(machine: &str, inv: &Invocation, out: &Output) -> Ran {
     let start = Instant::now();
     let argv = inv.argv();
     let mut cmd = Command::new(&argv[0]);
@@ -405,7 +407,11 @@ fn run(machine: &str, inv: &Invocation, out: &Output) -> (Option<i32>, Duration)
                 argv[0],
                 crate::programs::how_to_get(&argv[0])
             ));
-            return (Some(127), start.elapsed());
+            return Ran {
+                code: Some(127),
+                elapsed: start.elapsed(),
+                envrc_blocked: false,
+            };
         }
     };
     let pid = child.id();
@@ -415,37 +421,42 @@ fn run(machine: &str, inv: &Invocation, out: &Output) -> (Option<i32>, Duration)
         .insert(pid);
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    std::thread::scope(|scope| {
+    let envrc_blocked = std::thread::scope(|scope| {
         if let Some(s) = stdout {
             scope.spawn(|| stream(machine, s, out, false));
         }
-        if let Some(s) = stderr {
-            scope.spawn(|| stream(machine, s, out, inv.direnv));
-        }
+        let err = stderr.map(|s| scope.spawn(|| stream(machine, s, out, inv.direnv)));
+        err.is_some_and(|h| h.join().unwrap_or(false))
     });
     let status = child.wait();
     running()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .remove(&pid);
-    (status.ok().and_then(|s| s.code()), start.elapsed())
+    Ran {
+        code: status.ok().and_then(|s| s.code()),
+        elapsed: start.elapsed(),
+        envrc_blocked,
+    }
 }
 
 /// Environment variable set for every command the driver runs.
 pub const NESTED_ENV: &str = "INFRA_CHECK_DEPLOYING";
 
-fn stream(machine: &str, pipe: impl Read, out: &Output, watch_direnv: bool) {
+/// Prefixes and prints each line of `pipe`; whether direnv said the `.envrc` is blocked.
+fn stream(machine: &str, pipe: impl Read, out: &Output, watch_direnv: bool) -> bool {
     let mut reader = BufReader::new(pipe);
     let mut buf = Vec::new();
+    let mut blocked = false;
     loop {
         buf.clear();
         match reader.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => break,
+            Ok(0) | Err(_) => break blocked,
             Ok(_) => {
                 let line = String::from_utf8_lossy(&buf);
                 let line = line.trim_end_matches(['\n', '\r']);
                 if watch_direnv && line.contains("direnv: error") && line.contains("is blocked") {
-                    DIRENV_BLOCKED.store(true, Ordering::SeqCst);
+                    blocked = true;
                 }
                 out.line(&format!("[{machine}] {line}"));
             }
