@@ -36,7 +36,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
 }
 
 fn analyse(root: &Path) -> Result<Report, CliError> {
-    let justfile = crate::justfile_checks::start(root);
+    let justfile = crate::just_dump::start(root);
     let crate::workspace::Loaded {
         analysis,
         mut progress,

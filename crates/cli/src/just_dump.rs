@@ -80,10 +80,59 @@ impl Recipe {
 pub enum DumpError {
     /// `just` is not installed.
     NoJust,
-    /// `just` refused the justfile (a syntax error, an unknown setting, …), with its message.
-    Rejected(String),
+    /// `just` refused the justfile (a syntax error, an unknown setting, …). Its message quotes
+    /// the justfile, so it is not kept.
+    Rejected,
     /// `just` could not be started or printed something that is not its dump.
     Failed(String),
+}
+
+impl DumpError {
+    /// What happened to the justfile shown as `shown`, as a clause. just's own message is not
+    /// repeated: it quotes the justfile, and `just --list` shows it to the user.
+    pub fn clause(&self, shown: &str) -> String {
+        match self {
+            DumpError::NoJust => format!(
+                "`{shown}` was not read because `just` is not installed ({})",
+                crate::programs::how_to_get("just")
+            ),
+            DumpError::Rejected => {
+                format!("just rejected `{shown}` (run `just --list` to see why)")
+            }
+            DumpError::Failed(why) => format!("`{shown}` could not be read with just ({why})"),
+        }
+    }
+}
+
+/// `just --dump` of the justfile at a root, running on its own thread while the repository is
+/// analysed: it is a separate process, and waiting for it afterwards would add its start-up to
+/// every run.
+pub struct Pending(std::thread::JoinHandle<Option<Dumped>>);
+
+/// A finished dump.
+pub struct Dumped {
+    /// The root, canonical.
+    pub root: PathBuf,
+    /// The justfile.
+    pub path: PathBuf,
+    pub result: Result<Justfile, DumpError>,
+}
+
+/// Starts dumping the justfile at `root`, if there is one.
+pub fn start(root: &Path) -> Pending {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    Pending(std::thread::spawn(move || {
+        let path = find_justfile(&root)?;
+        let result = read(&path, &root);
+        Some(Dumped { root, path, result })
+    }))
+}
+
+impl Pending {
+    /// The dump; `None` when there is no justfile.
+    pub fn wait(self) -> Option<Dumped> {
+        self.0.join().ok().flatten()
+    }
 }
 
 /// Dumps `justfile` with `just`, in `root`.
@@ -97,14 +146,13 @@ pub fn read(justfile: &Path, root: &Path) -> Result<Justfile, DumpError> {
         .args(["--dump", "--dump-format", "json"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .output()
         .map_err(|e| {
             DumpError::Failed(format!("`{}` could not be started: {e}", just.display()))
         })?;
     if !output.status.success() {
-        let message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-        return Err(DumpError::Rejected(message));
+        return Err(DumpError::Rejected);
     }
     parse(&output.stdout, justfile)
         .map_err(|e| DumpError::Failed(format!("its JSON dump could not be read: {e}")))

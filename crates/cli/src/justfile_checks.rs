@@ -9,41 +9,21 @@ use std::sync::Arc;
 use infra_check_analysis::{Analysis, Diagnostic, JustRecipe, LineIndex, TextRange};
 
 use crate::error::CliError;
-use crate::just_dump::{self, DumpError};
+use crate::just_dump::{self, DumpError, Dumped, Pending};
 use crate::report::{Source, Sources};
 use crate::workspace::cancelled;
 
 /// The largest justfile (or module file) read to find where its recipes are declared.
 const MAX_TEXT: u64 = 4 << 20;
 
-/// The findings about the justfile at `analysis`'s root, and the texts of the files they point
-/// into (added to `sources` so every format gives their lines).
-/// `just --dump` of the justfile at `root`, running while the repository is analysed (it is a
-/// separate process: waiting for it after the analysis would add its start-up to every check).
-pub struct Pending(std::thread::JoinHandle<Option<Dumped>>);
-
-struct Dumped {
-    root: std::path::PathBuf,
-    path: std::path::PathBuf,
-    result: Result<just_dump::Justfile, DumpError>,
-}
-
-/// Starts dumping the justfile at `root`, if there is one.
-pub fn start(root: &Path) -> Pending {
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    Pending(std::thread::spawn(move || {
-        let path = just_dump::find_justfile(&root)?;
-        let result = just_dump::read(&path, &root);
-        Some(Dumped { root, path, result })
-    }))
-}
-
+/// The findings about the justfile whose dump `pending` holds, and the texts of the files they
+/// point into (added to `sources` so every format gives their lines).
 pub fn findings(
     analysis: &Analysis,
     pending: Pending,
     sources: &mut Sources,
 ) -> Result<Vec<Diagnostic>, CliError> {
-    let Some(Dumped { root, path, result }) = pending.0.join().ok().flatten() else {
+    let Some(Dumped { root, path, result }) = pending.wait() else {
         return Ok(Vec::new());
     };
     let root = &root;
@@ -51,15 +31,11 @@ pub fn findings(
     let justfile = match result {
         Ok(j) => j,
         Err(DumpError::NoJust) => return Ok(Vec::new()),
-        Err(DumpError::Rejected(_)) => {
-            // just's own message quotes the justfile; `just --list` shows it to the user.
+        Err(e) => {
             eprintln!(
-                "warning: just rejected `{shown}` (run `just --list` to see why), so its recipes were not checked."
+                "warning: {}, so its recipes were not checked.",
+                e.clause(&shown)
             );
-            return Ok(Vec::new());
-        }
-        Err(DumpError::Failed(why)) => {
-            eprintln!("warning: `{shown}` could not be read with just ({why}), so its recipes were not checked.");
             return Ok(Vec::new());
         }
     };

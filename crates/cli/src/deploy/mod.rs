@@ -22,7 +22,6 @@ use clap::ValueEnum;
 use crate::deploy::invocation::{Context, Recipes};
 use crate::deploy::outcome::{all_ok, planned};
 use crate::error::CliError;
-use crate::just_dump::DumpError;
 
 pub use targets::Wanted;
 
@@ -121,32 +120,20 @@ infra-check.toml at a recipe that does not call infra-check.",
         ));
     }
     let root = crate::workspace::resolve_root(&req.path)?;
+    // The justfile is read while the repository is analysed.
+    let dump = crate::just_dump::start(&root);
     let fleet = preflight::load(&root)?;
     let selected = targets::select(&fleet.overview, &req.wanted)?;
     let root = fleet.root.clone();
 
     let direnv = root.join(".envrc").is_file() && crate::programs::find("direnv").is_some();
-    let justfile_path = crate::just_dump::find_justfile(&root);
-    let (justfile, unreadable) = match &justfile_path {
+    let (justfile, unreadable) = match dump.wait() {
         None => (None, None),
-        Some(p) => match crate::just_dump::read(p, &root) {
+        Some(d) => match d.result {
             Ok(j) => (Some(j), None),
-            Err(DumpError::NoJust) => (
+            Err(e) => (
                 None,
-                Some(format!(
-                    "`just` is not installed. {}",
-                    crate::programs::how_to_get("just")
-                )),
-            ),
-            Err(DumpError::Rejected(m)) => {
-                (None, Some(format!("just rejected `{}`: {m}", p.display())))
-            }
-            Err(DumpError::Failed(m)) => (
-                None,
-                Some(format!(
-                    "`{}` could not be read with just: {m}",
-                    p.display()
-                )),
+                Some(format!("{}.", e.clause(&d.path.display().to_string()))),
             ),
         },
     };
