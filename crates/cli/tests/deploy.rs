@@ -11,13 +11,21 @@ use common::{code, fleet_copy, path_str, stderr, stdout, write};
 use tempfile::TempDir;
 
 /// A stub for a program that reaches real machines: it records its name and arguments (and
-/// `$FLEET_ENV`, which only the test `.envrc` sets) one line per run, fails with exit 3 for an
-/// argument listed in the fail file, and sleeps `$STUB_SLEEP` seconds when set.
+/// `$FLEET_ENV`, which only the test `.envrc` sets) one line per run; with `$STUB_GATE=N` waits
+/// until N runs have started (exit 5 after 20 s: they were not running at once); fails with
+/// exit 3 for an argument listed in the fail file; sleeps `$STUB_SLEEP` seconds when set.
 const STUB: &str = r#"#!/bin/sh
 name=$(basename "$0")
 line="$name"
 for a in "$@"; do line="$line $a"; done
 echo "$line env=${FLEET_ENV:-}" >> "$STUB_LOG"
+if [ -n "$STUB_GATE" ]; then
+  waited=0
+  while [ "$(wc -l < "$STUB_LOG")" -lt "$STUB_GATE" ]; do
+    sleep 0.1; waited=$((waited + 1))
+    if [ "$waited" -gt 200 ]; then echo "$name: the others never started" >&2; exit 5; fi
+  done
+fi
 for a in "$@"; do
   if [ -f "$STUB_FAIL" ] && grep -qx -- "$a" "$STUB_FAIL"; then
     echo "$name: failing for $a" >&2
@@ -75,6 +83,7 @@ impl Env {
             .env("XDG_DATA_HOME", self.stubs.path().join("data"))
             .env("XDG_CONFIG_HOME", self.stubs.path().join("config"))
             .env_remove("STUB_SLEEP")
+            .env_remove("STUB_GATE")
             .env_remove("INFRA_CHECK_DEPLOYING")
             .env_remove("DIRENV_DIR")
             .current_dir(self.root());
@@ -325,11 +334,21 @@ fn jobs_run_a_batch_in_parallel_and_every_failure_is_reported() {
     let env = Env::new();
     env.remove_justfile();
     env.fail_for(&["krypton", "radon"]);
-    let out = env.run(&["deploy", "krypton", "radon", "xenon", "--jobs", "3"]);
+    // Each stub waits until all three have started: run one at a time, they would all fail.
+    let out = env
+        .command()
+        .env("STUB_GATE", "3")
+        .args(["deploy", "krypton", "radon", "xenon", "--jobs", "3"])
+        .output()
+        .unwrap();
     let text = stdout(&out);
     assert_eq!(code(&out), 1, "{text}");
     assert_eq!(env.recorded().len(), 3);
     assert!(text.contains("1 ok, 2 failed"), "{text}");
+    assert!(
+        has_row(&text, &["krypton", "deploy", "failed", "(exit", "3)"]),
+        "{text}"
+    );
 }
 
 #[test]
@@ -569,14 +588,19 @@ fn rollback_uses_nixos_rebuild_and_refuses_a_remote_darwin_machine() {
         "ada@localhost",
     );
     std::fs::remove_file(env.log()).ok();
-    let out = env.run(&["rollback", "cobalt"]);
-    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
-    let runs = env.recorded();
-    assert!(
-        runs == ["darwin-rebuild --rollback env="]
-            || runs.is_empty() && stdout(&out).contains("sudo darwin-rebuild --rollback"),
-        "{runs:?}"
-    );
+    // darwin-rebuild activates only as root: as anyone else it is planned through sudo.
+    if rustix::process::geteuid().is_root() {
+        let out = env.run(&["rollback", "cobalt"]);
+        assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+        assert_eq!(env.recorded(), ["darwin-rebuild --rollback env="]);
+    } else {
+        let out = env.run(&["rollback", "cobalt", "--dry-run"]);
+        assert!(
+            stdout(&out).contains("sudo darwin-rebuild --rollback"),
+            "{}",
+            stdout(&out)
+        );
+    }
 }
 
 #[test]
