@@ -366,6 +366,7 @@ impl Analysis {
     /// the analyzer's own pool, whose workers have [`crate::stack::MIN_STACK`].
     pub fn prime(&self) -> Cancellable<()> {
         use rayon::prelude::*;
+        let _p = crate::timings::phase("parse and summarise");
         let ws = self.ws;
         let files: Vec<SourceFile> = self
             .ws
@@ -379,9 +380,16 @@ impl Analysis {
             Cancelled::catch(std::panic::AssertUnwindSafe(|| {
                 crate::flake::flake_info(&db, ws);
                 files.par_iter().for_each_with(db.clone(), |db, f| {
+                    let start = std::time::Instant::now();
                     crate::summary::file_summary(db, ws, *f);
                     crate::checks::file_local_diagnostics(db, ws, *f);
+                    if crate::timings::per_file() {
+                        crate::timings::file(f.path(db), start);
+                    }
                 });
+                if crate::timings::per_file() {
+                    crate::timings::print_slowest(15);
+                }
             }))
         };
         match crate::stack::pool() {

@@ -26,6 +26,7 @@ pub mod stack;
 pub mod summary;
 pub mod syntax;
 mod syntax_errors;
+pub mod timings;
 pub mod vars;
 pub mod walk;
 

@@ -104,7 +104,10 @@ pub fn scan(root: &Path) -> io::Result<Scan> {
 pub fn scan_with(root: &Path, lister: &dyn crate::walk::Lister) -> io::Result<Scan> {
     use rayon::prelude::*;
     let root = root.canonicalize()?;
+    let walk_phase = crate::timings::phase("walk");
     let walked = crate::walk::walk(&root, lister)?;
+    drop(walk_phase);
+    let _read_phase = crate::timings::phase("read");
     let mut disk = DiskTree::default();
     for (rel, kind) in walked.entries {
         disk.insert(rel, kind);

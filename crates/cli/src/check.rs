@@ -43,6 +43,7 @@ fn analyse(root: &Path) -> Result<Report, CliError> {
         ..
     } = crate::workspace::load(root, "Checking")?;
     let files = analysis.files().len();
+    let _p = infra_check_analysis::timings::phase("diagnostics and sources");
     let mut diagnostics: Vec<Diagnostic> = analysis.diagnostics().map_err(cancelled)?.to_vec();
     let mut sources = collect_sources(&analysis, &diagnostics)?;
     diagnostics.extend(crate::justfile_checks::findings(

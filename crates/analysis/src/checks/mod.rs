@@ -24,6 +24,7 @@ use crate::diagnostic::{Diagnostic, TextRange};
 
 #[salsa::tracked(returns(ref))]
 pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>> {
+    let _p = crate::timings::phase("workspace diagnostics");
     let cfg = config(db, ws);
     let mut all = Vec::new();
     for (path, &file) in ws.files(db).iter() {
@@ -112,14 +113,17 @@ fn anchor_on_a_file(d: &mut Diagnostic, disk: &crate::disk::DiskTree) {
 /// file text, so an edit that keeps every summary leaves them cached.
 #[salsa::tracked(returns(ref))]
 fn workspace_findings(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>> {
-    let mut all = modules::check(db, ws);
-    all.extend(module_shapes::check(db, ws));
-    all.extend(inventory::check(db, ws));
-    all.extend(machines::check(db, ws));
-    all.extend(deprecated::check(db, ws));
-    all.extend(vars::check(db, ws));
-    all.extend(options::check(db, ws));
-    all.extend(workspace::check(db, ws));
+    use crate::timings::timed;
+    let mut all = timed("check modules", || modules::check(db, ws));
+    all.extend(timed("check module shapes", || {
+        module_shapes::check(db, ws)
+    }));
+    all.extend(timed("check inventory", || inventory::check(db, ws)));
+    all.extend(timed("check machines", || machines::check(db, ws)));
+    all.extend(timed("check deprecated", || deprecated::check(db, ws)));
+    all.extend(timed("check vars", || vars::check(db, ws)));
+    all.extend(timed("check options", || options::check(db, ws)));
+    all.extend(timed("check workspace", || workspace::check(db, ws)));
     Arc::new(all)
 }
 
