@@ -102,8 +102,9 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
         match bench_tree(&tree, &binary, runs, &peers, opts) {
             Ok((row, mut p)) => {
                 eprintln!(
-                    "{name}: {} files, read+parse {}, check {}",
+                    "{name}: {} files, walk {}, read+parse {}, check {}",
                     row.files,
+                    table::ms(row.walk),
                     table::ms(row.read_parse),
                     row.check
                         .as_ref()
@@ -144,6 +145,14 @@ fn bench_tree(
         parse.push(start.elapsed());
     }
     let read_parse = measure::median(&parse).unwrap_or_default();
+    std::hint::black_box(measure::walk(&tree.root)); // the walk's warm-up
+    let mut walks = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = std::time::Instant::now();
+        std::hint::black_box(measure::walk(&tree.root));
+        walks.push(start.elapsed());
+    }
+    let walk = measure::median(&walks).unwrap_or_default();
 
     let check_cmd = || {
         let mut c = Command::new(binary);
@@ -210,6 +219,7 @@ fn bench_tree(
             tree: name.clone(),
             files: files.len(),
             bytes,
+            walk,
             read_parse,
             check,
             peers: peer_cells,
@@ -280,7 +290,7 @@ fn method(binary: &Path, runs: usize, peers: &[Option<PathBuf>]) -> String {
         .filter_map(|(p, n)| p.as_ref().map(|_| n))
         .collect();
     format!(
-        "`{}` (`check --format json`, a separate process per run): median of {runs} after 1 warm-up; CPU = user + system of the child; read+parse = every `.nix` file the analyzer walks, read and parsed with rnix one after the other on one thread. {cores} cores{}. Peers on PATH: {}.",
+        "`{}` (`check --format json`, a separate process per run): median of {runs} after 1 warm-up; CPU = user + system of the child; walk = every directory the analyzer enters listed on one thread (readdir only, no stat, `.gitignore` not read); read+parse = every `.nix` file the analyzer reads, read and parsed with rnix one after the other on one thread; both in the benchmark's own process, medians of the same number of runs. {cores} cores{}. Peers on PATH: {}.",
         binary.display(),
         load.map_or(String::new(), |l| format!(", load average {l} at the end")),
         if found.is_empty() { "none".to_owned() } else { found.join(", ") },

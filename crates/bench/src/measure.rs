@@ -19,6 +19,34 @@ pub fn nix_files(root: &Path) -> Result<Vec<PathBuf>, String> {
         .collect())
 }
 
+/// Walks `root` on this thread the way the simplest serial tool would: every directory the
+/// analyzer enters (build outputs and VCS state skipped; `.gitignore` files are not even read,
+/// so the baseline is never slower than the analyzer's rules), each entry named once with the
+/// kind readdir gives (no stat). Returns the number of entries, so the walk cannot be optimised
+/// away. A tool that reads a repository's files has to find them first; this is that part of
+/// the baseline.
+pub fn walk(root: &Path) -> usize {
+    let mut entries = 0;
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(listing) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in listing.filter_map(Result::ok) {
+            entries += 1;
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            let skipped = entry
+                .file_name()
+                .to_str()
+                .is_some_and(infra_check_analysis::loader::is_skipped_dir);
+            if is_dir && !skipped {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    entries
+}
+
 /// Reads and parses every file, one after the other, on this thread: the baseline. Returns
 /// the number of bytes read (so the work cannot be optimised away and the table can show it).
 pub fn read_and_parse(files: &[PathBuf]) -> u64 {

@@ -15,6 +15,8 @@ pub struct Row {
     pub tree: String,
     pub files: usize,
     pub bytes: u64,
+    /// The serial walk of the tree ([`crate::measure::walk`]).
+    pub walk: Duration,
     pub read_parse: Duration,
     /// The check's medians, or why there are none (a crash, unusable output).
     pub check: Result<Timed, String>,
@@ -52,10 +54,12 @@ pub fn markdown(rows: &[Row], peers: &[&str]) -> String {
         "tree",
         ".nix files",
         "bytes",
+        "walk, serial",
         "read+parse, serial",
         "check wall",
         "check CPU",
         "check peak RSS",
+        "wall ÷ (walk + read+parse)",
         "wall ÷ read+parse",
     ];
     head.extend(peers);
@@ -71,6 +75,7 @@ pub fn markdown(rows: &[Row], peers: &[&str]) -> String {
             r.tree.clone(),
             r.files.to_string(),
             size(r.bytes),
+            ms(r.walk),
             ms(r.read_parse),
         ];
         match &r.check {
@@ -78,16 +83,18 @@ pub fn markdown(rows: &[Row], peers: &[&str]) -> String {
                 cells.push(ms(t.wall));
                 cells.push(t.cpu.map_or("-".into(), ms));
                 cells.push(t.max_rss.map_or("-".into(), size));
-                let base = r.read_parse.as_secs_f64();
-                cells.push(if base > 0.0 {
-                    format!("{:.1}×", t.wall.as_secs_f64() / base)
-                } else {
-                    "-".into()
-                });
+                for base in [r.walk + r.read_parse, r.read_parse] {
+                    let base = base.as_secs_f64();
+                    cells.push(if base > 0.0 {
+                        format!("{:.2}×", t.wall.as_secs_f64() / base)
+                    } else {
+                        "-".into()
+                    });
+                }
             }
             Err(e) => {
                 cells.push(e.clone());
-                cells.extend(["-".to_owned(), "-".to_owned(), "-".to_owned()]);
+                cells.extend(["-", "-", "-", "-"].map(str::to_owned));
             }
         }
         for p in &r.peers {
