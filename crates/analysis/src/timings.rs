@@ -34,9 +34,10 @@ impl Drop for Phase {
     fn drop(&mut self) {
         if let Some(start) = self.start {
             eprintln!(
-                "infra-check timing: {:<28} {:>9.2} ms",
+                "infra-check timing: {:<28} {:>9.2} ms{}",
                 self.name,
-                start.elapsed().as_secs_f64() * 1000.0
+                start.elapsed().as_secs_f64() * 1000.0,
+                resident().map_or(String::new(), |mib| format!("  (resident {mib:.1} MiB)"))
             );
         }
     }
@@ -66,4 +67,11 @@ pub fn print_slowest(n: usize) {
         eprintln!("infra-check timing:   {ms:>9.2} ms  {path}");
     }
     files.clear();
+}
+
+/// The process's resident memory now, in MiB, where the platform tells (Linux).
+fn resident() -> Option<f64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: f64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096.0 / (1024.0 * 1024.0))
 }
