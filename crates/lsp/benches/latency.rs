@@ -1,6 +1,6 @@
 //! `cargo bench -p infra-check-lsp --bench latency`: the language server's latency from an edit
-//! to the diagnostics of the edited file, on `examples/fleet` and on a synthetic fleet of 1,000
-//! machines, in a release build.
+//! to the diagnostics of the edited file, on `examples/fleet` and on synthetic fleets of 1,000
+//! and 10,000 machines (`INFRA_CHECK_BENCH_FLEETS=1000,10000` chooses), in a release build.
 //!
 //! Each tree runs in a fresh process (this binary, re-run with `INFRA_CHECK_BENCH_ROOT` set) so
 //! its resident set is its own. That process drives the real `LspService` in-process, the way
@@ -259,35 +259,45 @@ fn main() {
         return;
     }
     let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleet");
-    let synthetic = tempfile::tempdir().unwrap();
-    fleetgen::write_fleet(
-        synthetic.path(),
-        fleetgen::Spec {
-            machines: 1000,
-            shared: 200,
-        },
-    )
-    .unwrap();
-    let trees: Vec<(&str, PathBuf, &str, &str)> = vec![
-        (
-            "examples/fleet",
-            fleet,
-            "modules/machines/nixos/krypton/default.nix",
-            "config.flake.modules.nixos.base",
-        ),
-        (
-            "synthetic 1000 machines",
-            synthetic.path().to_path_buf(),
+    // `INFRA_CHECK_BENCH_FLEETS=1000,10000` (the default) chooses the synthetic fleets.
+    let sizes: Vec<usize> = std::env::var("INFRA_CHECK_BENCH_FLEETS")
+        .unwrap_or_else(|_| "1000,10000".to_owned())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    let mut synthetic = Vec::new();
+    for machines in sizes {
+        let dir = tempfile::tempdir().unwrap();
+        fleetgen::write_fleet(
+            dir.path(),
+            fleetgen::Spec {
+                machines,
+                shared: (machines / 5).clamp(1, 1000),
+            },
+        )
+        .unwrap();
+        synthetic.push((format!("synthetic {machines} machines"), dir));
+    }
+    let mut trees: Vec<(String, PathBuf, &str, &str)> = vec![(
+        "examples/fleet".to_owned(),
+        fleet,
+        "modules/machines/nixos/krypton/default.nix",
+        "config.flake.modules.nixos.base",
+    )];
+    for (name, dir) in &synthetic {
+        trees.push((
+            name.clone(),
+            dir.path().to_path_buf(),
             "modules/machines/nixos/m0/default.nix",
             "config.flake.modules.nixos.shared-0",
-        ),
-    ];
+        ));
+    }
     let exe = std::env::current_exe().unwrap();
     println!(
         "edit → publishDiagnostics of the edited file, {EDITS} edits alternating same/changed summary (release, in-process LspService)\n"
     );
     println!(
-        "{:<24} {:>6} {:>10} {:>9} {:>9} | {:>17} | {:>17} | {:>17}",
+        "{:<25} {:>6} {:>10} {:>9} {:>9} | {:>17} | {:>17} | {:>17}",
         "tree",
         "files",
         "index",
@@ -315,7 +325,7 @@ fn main() {
         let f: Vec<&str> = line.split(' ').collect();
         let mib = |kib: &str| kib.parse::<f64>().unwrap() / 1024.0;
         println!(
-            "{name:<24} {:>6} {:>8} ms {:>5.1} MiB {:>5.1} MiB | {:>6} / {:>6} ms | {:>6} / {:>6} ms | {:>6} / {:>6} ms",
+            "{name:<25} {:>6} {:>8} ms {:>5.1} MiB {:>5.1} MiB | {:>6} / {:>6} ms | {:>6} / {:>6} ms | {:>6} / {:>6} ms",
             f[0],
             f[1],
             mib(f[2]),

@@ -445,6 +445,7 @@ impl Worker {
     }
 
     fn set_text(&mut self, rel: &str, text: Option<Arc<str>>) {
+        let _phase = infra_check_analysis::timings::phase("lsp: set text");
         if let Some(host) = &mut self.host {
             host.set_file_text(rel, text);
         }
@@ -595,6 +596,7 @@ impl Worker {
                     // Only spreads the cold start over the cores; a cancelled prime is fine.
                     let _ = snapshot.prime();
                 }
+                let _phase = infra_check_analysis::timings::phase("lsp: check and collect");
                 collect(&snapshot, &uris)
             }));
             drop(snapshot); // promptly: the host waits for it before applying the next change
