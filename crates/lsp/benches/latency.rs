@@ -26,6 +26,11 @@ use tower::{Service, ServiceExt};
 use tower_lsp_server::jsonrpc::{Request, Response};
 use tower_lsp_server::ls_types::Uri;
 
+/// The allocator `infra-check lsp` runs with (see the CLI's `alloc.rs`), so the figures are the
+/// ones users get.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EDITS: usize = 50;
 const WAIT: Duration = Duration::from_secs(300);
 
