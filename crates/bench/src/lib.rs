@@ -3,6 +3,7 @@
 //! when they are on `PATH`. Runs on the corpus of real repositories and on fleetgen fleets, and
 //! guards that an optimisation changes no diagnostic (`--save-json` before, `--compare` after).
 
+mod formats;
 mod measure;
 mod outputs;
 mod table;
@@ -36,6 +37,9 @@ pub struct Options {
     pub compare: Option<PathBuf>,
     /// Time the peer tools found on `PATH`.
     pub peers: bool,
+    /// Time every output format on a fleet of this many machines without its vars (thousands
+    /// of findings); `None` skips it.
+    pub formats: Option<usize>,
 }
 
 /// What a run found.
@@ -76,7 +80,10 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
         sources.extend(opts.trees.iter().cloned().map(trees::Source::Dir));
     }
     sources.retain(|s| wanted(&s.name()));
-    if sources.is_empty() {
+    let formats = opts
+        .formats
+        .filter(|_| opts.trees.is_empty() && wanted(formats::TREE));
+    if sources.is_empty() && formats.is_none() {
         return Err(match opts.only.is_empty() {
             true => format!(
                 "There is nothing to benchmark: no corpus in `{}` or `{}`, and no fleets.",
@@ -118,11 +125,24 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
     }
 
     let peer_names: Vec<&str> = PEERS.to_vec();
-    let report = format!(
-        "{}\n\n{}",
-        method(&binary, runs, &peers),
-        table::markdown(&rows, &peer_names)
-    );
+    let mut report = method(&binary, runs, &peers);
+    if !rows.is_empty() {
+        report.push_str("\n\n");
+        report.push_str(&table::markdown(&rows, &peer_names));
+    }
+    if let Some(machines) = formats {
+        eprintln!("output formats: preparing a fleet of {machines} machines without vars");
+        match formats::findings_fleet(machines).and_then(|tree| {
+            let name = format!("{} without vars", tree.name);
+            formats::bench(&binary, &tree.root, runs).map(|rows| (name, rows))
+        }) {
+            Ok((name, rows)) => {
+                report.push('\n');
+                report.push_str(&formats::markdown(&name, &rows));
+            }
+            Err(e) => problems.push(format!("output formats: {e}")),
+        }
+    }
     Ok(Outcome { report, problems })
 }
 

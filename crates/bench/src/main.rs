@@ -15,7 +15,7 @@ struct Args {
     /// Timed runs per tree, after one warm-up.
     #[arg(long, default_value_t = 5)]
     runs: usize,
-    /// Only this tree (a corpus name or `fleetgen-N`); may be repeated.
+    /// Only this tree (a corpus name, `fleetgen-N` or `formats`); may be repeated.
     #[arg(long)]
     only: Vec<String>,
     /// Benchmark this directory instead of the corpus and the fleets; may be repeated.
@@ -39,6 +39,10 @@ struct Args {
     /// Do not time statix, deadnix and nil even when they are on PATH.
     #[arg(long)]
     no_peers: bool,
+    /// Machines in the fleet (without its vars: thousands of findings) on which every output
+    /// format is timed; 0 skips it. `--only formats` selects it alone; `--tree` skips it.
+    #[arg(long, default_value_t = 10000)]
+    formats_fleet: usize,
 }
 
 fn main() {
@@ -68,6 +72,7 @@ fn main() {
         save_json: a.save_json,
         compare: a.compare,
         peers: !a.no_peers,
+        formats: (a.formats_fleet > 0).then_some(a.formats_fleet),
     };
     match infra_check_bench::run(&opts) {
         Ok(outcome) => {

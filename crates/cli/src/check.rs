@@ -19,6 +19,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
     // the run.
     let report = &crate::workspace::on_large_stack(move || analyse(&root))?;
 
+    let _render = infra_check_analysis::timings::phase("render the report");
     match args.format {
         Format::Human => crate::output::emit(&crate::render_human::render(report, use_colour()))?,
         Format::Json => crate::output::stream(|out| crate::json::write(report, out))?,
