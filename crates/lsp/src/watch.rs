@@ -62,7 +62,14 @@ impl DiskWatch {
     ) -> Result<DiskWatch, String> {
         let (tx, rx) = mpsc::channel();
         let handler_tx = tx.clone();
-        let config = notify::Config::default().with_follow_symlinks(false);
+        // Opens and reads are not changes, and on Linux every directory the recursive watch
+        // lists (and every file the analysis reads) would be an "opened" event: on a tree of
+        // tens of thousands of directories (most of them under `vars/`) those overflow the
+        // kernel's queue before they are read, and the overflow forces a rescan of the whole
+        // repository right after it was loaded. Only changes are asked for.
+        let config = notify::Config::default()
+            .with_follow_symlinks(false)
+            .with_event_kinds(notify::EventKindMask::CORE | notify::EventKindMask::ACCESS_CLOSE);
         let handler = move |event: notify::Result<Event>| {
             let _ = handler_tx.send(Raw::Event(event));
         };
@@ -489,5 +496,35 @@ mod tests {
         };
         assert!(found);
         drop(watch);
+    }
+
+    /// Starting the watch on a tree of many directories is not itself a burst of events: the
+    /// first thing handed over is the change made after the start, not a rescan forced by a
+    /// queue that overflowed while the watches were added.
+    #[test]
+    fn starting_on_many_directories_forces_no_rescan() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for m in 0..4000 {
+            for g in 0..5 {
+                std::fs::create_dir_all(root.join(format!("vars/per-machine/m{m}/g{g}"))).unwrap();
+            }
+        }
+        let (tx, rx) = mpsc::channel();
+        let (out, _out_rx) = tokio::sync::mpsc::unbounded_channel();
+        let watch = DiskWatch::start(&root, tx, out).unwrap();
+        let changed = root.join("vars/per-machine/m3999/g4/value");
+        std::fs::write(&changed, "x").unwrap();
+        match rx.recv_timeout(Duration::from_secs(20)).expect("a batch") {
+            Msg::Watched { changes } => {
+                assert!(changes.iter().any(|(p, _)| *p == changed), "{changes:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(watch);
+        // The watcher stops on its own thread; removing the tree while its watches are still
+        // in place would have it follow tens of thousands of deletions.
+        std::thread::sleep(Duration::from_millis(500));
+        drop(dir);
     }
 }
