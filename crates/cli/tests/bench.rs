@@ -17,6 +17,40 @@ fn options(save: Option<&Path>, compare: Option<&Path>) -> infra_check_bench::Op
         save_json: save.map(Path::to_owned),
         compare: compare.map(Path::to_owned),
         peers: false,
+        formats: None,
+    }
+}
+
+#[test]
+fn the_formats_table_times_every_format_on_a_fleet_with_findings() {
+    let mut opts = options(None, None);
+    opts.trees.clear();
+    opts.only = vec!["formats".to_owned()];
+    opts.formats = Some(20);
+    let outcome = infra_check_bench::run(&opts).unwrap();
+    assert!(outcome.problems.is_empty(), "{:#?}", outcome.problems);
+    let head = outcome
+        .report
+        .lines()
+        .find(|l| l.starts_with("Output formats on fleetgen-20 without vars ("))
+        .unwrap_or_else(|| panic!("no formats table in:\n{}", outcome.report));
+    // A fleet without its vars has findings: at least one per machine.
+    let findings: usize = head
+        .split('(')
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(findings >= 20, "{head}");
+    for format in ["human", "json", "sarif", "github"] {
+        assert!(
+            outcome
+                .report
+                .lines()
+                .any(|l| l.starts_with(&format!("| {format} | "))),
+            "no row for {format} in:\n{}",
+            outcome.report
+        );
     }
 }
 
