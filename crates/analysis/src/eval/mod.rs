@@ -14,7 +14,9 @@ pub mod read;
 mod value;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -119,7 +121,7 @@ pub struct VarRefEvent {
 
 thread_local! {
     // The builtins are immutable values; build them once per thread, not once per file.
-    static GLOBALS: Rc<HashMap<Rc<str>, Thunk>> = Rc::new(builtins::globals());
+    static GLOBALS: Rc<FxHashMap<Rc<str>, Thunk>> = Rc::new(builtins::globals());
 }
 
 /// Times one closure may be entered while exploring (see [`Evaluator::may_explore`]).
@@ -134,7 +136,7 @@ const MAX_PATH_DEPTH: usize = 128;
 
 pub struct Evaluator<'a> {
     files: &'a dyn FileSource,
-    globals: Rc<HashMap<Rc<str>, Thunk>>,
+    globals: Rc<FxHashMap<Rc<str>, Thunk>>,
     budget: limits::Budget,
     recording: bool,
     recorder: RefCell<Recorder>,
@@ -143,13 +145,13 @@ pub struct Evaluator<'a> {
     /// Arguments passed to functions the evaluator cannot follow.
     escaping: RefCell<Vec<Thunk>>,
     lambdas: RefCell<Vec<Rc<Closure>>>,
-    seen_lambdas: RefCell<HashSet<(Rc<str>, TextRange)>>,
+    seen_lambdas: RefCell<FxHashSet<(Rc<str>, TextRange)>>,
     /// Inside [`Evaluator::force_all`]: code is explored for references, not for values.
     exploring: std::cell::Cell<bool>,
     /// Closures (where the lambda is written, and the scope it closes over) entered while
     /// exploring: how often, and whether with an Unknown argument yet.
-    explored: RefCell<HashMap<ClosureKey, (u32, bool)>>,
-    imports: RefCell<HashMap<Rc<str>, Thunk>>,
+    explored: RefCell<FxHashMap<ClosureKey, (u32, bool)>>,
+    imports: RefCell<FxHashMap<Rc<str>, Thunk>>,
     /// Names of flake inputs by what they are (`import-tree`, `flake-parts`, `nixpkgs`).
     input_kinds: HashMap<Rc<str>, &'static str>,
 }
@@ -165,10 +167,10 @@ impl<'a> Evaluator<'a> {
             created: RefCell::new(Vec::new()),
             escaping: RefCell::new(Vec::new()),
             lambdas: RefCell::new(Vec::new()),
-            seen_lambdas: RefCell::new(HashSet::new()),
+            seen_lambdas: RefCell::new(FxHashSet::default()),
             exploring: std::cell::Cell::new(false),
-            explored: RefCell::new(HashMap::new()),
-            imports: RefCell::new(HashMap::new()),
+            explored: RefCell::new(FxHashMap::default()),
+            imports: RefCell::new(FxHashMap::default()),
             input_kinds: HashMap::new(),
         }
     }
@@ -1123,7 +1125,7 @@ impl<'a> Evaluator<'a> {
                 {
                     scope.define(bind.text().into(), arg.clone());
                 }
-                let mut formals = HashSet::new();
+                let mut formals = FxHashSet::default();
                 // Matching costs the formals and, without `...`, every attribute given.
                 let given = attrs.as_ref().map_or(0, |a| a.map.len());
                 if !self.charge(1 + given as u64) {
@@ -1215,11 +1217,11 @@ impl<'a> Evaluator<'a> {
     /// Forces `t` completely: every list element and attribute, recursively. Each value is
     /// visited once, however many times it is shared.
     pub fn deep_force(&self, t: &Thunk) -> Value {
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         self.deep_force_in(t, &mut seen)
     }
 
-    fn deep_force_in(&self, t: &Thunk, seen: &mut HashSet<*const ()>) -> Value {
+    fn deep_force_in(&self, t: &Thunk, seen: &mut FxHashSet<*const ()>) -> Value {
         let v = self.force(t);
         let Some(_level) = self.enter() else {
             return v;
