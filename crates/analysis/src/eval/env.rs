@@ -2,8 +2,8 @@
 //! the `with` scopes only afterwards, innermost first — Nix's rule that `with` never shadows a
 //! lexical binding.
 
-use std::cell::RefCell;
 use rustc_hash::FxHashMap as HashMap;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::value::Thunk;

@@ -13,6 +13,9 @@ pub mod limits;
 pub mod read;
 mod value;
 
+#[cfg(test)]
+mod explore_tests;
+
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
@@ -124,8 +127,21 @@ thread_local! {
     static GLOBALS: Rc<FxHashMap<Rc<str>, Thunk>> = Rc::new(builtins::globals());
 }
 
-/// Times one closure may be entered while exploring (see [`Evaluator::may_explore`]).
-const MAX_EXPLORED_ENTRIES: u32 = 1_000;
+/// Times one closure may be entered with a known argument while exploring (see
+/// [`Evaluator::may_explore`]); after that it is entered once more with an Unknown argument.
+const MAX_EXPLORED_ENTRIES: u32 = 32;
+
+/// What exploring does with one application of a closure.
+enum Explore {
+    /// Enter it with its argument.
+    Enter,
+    /// Enter it once with an Unknown argument instead, which reaches the code every further
+    /// entry would (an unknown `if` takes both branches) and records what it reads there
+    /// with unknown names.
+    Widen,
+    /// Nothing new can be recorded by entering it again.
+    Refuse,
+}
 
 /// A closure by where its lambda is written and the scope it closes over.
 type ClosureKey = (Rc<str>, TextRange, env::SameScope);
@@ -1046,8 +1062,17 @@ impl<'a> Evaluator<'a> {
         };
         match f {
             Value::Lambda(c) => {
-                if self.exploring.get() && !self.may_explore(&c, &arg) {
-                    return Value::Unknown;
+                if self.exploring.get() {
+                    match self.may_explore(&c, &arg) {
+                        Explore::Enter => {}
+                        Explore::Widen => {
+                            // Explored for what it records; its value stands for this one
+                            // application only as Unknown.
+                            self.apply_lambda(&c, Thunk::unknown());
+                            return Value::Unknown;
+                        }
+                        Explore::Refuse => return Value::Unknown,
+                    }
                 }
                 self.apply_lambda(&c, arg)
             }
@@ -1251,16 +1276,17 @@ impl<'a> Evaluator<'a> {
         self.exploring.set(false);
     }
 
-    /// Whether `c` is entered with an Unknown argument for the first time while exploring.
     /// Whether exploring enters closure `c` with `arg`. Exploring follows both branches of an
     /// unknown `if`, so a recursive function would unroll forever: a closure is entered with an
     /// Unknown argument once (the same code with an argument as unknown records nothing new),
-    /// and at most [`MAX_EXPLORED_ENTRIES`] times in all (a loop over a counter whose end is
-    /// unknown, such as `go (i + 1)` up to the length of an unknown string). A recursive
-    /// function calls itself through the same closure, so it is stopped; one lambda closed over
-    /// other values (`pick "nixos"` and `pick "darwin"` of a curried `pick`) is explored for
-    /// each.
-    fn may_explore(&self, c: &Closure, arg: &Thunk) -> bool {
+    /// and with known arguments at most [`MAX_EXPLORED_ENTRIES`] times — a loop over a counter
+    /// whose end is unknown (`go (i + 1)` up to the length of an unknown string) would take
+    /// every one of them, each costing a full turn of its body, in every file that imports
+    /// it. Past that the closure is entered once with an Unknown argument ([`Explore::Widen`]),
+    /// which covers the turns left out. A recursive function calls itself through the same
+    /// closure, so it is stopped; one lambda closed over other values (`pick "nixos"` and
+    /// `pick "darwin"` of a curried `pick`) is explored for each.
+    fn may_explore(&self, c: &Closure, arg: &Thunk) -> Explore {
         let unknown = self.force(arg).is_unknown();
         let key = (
             c.env.file().clone(),
@@ -1269,12 +1295,19 @@ impl<'a> Evaluator<'a> {
         );
         let mut explored = self.explored.borrow_mut();
         let (entries, with_unknown) = explored.entry(key).or_insert((0, false));
-        if *entries >= MAX_EXPLORED_ENTRIES || (unknown && *with_unknown) {
-            return false;
+        if *with_unknown && (unknown || *entries >= MAX_EXPLORED_ENTRIES) {
+            return Explore::Refuse;
+        }
+        if unknown || *entries >= MAX_EXPLORED_ENTRIES {
+            *with_unknown = true;
+            return if unknown {
+                Explore::Enter
+            } else {
+                Explore::Widen
+            };
         }
         *entries += 1;
-        *with_unknown |= unknown;
-        true
+        Explore::Enter
     }
 
     fn explore(&self) {
@@ -1302,7 +1335,7 @@ impl<'a> Evaluator<'a> {
             if let Some(c) = c {
                 next_lambda += 1;
                 let arg = Thunk::unknown();
-                if self.may_explore(&c, &arg) {
+                if matches!(self.may_explore(&c, &arg), Explore::Enter) {
                     self.apply_lambda(&c, arg);
                 }
                 continue;
