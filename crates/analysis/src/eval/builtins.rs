@@ -1,7 +1,7 @@
 //! Builtins, the parts of nixpkgs `lib` the evaluator knows, and import-tree. Every function
 //! returns Unknown when an argument is Unknown or of the wrong type (an error in Nix).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::value::{
@@ -80,7 +80,7 @@ fn builtin(name: &'static str, arity: usize) -> Value {
     }))
 }
 
-pub(super) fn globals() -> HashMap<Rc<str>, Thunk> {
+pub(super) fn globals() -> rustc_hash::FxHashMap<Rc<str>, Thunk> {
     let mut set = BTreeMap::new();
     for &(name, arity) in BUILTINS {
         set.insert(
@@ -111,7 +111,7 @@ pub(super) fn globals() -> HashMap<Rc<str>, Thunk> {
         map: set,
         partial: true,
     }));
-    let mut g = HashMap::new();
+    let mut g = rustc_hash::FxHashMap::default();
     g.insert(Rc::from("builtins"), Thunk::value(builtins_set));
     for (name, v) in [
         ("true", Value::Bool(true)),

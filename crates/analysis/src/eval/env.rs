@@ -2,8 +2,8 @@
 //! the `with` scopes only afterwards, innermost first — Nix's rule that `with` never shadows a
 //! lexical binding.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::value::Thunk;
@@ -72,7 +72,7 @@ impl Env {
 
     pub(super) fn child_vars(&self) -> Env {
         Env(Rc::new(Scope {
-            kind: ScopeKind::Vars(RefCell::new(HashMap::new())),
+            kind: ScopeKind::Vars(RefCell::new(HashMap::default())),
             parent: Some(self.clone()),
             file: self.0.file.clone(),
             cut: Default::default(),
@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn a_name_missing_from_a_cut_scope_is_not_looked_up_further_out() {
-        let root = Env::root("f.nix".into(), Rc::new(HashMap::new()));
+        let root = Env::root("f.nix".into(), Rc::new(HashMap::default()));
         let outer = root.child_vars();
         outer.define("x".into(), Thunk::unknown());
         let inner = outer.child_vars();

@@ -13,8 +13,13 @@ pub mod limits;
 pub mod read;
 mod value;
 
+#[cfg(test)]
+mod explore_tests;
+
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -119,11 +124,24 @@ pub struct VarRefEvent {
 
 thread_local! {
     // The builtins are immutable values; build them once per thread, not once per file.
-    static GLOBALS: Rc<HashMap<Rc<str>, Thunk>> = Rc::new(builtins::globals());
+    static GLOBALS: Rc<FxHashMap<Rc<str>, Thunk>> = Rc::new(builtins::globals());
 }
 
-/// Times one closure may be entered while exploring (see [`Evaluator::may_explore`]).
-const MAX_EXPLORED_ENTRIES: u32 = 1_000;
+/// Times one closure may be entered with a known argument while exploring (see
+/// [`Evaluator::may_explore`]); after that it is entered once more with an Unknown argument.
+const MAX_EXPLORED_ENTRIES: u32 = 32;
+
+/// What exploring does with one application of a closure.
+enum Explore {
+    /// Enter it with its argument.
+    Enter,
+    /// Enter it once with an Unknown argument instead, which reaches the code every further
+    /// entry would (an unknown `if` takes both branches) and records what it reads there
+    /// with unknown names.
+    Widen,
+    /// Nothing new can be recorded by entering it again.
+    Refuse,
+}
 
 /// A closure by where its lambda is written and the scope it closes over.
 type ClosureKey = (Rc<str>, TextRange, env::SameScope);
@@ -134,7 +152,7 @@ const MAX_PATH_DEPTH: usize = 128;
 
 pub struct Evaluator<'a> {
     files: &'a dyn FileSource,
-    globals: Rc<HashMap<Rc<str>, Thunk>>,
+    globals: Rc<FxHashMap<Rc<str>, Thunk>>,
     budget: limits::Budget,
     recording: bool,
     recorder: RefCell<Recorder>,
@@ -143,13 +161,13 @@ pub struct Evaluator<'a> {
     /// Arguments passed to functions the evaluator cannot follow.
     escaping: RefCell<Vec<Thunk>>,
     lambdas: RefCell<Vec<Rc<Closure>>>,
-    seen_lambdas: RefCell<HashSet<(Rc<str>, TextRange)>>,
+    seen_lambdas: RefCell<FxHashSet<(Rc<str>, TextRange)>>,
     /// Inside [`Evaluator::force_all`]: code is explored for references, not for values.
     exploring: std::cell::Cell<bool>,
     /// Closures (where the lambda is written, and the scope it closes over) entered while
     /// exploring: how often, and whether with an Unknown argument yet.
-    explored: RefCell<HashMap<ClosureKey, (u32, bool)>>,
-    imports: RefCell<HashMap<Rc<str>, Thunk>>,
+    explored: RefCell<FxHashMap<ClosureKey, (u32, bool)>>,
+    imports: RefCell<FxHashMap<Rc<str>, Thunk>>,
     /// Names of flake inputs by what they are (`import-tree`, `flake-parts`, `nixpkgs`).
     input_kinds: HashMap<Rc<str>, &'static str>,
 }
@@ -165,10 +183,10 @@ impl<'a> Evaluator<'a> {
             created: RefCell::new(Vec::new()),
             escaping: RefCell::new(Vec::new()),
             lambdas: RefCell::new(Vec::new()),
-            seen_lambdas: RefCell::new(HashSet::new()),
+            seen_lambdas: RefCell::new(FxHashSet::default()),
             exploring: std::cell::Cell::new(false),
-            explored: RefCell::new(HashMap::new()),
-            imports: RefCell::new(HashMap::new()),
+            explored: RefCell::new(FxHashMap::default()),
+            imports: RefCell::new(FxHashMap::default()),
             input_kinds: HashMap::new(),
         }
     }
@@ -1044,8 +1062,17 @@ impl<'a> Evaluator<'a> {
         };
         match f {
             Value::Lambda(c) => {
-                if self.exploring.get() && !self.may_explore(&c, &arg) {
-                    return Value::Unknown;
+                if self.exploring.get() {
+                    match self.may_explore(&c, &arg) {
+                        Explore::Enter => {}
+                        Explore::Widen => {
+                            // Explored for what it records; its value stands for this one
+                            // application only as Unknown.
+                            self.apply_lambda(&c, Thunk::unknown());
+                            return Value::Unknown;
+                        }
+                        Explore::Refuse => return Value::Unknown,
+                    }
                 }
                 self.apply_lambda(&c, arg)
             }
@@ -1123,7 +1150,7 @@ impl<'a> Evaluator<'a> {
                 {
                     scope.define(bind.text().into(), arg.clone());
                 }
-                let mut formals = HashSet::new();
+                let mut formals = FxHashSet::default();
                 // Matching costs the formals and, without `...`, every attribute given.
                 let given = attrs.as_ref().map_or(0, |a| a.map.len());
                 if !self.charge(1 + given as u64) {
@@ -1215,11 +1242,11 @@ impl<'a> Evaluator<'a> {
     /// Forces `t` completely: every list element and attribute, recursively. Each value is
     /// visited once, however many times it is shared.
     pub fn deep_force(&self, t: &Thunk) -> Value {
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         self.deep_force_in(t, &mut seen)
     }
 
-    fn deep_force_in(&self, t: &Thunk, seen: &mut HashSet<*const ()>) -> Value {
+    fn deep_force_in(&self, t: &Thunk, seen: &mut FxHashSet<*const ()>) -> Value {
         let v = self.force(t);
         let Some(_level) = self.enter() else {
             return v;
@@ -1249,16 +1276,17 @@ impl<'a> Evaluator<'a> {
         self.exploring.set(false);
     }
 
-    /// Whether `c` is entered with an Unknown argument for the first time while exploring.
     /// Whether exploring enters closure `c` with `arg`. Exploring follows both branches of an
     /// unknown `if`, so a recursive function would unroll forever: a closure is entered with an
     /// Unknown argument once (the same code with an argument as unknown records nothing new),
-    /// and at most [`MAX_EXPLORED_ENTRIES`] times in all (a loop over a counter whose end is
-    /// unknown, such as `go (i + 1)` up to the length of an unknown string). A recursive
-    /// function calls itself through the same closure, so it is stopped; one lambda closed over
-    /// other values (`pick "nixos"` and `pick "darwin"` of a curried `pick`) is explored for
-    /// each.
-    fn may_explore(&self, c: &Closure, arg: &Thunk) -> bool {
+    /// and with known arguments at most [`MAX_EXPLORED_ENTRIES`] times — a loop over a counter
+    /// whose end is unknown (`go (i + 1)` up to the length of an unknown string) would take
+    /// every one of them, each costing a full turn of its body, in every file that imports
+    /// it. Past that the closure is entered once with an Unknown argument ([`Explore::Widen`]),
+    /// which covers the turns left out. A recursive function calls itself through the same
+    /// closure, so it is stopped; one lambda closed over other values (`pick "nixos"` and
+    /// `pick "darwin"` of a curried `pick`) is explored for each.
+    fn may_explore(&self, c: &Closure, arg: &Thunk) -> Explore {
         let unknown = self.force(arg).is_unknown();
         let key = (
             c.env.file().clone(),
@@ -1267,12 +1295,19 @@ impl<'a> Evaluator<'a> {
         );
         let mut explored = self.explored.borrow_mut();
         let (entries, with_unknown) = explored.entry(key).or_insert((0, false));
-        if *entries >= MAX_EXPLORED_ENTRIES || (unknown && *with_unknown) {
-            return false;
+        if *with_unknown && (unknown || *entries >= MAX_EXPLORED_ENTRIES) {
+            return Explore::Refuse;
+        }
+        if unknown || *entries >= MAX_EXPLORED_ENTRIES {
+            *with_unknown = true;
+            return if unknown {
+                Explore::Enter
+            } else {
+                Explore::Widen
+            };
         }
         *entries += 1;
-        *with_unknown |= unknown;
-        true
+        Explore::Enter
     }
 
     fn explore(&self) {
@@ -1300,7 +1335,7 @@ impl<'a> Evaluator<'a> {
             if let Some(c) = c {
                 next_lambda += 1;
                 let arg = Thunk::unknown();
-                if self.may_explore(&c, &arg) {
+                if matches!(self.may_explore(&c, &arg), Explore::Enter) {
                     self.apply_lambda(&c, arg);
                 }
                 continue;
