@@ -45,4 +45,7 @@ pub use loader::{find_root, load, scan, Loaded, Scan};
 mod tests;
 
 #[cfg(test)]
+mod db_tests;
+
+#[cfg(test)]
 mod attribution_tests;

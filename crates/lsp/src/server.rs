@@ -168,7 +168,7 @@ impl LanguageServer for Server {
         let parts = self.worker_parts.lock().unwrap().take();
         if let Some((rx, out)) = parts {
             let handle = tokio::runtime::Handle::current();
-            if let Err(e) = worker::spawn(rx, out, handle) {
+            if let Err(e) = worker::spawn(rx, self.tx.clone(), out, handle) {
                 return Err(tower_lsp_server::jsonrpc::Error {
                     code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
                     message: format!("cannot start the worker thread: {e}").into(),

@@ -86,6 +86,10 @@ pub enum Msg {
     Snapshot {
         reply: oneshot::Sender<Option<Snapshot>>,
     },
+    /// The check of this generation has ended (sent by the check itself, to this worker).
+    Checked {
+        generation: u64,
+    },
     Shutdown,
 }
 
@@ -95,6 +99,8 @@ pub enum Msg {
 pub struct Snapshot {
     pub analysis: Analysis,
     pub uris: Arc<UriMap>,
+    /// Counts the snapshots alive (see [`Worker::handed_out`]).
+    _alive: Arc<()>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -131,8 +137,10 @@ pub enum Out {
 
 /// Starts the worker thread. It runs until it receives [`Msg::Shutdown`] or every sender is
 /// dropped. Checks run on `rt`'s blocking pool.
+/// `me` sends to `rx`: the checks say through it when they end.
 pub fn spawn(
     rx: Receiver<Msg>,
+    me: Sender<Msg>,
     out: UnboundedSender<Out>,
     rt: Handle,
 ) -> io::Result<std::thread::JoinHandle<()>> {
@@ -141,7 +149,7 @@ pub fn spawn(
         .stack_size(infra_check_analysis::stack::MIN_STACK)
         .spawn(move || {
             infra_check_analysis::stack::assume_min_stack();
-            Worker::new(out, rt).run(rx)
+            Worker::new(me, out, rt).run(rx)
         })
 }
 
@@ -157,10 +165,16 @@ struct Doc {
 struct Effects {
     check: bool,
     reload: bool,
+    /// The latest check has ended: an idle moment (see [`AnalysisHost::collect_garbage`]).
+    checked: bool,
     snapshots: Vec<oneshot::Sender<Option<Snapshot>>>,
 }
 
 struct Worker {
+    /// Sends to this worker.
+    me: Sender<Msg>,
+    /// One more strong count per [`Snapshot`] a request holds.
+    handed_out: Arc<()>,
     out: UnboundedSender<Out>,
     rt: Handle,
     host: Option<AnalysisHost>,
@@ -189,8 +203,10 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(out: UnboundedSender<Out>, rt: Handle) -> Self {
+    fn new(me: Sender<Msg>, out: UnboundedSender<Out>, rt: Handle) -> Self {
         Worker {
+            me,
+            handed_out: Arc::new(()),
             out,
             rt,
             host: None,
@@ -229,12 +245,24 @@ impl Worker {
             }
             if effects.check {
                 self.start_check();
+            } else if effects.checked
+                && effects.snapshots.is_empty()
+                && Arc::strong_count(&self.handed_out) == 1
+            {
+                // Nothing is waiting and no request is reading (collecting would cancel it):
+                // free what the last change replaced now rather than when the next keystroke
+                // is applied.
+                if let Some(host) = &mut self.host {
+                    let _phase = infra_check_analysis::timings::phase("lsp: collect garbage");
+                    host.collect_garbage();
+                }
             }
             // After the changes before them (and a reload) are applied.
             for reply in effects.snapshots {
                 let snapshot = self.host.as_ref().map(|host| Snapshot {
                     analysis: host.snapshot(),
                     uris: Arc::clone(&self.uris),
+                    _alive: Arc::clone(&self.handed_out),
                 });
                 let _ = reply.send(snapshot);
             }
@@ -399,6 +427,7 @@ impl Worker {
             }
             Msg::WatchDisk(to) => self.watch_to = Some(to),
             Msg::Snapshot { reply } => effects.snapshots.push(reply),
+            Msg::Checked { generation } => effects.checked = generation == self.generation,
             Msg::Shutdown => {}
         }
     }
@@ -590,6 +619,7 @@ impl Worker {
             .filter_map(|(rel, doc)| Some((uris.uri(rel)?, doc.version)))
             .collect();
         let out = self.out.clone();
+        let me = self.me.clone();
         self.rt.spawn_blocking(move || {
             let result = panic::catch_unwind(AssertUnwindSafe(|| {
                 if prime {
@@ -600,6 +630,7 @@ impl Worker {
                 collect(&snapshot, &uris)
             }));
             drop(snapshot); // promptly: the host waits for it before applying the next change
+            let _ = me.send(Msg::Checked { generation });
             match result {
                 Ok(Ok(files)) => {
                     let _ = out.send(Out::Publish {
