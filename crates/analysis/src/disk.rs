@@ -58,7 +58,8 @@ impl Problem {
 }
 
 impl DiskTree {
-    /// The tree of a walk's entries, given in any order.
+    /// The tree of a walk's entries, given in any order (of two entries for one path, the
+    /// later is kept, as by [`DiskTree::insert`]).
     pub fn from_entries(entries: Vec<(String, EntryKind)>) -> DiskTree {
         // Collected at once (sorted, then built in one pass) rather than entry by entry.
         let mut tree = DiskTree {
@@ -314,6 +315,7 @@ mod tests {
             ("a".to_owned(), EntryKind::Dir),
             ("a/x".to_owned(), EntryKind::Symlink("../b".into())),
             ("b".to_owned(), EntryKind::Dir),
+            ("a/x".to_owned(), EntryKind::File),
         ];
         let mut one_by_one = DiskTree::default();
         for (p, k) in entries.clone() {

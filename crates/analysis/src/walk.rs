@@ -303,8 +303,7 @@ fn visit<'s, R: Reads>(scope: &rayon::Scope<'s>, ctx: &'s Ctx<'s, R>, dir: Dir, 
         if is_dir && crate::loader::is_skipped_dir(name_str) {
             continue;
         }
-        let child_abs = abs.join(name);
-        if ignored(&ignores, &child_abs, is_dir) {
+        if !ignores.is_empty() && ignored(&ignores, &abs.join(name), is_dir) {
             continue;
         }
         let child_rel = if rel.is_empty() {
@@ -322,7 +321,7 @@ fn visit<'s, R: Reads>(scope: &rayon::Scope<'s>, ctx: &'s Ctx<'s, R>, dir: Dir, 
             }
             Kind::Dir => {
                 subdirs.push(Dir {
-                    abs: child_abs,
+                    abs: abs.join(name),
                     rel: child_rel.clone(),
                     ignores: ignores.clone(),
                 });
