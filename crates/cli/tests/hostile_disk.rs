@@ -402,6 +402,17 @@ fn check_as_unprivileged(root: &Path) -> Option<Run> {
     Some(bounded(cmd))
 }
 
+/// Says why a test of `what` permissions was skipped (failing when tools are required).
+fn skip_permissions(what: &str) {
+    let message =
+        format!("skipped: running as root without setpriv, so {what} permissions cannot be tested");
+    assert!(
+        std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "{message}, and INFRA_CHECK_REQUIRE_TOOLS=1 requires it"
+    );
+    eprintln!("{message}");
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -421,14 +432,7 @@ fn a_directory_that_cannot_be_listed_is_reported_and_its_modules_are_unknown() {
     let run = check_as_unprivileged(dir.path());
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o755)).unwrap();
     let Some(run) = run else {
-        let message =
-            "skipped: running as root without setpriv, so directory permissions cannot be tested";
-        assert!(
-            std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{message}, and INFRA_CHECK_REQUIRE_TOOLS=1 requires it"
-        );
-        eprintln!("{message}");
-        return;
+        return skip_permissions("directory");
     };
     let diags = run.diagnostics();
     assert_eq!(
@@ -461,14 +465,7 @@ fn a_file_that_cannot_be_opened_is_reported_as_unreadable_or_too_large() {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
     let Some(run) = run else {
-        let message =
-            "skipped: running as root without setpriv, so file permissions cannot be tested";
-        assert!(
-            std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{message}, and INFRA_CHECK_REQUIRE_TOOLS=1 requires it"
-        );
-        eprintln!("{message}");
-        return;
+        return skip_permissions("file");
     };
     let diags = run.diagnostics();
     assert!(
