@@ -552,4 +552,75 @@ mod tests {
         );
         assert!(walk(&root.join("missing"), &Disk, &NoReads).is_err());
     }
+
+    #[test]
+    fn a_deep_tree_is_walked_to_the_bottom() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let mut rel = String::from("d");
+        for i in 0..300 {
+            rel.push_str(&format!("/{}", i % 10));
+        }
+        std::fs::create_dir_all(root.join(&rel)).unwrap();
+        std::fs::write(root.join(&rel).join("bottom.nix"), "{ }").unwrap();
+        let w = walk(&root, &Disk, &NoReads).unwrap();
+        assert_eq!(w.entries.len(), 302);
+        assert!(sorted(&w).contains(&format!("{rel}/bottom.nix")));
+        assert!(w.problems.is_empty(), "{:?}", w.problems);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_replaced_by_a_link_is_not_listed_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        std::fs::write(dir.path().join("real/a.nix"), "{ }").unwrap();
+        std::os::unix::fs::symlink("real", dir.path().join("link")).unwrap();
+        assert_eq!(
+            Disk.read_dir(&dir.path().join("real"))
+                .unwrap()
+                .entries
+                .len(),
+            1
+        );
+        // Refused (the system says "not a directory"), rather than followed.
+        assert!(Disk.read_dir(&dir.path().join("link")).is_err());
+    }
+
+    #[test]
+    fn files_are_read_as_they_are_listed_and_only_those_asked_for() {
+        struct Nix;
+        impl Reads for Nix {
+            type Kept = Result<Vec<u8>, Problem>;
+            fn limit(&self, rel: &str) -> Option<u64> {
+                rel.ends_with(".nix").then_some(8)
+            }
+            fn keep(&self, _: &str, read: Result<Vec<u8>, Problem>) -> Self::Kept {
+                read
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("m/n")).unwrap();
+        std::fs::write(root.join("m/a.nix"), "{ }").unwrap();
+        std::fs::write(root.join("m/n/big.nix"), "{ a = 1; }").unwrap();
+        std::fs::write(root.join("m/n/data.json"), "{}").unwrap();
+        #[cfg(unix)]
+        crate::tests::mkfifo(&root.join("m/pipe.nix"));
+        let mut read = walk(&root, &Disk, &Nix).unwrap().read;
+        read.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut expected = vec![
+            ("m/a.nix".to_owned(), Ok(b"{ }".to_vec())),
+            (
+                "m/n/big.nix".to_owned(),
+                Err(Problem::TooLarge { size: 10, limit: 8 }),
+            ),
+        ];
+        #[cfg(unix)]
+        expected.push((
+            "m/pipe.nix".to_owned(),
+            Err(Problem::NotAFile("a named pipe (FIFO)")),
+        ));
+        assert_eq!(read, expected);
+    }
 }
