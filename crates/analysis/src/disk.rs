@@ -58,12 +58,42 @@ impl Problem {
 }
 
 impl DiskTree {
+    /// The tree of a walk's entries, given in any order (of two entries for one path, the
+    /// later is kept, as by [`DiskTree::insert`]).
+    pub fn from_entries(entries: Vec<(String, EntryKind)>) -> DiskTree {
+        // Collected at once (sorted, then built in one pass) rather than entry by entry.
+        let mut tree = DiskTree {
+            entries: entries.into_iter().collect(),
+            ..DiskTree::default()
+        };
+        // A walk lists every directory it enters, so this finds none; the rule of `insert`
+        // holds all the same.
+        let orphans: Vec<String> = tree
+            .entries
+            .keys()
+            .filter(|k| {
+                let parent = parent_dir(k);
+                !parent.is_empty() && !tree.entries.contains_key(parent)
+            })
+            .cloned()
+            .collect();
+        for path in orphans {
+            let kind = tree.entries[&path].clone();
+            tree.insert(path, kind);
+        }
+        tree
+    }
+
     pub fn insert(&mut self, path: String, kind: EntryKind) {
-        // Every ancestor of a path is a directory, even when the walk did not report it.
+        // Every ancestor of a path is a directory, even when the walk did not report it. Once
+        // one is known, so are all above it (every path entered through here).
         let mut p = path.as_str();
         while let Some(i) = p.rfind('/') {
             p = &p[..i];
-            self.entries.entry(p.to_owned()).or_insert(EntryKind::Dir);
+            if self.entries.contains_key(p) {
+                break;
+            }
+            self.entries.insert(p.to_owned(), EntryKind::Dir);
         }
         self.entries.insert(path, kind);
     }
@@ -276,6 +306,28 @@ mod tests {
         assert_eq!(normalize_join("a/b", "../../c").as_deref(), Some("c"));
         assert_eq!(normalize_join("a", "../../c"), None);
         assert_eq!(normalize_join("", "/etc"), None);
+    }
+
+    #[test]
+    fn a_tree_built_at_once_equals_one_built_entry_by_entry() {
+        let entries = vec![
+            ("b/c/d.nix".to_owned(), EntryKind::File),
+            ("a".to_owned(), EntryKind::Dir),
+            ("a/x".to_owned(), EntryKind::Symlink("../b".into())),
+            ("b".to_owned(), EntryKind::Dir),
+            ("a/x".to_owned(), EntryKind::File),
+        ];
+        let mut one_by_one = DiskTree::default();
+        for (p, k) in entries.clone() {
+            one_by_one.insert(p, k);
+        }
+        let at_once = DiskTree::from_entries(entries);
+        assert_eq!(at_once, one_by_one);
+        assert!(at_once.is_dir("b/c"));
+        assert_eq!(
+            at_once.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            vec!["a", "a/x", "b", "b/c", "b/c/d.nix"]
+        );
     }
 
     #[test]

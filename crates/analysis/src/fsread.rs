@@ -29,27 +29,48 @@ pub const MAX_SECRET_BYTES: u64 = 16 << 20;
 /// `.validation-hash`: one hex digest (64 bytes).
 pub const MAX_HASH_BYTES: u64 = 4 << 10;
 
+const FIFO: &str = "a named pipe (FIFO)";
+const SOCKET: &str = "a socket";
+const DEVICE: &str = "a device";
+pub(crate) const DIRECTORY: &str = "a directory";
+const SYMLINK: &str = "a symbolic link";
+const OTHER: &str = "not a regular file";
+
 /// What kind of thing a non-regular file is, in words for a message.
 pub fn describe(ft: std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
         if ft.is_fifo() {
-            return "a named pipe (FIFO)";
+            return FIFO;
         }
         if ft.is_socket() {
-            return "a socket";
+            return SOCKET;
         }
         if ft.is_block_device() || ft.is_char_device() {
-            return "a device";
+            return DEVICE;
         }
     }
     if ft.is_dir() {
-        "a directory"
+        DIRECTORY
     } else if ft.is_symlink() {
-        "a symbolic link"
+        SYMLINK
     } else {
-        "not a regular file"
+        OTHER
+    }
+}
+
+/// [`describe`] for a kind as a directory listing gives it.
+#[cfg(unix)]
+pub fn describe_listed(ft: rustix::fs::FileType) -> &'static str {
+    use rustix::fs::FileType as T;
+    match ft {
+        T::Fifo => FIFO,
+        T::Socket => SOCKET,
+        T::BlockDevice | T::CharacterDevice => DEVICE,
+        T::Directory => DIRECTORY,
+        T::Symlink => SYMLINK,
+        _ => OTHER,
     }
 }
 
@@ -69,9 +90,54 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, Problem> {
     }
     let file = open_nonblocking(path).map_err(|e| io_problem(&e))?;
     // The path may have been replaced between the look and the open: ask the handle itself.
+    read_opened(file, limit)
+}
+
+/// The bytes of the entry `name` of the open directory `dir`, which its listing gave as a
+/// regular file, at most `limit` of them. The listing already looked (so nothing else is asked
+/// of the path), the open refuses a link and cannot block, and the handle tells what was
+/// opened: an entry replaced since the listing is refused like one found so.
+#[cfg(unix)]
+pub fn read_listed_at(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &std::ffi::OsStr,
+    limit: u64,
+) -> Result<Vec<u8>, Problem> {
+    use rustix::fs::{Mode, OFlags};
+    let flags =
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::NOCTTY | OFlags::CLOEXEC;
+    match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+        Ok(fd) => read_opened(File::from(fd), limit),
+        // A file that cannot be opened (no read permission) is reported as a look before the
+        // open would have found it: too large, or not a regular file, before unreadable.
+        Err(e) => {
+            use rustix::fs::{AtFlags, FileType};
+            if let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                let ft = FileType::from_raw_mode(st.st_mode);
+                if ft != FileType::RegularFile {
+                    return Err(Problem::NotAFile(describe_listed(ft)));
+                }
+                let size = st.st_size as u64;
+                if size > limit {
+                    return Err(Problem::TooLarge { size, limit });
+                }
+            }
+            Err(io_problem(&e.into()))
+        }
+    }
+}
+
+/// Reads an opened file after asking the handle what it is and how large.
+fn read_opened(file: File, limit: u64) -> Result<Vec<u8>, Problem> {
     let meta = file.metadata().map_err(|e| io_problem(&e))?;
     if !meta.file_type().is_file() {
         return Err(Problem::NotAFile(describe(meta.file_type())));
+    }
+    if meta.len() > limit {
+        return Err(Problem::TooLarge {
+            size: meta.len(),
+            limit,
+        });
     }
     let mut bytes = Vec::with_capacity(meta.len().min(limit) as usize);
     // One byte past the limit tells a file that grew while being read from one that fits.
@@ -165,5 +231,30 @@ mod tests {
             read_regular(&link, 100),
             Err(Problem::NotAFile("a symbolic link"))
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_listed_file_is_refused_for_the_reasons_a_look_first_would_give() {
+        use std::ffi::OsStr;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.nix"), "{ }\n").unwrap();
+        crate::tests::mkfifo(&dir.path().join("pipe.nix"));
+        std::os::unix::fs::symlink("a.nix", dir.path().join("link.nix")).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let fd = std::fs::File::open(dir.path()).unwrap();
+        let at = |name: &str, limit| {
+            read_listed_at(std::os::fd::AsFd::as_fd(&fd), OsStr::new(name), limit)
+        };
+        assert_eq!(at("a.nix", 100).unwrap(), b"{ }\n");
+        assert_eq!(at("a.nix", 3), Err(Problem::TooLarge { size: 4, limit: 3 }));
+        // Each as `read_regular` words it.
+        for name in ["pipe.nix", "link.nix", "sub", "missing"] {
+            assert_eq!(
+                at(name, 100),
+                read_regular(&dir.path().join(name), 100),
+                "{name}"
+            );
+        }
     }
 }

@@ -105,46 +105,32 @@ pub fn scan_with(root: &Path, lister: &dyn crate::walk::Lister) -> io::Result<Sc
     use rayon::prelude::*;
     let root = root.canonicalize()?;
     let walk_phase = crate::timings::phase("walk");
-    let walked = crate::walk::walk(&root, lister)?;
+    // Regular files are read as the walk lists them; links need the whole tree first.
+    let walked = crate::walk::walk(&root, lister, &WalkReads)?;
     drop(walk_phase);
     let _read_phase = crate::timings::phase("read");
-    let mut disk = DiskTree::default();
-    for (rel, kind) in walked.entries {
-        disk.insert(rel, kind);
-    }
+    let mut disk = DiskTree::from_entries(walked.entries);
     for (rel, problem) in walked.problems {
         disk.set_problem(rel, problem);
     }
-    let mut to_read = Vec::new();
-    let mut secrets = Vec::new();
-    for (rel, kind) in disk.iter() {
-        match kind {
-            EntryKind::File | EntryKind::Symlink(_) if is_analyzed(rel) => {
-                to_read.push(rel.to_owned())
-            }
-            EntryKind::File if is_secret_file(rel) => secrets.push(rel.to_owned()),
+    let mut texts = Vec::with_capacity(walked.read.len());
+    for (rel, kept) in walked.read {
+        match kept {
+            Kept::Text(Ok(text)) => texts.push((rel, text)),
+            Kept::Secret(Ok(encrypted)) => disk.set_secret_encrypted(rel, encrypted),
+            Kept::Text(Err(p)) | Kept::Secret(Err(p)) => disk.set_problem(rel, p),
+        }
+    }
+    let to_read: Vec<String> = disk
+        .iter()
+        .filter(|(rel, kind)| match kind {
+            EntryKind::Symlink(_) => is_analyzed(rel),
             // A directory where the flake or clan expects one of their files.
-            EntryKind::Dir if rel == "flake.nix" || DATA_FILES.contains(&rel) => {
-                to_read.push(rel.to_owned())
-            }
-            _ => {}
-        }
-    }
-    // Secrets: decide "sops-encrypted or not" and drop the bytes at once.
-    let secret_status: Vec<(String, Result<bool, Problem>)> = secrets
-        .into_par_iter()
-        .map(|rel| {
-            let encrypted = read_entry(&root, &disk, &rel, fsread::MAX_SECRET_BYTES, true)
-                .map(|bytes| crate::disk::is_sops_encrypted(&bytes));
-            (rel, encrypted)
+            EntryKind::Dir => *rel == "flake.nix" || DATA_FILES.contains(rel),
+            EntryKind::File => false,
         })
+        .map(|(rel, _)| rel.to_owned())
         .collect();
-    for (rel, encrypted) in secret_status {
-        match encrypted {
-            Ok(e) => disk.set_secret_encrypted(rel, e),
-            Err(p) => disk.set_problem(rel, p),
-        }
-    }
     let results: Vec<(String, Result<Read, Problem>)> = to_read
         .into_par_iter()
         .map(|rel| {
@@ -163,7 +149,6 @@ pub fn scan_with(root: &Path, lister: &dyn crate::walk::Lister) -> io::Result<Sc
             (rel, read)
         })
         .collect();
-    let mut texts = Vec::with_capacity(results.len());
     for (rel, bytes) in results {
         match bytes {
             Ok(Read::Text(b)) => texts.push((rel, decode(b))),
@@ -171,6 +156,8 @@ pub fn scan_with(root: &Path, lister: &dyn crate::walk::Lister) -> io::Result<Sc
             Err(p) => disk.set_problem(rel, p),
         }
     }
+    // In path order, as the host has always been given them.
+    texts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // Option catalogs named in infra-check.toml are data files too; one that does not exist is
     // the catalog check's to report.
     let config_text = texts
@@ -217,6 +204,37 @@ pub fn scan_with(root: &Path, lister: &dyn crate::walk::Lister) -> io::Result<Sc
         disk,
         unreadable,
     })
+}
+
+/// What the walk reads: every analysed file, and the vars secrets (only to see whether each is
+/// sops-encrypted: their bytes are dropped at once, in the walk).
+struct WalkReads;
+
+enum Kept {
+    Text(Result<Arc<str>, Problem>),
+    Secret(Result<bool, Problem>),
+}
+
+impl crate::walk::Reads for WalkReads {
+    type Kept = Kept;
+
+    fn limit(&self, rel: &str) -> Option<u64> {
+        if is_analyzed(rel) {
+            Some(limit_for(rel))
+        } else if is_secret_file(rel) {
+            Some(fsread::MAX_SECRET_BYTES)
+        } else {
+            None
+        }
+    }
+
+    fn keep(&self, rel: &str, read: Result<Vec<u8>, Problem>) -> Kept {
+        if is_secret_file(rel) {
+            Kept::Secret(read.map(|bytes| crate::disk::is_sops_encrypted(&bytes)))
+        } else {
+            Kept::Text(read.map(decode))
+        }
+    }
 }
 
 /// What reading one analysed path gave.
@@ -363,3 +381,7 @@ pub fn human_size(n: u64) -> String {
 pub fn read_analyzed(root: &Path, rel: &str) -> Result<Option<Arc<str>>, Problem> {
     Ok(read_unlisted(root, rel, limit_for(rel))?.map(decode))
 }
+
+#[cfg(all(test, unix))]
+#[path = "loader_tests.rs"]
+mod tests;

@@ -402,6 +402,17 @@ fn check_as_unprivileged(root: &Path) -> Option<Run> {
     Some(bounded(cmd))
 }
 
+/// Says why a test of `what` permissions was skipped (failing when tools are required).
+fn skip_permissions(what: &str) {
+    let message =
+        format!("skipped: running as root without setpriv, so {what} permissions cannot be tested");
+    assert!(
+        std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "{message}, and INFRA_CHECK_REQUIRE_TOOLS=1 requires it"
+    );
+    eprintln!("{message}");
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -421,14 +432,7 @@ fn a_directory_that_cannot_be_listed_is_reported_and_its_modules_are_unknown() {
     let run = check_as_unprivileged(dir.path());
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o755)).unwrap();
     let Some(run) = run else {
-        let message =
-            "skipped: running as root without setpriv, so directory permissions cannot be tested";
-        assert!(
-            std::env::var("INFRA_CHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{message}, and INFRA_CHECK_REQUIRE_TOOLS=1 requires it"
-        );
-        eprintln!("{message}");
-        return;
+        return skip_permissions("directory");
     };
     let diags = run.diagnostics();
     assert_eq!(
@@ -438,6 +442,47 @@ fn a_directory_that_cannot_be_listed_is_reported_and_its_modules_are_unknown() {
             "flake.nix".to_owned(),
             "The directory `modules/private` could not be read (permission denied), so infra-check did not look inside it; what it could define is treated as unknown. Make it readable or remove it.".to_owned()
         )]
+    );
+}
+
+/// Files are read as the walk lists them, with no look at each before the open; one that cannot
+/// be opened is still reported as a look would have found it: too large before unreadable.
+#[test]
+fn a_file_that_cannot_be_opened_is_reported_as_unreadable_or_too_large() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fleet();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let base = dir.path().join("modules/base.nix");
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let huge = dir.path().join("modules/huge.nix");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(9 << 20)
+        .unwrap();
+    std::fs::set_permissions(&huge, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let run = check_as_unprivileged(dir.path());
+    for p in [&base, &huge] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let Some(run) = run else {
+        return skip_permissions("file");
+    };
+    let diags = run.diagnostics();
+    assert!(
+        diags
+            .iter()
+            .any(|(code, file, message)| code == "workspace/unreadable"
+                && file == "flake.nix"
+                && message.starts_with("`modules/base.nix` could not be read (permission denied)")),
+        "{diags:?}"
+    );
+    assert!(
+        diags
+            .iter()
+            .any(|(code, file, message)| code == "workspace/too-large"
+                && file == "modules/huge.nix"
+                && message.starts_with("`modules/huge.nix` is 9 MiB")),
+        "{diags:?}"
     );
 }
 
