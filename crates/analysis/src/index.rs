@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::db::{file_by_path, Db, Workspace};
 use crate::diagnostic::Location;
 use crate::flake::module_files;
-use crate::summary::{file_summary, ImportContext, ModuleReference};
+use crate::summary::{file_summary, FileSummary, ImportContext, ModuleReference};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ModuleIndex {
@@ -21,8 +21,8 @@ pub struct ModuleIndex {
     pub all_escaped: bool,
     pub contexts: Vec<ImportContext>,
     /// Indices into `contexts` by owner, and by machine for `clan.machines.<m>` contexts.
-    pub contexts_by_owner: std::collections::HashMap<String, Vec<usize>>,
-    pub contexts_by_machine: std::collections::HashMap<String, Vec<usize>>,
+    pub contexts_by_owner: rustc_hash::FxHashMap<String, Vec<usize>>,
+    pub contexts_by_machine: rustc_hash::FxHashMap<String, Vec<usize>>,
 }
 
 impl ModuleIndex {
@@ -45,6 +45,23 @@ impl ModuleIndex {
     pub fn is_complete_for_machines(&self) -> bool {
         !self.all_open && self.open_classes.is_empty()
     }
+}
+
+/// [`crate::summary::module_summaries`], memoised: the workspace checks read every module's
+/// summary several times, and each read of a file's summary is a database lookup.
+#[salsa::tracked(returns(ref))]
+pub fn module_file_summaries(db: &dyn Db, ws: Workspace) -> Arc<Vec<Arc<FileSummary>>> {
+    Arc::new(
+        crate::summary::module_summaries(db, ws)
+            .into_iter()
+            .cloned()
+            .collect(),
+    )
+}
+
+/// The memoised summaries of every flake-parts module file (see [`module_file_summaries`]).
+pub fn module_summaries(db: &dyn Db, ws: Workspace) -> Vec<&Arc<FileSummary>> {
+    module_file_summaries(db, ws).iter().collect()
 }
 
 #[salsa::tracked(returns(ref))]
@@ -105,7 +122,9 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
                 .push(i);
         }
     }
-    idx.references.sort();
+    // Equal references are identical (the order compares every field), so an unstable sort
+    // gives the same list.
+    idx.references.sort_unstable();
     idx.references.dedup();
     Arc::new(idx)
 }

@@ -1,10 +1,12 @@
 //! The state of every generator a machine needs, read off the disk model: present, missing,
 //! not deployed, stale. `infra-check vars` prints it; the vars checks report from it.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 
 use super::model::{NeededFor, Validation};
-use super::resolve::{vars_model, Needed};
+use super::resolve::{machine_vars, vars_model, Needed};
 use crate::db::{file_by_path, Db, Workspace};
 use crate::disk::DiskTree;
 
@@ -94,28 +96,43 @@ impl MachineStatus {
 }
 
 pub fn statuses(db: &dyn Db, ws: Workspace) -> Vec<MachineStatus> {
-    let vars = vars_model(db, ws);
-    let disk = ws.disk(db);
-    vars.machines
-        .iter()
-        .map(|(machine, mv)| {
-            let generators: Vec<GeneratorStatus> = mv
-                .needed
-                .iter()
-                .map(|n| generator_status(db, ws, disk, n, machine))
-                .collect();
-            let needs_key = generators
-                .iter()
-                .any(|g| g.files.iter().any(FileStatus::decrypted_by_machine));
-            MachineStatus {
-                machine: machine.clone(),
-                complete: mv.complete,
-                generators,
-                needs_key,
-                has_key: disk.exists(&format!("sops/machines/{machine}/key.json")),
-            }
-        })
+    machine_statuses(db, ws)
+        .into_iter()
+        .map(|st| (*st).clone())
         .collect()
+}
+
+/// [`statuses`] as memoised, one per machine.
+pub fn machine_statuses(db: &dyn Db, ws: Workspace) -> Vec<Arc<MachineStatus>> {
+    vars_model(db, ws)
+        .machines
+        .keys()
+        .filter_map(|m| machine_status(db, ws, m.clone()).clone())
+        .collect()
+}
+
+/// The state of the generators one machine needs (`None` for a machine whose class is not
+/// known).
+#[salsa::tracked(returns(ref))]
+pub fn machine_status(db: &dyn Db, ws: Workspace, machine: String) -> Option<Arc<MachineStatus>> {
+    let mv = machine_vars(db, ws, machine.clone()).clone()?;
+    let disk = ws.disk(db);
+    let generators: Vec<GeneratorStatus> = mv
+        .needed
+        .iter()
+        .map(|n| generator_status(db, ws, disk, n, &machine))
+        .collect();
+    let needs_key = generators
+        .iter()
+        .any(|g| g.files.iter().any(FileStatus::decrypted_by_machine));
+    let has_key = disk.exists(&format!("sops/machines/{machine}/key.json"));
+    Some(Arc::new(MachineStatus {
+        machine,
+        complete: mv.complete,
+        generators,
+        needs_key,
+        has_key,
+    }))
 }
 
 fn generator_status(
