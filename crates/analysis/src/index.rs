@@ -64,6 +64,19 @@ pub fn module_summaries(db: &dyn Db, ws: Workspace) -> Vec<&Arc<FileSummary>> {
     module_file_summaries(db, ws).iter().collect()
 }
 
+/// The summaries of every flake-parts module file, then that of `flake.nix` when it is not one
+/// of them (the module it hands to `mkFlake` may define modules, clan settings, … inline).
+pub fn module_and_flake_summaries(
+    db: &dyn Db,
+    ws: Workspace,
+) -> impl Iterator<Item = &Arc<FileSummary>> {
+    let flake_nix = (!module_files(db, ws).files.contains("flake.nix"))
+        .then(|| file_by_path(db, ws, "flake.nix"))
+        .flatten()
+        .map(|f| file_summary(db, ws, f));
+    module_file_summaries(db, ws).iter().chain(flake_nix)
+}
+
 #[salsa::tracked(returns(ref))]
 pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
     let files = module_files(db, ws);
@@ -74,12 +87,7 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
         ..Default::default()
     };
     // `flake.nix` is read too: the module it hands to `mkFlake` may define modules inline.
-    let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
-    for path in files.files.iter().map(String::as_str).chain(flake_nix) {
-        let Some(file) = file_by_path(db, ws, path) else {
-            continue;
-        };
-        let s = file_summary(db, ws, file);
+    for s in module_and_flake_summaries(db, ws) {
         for d in &s.definitions {
             idx.definitions
                 .entry((d.class.clone(), d.name.clone()))

@@ -74,7 +74,9 @@ fn an_edit_to_one_machine_s_module_leaves_the_other_machines_parts() {
     let (after, web_vars_after, _) = part(&host, "web");
     let (_, db_vars_after, db_configs_after) = part(&host, "db");
     assert!(
-        after.iter().any(|d| d.message.contains("generator `session`"))
+        after
+            .iter()
+            .any(|d| d.message.contains("generator `session`"))
             && !after.iter().any(|d| d.message.contains("generator `api`")),
         "{after:?}"
     );

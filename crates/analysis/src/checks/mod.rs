@@ -171,6 +171,15 @@ fn family_findings(db: &dyn Db, ws: Workspace, family: Family) -> Arc<Vec<Diagno
 pub(crate) fn prime_workspace(db: &crate::db::RootDatabase, ws: Workspace) {
     use rayon::prelude::*;
     let _p = crate::timings::phase("workspace models");
+    // The files clan-core loads from `machines/<m>/`, each evaluated as its machine's module:
+    // the clan model reads every one.
+    crate::machine_config::machine_special_args(db, ws);
+    let machine_files = crate::machine_config::machine_files(db, ws);
+    machine_files
+        .par_iter()
+        .for_each_with(db.clone(), |db, (_, file)| {
+            crate::machine_config::machine_file_summary(db, ws, *file);
+        });
     // The clan-wide models every machine reads, first: a worker needing one in progress would
     // only wait for it.
     let clan = crate::clan::resolve::clan_model(db, ws);

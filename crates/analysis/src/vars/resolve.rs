@@ -16,12 +16,11 @@ use crate::clan::held::{held_roles, instance_services};
 use crate::clan::model::Field;
 use crate::clan::resolve::{clan_model, ClanModel, Instance, Role};
 use crate::clan::services::{Origin, Resolution};
-use crate::db::{file_by_path, Db, Workspace};
+use crate::db::{Db, Workspace};
 use crate::diagnostic::Location;
-use crate::flake::module_files;
 use crate::index::{module_index, ModuleIndex};
 use crate::machine_config::loaded_files;
-use crate::summary::{attr_display, file_summary, ContextClass};
+use crate::summary::{attr_display, ContextClass};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VarsModel {
@@ -184,16 +183,7 @@ struct Declarations {
 
 #[salsa::tracked(returns(ref))]
 fn declarations(db: &dyn Db, ws: Workspace) -> Arc<Declarations> {
-    let files = module_files(db, ws);
-    let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
-    let mut summaries: Vec<_> = files
-        .files
-        .iter()
-        .map(String::as_str)
-        .chain(flake_nix)
-        .filter_map(|p| file_by_path(db, ws, p))
-        .map(|f| file_summary(db, ws, f))
-        .collect();
+    let mut summaries: Vec<_> = crate::index::module_and_flake_summaries(db, ws).collect();
     // The files clan-core loads from `machines/<m>/`, owned by their path (see
     // `machine_config`).
     summaries.extend(loaded_files(db, ws).summaries.iter());
