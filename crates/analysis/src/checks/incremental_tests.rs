@@ -59,8 +59,8 @@ fn an_edit_to_one_machine_s_module_leaves_the_other_machines_parts() {
         let a = host.snapshot();
         let diags = a.diagnostics().expect("not cancelled");
         let (db, ws) = (a.db_for_tests(), a.workspace_for_tests());
-        let vars = machine_findings(db, ws, machine.to_owned()).clone();
-        let configs = machine_configurations(db, ws, machine.to_owned()).clone();
+        let vars = machine_findings(db, ws, machine).clone();
+        let configs = machine_configurations(db, ws, machine).clone();
         (diags, vars, configs)
     };
     let (before, web_vars, _) = part(&host, "web");

@@ -186,8 +186,8 @@ pub(crate) fn prime_workspace(db: &crate::db::RootDatabase, ws: Workspace) {
     crate::vars::resolve::machines_closed(db, ws);
     let machines: Vec<&String> = clan.machines.keys().collect();
     machines.par_iter().for_each_with(db.clone(), |db, m| {
-        vars::machine_findings(db, ws, (*m).clone());
-        crate::options::configs::machine_configurations(db, ws, (*m).clone());
+        vars::machine_findings(db, ws, m);
+        crate::options::configs::machine_configurations(db, ws, m);
     });
     Family::ALL.par_iter().for_each_with(db.clone(), |db, f| {
         family_findings(db, ws, *f);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use crate::attribution::Affects;
+use crate::clan::held::{machine_key, MachineKey};
 use crate::clan::resolve::clan_model;
 use crate::db::{Db, Workspace};
 use crate::diagnostic::{Diagnostic, Fix, Location, Severity, TextRange};
@@ -42,7 +43,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     // every machine that needs it.
     let mut reported_shared: FxHashMap<(String, String), usize> = FxHashMap::default();
     for machine in vars.machines.keys() {
-        for f in machine_findings(db, ws, machine.clone()).iter() {
+        for f in machine_findings(db, ws, machine).iter() {
             if let Some((generator, file)) = &f.shared {
                 if shared_again(&mut reported_shared, generator, file, machine, &mut out) {
                     continue;
@@ -65,19 +66,23 @@ pub(super) struct MachineFinding {
 }
 
 /// The vars findings about one machine, memoised per machine (an edit elsewhere leaves them).
-#[salsa::tracked(returns(ref))]
-pub(super) fn machine_findings(
-    db: &dyn Db,
+pub(super) fn machine_findings<'db>(
+    db: &'db dyn Db,
     ws: Workspace,
-    machine: String,
-) -> Arc<Vec<MachineFinding>> {
+    machine: &str,
+) -> &'db Arc<Vec<MachineFinding>> {
+    findings_of(db, machine_key(db, ws, machine))
+}
+
+#[salsa::tracked(returns(ref))]
+fn findings_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Vec<MachineFinding>> {
+    let (ws, machine) = (*key.ws(db), key.name(db));
     let clan = clan_model(db, ws);
     let disk = ws.disk(db);
     let mut out = Vec::new();
-    let Some(st) = machine_status(db, ws, machine.clone()) else {
+    let Some(st) = machine_status(db, ws, machine) else {
         return Arc::new(out);
     };
-    let machine = machine.as_str();
     let mloc = clan.machines[machine].location();
     let mut push = |shared: Option<(&str, &str)>, diagnostic: Diagnostic| {
         out.push(MachineFinding {

@@ -11,6 +11,20 @@ use crate::clan::resolve::{clan_model, ClanModel, Instance, Role};
 use crate::clan::services::{resolve, Origin, Resolution};
 use crate::db::{Db, Workspace};
 
+/// A machine of a workspace, as the key of the queries computed per machine (one interned
+/// name shared by all of them).
+#[salsa::interned(debug)]
+pub struct MachineKey<'db> {
+    pub ws: Workspace,
+    #[returns(ref)]
+    pub name: String,
+}
+
+/// The key of machine `name` of `ws`.
+pub fn machine_key<'db>(db: &'db dyn Db, ws: Workspace, name: &str) -> MachineKey<'db> {
+    MachineKey::new(db, ws, name.to_owned())
+}
+
 /// One role a machine holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldRole {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::clan::held::{held_roles, instance_services};
+use crate::clan::held::{held_roles, instance_services, machine_key, MachineKey};
 use crate::clan::resolve::clan_model;
 use crate::clan::services::{Origin, Resolution};
 use crate::db::{Db, Workspace};
@@ -200,12 +200,17 @@ fn context(db: &dyn Db, ws: Workspace) -> Arc<Context> {
 
 /// The configurations of one machine: its home-manager users (by name), then the machine
 /// itself; none for a machine whose class is not known. Memoised per machine.
-#[salsa::tracked(returns(ref))]
-pub fn machine_configurations(
-    db: &dyn Db,
+pub fn machine_configurations<'db>(
+    db: &'db dyn Db,
     ws: Workspace,
-    name: String,
-) -> Arc<Vec<Arc<Configuration>>> {
+    name: &str,
+) -> &'db Arc<Vec<Arc<Configuration>>> {
+    configurations_of(db, machine_key(db, ws, name))
+}
+
+#[salsa::tracked(returns(ref))]
+fn configurations_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Vec<Arc<Configuration>>> {
+    let (ws, name) = (*key.ws(db), key.name(db).clone());
     let clan = clan_model(db, ws);
     let mut out = Vec::new();
     let Some(class) = clan.machines.get(&name).and_then(|m| m.class.clone()) else {
@@ -214,7 +219,7 @@ pub fn machine_configurations(
     let cx = context(db, ws);
     let o = &cx.owners;
     let held = held_roles(db, ws);
-    let modules = crate::vars::resolve::machine_modules(db, ws, name.clone());
+    let modules = crate::vars::resolve::machine_modules(db, ws, &name);
     // The modules service roles add to the machine, and whether those are all known.
     let mut service_owners: Vec<String> = Vec::new();
     let mut role_open = false;
@@ -307,7 +312,7 @@ pub fn workspace_configurations(db: &dyn Db, ws: Workspace) -> Arc<Vec<Arc<Confi
     let clan = clan_model(db, ws);
     let mut out = Vec::new();
     for name in clan.machines.keys() {
-        out.extend(machine_configurations(db, ws, name.clone()).iter().cloned());
+        out.extend(machine_configurations(db, ws, name).iter().cloned());
     }
     let cx = context(db, ws);
     if !cx.owners.homes.is_empty() {

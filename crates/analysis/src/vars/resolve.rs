@@ -12,7 +12,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::model::{GeneratorDecl, NeededFor, Validation, VarRef};
 use crate::clan::catalog::catalog;
-use crate::clan::held::{held_roles, instance_services};
+use crate::clan::held::{held_roles, instance_services, machine_key, MachineKey};
 use crate::clan::model::Field;
 use crate::clan::resolve::{clan_model, ClanModel, Instance, Role};
 use crate::clan::services::{Origin, Resolution};
@@ -140,21 +140,30 @@ pub struct MachineModules {
 /// [`MachineModules`] of a machine, memoised per machine: it stays equal through an edit that
 /// leaves the machine's modules alone, so nothing computed from it for that machine is
 /// computed again.
+pub fn machine_modules<'db>(
+    db: &'db dyn Db,
+    ws: Workspace,
+    machine: &str,
+) -> &'db Arc<MachineModules> {
+    machine_modules_of(db, machine_key(db, ws, machine))
+}
+
 #[salsa::tracked(returns(ref))]
-pub fn machine_modules(db: &dyn Db, ws: Workspace, machine: String) -> Arc<MachineModules> {
+fn machine_modules_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<MachineModules> {
+    let (ws, machine) = (*key.ws(db), key.name(db));
     let loaded = loaded_files(db, ws);
-    let mut owners = machine_owners(module_index(db, ws), &machine);
+    let mut owners = machine_owners(module_index(db, ws), machine);
     owners.extend(
         loaded
             .by_machine
-            .get(&machine)
+            .get(machine)
             .into_iter()
             .flatten()
             .cloned(),
     );
     Arc::new(MachineModules {
         owners,
-        opaque: loaded.opaque.contains(&machine),
+        opaque: loaded.opaque.contains(machine),
     })
 }
 
@@ -220,10 +229,10 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
         ..Default::default()
     };
     for name in clan.machines.keys() {
-        if let Some(mv) = machine_vars(db, ws, name.clone()) {
+        if let Some(mv) = machine_vars(db, ws, name) {
             model
                 .owners
-                .insert(name.clone(), machine_modules(db, ws, name.clone()).clone());
+                .insert(name.clone(), machine_modules(db, ws, name).clone());
             model.machines.insert(name.clone(), mv.clone());
         }
     }
@@ -231,14 +240,23 @@ pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
 }
 
 /// The generators one machine gets (`None` for a machine whose class is not known).
+pub fn machine_vars<'db>(
+    db: &'db dyn Db,
+    ws: Workspace,
+    machine: &str,
+) -> &'db Option<Arc<MachineVars>> {
+    machine_vars_of(db, machine_key(db, ws, machine))
+}
+
 #[salsa::tracked(returns(ref))]
-pub fn machine_vars(db: &dyn Db, ws: Workspace, name: String) -> Option<Arc<MachineVars>> {
+fn machine_vars_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Option<Arc<MachineVars>> {
+    let (ws, name) = (*key.ws(db), key.name(db));
     let clan = clan_model(db, ws);
-    let machine = clan.machines.get(&name)?;
+    let machine = clan.machines.get(name)?;
     let class = machine.class.clone()?;
     let d = declarations(db, ws);
     let held = held_roles(db, ws);
-    let modules = machine_modules(db, ws, name.clone());
+    let modules = machine_modules(db, ws, name);
     let clan_uses_sops = match &clan.secret_store {
         Field::Unset => true,
         Field::Known(s, _) => s == "sops",
@@ -264,7 +282,7 @@ pub fn machine_vars(db: &dyn Db, ws: Workspace, name: String) -> Option<Arc<Mach
         }
     }
     let services = instance_services(db, ws);
-    for h in held.of(&name) {
+    for h in held.of(name) {
         if let (Some((inst, role)), Some(service)) = (h.resolve(clan), services.get(&h.instance)) {
             let rm = RoleMembers {
                 inst,
@@ -273,7 +291,7 @@ pub fn machine_vars(db: &dyn Db, ws: Workspace, name: String) -> Option<Arc<Mach
                 resolution: &service.resolution,
                 spec: service.spec.as_ref(),
             };
-            service_generators(clan, &rm, &name, &class, &d.decls, &d.open, &mut mv);
+            service_generators(clan, &rm, name, &class, &d.decls, &d.open, &mut mv);
         }
     }
     let machine_uses_sops = modules

@@ -1,8 +1,6 @@
 //! The state of every generator a machine needs, read off the disk model: present, missing,
 //! not deployed, stale. `infra-check vars` prints it; the vars checks report from it.
 
-use std::sync::Arc;
-
 use sha2::{Digest, Sha256};
 
 use super::model::{NeededFor, Validation};
@@ -96,43 +94,35 @@ impl MachineStatus {
 }
 
 pub fn statuses(db: &dyn Db, ws: Workspace) -> Vec<MachineStatus> {
-    machine_statuses(db, ws)
-        .into_iter()
-        .map(|st| (*st).clone())
-        .collect()
-}
-
-/// [`statuses`] as memoised, one per machine.
-pub fn machine_statuses(db: &dyn Db, ws: Workspace) -> Vec<Arc<MachineStatus>> {
     vars_model(db, ws)
         .machines
         .keys()
-        .filter_map(|m| machine_status(db, ws, m.clone()).clone())
+        .filter_map(|m| machine_status(db, ws, m))
         .collect()
 }
 
 /// The state of the generators one machine needs (`None` for a machine whose class is not
-/// known).
-#[salsa::tracked(returns(ref))]
-pub fn machine_status(db: &dyn Db, ws: Workspace, machine: String) -> Option<Arc<MachineStatus>> {
-    let mv = machine_vars(db, ws, machine.clone()).clone()?;
+/// known). Not memoised: it is mostly copies of what the machine's vars say, and the findings
+/// made from it are (see `checks::vars`).
+pub fn machine_status(db: &dyn Db, ws: Workspace, machine: &str) -> Option<MachineStatus> {
+    let mv = machine_vars(db, ws, machine).clone()?;
     let disk = ws.disk(db);
     let generators: Vec<GeneratorStatus> = mv
         .needed
         .iter()
-        .map(|n| generator_status(db, ws, disk, n, &machine))
+        .map(|n| generator_status(db, ws, disk, n, machine))
         .collect();
     let needs_key = generators
         .iter()
         .any(|g| g.files.iter().any(FileStatus::decrypted_by_machine));
     let has_key = disk.exists(&format!("sops/machines/{machine}/key.json"));
-    Some(Arc::new(MachineStatus {
-        machine,
+    Some(MachineStatus {
+        machine: machine.to_owned(),
         complete: mv.complete,
         generators,
         needs_key,
         has_key,
-    }))
+    })
 }
 
 fn generator_status(
