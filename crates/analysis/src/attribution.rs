@@ -170,10 +170,7 @@ impl Reach {
         // Every machine, whatever its class (the configurations below only cover machines
         // whose class is known).
         for m in clan.machines.keys() {
-            for owner in crate::vars::resolve::machine_owners(idx, m)
-                .iter()
-                .chain(loaded.by_machine.get(m).into_iter().flatten())
-            {
+            for owner in &crate::vars::resolve::machine_modules(db, ws, m).owners {
                 add(&mut r, owner, m);
             }
         }

@@ -397,13 +397,13 @@ impl Analysis {
         self.with(|db| crate::vars::status::statuses(db, ws))
     }
 
-    /// Does the per-file work (parsing, summaries, file-local checks) for every file in
-    /// parallel, so the serial workspace phases find it done. Optional: every query computes
+    /// Does the per-file work (parsing, summaries, file-local checks) for every file, then the
+    /// per-machine models and the families of cross-file checks, in parallel, so the serial
+    /// workspace phase finds them done. Optional: every query computes
     /// what it needs on demand; this only spreads the cold start over the cores. It runs on
     /// the analyzer's own pool, whose workers have [`crate::stack::MIN_STACK`].
     pub fn prime(&self) -> Cancellable<()> {
         use rayon::prelude::*;
-        let _p = crate::timings::phase("parse and summarise");
         let ws = self.ws;
         let files: Vec<SourceFile> = self
             .ws
@@ -415,6 +415,7 @@ impl Analysis {
         let db = self.db.clone();
         let work = move || {
             Cancelled::catch(std::panic::AssertUnwindSafe(|| {
+                let parse_phase = crate::timings::phase("parse and summarise");
                 crate::flake::flake_info(&db, ws);
                 files.par_iter().for_each_with(db.clone(), |db, f| {
                     let start = std::time::Instant::now();
@@ -427,6 +428,8 @@ impl Analysis {
                 if crate::timings::per_file() {
                     crate::timings::print_slowest(15);
                 }
+                drop(parse_phase);
+                crate::checks::prime_workspace(&db, ws);
             }))
         };
         match crate::stack::pool() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::db::{file_by_path, Db, Workspace};
 use crate::diagnostic::Location;
 use crate::flake::module_files;
-use crate::summary::{file_summary, ImportContext, ModuleReference};
+use crate::summary::{file_summary, FileSummary, ImportContext, ModuleReference};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ModuleIndex {
@@ -21,8 +21,8 @@ pub struct ModuleIndex {
     pub all_escaped: bool,
     pub contexts: Vec<ImportContext>,
     /// Indices into `contexts` by owner, and by machine for `clan.machines.<m>` contexts.
-    pub contexts_by_owner: std::collections::HashMap<String, Vec<usize>>,
-    pub contexts_by_machine: std::collections::HashMap<String, Vec<usize>>,
+    pub contexts_by_owner: rustc_hash::FxHashMap<String, Vec<usize>>,
+    pub contexts_by_machine: rustc_hash::FxHashMap<String, Vec<usize>>,
 }
 
 impl ModuleIndex {
@@ -47,6 +47,36 @@ impl ModuleIndex {
     }
 }
 
+/// [`crate::summary::module_summaries`], memoised: the workspace checks read every module's
+/// summary several times, and each read of a file's summary is a database lookup.
+#[salsa::tracked(returns(ref))]
+pub fn module_file_summaries(db: &dyn Db, ws: Workspace) -> Arc<Vec<Arc<FileSummary>>> {
+    Arc::new(
+        crate::summary::module_summaries(db, ws)
+            .into_iter()
+            .cloned()
+            .collect(),
+    )
+}
+
+/// The memoised summaries of every flake-parts module file (see [`module_file_summaries`]).
+pub fn module_summaries(db: &dyn Db, ws: Workspace) -> Vec<&Arc<FileSummary>> {
+    module_file_summaries(db, ws).iter().collect()
+}
+
+/// The summaries of every flake-parts module file, then that of `flake.nix` when it is not one
+/// of them (the module it hands to `mkFlake` may define modules, clan settings, … inline).
+pub fn module_and_flake_summaries(
+    db: &dyn Db,
+    ws: Workspace,
+) -> impl Iterator<Item = &Arc<FileSummary>> {
+    let flake_nix = (!module_files(db, ws).files.contains("flake.nix"))
+        .then(|| file_by_path(db, ws, "flake.nix"))
+        .flatten()
+        .map(|f| file_summary(db, ws, f));
+    module_file_summaries(db, ws).iter().chain(flake_nix)
+}
+
 #[salsa::tracked(returns(ref))]
 pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
     let files = module_files(db, ws);
@@ -57,12 +87,7 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
         ..Default::default()
     };
     // `flake.nix` is read too: the module it hands to `mkFlake` may define modules inline.
-    let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
-    for path in files.files.iter().map(String::as_str).chain(flake_nix) {
-        let Some(file) = file_by_path(db, ws, path) else {
-            continue;
-        };
-        let s = file_summary(db, ws, file);
+    for s in module_and_flake_summaries(db, ws) {
         for d in &s.definitions {
             idx.definitions
                 .entry((d.class.clone(), d.name.clone()))
@@ -105,7 +130,9 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
                 .push(i);
         }
     }
-    idx.references.sort();
+    // Equal references are identical (the order compares every field), so an unstable sort
+    // gives the same list.
+    idx.references.sort_unstable();
     idx.references.dedup();
     Arc::new(idx)
 }

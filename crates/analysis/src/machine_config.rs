@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::db::{parse, Db, SourceFile, Workspace};
 use crate::eval::{Evaluator, SpecialArgs};
-use crate::summary::{file_summary, DbFiles, FileSummary};
+use crate::summary::{DbFiles, FileSummary};
 
 /// The files clan-core loads from `machines/<m>/` for a machine of this class (`None`: not
 /// known, so every one that may be loaded).
@@ -55,15 +55,10 @@ pub fn is_loaded<'a>(path: &'a str, class: Option<&str>) -> Option<&'a str> {
 /// the flake-parts modules and `flake.nix` set it.
 #[salsa::tracked]
 pub fn machine_special_args(db: &dyn Db, ws: Workspace) -> SpecialArgs {
-    let modules = crate::flake::module_files(db, ws);
-    let flake_nix = (!modules.files.contains("flake.nix")).then_some("flake.nix");
     let mut set: HashMap<String, Vec<bool>> = HashMap::new();
     let mut unreadable = false;
-    for path in modules.files.iter().map(String::as_str).chain(flake_nix) {
-        let Some(f) = crate::db::file_by_path(db, ws, path) else {
-            continue;
-        };
-        for entry in &file_summary(db, ws, f).special_args {
+    for s in crate::index::module_and_flake_summaries(db, ws) {
+        for entry in &s.special_args {
             match entry {
                 Some((k, flake_level)) => set.entry(k.clone()).or_default().push(*flake_level),
                 None => unreadable = true,

@@ -113,18 +113,85 @@ fn anchor_on_a_file(d: &mut Diagnostic, disk: &crate::disk::DiskTree) {
 /// file text, so an edit that keeps every summary leaves them cached.
 #[salsa::tracked(returns(ref))]
 fn workspace_findings(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>> {
-    use crate::timings::timed;
-    let mut all = timed("check modules", || modules::check(db, ws));
-    all.extend(timed("check module shapes", || {
-        module_shapes::check(db, ws)
-    }));
-    all.extend(timed("check inventory", || inventory::check(db, ws)));
-    all.extend(timed("check machines", || machines::check(db, ws)));
-    all.extend(timed("check deprecated", || deprecated::check(db, ws)));
-    all.extend(timed("check vars", || vars::check(db, ws)));
-    all.extend(timed("check options", || options::check(db, ws)));
-    all.extend(timed("check workspace", || workspace::check(db, ws)));
+    let mut all = Vec::new();
+    for family in Family::ALL {
+        all.extend(family_findings(db, ws, family).iter().cloned());
+    }
     Arc::new(all)
+}
+
+/// The families of cross-file checks, in the order their findings are gathered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Family {
+    Modules,
+    ModuleShapes,
+    Inventory,
+    Machines,
+    Deprecated,
+    Vars,
+    Options,
+    Workspace,
+}
+
+impl Family {
+    const ALL: [Family; 8] = [
+        Family::Modules,
+        Family::ModuleShapes,
+        Family::Inventory,
+        Family::Machines,
+        Family::Deprecated,
+        Family::Vars,
+        Family::Options,
+        Family::Workspace,
+    ];
+}
+
+/// One family's findings, memoised on its own so that the families can be computed at once on
+/// several threads ([`prime_workspace`]) and an edit recomputes only those it concerns.
+#[salsa::tracked(returns(ref))]
+fn family_findings(db: &dyn Db, ws: Workspace, family: Family) -> Arc<Vec<Diagnostic>> {
+    use crate::timings::timed;
+    Arc::new(match family {
+        Family::Modules => timed("check modules", || modules::check(db, ws)),
+        Family::ModuleShapes => timed("check module shapes", || module_shapes::check(db, ws)),
+        Family::Inventory => timed("check inventory", || inventory::check(db, ws)),
+        Family::Machines => timed("check machines", || machines::check(db, ws)),
+        Family::Deprecated => timed("check deprecated", || deprecated::check(db, ws)),
+        Family::Vars => timed("check vars", || vars::check(db, ws)),
+        Family::Options => timed("check options", || options::check(db, ws)),
+        Family::Workspace => timed("check workspace", || workspace::check(db, ws)),
+    })
+}
+
+/// Computes what the cross-file checks need, one machine at a time, and then the families of
+/// checks, on every thread of the pool this runs on, so that the serial workspace phase finds
+/// them memoised. Optional, like [`crate::Analysis::prime`]: each query computes what it needs
+/// on demand; this only spreads the work over the cores. The results are the same whichever
+/// thread computes them, and are gathered in a fixed order.
+pub(crate) fn prime_workspace(db: &crate::db::RootDatabase, ws: Workspace) {
+    use rayon::prelude::*;
+    let _p = crate::timings::phase("workspace models");
+    // The files clan-core loads from `machines/<m>/`, each evaluated as its machine's module:
+    // the clan model reads every one.
+    crate::machine_config::machine_special_args(db, ws);
+    let machine_files = crate::machine_config::machine_files(db, ws);
+    machine_files
+        .par_iter()
+        .for_each_with(db.clone(), |db, (_, file)| {
+            crate::machine_config::machine_file_summary(db, ws, *file);
+        });
+    // The clan-wide models every machine reads, first: a worker needing one in progress would
+    // only wait for it.
+    let clan = crate::clan::resolve::clan_model(db, ws);
+    crate::vars::resolve::machines_closed(db, ws);
+    let machines: Vec<&String> = clan.machines.keys().collect();
+    machines.par_iter().for_each_with(db.clone(), |db, m| {
+        vars::machine_findings(db, ws, m);
+        crate::options::configs::machine_configurations(db, ws, m);
+    });
+    Family::ALL.par_iter().for_each_with(db.clone(), |db, f| {
+        family_findings(db, ws, *f);
+    });
 }
 
 /// Findings that depend on one file alone (and the disk tree), cached per file.
@@ -155,3 +222,6 @@ mod options_tests;
 
 #[cfg(test)]
 mod workspace_tests;
+
+#[cfg(test)]
+mod incremental_tests;

@@ -4,8 +4,9 @@
 
 use crate::db::{Db, Workspace};
 use crate::diagnostic::Diagnostic;
+use crate::index::module_summaries;
 use crate::options::model::FLAKE_PARTS;
-use crate::summary::{module_summaries, ContextClass};
+use crate::summary::ContextClass;
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let mut out = Vec::new();

@@ -106,7 +106,7 @@ fn class_mismatch(
     out: &mut Vec<Diagnostic>,
 ) {
     // References written with an `or` default fall back when the module is missing.
-    let optional: std::collections::HashSet<&Location> = idx
+    let optional: rustc_hash::FxHashSet<&Location> = idx
         .references
         .iter()
         .filter(|r| r.optional)
@@ -190,7 +190,7 @@ fn class_mismatch(
 fn counts(
     idx: &ModuleIndex,
     item: &crate::summary::ModuleReference,
-    optional: &std::collections::HashSet<&Location>,
+    optional: &rustc_hash::FxHashSet<&Location>,
 ) -> bool {
     match &item.name {
         Some(name) => {
@@ -207,9 +207,9 @@ fn counts(
 fn machine_level_mismatch<'a>(
     idx: &'a ModuleIndex,
     clan: &crate::clan::resolve::ClanModel,
-    optional: &std::collections::HashSet<&Location>,
+    optional: &rustc_hash::FxHashSet<&Location>,
     out: &mut Vec<Diagnostic>,
-) -> std::collections::HashSet<&'a str> {
+) -> rustc_hash::FxHashSet<&'a str> {
     let mut by_machine: std::collections::BTreeMap<&str, Vec<&crate::summary::ModuleReference>> =
         Default::default();
     for ctx in &idx.contexts {
@@ -221,7 +221,7 @@ fn machine_level_mismatch<'a>(
             );
         }
     }
-    let mut done = std::collections::HashSet::new();
+    let mut done = rustc_hash::FxHashSet::default();
     for (machine, items) in by_machine {
         let Some(m) = clan.machines.get(machine) else {
             continue;
@@ -278,8 +278,8 @@ fn unused(
     if idx.all_escaped || outside.all {
         return;
     }
-    let mut used = std::collections::HashSet::new();
-    let mut any_name_used = std::collections::HashSet::new();
+    let mut used = rustc_hash::FxHashSet::default();
+    let mut any_name_used = rustc_hash::FxHashSet::default();
     for r in &idx.references {
         match &r.name {
             Some(n) => used.insert((r.class.as_str(), n.as_str())),

@@ -8,13 +8,16 @@
 //! nothing declares throws "The option `boot' does not exist" (flake-parts' top level has no
 //! `freeformType`).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::db::{file_by_path, Db, Workspace};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::flake::{expand_import_tree, flake_info, module_file_for, module_files};
+use crate::index::module_summaries;
 use crate::options::model::FLAKE_PARTS;
-use crate::summary::{file_summary, module_summaries, ContextClass};
+use crate::summary::{file_summary, ContextClass};
 
 /// Top-level option names that only NixOS, nix-darwin or home-manager declare. No flake-parts
 /// module known to infra-check declares them; a repository that does is seen below.
@@ -68,7 +71,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
     let modules = module_files(db, ws);
     // Files import-tree loads, with the roots that load them.
     let mut collected: Vec<(String, &str)> = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut seen: FxHashSet<String> = FxHashSet::default();
     for spec in &roots.import_trees {
         if spec.opaque_filter {
             continue;
@@ -90,7 +93,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
     }
     let summaries = module_summaries(db, ws);
     // Which system modules import each file by path.
-    let mut imported_by: HashMap<String, (&ContextClass, &str)> = HashMap::new();
+    let mut imported_by: FxHashMap<String, (&ContextClass, &str)> = FxHashMap::default();
     for s in &summaries {
         for (p, class, owner) in &s.system_path_imports {
             if let Some(f) = module_file_for(p, disk) {

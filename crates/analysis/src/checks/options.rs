@@ -2,8 +2,10 @@
 //! `platform/option-unavailable`, per configuration: each clan machine (the modules its
 //! configuration reaches) and the flake-parts configuration itself.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::attribution::Affects;
 use crate::db::{Db, Workspace};
@@ -83,6 +85,11 @@ const FOREIGN_TOP_LEVEL: &[&str] = &[
     "zramSwap",
 ];
 
+/// Whether `first` is in [`FOREIGN_TOP_LEVEL`] (which is sorted).
+fn is_foreign(first: &str) -> bool {
+    FOREIGN_TOP_LEVEL.binary_search(&first).is_ok()
+}
+
 struct Config<'a> {
     /// `machine `m`` or `the flake-parts configuration`.
     name: String,
@@ -93,7 +100,7 @@ struct Config<'a> {
     /// declarations of one option merge, and one made by a module infra-check does not see
     /// reaching the configuration is still merged in, so a definition is never judged
     /// against less than the module system may see.
-    merge_with: &'a HashMap<&'a [String], Vec<&'a DeclaredIn>>,
+    merge_with: &'a FxHashMap<&'a [String], Vec<&'a DeclaredIn>>,
     defs: Vec<&'a Definition>,
     /// `config.<path>` reads in its modules.
     reads: Vec<&'a OptionRead>,
@@ -115,7 +122,7 @@ fn fits(class: &str, c: &ContextClass) -> bool {
 }
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
-    let mut summaries = crate::summary::module_summaries(db, ws);
+    let mut summaries = crate::index::module_summaries(db, ws);
     // The files clan-core loads from `machines/<m>/` are modules of that machine (owned by
     // their path, which the module index counts among the machine's modules). A machine with
     // one that cannot be read or evaluated in full is not judged.
@@ -161,8 +168,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             (c, ds)
         })
         .collect();
-    let mut flake_by_path: HashMap<&[String], Vec<&DeclaredIn>> = HashMap::new();
-    let mut module_by_path: HashMap<&[String], Vec<&DeclaredIn>> = HashMap::new();
+    let mut flake_by_path: FxHashMap<&[String], Vec<&DeclaredIn>> = FxHashMap::default();
+    let mut module_by_path: FxHashMap<&[String], Vec<&DeclaredIn>> = FxHashMap::default();
     for d in &decls {
         let m = if d.owner == FLAKE_PARTS {
             &mut flake_by_path
@@ -192,15 +199,15 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     }];
     // Declarations and definitions by the module that makes them, so each configuration's
     // view is built from its own modules instead of scanning all of them.
-    let mut decls_by_owner: HashMap<&str, Vec<&DeclaredIn>> = Default::default();
+    let mut decls_by_owner: FxHashMap<&str, Vec<&DeclaredIn>> = Default::default();
     for d in &decls {
         decls_by_owner.entry(d.owner.as_str()).or_default().push(d);
     }
-    let mut defs_by_owner: HashMap<&str, Vec<&Definition>> = Default::default();
+    let mut defs_by_owner: FxHashMap<&str, Vec<&Definition>> = Default::default();
     for d in &defs {
         defs_by_owner.entry(d.owner.as_str()).or_default().push(d);
     }
-    let mut reads_by_owner: HashMap<&str, Vec<&OptionRead>> = Default::default();
+    let mut reads_by_owner: FxHashMap<&str, Vec<&OptionRead>> = Default::default();
     for s in &summaries {
         for r in &s.options.reads {
             reads_by_owner.entry(r.owner.as_str()).or_default().push(r);
@@ -210,7 +217,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let model = workspace_configurations(db, ws);
     // The repository's declarations each class of configuration may see, for options
     // declared somewhere that does not reach a configuration.
-    let repo: HashMap<&str, DeclIndex> = ["nixos", "darwin", "homeManager"]
+    let repo: FxHashMap<&str, DeclIndex> = ["nixos", "darwin", "homeManager"]
         .into_iter()
         .map(|class| {
             let ds: Vec<&DeclaredIn> = decls
@@ -350,7 +357,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
 /// The option findings already made, by code and place: a definition wrong in several
 /// configurations is reported once, as breaking all of them.
 #[derive(Default)]
-struct Seen(HashMap<(&'static str, Location), usize>);
+struct Seen(FxHashMap<(&'static str, Location), usize>);
 
 impl Seen {
     /// Whether the finding `code` at `at` is new; if it was made already, the configuration
@@ -476,15 +483,15 @@ struct Unreached<'a> {
 /// own path instead of a scan of every declaration.
 struct DeclIndex<'a> {
     /// The declarations of each path, in order.
-    by_path: HashMap<&'a [String], Vec<&'a DeclaredIn>>,
+    by_path: FxHashMap<&'a [String], Vec<&'a DeclaredIn>>,
     /// Every proper prefix of a declared path (an option group).
-    groups: HashSet<&'a [String]>,
+    groups: FxHashSet<&'a [String]>,
 }
 
 impl<'a> DeclIndex<'a> {
     fn new(decls: &[&'a DeclaredIn]) -> Self {
-        let mut by_path: HashMap<&[String], Vec<&DeclaredIn>> = HashMap::new();
-        let mut groups = HashSet::new();
+        let mut by_path: FxHashMap<&[String], Vec<&DeclaredIn>> = FxHashMap::default();
+        let mut groups = FxHashSet::default();
         for d in decls {
             let path = d.decl.path.as_slice();
             by_path.entry(path).or_default().push(d);
@@ -527,7 +534,7 @@ struct SoleDeclarer {
     possible: bool,
     from_inputs: BTreeSet<&'static str>,
     unread: Vec<Arc<str>>,
-    cache: std::cell::RefCell<HashMap<String, bool>>,
+    cache: std::cell::RefCell<FxHashMap<String, bool>>,
 }
 
 impl SoleDeclarer {
@@ -540,7 +547,7 @@ impl SoleDeclarer {
         let info = crate::flake::flake_info(db, ws);
         let mut possible = modules_readable;
         let mut from_inputs = BTreeSet::new();
-        let mut read: HashSet<&str> = HashSet::new();
+        let mut read: FxHashSet<&str> = FxHashSet::default();
         for s in summaries {
             for i in &s.options.input_imports {
                 let url = info.inputs.get(&i.input).and_then(|x| x.url.as_deref());
@@ -602,7 +609,7 @@ fn types_and_unknown<'a>(
         .decls
         .iter()
         .filter_map(|d| d.decl.path.first().map(String::as_str))
-        .filter(|f| !FOREIGN_TOP_LEVEL.contains(f))
+        .filter(|f| !is_foreign(f))
         .collect();
     let index = DeclIndex::new(&c.decls);
     let mut names: Option<Vec<String>> = None;
@@ -612,11 +619,7 @@ fn types_and_unknown<'a>(
                 let Some(v) = &d.value else { continue };
                 // The platform may declare the same option, and its type merges with this one.
                 if !decl.owner.starts_with("catalog ")
-                    && decl
-                        .decl
-                        .path
-                        .first()
-                        .is_some_and(|f| FOREIGN_TOP_LEVEL.contains(&f.as_str()))
+                    && decl.decl.path.first().is_some_and(|f| is_foreign(f))
                     && !distinctive(decl)
                 {
                     continue;
@@ -830,6 +833,13 @@ fn conflicts(c: &Config, seen: &mut Seen, out: &mut Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_foreign_names_are_sorted_for_the_binary_search() {
+        assert!(FOREIGN_TOP_LEVEL.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_foreign("services") && is_foreign("_module") && is_foreign("zramSwap"));
+        assert!(!is_foreign("fleet") && !is_foreign(""));
+    }
     use crate::options::read::OptionDecl;
     use crate::options::types::{OptType, OptionSpec};
 
@@ -878,7 +888,7 @@ mod tests {
             .collect();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let merge_with = HashMap::new();
+            let merge_with = FxHashMap::default();
             let c = Config {
                 name: "machine `m`".into(),
                 class: "nixos".into(),

@@ -3,16 +3,20 @@
 //! secrets and stale validation hashes. Secrets are never read here: only which paths exist,
 //! links, and the loader's "is sops-encrypted" flag.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use crate::attribution::Affects;
+use crate::clan::held::{machine_key, MachineKey};
 use crate::clan::resolve::clan_model;
 use crate::db::{Db, Workspace};
 use crate::diagnostic::{Diagnostic, Fix, Location, Severity, TextRange};
 use crate::disk::{DiskTree, EntryKind};
 use crate::vars::model::NeededFor;
 use crate::vars::resolve::{vars_model, VarsModel};
-use crate::vars::status::{statuses, FileState};
+use crate::vars::status::{machine_status, FileState};
 
 fn at_path(path: &str) -> Location {
     Location::new(path, TextRange::default())
@@ -37,123 +41,15 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     }
     // A shared generator is one directory for all its machines: report it once, as breaking
     // every machine that needs it.
-    let mut reported_shared: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for st in statuses(db, ws) {
-        let machine = st.machine.as_str();
-        let mloc = clan.machines[machine].location();
-        for g in &st.generators {
-            let n = &g.needed;
-            let source = n.source.describe();
-            let loc = n.source.location();
-            let Some(dir) = &g.directory else { continue };
-            let with_machine = |d: Diagnostic| {
-                d.with_related(&mloc.file, mloc.range, format!("machine `{machine}`"))
-                    .with_fix(generate_fix(machine))
-                    .for_machines([machine])
-            };
-            if !g.exists {
-                if n.share == Some(true)
-                    && shared_again(&mut reported_shared, &n.name, "", machine, &mut out)
-                {
+    let mut reported_shared: FxHashMap<(String, String), usize> = FxHashMap::default();
+    for machine in vars.machines.keys() {
+        for f in machine_findings(db, ws, machine).iter() {
+            if let Some((generator, file)) = &f.shared {
+                if shared_again(&mut reported_shared, generator, file, machine, &mut out) {
                     continue;
                 }
-                out.push(with_machine(Diagnostic::new(
-                    "vars/missing",
-                    &loc.file,
-                    loc.range,
-                    format!(
-                        "Machine `{machine}` needs the generator `{}` ({source}), but `{dir}/` does not exist: it was never generated. Run `clan vars generate {machine}`.",
-                        n.name
-                    ),
-                )));
-                continue;
             }
-            for f in &g.files {
-                match f.state {
-                    FileState::Present => {}
-                    FileState::Missing => {
-                        if n.share == Some(true)
-                            && shared_again(
-                                &mut reported_shared,
-                                &n.name,
-                                &f.name,
-                                machine,
-                                &mut out,
-                            )
-                        {
-                            continue;
-                        }
-                        out.push(with_machine(Diagnostic::new(
-                            "vars/missing",
-                            &loc.file,
-                            loc.range,
-                            format!(
-                                "Machine `{machine}` needs the file `{}` of generator `{}` ({source}), but `{}` does not exist. Run `clan vars generate {machine}`.",
-                                f.name, n.name, f.path
-                            ),
-                        )));
-                    }
-                    FileState::NotDeployed => {
-                        // `clan vars generate` re-encrypts shared secrets for new machines;
-                        // per-machine ones are re-encrypted by `clan vars fix`.
-                        let fix = if n.share == Some(true) {
-                            generate_fix(machine)
-                        } else {
-                            Fix {
-                                message: format!("Encrypt the machine's secrets for it: `clan vars fix {machine}`."),
-                                edits: Vec::new(),
-                                command: Some(format!("clan vars fix {machine}")),
-                            }
-                        };
-                        let command = fix.command.clone().unwrap_or_default();
-                        out.push(
-                            Diagnostic::new(
-                                "vars/not-deployed",
-                                &loc.file,
-                                loc.range,
-                                format!(
-                                    "The secret `{}/{}` is decrypted on machine `{machine}` (needed for {}), but it is not encrypted for the machine: `{}` does not exist, so sops-nix cannot decrypt it there. Run `{command}`.",
-                                    n.name,
-                                    f.name,
-                                    f.needed_for.map(NeededFor::as_str).unwrap_or("services"),
-                                    f.path
-                                ),
-                            )
-                            .with_related(&mloc.file, mloc.range, format!("machine `{machine}`"))
-                            .with_fix(fix)
-                            .for_machines([machine]),
-                        );
-                    }
-                }
-            }
-            if vars_fix_drops_undeployed(clan.clan_core_last_modified) {
-                stale_access(disk, machine, dir, n, &mut out);
-            }
-            if let Some((stored, expected)) = &g.stale {
-                out.push(
-                    Diagnostic::new(
-                        "vars/validation-stale",
-                        &loc.file,
-                        loc.range,
-                        format!(
-                            "The `validation` of generator `{}` changed since its vars were generated: `{dir}/.validation-hash` holds {stored}, but the declared value hashes to {expected}. Run `clan vars generate {machine}` to regenerate it.",
-                            n.name
-                        ),
-                    )
-                    .with_fix(generate_fix(machine))
-                    .for_machines([machine]),
-                );
-            }
-        }
-        if st.needs_key && !st.has_key {
-            out.push(Diagnostic::new(
-                "vars/machine-key-missing",
-                &mloc.file,
-                mloc.range,
-                format!(
-                    "Machine `{machine}` has secret vars it decrypts itself (needed for users or services), but `sops/machines/{machine}/key.json` does not exist, so no secret can be encrypted for it. Add its age key with `clan secrets machines add {machine} <age-public-key>` (clan does this when it installs the machine)."
-                ),
-            ).for_machines([machine]));
+            out.push(f.diagnostic.clone());
         }
     }
     orphans(clan, vars, disk, &mut out);
@@ -161,11 +57,160 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     out
 }
 
+/// A finding about one machine's vars; `shared`: it is about file `.1` (`""`: the whole
+/// directory) of the shared generator `.0`, which other machines may need too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct MachineFinding {
+    shared: Option<(String, String)>,
+    diagnostic: Diagnostic,
+}
+
+/// The vars findings about one machine, memoised per machine (an edit elsewhere leaves them).
+pub(super) fn machine_findings<'db>(
+    db: &'db dyn Db,
+    ws: Workspace,
+    machine: &str,
+) -> &'db Arc<Vec<MachineFinding>> {
+    findings_of(db, machine_key(db, ws, machine))
+}
+
+#[salsa::tracked(returns(ref))]
+fn findings_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Vec<MachineFinding>> {
+    let (ws, machine) = (*key.ws(db), key.name(db));
+    let clan = clan_model(db, ws);
+    let disk = ws.disk(db);
+    let mut out = Vec::new();
+    let Some(st) = machine_status(db, ws, machine) else {
+        return Arc::new(out);
+    };
+    let mloc = clan.machines[machine].location();
+    let mut push = |shared: Option<(&str, &str)>, diagnostic: Diagnostic| {
+        out.push(MachineFinding {
+            shared: shared.map(|(g, f)| (g.to_owned(), f.to_owned())),
+            diagnostic,
+        })
+    };
+    for g in &st.generators {
+        let n = &g.needed;
+        let source = n.source.describe();
+        let loc = n.source.location();
+        let Some(dir) = &g.directory else { continue };
+        let shared = |file| (n.share == Some(true)).then_some((n.name.as_str(), file));
+        let with_machine = |d: Diagnostic| {
+            d.with_related(&mloc.file, mloc.range, format!("machine `{machine}`"))
+                .with_fix(generate_fix(machine))
+                .for_machines([machine])
+        };
+        if !g.exists {
+            push(
+                shared(""),
+                with_machine(Diagnostic::new(
+                    "vars/missing",
+                    &loc.file,
+                    loc.range,
+                    format!(
+                        "Machine `{machine}` needs the generator `{}` ({source}), but `{dir}/` does not exist: it was never generated. Run `clan vars generate {machine}`.",
+                        n.name
+                    ),
+                )),
+            );
+            continue;
+        }
+        for f in &g.files {
+            match f.state {
+                FileState::Present => {}
+                FileState::Missing => {
+                    push(
+                        shared(&f.name),
+                        with_machine(Diagnostic::new(
+                            "vars/missing",
+                            &loc.file,
+                            loc.range,
+                            format!(
+                                "Machine `{machine}` needs the file `{}` of generator `{}` ({source}), but `{}` does not exist. Run `clan vars generate {machine}`.",
+                                f.name, n.name, f.path
+                            ),
+                        )),
+                    );
+                }
+                FileState::NotDeployed => {
+                    // `clan vars generate` re-encrypts shared secrets for new machines;
+                    // per-machine ones are re-encrypted by `clan vars fix`.
+                    let fix = if n.share == Some(true) {
+                        generate_fix(machine)
+                    } else {
+                        Fix {
+                            message: format!(
+                                "Encrypt the machine's secrets for it: `clan vars fix {machine}`."
+                            ),
+                            edits: Vec::new(),
+                            command: Some(format!("clan vars fix {machine}")),
+                        }
+                    };
+                    let command = fix.command.clone().unwrap_or_default();
+                    push(
+                        None,
+                        Diagnostic::new(
+                            "vars/not-deployed",
+                            &loc.file,
+                            loc.range,
+                            format!(
+                                "The secret `{}/{}` is decrypted on machine `{machine}` (needed for {}), but it is not encrypted for the machine: `{}` does not exist, so sops-nix cannot decrypt it there. Run `{command}`.",
+                                n.name,
+                                f.name,
+                                f.needed_for.map(NeededFor::as_str).unwrap_or("services"),
+                                f.path
+                            ),
+                        )
+                        .with_related(&mloc.file, mloc.range, format!("machine `{machine}`"))
+                        .with_fix(fix)
+                        .for_machines([machine]),
+                    );
+                }
+            }
+        }
+        if vars_fix_drops_undeployed(clan.clan_core_last_modified) {
+            let mut stale = Vec::new();
+            stale_access(disk, machine, dir, n, &mut stale);
+            for d in stale {
+                push(None, d);
+            }
+        }
+        if let Some((stored, expected)) = &g.stale {
+            push(
+                None,
+                Diagnostic::new(
+                    "vars/validation-stale",
+                    &loc.file,
+                    loc.range,
+                    format!(
+                        "The `validation` of generator `{}` changed since its vars were generated: `{dir}/.validation-hash` holds {stored}, but the declared value hashes to {expected}. Run `clan vars generate {machine}` to regenerate it.",
+                        n.name
+                    ),
+                )
+                .with_fix(generate_fix(machine))
+                .for_machines([machine]),
+            );
+        }
+    }
+    if st.needs_key && !st.has_key {
+        push(None, Diagnostic::new(
+            "vars/machine-key-missing",
+            &mloc.file,
+            mloc.range,
+            format!(
+                "Machine `{machine}` has secret vars it decrypts itself (needed for users or services), but `sops/machines/{machine}/key.json` does not exist, so no secret can be encrypted for it. Add its age key with `clan secrets machines add {machine} <age-public-key>` (clan does this when it installs the machine)."
+            ),
+        ).for_machines([machine]));
+    }
+    Arc::new(out)
+}
+
 /// Whether the finding about file `file` of shared generator `generator` was already made for
 /// another machine; if so, `machine` is added to the machines it breaks. Otherwise the finding
 /// about to be pushed is remembered.
 fn shared_again(
-    reported: &mut BTreeMap<(String, String), usize>,
+    reported: &mut FxHashMap<(String, String), usize>,
     generator: &str,
     file: &str,
     machine: &str,
@@ -399,14 +444,14 @@ fn listed(names: &[&str]) -> String {
 
 fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mut Vec<Diagnostic>) {
     // Which machines use each module, built once rather than searched for every read.
-    let mut by_owner: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+    let mut by_owner: rustc_hash::FxHashMap<&str, Vec<&str>> = Default::default();
     for (m, owners) in &vars.owners {
-        for o in owners {
+        for o in &owners.owners {
             by_owner.entry(o.as_str()).or_default().push(m.as_str());
         }
     }
     // Every generator name something declares: a read of one of them is no typo.
-    let known: std::collections::HashSet<&str> = vars
+    let known: rustc_hash::FxHashSet<&str> = vars
         .declared
         .iter()
         .map(String::as_str)
@@ -417,7 +462,7 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
                 .chain(mv.maybe.iter().map(String::as_str))
         }))
         .collect();
-    let mut users_of: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+    let mut users_of: rustc_hash::FxHashMap<&str, Vec<&str>> = Default::default();
     for r in &vars.var_refs {
         let Some(g) = &r.generator else { continue };
         let users = users_of
@@ -579,7 +624,7 @@ fn near_miss(message: String, loc: &Location, old: &str, new: &str) -> Diagnosti
 fn machines_using<'a>(
     vars: &'a VarsModel,
     clan: &crate::clan::resolve::ClanModel,
-    by_owner: &std::collections::HashMap<&str, Vec<&'a str>>,
+    by_owner: &rustc_hash::FxHashMap<&str, Vec<&'a str>>,
     owner: &str,
 ) -> Vec<&'a str> {
     if let Some(rest) = owner.strip_prefix("service ") {

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod deploy_order;
 mod dynamic_tags;
 pub(crate) mod extract;
+pub mod held;
 pub mod model;
 pub mod overview;
 pub mod resolve;

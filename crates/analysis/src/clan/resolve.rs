@@ -10,7 +10,6 @@ use crate::db::{file_by_path, Db, Workspace};
 use crate::diagnostic::{Location, TextRange};
 use crate::disk::EntryKind;
 use crate::flake::{flake_info, module_files};
-use crate::summary::file_summary;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClanModel {
@@ -235,12 +234,8 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     let mut tag_lists: Vec<InvTag> = Vec::new();
     let mut dynamic_tags: Vec<Location> = Vec::new();
     // `flake.nix` itself may call `clan-core.lib.clan { … }`.
-    let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
-    for path in files.files.iter().map(String::as_str).chain(flake_nix) {
-        let Some(file) = file_by_path(db, ws, path) else {
-            continue;
-        };
-        let frag = &file_summary(db, ws, file).clan;
+    for summary in crate::index::module_and_flake_summaries(db, ws) {
+        let frag = &summary.clan;
         if *frag != ClanFragment::default() {
             model.present = true;
         }

@@ -9,10 +9,15 @@
 //! (and nothing else: `extraSpecialArgs` passes arguments, not modules). A standalone
 //! configuration (`lib/eval-config.nix`) gets only its `modules`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
-use crate::clan::resolve::ClanModel;
-use crate::clan::services::{resolve, Origin, Resolution};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::clan::held::{held_roles, instance_services, machine_key, MachineKey};
+use crate::clan::resolve::clan_model;
+use crate::clan::services::{Origin, Resolution};
+use crate::db::{Db, Workspace};
 use crate::index::ModuleIndex;
 use crate::options::model::{HmScope, InputImport, OptionsFragment};
 use crate::summary::attr_display;
@@ -93,33 +98,32 @@ pub(crate) fn known_input_module(
 }
 
 /// What the summaries say about modules, by owner.
-pub struct Owners<'a> {
-    open: HashSet<&'a str>,
-    inputs: HashMap<&'a str, Vec<&'a InputImport>>,
-    scopes: HashMap<&'a str, Vec<&'a HmScope>>,
-    homes: Vec<(&'a str, &'a str)>,
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Owners {
+    open: FxHashSet<String>,
+    inputs: FxHashMap<String, Vec<InputImport>>,
+    scopes: FxHashMap<String, Vec<HmScope>>,
+    homes: Vec<(String, String)>,
 }
 
-impl<'a> Owners<'a> {
-    pub fn new(fragments: impl Iterator<Item = &'a OptionsFragment>) -> Self {
-        let mut o = Owners {
-            open: HashSet::new(),
-            inputs: HashMap::new(),
-            scopes: HashMap::new(),
-            homes: Vec::new(),
-        };
+impl Owners {
+    pub fn new<'a>(fragments: impl Iterator<Item = &'a OptionsFragment>) -> Self {
+        let mut o = Owners::default();
         for f in fragments {
-            o.open.extend(f.open_owners.iter().map(String::as_str));
+            o.open.extend(f.open_owners.iter().cloned());
             for i in &f.input_imports {
-                o.inputs.entry(i.owner.as_str()).or_default().push(i);
+                o.inputs.entry(i.owner.clone()).or_default().push(i.clone());
             }
             for s in &f.hm_scopes {
-                o.scopes.entry(s.parent.as_str()).or_default().push(s);
+                o.scopes
+                    .entry(s.parent.clone())
+                    .or_default()
+                    .push(s.clone());
             }
             o.homes.extend(
                 f.home_configurations
                     .iter()
-                    .map(|(n, owner, _)| (n.as_str(), owner.as_str())),
+                    .map(|(n, owner, _)| (n.clone(), owner.clone())),
             );
         }
         o
@@ -128,7 +132,7 @@ impl<'a> Owners<'a> {
 
 /// Every owner reached from `start` through deferred-module imports.
 fn closure(idx: &ModuleIndex, start: Vec<String>) -> Vec<String> {
-    let mut seen: HashSet<String> = start.iter().cloned().collect();
+    let mut seen: FxHashSet<String> = start.iter().cloned().collect();
     let mut out = start.clone();
     let mut queue = start;
     while let Some(o) = queue.pop() {
@@ -147,9 +151,9 @@ fn closure(idx: &ModuleIndex, start: Vec<String>) -> Vec<String> {
 }
 
 /// Whether every module of `owners` is read or known, and what the known ones declare.
-fn completeness<'a>(
-    o: &Owners<'a>,
-    urls: &BTreeMap<&str, Option<&str>>,
+fn completeness(
+    o: &Owners,
+    urls: &BTreeMap<String, Option<String>>,
     owners: &[String],
 ) -> (bool, BTreeSet<&'static str>) {
     let mut complete = true;
@@ -157,7 +161,7 @@ fn completeness<'a>(
     for owner in owners {
         complete &= !o.open.contains(owner.as_str());
         for i in o.inputs.get(owner.as_str()).into_iter().flatten() {
-            let url = urls.get(i.input.as_str()).copied().flatten();
+            let url = urls.get(i.input.as_str()).and_then(|u| u.as_deref());
             match known_input_module(url, i) {
                 Some(ns) => names.extend(ns.iter().copied()),
                 None => complete = false,
@@ -167,189 +171,176 @@ fn completeness<'a>(
     (complete, names)
 }
 
-pub struct Inputs<'a> {
-    pub index: &'a ModuleIndex,
-    pub clan: &'a ClanModel,
+/// What every configuration is judged by, gathered once.
+#[derive(Debug, PartialEq, Eq)]
+struct Context {
+    owners: Owners,
     /// Input name → URL.
-    pub urls: BTreeMap<&'a str, Option<&'a str>>,
-    /// Every module file was read.
-    pub readable: bool,
-    /// Machines with a file clan-core loads from `machines/<m>/` that could not be read or
-    /// evaluated in full.
-    pub opaque_machines: &'a BTreeSet<String>,
-    /// The files clan-core loads from `machines/<m>/` into each machine, by path.
-    pub machine_files: &'a BTreeMap<String, Vec<String>>,
+    urls: BTreeMap<String, Option<String>>,
+    /// Every module file was read and every module definition followed.
+    global: bool,
 }
 
-/// Every machine, home-manager user and standalone home configuration.
-pub fn configurations(inp: &Inputs, o: &Owners) -> Vec<Configuration> {
-    let idx = inp.index;
-    let clan = inp.clan;
-    let global = inp.readable && idx.is_complete_for_machines();
+#[salsa::tracked(returns(ref))]
+fn context(db: &dyn Db, ws: Workspace) -> Arc<Context> {
+    let mut summaries = crate::index::module_summaries(db, ws);
+    summaries.extend(crate::machine_config::loaded_files(db, ws).summaries.iter());
+    let info = crate::flake::flake_info(db, ws);
+    Arc::new(Context {
+        owners: Owners::new(summaries.iter().map(|s| &s.options)),
+        urls: info
+            .inputs
+            .iter()
+            .map(|(n, i)| (n.clone(), i.url.clone()))
+            .collect(),
+        global: !crate::flake::module_files(db, ws).unreadable
+            && *crate::vars::resolve::machines_closed(db, ws),
+    })
+}
+
+/// The configurations of one machine: its home-manager users (by name), then the machine
+/// itself; none for a machine whose class is not known. Memoised per machine.
+pub fn machine_configurations<'db>(
+    db: &'db dyn Db,
+    ws: Workspace,
+    name: &str,
+) -> &'db Arc<Vec<Arc<Configuration>>> {
+    configurations_of(db, machine_key(db, ws, name))
+}
+
+#[salsa::tracked(returns(ref))]
+fn configurations_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Vec<Arc<Configuration>>> {
+    let (ws, name) = (*key.ws(db), key.name(db).clone());
+    let clan = clan_model(db, ws);
     let mut out = Vec::new();
-    // The modules service roles add to their members, and whether those are all known.
-    let mut roles_known = clan.instances_complete;
-    let mut role_owners: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let mut role_open: BTreeSet<&str> = BTreeSet::new();
-    for inst in clan.instances.values() {
-        roles_known &= inst.roles_known;
-        let resolution = resolve(clan, inst);
-        for role in inst.roles.values() {
-            let Some(members) = clan.role_assignments(role) else {
-                roles_known = false;
-                continue;
-            };
-            for a in members {
-                let m = clan
-                    .machines
-                    .get_key_value(&a.machine)
-                    .map(|(k, _)| k.as_str());
-                let Some(m) = m else { continue };
-                if role.extra_modules != Some(0) {
-                    role_open.insert(m);
-                }
-                match &resolution {
-                    Resolution::Service(v) if v.origin == Origin::Local => {
-                        let e = role_owners.entry(m).or_default();
-                        e.push(format!("service {}/{}", v.name, role.name));
-                        e.push(format!("service {}/*", v.name));
-                    }
-                    // clan-core's own services declare clan-core's options.
-                    Resolution::Service(_) => {}
-                    _ => {
-                        role_open.insert(m);
-                    }
-                }
-            }
-        }
-    }
-    for (name, machine) in &clan.machines {
-        let Some(class) = machine.class.clone() else {
+    let Some(class) = clan.machines.get(&name).and_then(|m| m.class.clone()) else {
+        return Arc::new(out);
+    };
+    let cx = context(db, ws);
+    let o = &cx.owners;
+    let held = held_roles(db, ws);
+    let modules = crate::vars::resolve::machine_modules(db, ws, &name);
+    // The modules service roles add to the machine, and whether those are all known.
+    let mut service_owners: Vec<String> = Vec::new();
+    let mut role_open = false;
+    let services = instance_services(db, ws);
+    for h in held.of(&name) {
+        let (Some((_, role)), Some(service)) = (h.resolve(clan), services.get(&h.instance)) else {
             continue;
         };
-        let mut owners = crate::vars::resolve::machine_owners(idx, name);
-        // The files clan-core loads from `machines/<m>/` are owned by their path.
-        owners.extend(
-            inp.machine_files
-                .get(name.as_str())
-                .into_iter()
-                .flatten()
-                .cloned(),
-        );
-        let mut service_owners: Vec<String> = Vec::new();
-        for s in role_owners.get(name.as_str()).into_iter().flatten() {
-            if !service_owners.contains(s) {
-                service_owners.push(s.clone());
-            }
+        if role.extra_modules != Some(0) {
+            role_open = true;
         }
-        let all: Vec<String> = owners.iter().chain(&service_owners).cloned().collect();
-        let (mut complete, names) = completeness(o, &inp.urls, &all);
-        complete &= global
-            && roles_known
-            && !role_open.contains(name.as_str())
-            && !inp.opaque_machines.contains(name.as_str());
-        // The home-manager users of the machine: every body any of its modules sets.
-        let scopes: Vec<&HmScope> = all
+        match &service.resolution {
+            Resolution::Service(v) if v.origin == Origin::Local => {
+                for s in [
+                    format!("service {}/{}", v.name, role.name),
+                    format!("service {}/*", v.name),
+                ] {
+                    if !service_owners.contains(&s) {
+                        service_owners.push(s);
+                    }
+                }
+            }
+            // clan-core's own services declare clan-core's options.
+            Resolution::Service(_) => {}
+            _ => role_open = true,
+        }
+    }
+    // The files clan-core loads from `machines/<m>/` are owned by their path.
+    let owners = modules.owners.clone();
+    let all: Vec<String> = owners.iter().chain(&service_owners).cloned().collect();
+    let (mut complete, names) = completeness(o, &cx.urls, &all);
+    complete &= cx.global && !held.unknown && !role_open && !modules.opaque;
+    // The home-manager users of the machine: every body any of its modules sets.
+    let scopes: Vec<&HmScope> = all
+        .iter()
+        .flat_map(|p| o.scopes.get(p.as_str()).into_iter().flatten())
+        .collect();
+    let shared: Vec<String> = scopes
+        .iter()
+        .filter(|s| s.user.is_none())
+        .map(|s| s.owner.clone())
+        .collect();
+    let users: BTreeSet<&str> = scopes.iter().filter_map(|s| s.user.as_deref()).collect();
+    for user in users {
+        let mut start: Vec<String> = scopes
             .iter()
-            .flat_map(|p| o.scopes.get(p.as_str()).into_iter().flatten().copied())
-            .collect();
-        let shared: Vec<String> = scopes
-            .iter()
-            .filter(|s| s.user.is_none())
+            .filter(|s| s.user.as_deref() == Some(user))
             .map(|s| s.owner.clone())
             .collect();
-        let users: BTreeSet<&str> = scopes.iter().filter_map(|s| s.user.as_deref()).collect();
-        for user in users {
-            let mut start: Vec<String> = scopes
-                .iter()
-                .filter(|s| s.user.as_deref() == Some(user))
-                .map(|s| s.owner.clone())
-                .collect();
-            start.extend(shared.iter().cloned());
-            let hm_owners = closure(idx, start);
-            let (hm_complete, hm_names) = completeness(o, &inp.urls, &hm_owners);
-            out.push(Configuration {
-                name: format!(
-                    "home-manager user `{}` of machine `{name}`",
-                    attr_display(user)
-                ),
-                class: "homeManager".into(),
-                machine: Some(name.clone()),
-                owners: hm_owners,
-                service_owners: Vec::new(),
-                // The machine's unread modules could add users or shared modules.
-                complete: complete && hm_complete,
-                input_namespaces: hm_names,
-                import_into: format!(
-                    "`home-manager.users.{}.imports` of machine `{name}` (or its `home-manager.sharedModules`)",
-                    attr_display(user)
-                ),
-            });
-        }
-        out.push(Configuration {
-            name: format!("machine `{name}`"),
-            class,
-            machine: Some(name.clone()),
-            owners,
-            service_owners,
-            complete,
-            input_namespaces: names,
-            import_into: format!("the imports of machine `{name}`"),
-        });
-    }
-    for (name, owner) in &o.homes {
-        let owners = closure(idx, vec![owner.to_string()]);
-        let (complete, names) = completeness(o, &inp.urls, &owners);
-        out.push(Configuration {
-            name: format!("home configuration `{}`", attr_display(name)),
-            class: "homeManager".into(),
-            machine: None,
-            owners,
-            service_owners: Vec::new(),
-            complete: complete && global,
-            input_namespaces: names,
-            import_into: format!(
-                "the `modules` of `homeConfigurations.{}` (`home-manager.sharedModules` do not reach a standalone configuration)",
-                attr_display(name)
+        start.extend(shared.iter().cloned());
+        let hm_owners = closure(crate::index::module_index(db, ws), start);
+        let (hm_complete, hm_names) = completeness(o, &cx.urls, &hm_owners);
+        out.push(Arc::new(Configuration {
+            name: format!(
+                "home-manager user `{}` of machine `{name}`",
+                attr_display(user)
             ),
-        });
+            class: "homeManager".into(),
+            machine: Some(name.clone()),
+            owners: hm_owners,
+            service_owners: Vec::new(),
+            // The machine's unread modules could add users or shared modules.
+            complete: complete && hm_complete,
+            input_namespaces: hm_names,
+            import_into: format!(
+                "`home-manager.users.{}.imports` of machine `{name}` (or its `home-manager.sharedModules`)",
+                attr_display(user)
+            ),
+        }));
     }
-    out
+    out.push(Arc::new(Configuration {
+        name: format!("machine `{name}`"),
+        class,
+        machine: Some(name.clone()),
+        owners,
+        service_owners,
+        complete,
+        input_namespaces: names,
+        import_into: format!("the imports of machine `{name}`"),
+    }));
+    Arc::new(out)
 }
 
 /// Every configuration of the workspace, from the flake-parts module files and the files
 /// clan-core loads from `machines/<m>/` (what the option checks judge, and what
-/// `attribution` reads to know which machines a module reaches).
+/// `attribution` reads to know which machines a module reaches): every machine's (see
+/// [`machine_configurations`]), then every standalone home configuration.
 #[salsa::tracked(returns(ref))]
-pub fn workspace_configurations(
-    db: &dyn crate::db::Db,
-    ws: crate::db::Workspace,
-) -> std::sync::Arc<Vec<Configuration>> {
-    let mut summaries = crate::summary::module_summaries(db, ws);
-    let loaded = crate::machine_config::loaded_files(db, ws);
-    summaries.extend(loaded.summaries.iter());
-    let info = crate::flake::flake_info(db, ws);
-    let owners = Owners::new(summaries.iter().map(|s| &s.options));
-    std::sync::Arc::new(configurations(
-        &Inputs {
-            index: crate::index::module_index(db, ws),
-            clan: crate::clan::resolve::clan_model(db, ws),
-            urls: info
-                .inputs
-                .iter()
-                .map(|(n, i)| (n.as_str(), i.url.as_deref()))
-                .collect(),
-            readable: !crate::flake::module_files(db, ws).unreadable,
-            opaque_machines: &loaded.opaque,
-            machine_files: &loaded.by_machine,
-        },
-        &owners,
-    ))
+pub fn workspace_configurations(db: &dyn Db, ws: Workspace) -> Arc<Vec<Arc<Configuration>>> {
+    let clan = clan_model(db, ws);
+    let mut out = Vec::new();
+    for name in clan.machines.keys() {
+        out.extend(machine_configurations(db, ws, name).iter().cloned());
+    }
+    let cx = context(db, ws);
+    if !cx.owners.homes.is_empty() {
+        let idx = crate::index::module_index(db, ws);
+        for (name, owner) in &cx.owners.homes {
+            let owners = closure(idx, vec![owner.to_string()]);
+            let (complete, names) = completeness(&cx.owners, &cx.urls, &owners);
+            out.push(Arc::new(Configuration {
+                name: format!("home configuration `{}`", attr_display(name)),
+                class: "homeManager".into(),
+                machine: None,
+                owners,
+                service_owners: Vec::new(),
+                complete: complete && cx.global,
+                input_namespaces: names,
+                import_into: format!(
+                    "the `modules` of `homeConfigurations.{}` (`home-manager.sharedModules` do not reach a standalone configuration)",
+                    attr_display(name)
+                ),
+            }));
+        }
+    }
+    Arc::new(out)
 }
 
 /// The owners whose body or imports could not be read completely (they may import anything).
 pub fn open_owners(db: &dyn crate::db::Db, ws: crate::db::Workspace) -> HashSet<String> {
-    let mut summaries = crate::summary::module_summaries(db, ws);
+    let mut summaries = crate::index::module_summaries(db, ws);
     summaries.extend(crate::machine_config::loaded_files(db, ws).summaries.iter());
     summaries
         .iter()

@@ -107,8 +107,23 @@ pub fn entries() -> &'static [PlatformOnly] {
 /// The entry covering an option definition path (the entry's path is a prefix of `path`), if
 /// any. When several entries are prefixes, the longest wins.
 pub fn platform_only(path: &[&str]) -> Option<&'static PlatformOnly> {
-    entries()
+    // Every definition of every configuration is looked up: by first name, not by a scan.
+    static BY_FIRST: OnceLock<rustc_hash::FxHashMap<&'static str, Vec<&'static PlatformOnly>>> =
+        OnceLock::new();
+    let by_first = BY_FIRST.get_or_init(|| {
+        let mut m: rustc_hash::FxHashMap<&str, Vec<&PlatformOnly>> = Default::default();
+        for e in entries() {
+            if let Some(first) = e.path.first() {
+                m.entry(first.as_str()).or_default().push(e);
+            }
+        }
+        m
+    });
+    let first = path.first()?;
+    by_first
+        .get(first)?
         .iter()
+        .copied()
         .filter(|e| is_prefix(&e.path, path))
         .max_by_key(|e| e.path.len())
 }

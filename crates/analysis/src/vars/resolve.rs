@@ -8,24 +8,26 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use super::model::{GeneratorDecl, NeededFor, Validation, VarRef};
 use crate::clan::catalog::catalog;
+use crate::clan::held::{held_roles, instance_services, machine_key, MachineKey};
 use crate::clan::model::Field;
 use crate::clan::resolve::{clan_model, ClanModel, Instance, Role};
-use crate::clan::services::{resolve, Origin, Resolution};
-use crate::db::{file_by_path, Db, Workspace};
+use crate::clan::services::{Origin, Resolution};
+use crate::db::{Db, Workspace};
 use crate::diagnostic::Location;
-use crate::flake::module_files;
 use crate::index::{module_index, ModuleIndex};
 use crate::machine_config::loaded_files;
-use crate::summary::{attr_display, file_summary, ContextClass};
+use crate::summary::{attr_display, ContextClass};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VarsModel {
-    pub machines: BTreeMap<String, MachineVars>,
+    pub machines: BTreeMap<String, Arc<MachineVars>>,
     pub var_refs: Vec<VarRef>,
-    /// Owners of the modules each machine's configuration reaches.
-    pub owners: BTreeMap<String, Vec<String>>,
+    /// The modules each machine's configuration reaches.
+    pub owners: BTreeMap<String, Arc<MachineModules>>,
     /// Every generator name some module infra-check reads declares (for any machine or none).
     pub declared: BTreeSet<String>,
 }
@@ -110,130 +112,197 @@ pub fn machine_owners(idx: &ModuleIndex, machine: &str) -> Vec<String> {
             .collect()
     };
     let mut owners = vec![format!("clan.machines.{}", attr_display(machine))];
-    let mut seen: std::collections::HashSet<String> = owners.iter().cloned().collect();
+    let mut seen: FxHashSet<String> = owners.iter().cloned().collect();
     let mut queue = items(idx.contexts_by_machine.get(machine));
     while let Some(i) = queue.pop() {
         let Some(n) = &i.name else { continue };
         let owner = format!("flake.modules.{}.{}", i.class, attr_display(n));
-        if !seen.insert(owner.clone()) {
+        if seen.contains(&owner) {
             continue;
         }
+        seen.insert(owner.clone());
         queue.extend(items(idx.contexts_by_owner.get(&owner)));
         owners.push(owner);
     }
     owners
 }
 
+/// The modules of one machine's configuration, by owner: those its configuration reaches
+/// through `clan.machines.<m>` and deferred-module imports ([`machine_owners`]), then the files
+/// clan-core loads from `machines/<m>/` (owned by their path).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MachineModules {
+    pub owners: Vec<String>,
+    /// A file clan-core loads into the machine could not be read or evaluated in full.
+    pub opaque: bool,
+}
+
+/// [`MachineModules`] of a machine, memoised per machine: it stays equal through an edit that
+/// leaves the machine's modules alone, so nothing computed from it for that machine is
+/// computed again.
+pub fn machine_modules<'db>(
+    db: &'db dyn Db,
+    ws: Workspace,
+    machine: &str,
+) -> &'db Arc<MachineModules> {
+    machine_modules_of(db, machine_key(db, ws, machine))
+}
+
+#[salsa::tracked(returns(ref))]
+fn machine_modules_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<MachineModules> {
+    let (ws, machine) = (*key.ws(db), key.name(db));
+    let loaded = loaded_files(db, ws);
+    let mut owners = machine_owners(module_index(db, ws), machine);
+    owners.extend(
+        loaded
+            .by_machine
+            .get(machine)
+            .into_iter()
+            .flatten()
+            .cloned(),
+    );
+    Arc::new(MachineModules {
+        owners,
+        opaque: loaded.opaque.contains(machine),
+    })
+}
+
+/// Whether every module file was found and every module definition read (see
+/// [`ModuleIndex::is_complete_for_machines`]), apart from the index so that per-machine
+/// results do not depend on all of it.
+#[salsa::tracked]
+pub fn machines_closed(db: &dyn Db, ws: Workspace) -> bool {
+    module_index(db, ws).is_complete_for_machines()
+}
+
+/// What the modules infra-check reads declare about vars, by owner, gathered once for every
+/// machine.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Declarations {
+    decls: FxHashMap<String, Vec<GeneratorDecl>>,
+    /// Owners whose generators cannot all be read.
+    open: FxHashSet<String>,
+    /// Owners that import what infra-check cannot follow.
+    opaque: FxHashSet<String>,
+    /// Machine-level `clan.core.vars.settings.secretStore` settings, by module.
+    store_defs: FxHashMap<String, Vec<Option<String>>>,
+    declared: BTreeSet<String>,
+    var_refs: Vec<VarRef>,
+}
+
+#[salsa::tracked(returns(ref))]
+fn declarations(db: &dyn Db, ws: Workspace) -> Arc<Declarations> {
+    let mut summaries: Vec<_> = crate::index::module_and_flake_summaries(db, ws).collect();
+    // The files clan-core loads from `machines/<m>/`, owned by their path (see
+    // `machine_config`).
+    summaries.extend(loaded_files(db, ws).summaries.iter());
+    let mut out = Declarations::default();
+    for s in &summaries {
+        for (owner, value) in &s.vars.secret_stores {
+            out.store_defs
+                .entry(owner.clone())
+                .or_default()
+                .push(value.clone());
+        }
+        for d in &s.vars.generators {
+            out.decls
+                .entry(d.owner.clone())
+                .or_default()
+                .push(d.clone());
+            out.declared.insert(d.name.clone());
+        }
+        out.open.extend(s.vars.open_owners.iter().cloned());
+        out.opaque
+            .extend(s.vars.opaque_import_owners.iter().cloned());
+        out.var_refs.extend(s.vars.var_refs.iter().cloned());
+    }
+    Arc::new(out)
+}
+
 #[salsa::tracked(returns(ref))]
 pub fn vars_model(db: &dyn Db, ws: Workspace) -> Arc<VarsModel> {
     let clan = clan_model(db, ws);
-    let idx = module_index(db, ws);
-    let files = module_files(db, ws);
-    let mut decls: BTreeMap<&str, Vec<&GeneratorDecl>> = BTreeMap::new();
-    let mut open: BTreeSet<&str> = BTreeSet::new();
-    let mut opaque: BTreeSet<&str> = BTreeSet::new();
-    let mut model = VarsModel::default();
-    let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
-    let mut summaries: Vec<_> = files
-        .files
-        .iter()
-        .map(String::as_str)
-        .chain(flake_nix)
-        .filter_map(|p| file_by_path(db, ws, p))
-        .map(|f| file_summary(db, ws, f))
-        .collect();
-    // The files clan-core loads from `machines/<m>/`, owned by their path (see
-    // `machine_config`).
-    let loaded = loaded_files(db, ws);
-    summaries.extend(loaded.summaries.iter());
-    // Machine-level `clan.core.vars.settings.secretStore` settings, by module.
-    let mut store_defs: BTreeMap<&str, Vec<Option<&str>>> = BTreeMap::new();
-    for s in &summaries {
-        for (owner, value) in &s.vars.secret_stores {
-            store_defs
-                .entry(owner.as_str())
-                .or_default()
-                .push(value.as_deref());
+    let d = declarations(db, ws);
+    let mut model = VarsModel {
+        var_refs: d.var_refs.clone(),
+        declared: d.declared.clone(),
+        ..Default::default()
+    };
+    for name in clan.machines.keys() {
+        if let Some(mv) = machine_vars(db, ws, name) {
+            model
+                .owners
+                .insert(name.clone(), machine_modules(db, ws, name).clone());
+            model.machines.insert(name.clone(), mv.clone());
         }
     }
+    Arc::new(model)
+}
+
+/// The generators one machine gets (`None` for a machine whose class is not known).
+pub fn machine_vars<'db>(
+    db: &'db dyn Db,
+    ws: Workspace,
+    machine: &str,
+) -> &'db Option<Arc<MachineVars>> {
+    machine_vars_of(db, machine_key(db, ws, machine))
+}
+
+#[salsa::tracked(returns(ref))]
+fn machine_vars_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Option<Arc<MachineVars>> {
+    let (ws, name) = (*key.ws(db), key.name(db));
+    let clan = clan_model(db, ws);
+    let machine = clan.machines.get(name)?;
+    let class = machine.class.clone()?;
+    let d = declarations(db, ws);
+    let held = held_roles(db, ws);
+    let modules = machine_modules(db, ws, name);
     let clan_uses_sops = match &clan.secret_store {
         Field::Unset => true,
         Field::Known(s, _) => s == "sops",
         Field::Unknown => false,
     };
-    for s in &summaries {
-        for d in &s.vars.generators {
-            decls.entry(d.owner.as_str()).or_default().push(d);
-            model.declared.insert(d.name.clone());
-        }
-        open.extend(s.vars.open_owners.iter().map(String::as_str));
-        opaque.extend(s.vars.opaque_import_owners.iter().map(String::as_str));
-        model.var_refs.extend(s.vars.var_refs.iter().cloned());
-    }
-    // Every role's machines, expanded once (tags make this the expensive part), with its
-    // service resolved once, not once per member.
-    let mut members: Vec<RoleMembers> = Vec::new();
-    let mut roles_unknown = !clan.instances_complete;
-    for inst in clan.instances.values() {
-        roles_unknown |= !inst.roles_known;
-        let resolution = resolve(clan, inst);
-        for role in inst.roles.values() {
-            match clan.role_assignments(role) {
-                Some(a) => members.push(RoleMembers {
-                    inst,
-                    role,
-                    machines: a.into_iter().map(|a| a.machine).collect(),
-                    named: named_members(role),
-                    resolution: resolution.clone(),
-                }),
-                // A role whose members cannot be known may include any machine.
-                None => roles_unknown = true,
-            }
-        }
-    }
     let builtin_view = catalog().at(clan.clan_core_last_modified);
-    for (name, machine) in &clan.machines {
-        let Some(class) = machine.class.clone() else {
-            continue;
-        };
-        let mut owners = machine_owners(idx, name);
-        owners.extend(loaded.by_machine.get(name).into_iter().flatten().cloned());
-        let mut mv = MachineVars {
-            complete: !roles_unknown
-                && idx.is_complete_for_machines()
-                && !loaded.opaque.contains(name),
-            ..Default::default()
-        };
-        mv.maybe.extend(
-            builtin_view
-                .machine_generators(&class)
-                .into_iter()
-                .map(str::to_owned),
-        );
-        for owner in &owners {
-            if open.contains(owner.as_str()) || opaque.contains(owner.as_str()) {
-                mv.complete = false;
-            }
-            for d in decls.get(owner.as_str()).into_iter().flatten() {
-                add_decl(&mut mv, d, &class);
-            }
+    let mut mv = MachineVars {
+        complete: !held.unknown && *machines_closed(db, ws) && !modules.opaque,
+        ..Default::default()
+    };
+    mv.maybe.extend(
+        builtin_view
+            .machine_generators(&class)
+            .into_iter()
+            .map(str::to_owned),
+    );
+    for owner in &modules.owners {
+        if d.open.contains(owner.as_str()) || d.opaque.contains(owner.as_str()) {
+            mv.complete = false;
         }
-        for rm in &members {
-            if rm.machines.contains(name) {
-                service_generators(clan, rm, name, &class, &decls, &open, &mut mv);
-            }
+        for decl in d.decls.get(owner.as_str()).into_iter().flatten() {
+            add_decl(&mut mv, decl, &class);
         }
-        let machine_uses_sops = owners
-            .iter()
-            .flat_map(|o| store_defs.get(o.as_str()).into_iter().flatten())
-            .all(|v| *v == Some("sops"));
-        if !(clan_uses_sops && machine_uses_sops) {
-            secrets_kept_elsewhere(&mut mv);
-        }
-        model.owners.insert(name.clone(), owners);
-        model.machines.insert(name.clone(), mv);
     }
-    Arc::new(model)
+    let services = instance_services(db, ws);
+    for h in held.of(name) {
+        if let (Some((inst, role)), Some(service)) = (h.resolve(clan), services.get(&h.instance)) {
+            let rm = RoleMembers {
+                inst,
+                role,
+                named: h.entries.iter().map(|&i| &role.machines[i]).collect(),
+                resolution: &service.resolution,
+                spec: service.spec.as_ref(),
+            };
+            service_generators(clan, &rm, name, &class, &d.decls, &d.open, &mut mv);
+        }
+    }
+    let machine_uses_sops = modules
+        .owners
+        .iter()
+        .flat_map(|o| d.store_defs.get(o.as_str()).into_iter().flatten())
+        .all(|v| v.as_deref() == Some("sops"));
+    if !(clan_uses_sops && machine_uses_sops) {
+        secrets_kept_elsewhere(&mut mv);
+    }
+    Some(Arc::new(mv))
 }
 
 /// With a secret store other than sops (`password-store`, `age`, `custom`), or one that cannot
@@ -294,23 +363,15 @@ fn add_decl(mv: &mut MachineVars, d: &GeneratorDecl, class: &str) {
     });
 }
 
-/// One role of one instance, with what every member's vars depend on computed once.
+/// One role of one instance one machine holds.
 struct RoleMembers<'a> {
     inst: &'a Instance,
     role: &'a Role,
-    /// Every machine the role reaches.
-    machines: std::collections::HashSet<String>,
-    /// The machines named in `roles.<r>.machines`, each with its entries in order.
-    named: std::collections::HashMap<&'a str, Vec<&'a crate::clan::model::Member>>,
-    resolution: Resolution,
-}
-
-fn named_members(role: &Role) -> std::collections::HashMap<&str, Vec<&crate::clan::model::Member>> {
-    let mut named: std::collections::HashMap<&str, Vec<_>> = Default::default();
-    for m in &role.machines {
-        named.entry(m.name.as_str()).or_default().push(m);
-    }
-    named
+    /// The machine's own entries in `roles.<r>.machines`, in order.
+    named: Vec<&'a crate::clan::model::Member>,
+    resolution: &'a Resolution,
+    /// The catalog's service, for one of clan-core's.
+    spec: Option<&'a crate::clan::catalog::ServiceSpec>,
 }
 
 /// The settings a machine's role gets, as JSON for the catalog's templates; values that cannot
@@ -337,7 +398,7 @@ fn role_settings(clan: &ClanModel, rm: &RoleMembers, machine: &str) -> serde_jso
             put(&t.settings.entries);
         }
     }
-    for mem in rm.named.get(machine).into_iter().flatten() {
+    for mem in &rm.named {
         put(&mem.settings.entries);
     }
     serde_json::Value::Object(m)
@@ -349,8 +410,8 @@ fn service_generators(
     rm: &RoleMembers,
     machine: &str,
     class: &str,
-    decls: &BTreeMap<&str, Vec<&GeneratorDecl>>,
-    open: &BTreeSet<&str>,
+    decls: &FxHashMap<String, Vec<GeneratorDecl>>,
+    open: &FxHashSet<String>,
     mv: &mut MachineVars,
 ) {
     let (inst, role) = (rm.inst, rm.role);
@@ -358,7 +419,7 @@ fn service_generators(
     if role.extra_modules != Some(0) {
         mv.complete = false;
     }
-    let view = match &rm.resolution {
+    let view = match rm.resolution {
         Resolution::Service(v) => v,
         Resolution::Unknowable => {
             mv.complete = false;
@@ -382,7 +443,7 @@ fn service_generators(
         }
         Origin::ClanCore => {
             let cat = catalog().at(clan.clan_core_last_modified);
-            let Some(spec) = cat.service(&view.name) else {
+            let Some(spec) = rm.spec else {
                 return;
             };
             // A service without a module for this class gives the machine nothing.
@@ -399,8 +460,7 @@ fn service_generators(
             let settings = role_settings(clan, rm, machine);
             let location = rm
                 .named
-                .get(machine)
-                .and_then(|ms| ms.first())
+                .first()
                 .map(|m| m.location.clone())
                 .or_else(|| role.tags.first().map(|t| t.location.clone()))
                 .unwrap_or_else(|| role.locations[0].clone());
@@ -453,38 +513,5 @@ fn service_generators(
                 mv.complete = false;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_member_s_settings_cost_a_lookup_not_a_scan() {
-        // Finding each machine's own entries by scanning the role took 2·10^10 comparisons
-        // here; the deadline only catches that.
-        let (model, role) = crate::clan::resolve::tests::fleet(200_000);
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let inst = Instance::default();
-            let rm = RoleMembers {
-                inst: &inst,
-                role: &role,
-                machines: model.machines.keys().cloned().collect(),
-                named: named_members(&role),
-                resolution: Resolution::Unknowable,
-            };
-            let n = model
-                .machines
-                .keys()
-                .filter(|m| role_settings(&model, &rm, m).is_object())
-                .count();
-            let _ = tx.send(n);
-        });
-        let n = rx
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("reading the settings finishes");
-        assert_eq!(n, 200_000);
     }
 }

@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 
 use super::model::{NeededFor, Validation};
-use super::resolve::{vars_model, Needed};
+use super::resolve::{machine_vars, vars_model, Needed};
 use crate::db::{file_by_path, Db, Workspace};
 use crate::disk::DiskTree;
 
@@ -94,28 +94,35 @@ impl MachineStatus {
 }
 
 pub fn statuses(db: &dyn Db, ws: Workspace) -> Vec<MachineStatus> {
-    let vars = vars_model(db, ws);
-    let disk = ws.disk(db);
-    vars.machines
-        .iter()
-        .map(|(machine, mv)| {
-            let generators: Vec<GeneratorStatus> = mv
-                .needed
-                .iter()
-                .map(|n| generator_status(db, ws, disk, n, machine))
-                .collect();
-            let needs_key = generators
-                .iter()
-                .any(|g| g.files.iter().any(FileStatus::decrypted_by_machine));
-            MachineStatus {
-                machine: machine.clone(),
-                complete: mv.complete,
-                generators,
-                needs_key,
-                has_key: disk.exists(&format!("sops/machines/{machine}/key.json")),
-            }
-        })
+    vars_model(db, ws)
+        .machines
+        .keys()
+        .filter_map(|m| machine_status(db, ws, m))
         .collect()
+}
+
+/// The state of the generators one machine needs (`None` for a machine whose class is not
+/// known). Not memoised: it is mostly copies of what the machine's vars say, and the findings
+/// made from it are (see `checks::vars`).
+pub fn machine_status(db: &dyn Db, ws: Workspace, machine: &str) -> Option<MachineStatus> {
+    let mv = machine_vars(db, ws, machine).clone()?;
+    let disk = ws.disk(db);
+    let generators: Vec<GeneratorStatus> = mv
+        .needed
+        .iter()
+        .map(|n| generator_status(db, ws, disk, n, machine))
+        .collect();
+    let needs_key = generators
+        .iter()
+        .any(|g| g.files.iter().any(FileStatus::decrypted_by_machine));
+    let has_key = disk.exists(&format!("sops/machines/{machine}/key.json"));
+    Some(MachineStatus {
+        machine: machine.to_owned(),
+        complete: mv.complete,
+        generators,
+        needs_key,
+        has_key,
+    })
 }
 
 fn generator_status(

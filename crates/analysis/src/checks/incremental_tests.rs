@@ -1,0 +1,95 @@
+//! The per-machine parts of the workspace checks are memoised per machine: an edit to one
+//! machine's module computes that machine's part again and leaves the others' as they were
+//! (the same value, not merely an equal one).
+
+use std::sync::Arc;
+
+use crate::options::configs::machine_configurations;
+use crate::tests::host_from_fixture;
+
+use super::vars::machine_findings;
+
+const FLAKE: &str = r#"#- /flake.nix
+{
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.clan-core.url = "github:clan-lol/clan-core";
+  outputs = inputs@{ flake-parts, ... }:
+    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+#- /modules/clan.nix
+{ config, ... }:
+{
+  clan.inventory.machines.web = { };
+  clan.inventory.machines.db = { };
+  clan.machines.web.imports = [ config.flake.modules.nixos.web ];
+  clan.machines.db.imports = [ config.flake.modules.nixos.db ];
+}
+#- /modules/db.nix
+{
+  flake.modules.nixos.db = {
+    clan.core.vars.generators.backup = {
+      files.key = { };
+      script = "generate";
+    };
+    services.postgresql.enable = true;
+  };
+}
+"#;
+
+fn web(generator: &str) -> String {
+    format!(
+        r#"{{
+  flake.modules.nixos.web = {{
+    clan.core.vars.generators.{generator} = {{
+      files.token.secret = false;
+      script = "generate";
+    }};
+    services.nginx.enable = true;
+  }};
+}}
+"#
+    )
+}
+
+#[test]
+fn an_edit_to_one_machine_s_module_leaves_the_other_machines_parts() {
+    let mut host = host_from_fixture(&format!("{FLAKE}#- /modules/web.nix\n{}", web("api")));
+    let part = |host: &crate::AnalysisHost, machine: &str| {
+        let a = host.snapshot();
+        let diags = a.diagnostics().expect("not cancelled");
+        let (db, ws) = (a.db_for_tests(), a.workspace_for_tests());
+        let vars = machine_findings(db, ws, machine).clone();
+        let configs = machine_configurations(db, ws, machine).clone();
+        (diags, vars, configs)
+    };
+    let (before, web_vars, _) = part(&host, "web");
+    let (_, db_vars, db_configs) = part(&host, "db");
+    assert!(
+        before.iter().any(|d| d.message.contains("generator `api`")),
+        "{before:?}"
+    );
+
+    host.set_file_text("modules/web.nix", Some(web("session").into()));
+    let (after, web_vars_after, _) = part(&host, "web");
+    let (_, db_vars_after, db_configs_after) = part(&host, "db");
+    assert!(
+        after
+            .iter()
+            .any(|d| d.message.contains("generator `session`"))
+            && !after.iter().any(|d| d.message.contains("generator `api`")),
+        "{after:?}"
+    );
+    assert!(
+        !Arc::ptr_eq(&web_vars, &web_vars_after),
+        "the edited machine's findings are computed again"
+    );
+    assert!(
+        Arc::ptr_eq(&db_vars, &db_vars_after),
+        "the other machine's vars findings are kept"
+    );
+    assert!(
+        Arc::ptr_eq(&db_configs, &db_configs_after),
+        "the other machine's configurations are kept"
+    );
+}
