@@ -75,6 +75,9 @@ pub struct ModuleReference {
     pub location: Location,
     /// Written with an `or` default: a missing module is not an error.
     pub optional: bool,
+    /// Met only on a branch or turn the evaluator does not know is taken: a use of the module,
+    /// but not known to be evaluated, so never reported as undefined.
+    pub hypothetical: bool,
 }
 
 /// The file's top-level module as flake-parts would load it.
@@ -245,6 +248,7 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
             file: r.file.as_ref().map(|f| f.to_string()),
             location: location(&r.span),
             generator_location: r.generator_span.as_ref().map(location),
+            hypothetical: r.hypothetical,
         };
         if !w.out.vars.var_refs.contains(&var_ref) {
             w.out.vars.var_refs.push(var_ref);
@@ -252,7 +256,13 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
     }
     let mut reads = std::collections::HashSet::new();
     let guarded = rec.option_tests;
-    for r in rec.option_reads.iter().filter(|_| !guarded) {
+    // Reads and `config.flake` selections only ever produce findings: those that may not
+    // happen are left out.
+    for r in rec
+        .option_reads
+        .iter()
+        .filter(|r| !guarded && !r.hypothetical)
+    {
         let read = crate::options::model::OptionRead {
             owner: r.owner.to_string(),
             path: r.path.iter().map(|p| p.to_string()).collect(),
@@ -262,7 +272,7 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
             w.out.options.reads.push(read);
         }
     }
-    for r in &rec.shadowed_configs {
+    for r in rec.shadowed_configs.iter().filter(|r| !r.hypothetical) {
         let owner = r.owner.to_string();
         let classes = w.owner_classes.get(&owner).cloned().unwrap_or_default();
         w.out.shadowed_configs.push(ShadowedConfig {
@@ -279,6 +289,7 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
             name: r.name.map(|n| n.to_string()),
             location: location(&r.span),
             optional: r.optional,
+            hypothetical: r.hypothetical,
         };
         if seen.insert(reference.clone()) {
             w.out.references.push(reference);
@@ -491,6 +502,7 @@ impl<'e> Walker<'e, '_> {
                                 name: Some(name.to_string()),
                                 location: location(span),
                                 optional: false,
+                                hypothetical: false,
                             }],
                         });
                     }
@@ -744,6 +756,7 @@ impl<'e> Walker<'e, '_> {
                         name: Some(name.to_string()),
                         location: location(span),
                         optional: false,
+                        hypothetical: false,
                     }),
                     // Another flake's module: what it declares is not read.
                     Sym::Input { name, path } => {

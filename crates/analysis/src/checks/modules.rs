@@ -42,7 +42,7 @@ fn undefined(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
     let mut suggester = super::inventory::Suggester::new();
     for r in &idx.references {
         let Some(name) = &r.name else { continue };
-        if r.optional || idx.is_open(&r.class) || idx.is_defined(&r.class, name) {
+        if r.optional || r.hypothetical || idx.is_open(&r.class) || idx.is_defined(&r.class, name) {
             continue;
         }
         let best = suggester.suggest(name, idx.names_of(&r.class));

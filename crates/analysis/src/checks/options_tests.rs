@@ -397,6 +397,27 @@ fn a_read_of_an_option_declared_only_in_shared_modules_is_reported_in_a_standalo
 }
 
 #[test]
+fn a_read_on_a_branch_of_an_unknown_condition_is_not_reported() {
+    // The same standalone configuration as above, reading the port only if a file exists.
+    let home = r#"  flake.homeConfigurations.ada = inputs.home-manager.lib.homeManagerConfiguration {
+    modules = [ hm.ada hm.mytool hm.firewall ];
+  };"#;
+    let out = options_only(check(
+        &hm_repo(
+            "    home-manager.sharedModules = [ hm.syncd ];\n    home-manager.users.ada.imports = [ hm.ada hm.mytool hm.firewall ];",
+            "    home-manager.users.ada.imports = [ hm.ada hm.mytool ];",
+            home,
+            "",
+        )
+        .replace(
+            "toString config.services.syncd.port",
+            "if builtins.pathExists ./syncd then toString config.services.syncd.port else \"\"",
+        ),
+    ));
+    expect![[""]].assert_eq(&out);
+}
+
+#[test]
 fn an_unreadable_or_unknown_import_keeps_the_configuration_silent() {
     // db's user imports another flake's module and something computed: either may declare
     // `programs.mytool`.

@@ -463,7 +463,7 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
         }))
         .collect();
     let mut users_of: rustc_hash::FxHashMap<&str, Vec<&str>> = Default::default();
-    for r in &vars.var_refs {
+    for r in vars.var_refs.iter().filter(|r| !r.hypothetical) {
         let Some(g) = &r.generator else { continue };
         let users = users_of
             .entry(r.owner.as_str())

@@ -125,6 +125,17 @@ SOPS
 }
 
 #[test]
+fn reads_on_a_branch_of_an_unknown_condition_are_not_reported() {
+    // The branch that reads `apii` may never be taken (the condition is unknown); the same
+    // read outside the `if` is reported above.
+    let out = check(&fleet(&complete()).replace(
+        "config.clan.core.vars.generators.api.files.token.path",
+        "if config.services.api.legacy then config.clan.core.vars.generators.apii.files.token.path else config.clan.core.vars.generators.api.files.token.path",
+    ));
+    expect![[""]].assert_eq(&out);
+}
+
+#[test]
 fn undeclared_generator_and_file_reads_are_reported() {
     let out = check(&fleet(&complete()).replace(
         "config.clan.core.vars.generators.api.files.token.path",

@@ -267,6 +267,13 @@ fn size(v: &Value) -> u64 {
     }
 }
 
+/// `lib.optional`'s (and its siblings') content under a condition not known: like an unknown
+/// `if`'s branches, it may be evaluated, not known to be.
+fn unknown_branch(content: &Thunk) -> Value {
+    content.set_hypothetical();
+    Value::Unknown
+}
+
 pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value {
     let arg = |i: usize| ev.force(&args[i]);
     // An argument the builtin walks or copies: its size is charged, so loops over large
@@ -716,22 +723,22 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
         "lib.optional" => match arg(0) {
             Value::Bool(true) => list(vec![args[1].clone()]),
             Value::Bool(false) => list(Vec::new()),
-            _ => Value::Unknown,
+            _ => unknown_branch(&args[1]),
         },
         "lib.optionals" => match arg(0) {
             Value::Bool(true) => arg(1),
             Value::Bool(false) => list(Vec::new()),
-            _ => Value::Unknown,
+            _ => unknown_branch(&args[1]),
         },
         "lib.optionalAttrs" => match arg(0) {
             Value::Bool(true) => arg(1),
             Value::Bool(false) => attrs_of(BTreeMap::new()),
-            _ => Value::Unknown,
+            _ => unknown_branch(&args[1]),
         },
         "lib.optionalString" => match arg(0) {
             Value::Bool(true) => arg(1),
             Value::Bool(false) => Value::Str("".into()),
-            _ => Value::Unknown,
+            _ => unknown_branch(&args[1]),
         },
         "lib.genAttrs" => match each(0) {
             Value::List(names) => {

@@ -5,7 +5,9 @@
 //!
 //! In recording mode it also notes every deferred-module reference it meets, including those
 //! in code the final value does not reach (see [`Evaluator::force_all`]), so a typo in an unused
-//! `let` binding or a function body is still found.
+//! `let` binding or a function body is still found. What it notes on a branch it cannot decide
+//! (and on every turn of a loop reached through one) is marked hypothetical: it may happen, so
+//! it counts as a use, but it is not known to, so no check reports it as wrong.
 
 mod builtins;
 mod env;
@@ -65,6 +67,10 @@ pub struct ModuleRefEvent {
     pub span: Span,
     /// Selected with an `or` default, so a missing module is not an error.
     pub optional: bool,
+    /// Met only on a branch or turn the evaluator does not know is taken (see
+    /// [`Evaluator::force_all`]): it may happen, so it counts as a use, but it is not known to
+    /// happen, so it is never reported as wrong.
+    pub hypothetical: bool,
 }
 
 #[derive(Debug, Default)]
@@ -95,6 +101,10 @@ pub struct OptionReadEvent {
     pub path: Vec<Rc<str>>,
     /// The whole selection, `config.a.b`.
     pub span: Span,
+    /// Met only on a branch or turn the evaluator does not know is taken (see
+    /// [`Evaluator::force_all`]): it may happen, so it counts as a use, but it is not known to
+    /// happen, so it is never reported as wrong.
+    pub hypothetical: bool,
 }
 
 /// `config.flake…` written in a module whose `config` argument is the configuration the module
@@ -108,6 +118,10 @@ pub struct ShadowedConfigEvent {
     /// The attribute path as written after `config` (`flake.modules.nixos.base`), when every
     /// name in it is static.
     pub path: Option<String>,
+    /// Met only on a branch or turn the evaluator does not know is taken (see
+    /// [`Evaluator::force_all`]): it may happen, so it counts as a use, but it is not known to
+    /// happen, so it is never reported as wrong.
+    pub hypothetical: bool,
 }
 
 /// `config.clan.core.vars.generators.<generator>.files.<file>` read in a module.
@@ -120,6 +134,10 @@ pub struct VarRefEvent {
     pub span: Span,
     /// Where the generator name was written.
     pub generator_span: Option<Span>,
+    /// Met only on a branch or turn the evaluator does not know is taken (see
+    /// [`Evaluator::force_all`]): it may happen, so it counts as a use, but it is not known to
+    /// happen, so it is never reported as wrong.
+    pub hypothetical: bool,
 }
 
 thread_local! {
@@ -160,13 +178,19 @@ pub struct Evaluator<'a> {
     created: RefCell<Vec<Thunk>>,
     /// Arguments passed to functions the evaluator cannot follow.
     escaping: RefCell<Vec<Thunk>>,
-    lambdas: RefCell<Vec<Rc<Closure>>>,
-    seen_lambdas: RefCell<FxHashSet<(Rc<str>, TextRange)>>,
+    /// Lambdas met, each with whether it was made on a hypothetical branch (see `hypothetical`).
+    lambdas: RefCell<Vec<(Rc<Closure>, bool)>>,
+    /// Lambdas queued in `lambdas` by where they are written, and whether only hypothetically.
+    seen_lambdas: RefCell<FxHashMap<(Rc<str>, TextRange), bool>>,
     /// Inside [`Evaluator::force_all`]: code is explored for references, not for values.
     exploring: std::cell::Cell<bool>,
+    /// The code being evaluated runs only on a branch the evaluator does not know is taken
+    /// (an unknown `if`'s, the `or` default of a select from something unknown): what it
+    /// records may happen, not does. Thunks made meanwhile inherit it.
+    hypothetical: std::cell::Cell<bool>,
     /// Closures (where the lambda is written, and the scope it closes over) entered while
-    /// exploring: how often, and whether with an Unknown argument yet.
-    explored: RefCell<FxHashMap<ClosureKey, (u32, bool)>>,
+    /// exploring: how often, and whether with an Unknown argument yet (`Some(hypothetical)`).
+    explored: RefCell<FxHashMap<ClosureKey, (u32, Option<bool>)>>,
     imports: RefCell<FxHashMap<Rc<str>, Thunk>>,
     /// Names of flake inputs by what they are (`import-tree`, `flake-parts`, `nixpkgs`).
     input_kinds: HashMap<Rc<str>, &'static str>,
@@ -183,8 +207,9 @@ impl<'a> Evaluator<'a> {
             created: RefCell::new(Vec::new()),
             escaping: RefCell::new(Vec::new()),
             lambdas: RefCell::new(Vec::new()),
-            seen_lambdas: RefCell::new(FxHashSet::default()),
+            seen_lambdas: RefCell::new(FxHashMap::default()),
             exploring: std::cell::Cell::new(false),
+            hypothetical: std::cell::Cell::new(false),
             explored: RefCell::new(FxHashMap::default()),
             imports: RefCell::new(FxHashMap::default()),
             input_kinds: HashMap::new(),
@@ -263,8 +288,18 @@ impl<'a> Evaluator<'a> {
         self.charge(1);
         let t = Thunk::pending(expr, env.clone());
         if self.recording {
+            if self.hypothetical.get() {
+                t.set_hypothetical();
+            }
             self.created.borrow_mut().push(t.clone());
         }
+        t
+    }
+
+    /// A thunk for code that runs only if a branch the evaluator cannot decide is taken.
+    fn new_branch_thunk(&self, expr: ast::Expr, env: &Env) -> Thunk {
+        let t = self.new_thunk(expr, env);
+        t.set_hypothetical();
         t
     }
 
@@ -277,9 +312,20 @@ impl<'a> Evaluator<'a> {
             }
             // Infinite recursion in Nix; for us, simply not knowable.
             ThunkState::Forcing => return Value::Unknown,
-            ThunkState::Pending { expr, env } => self.eval(&expr, &env),
+            // A thunk is as sure to run as the code it was made in, wherever it is forced.
+            ThunkState::Pending { expr, env } => {
+                let outer = self.hypothetical.replace(t.is_hypothetical());
+                let v = self.eval(&expr, &env);
+                self.hypothetical.set(outer);
+                v
+            }
             ThunkState::Deferred(f) => match self.enter() {
-                Some(_level) => f(self),
+                Some(_level) => {
+                    let outer = self.hypothetical.replace(t.is_hypothetical());
+                    let v = f(self);
+                    self.hypothetical.set(outer);
+                    v
+                }
                 None => Value::Unknown,
             },
         };
@@ -358,9 +404,24 @@ impl<'a> Evaluator<'a> {
                     env: env.clone(),
                 });
                 if self.recording {
+                    // Queued again when met for sure after only hypothetically.
                     let key = (env.file().clone(), lambda.syntax().text_range().into());
-                    if self.seen_lambdas.borrow_mut().insert(key) {
-                        self.lambdas.borrow_mut().push(c.clone());
+                    let hypothetical = self.hypothetical.get();
+                    let queue = match self.seen_lambdas.borrow_mut().entry(key) {
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            v.insert(hypothetical);
+                            true
+                        }
+                        std::collections::hash_map::Entry::Occupied(mut o) => {
+                            let again = *o.get() && !hypothetical;
+                            if again {
+                                o.insert(false);
+                            }
+                            again
+                        }
+                    };
+                    if queue {
+                        self.lambdas.borrow_mut().push((c.clone(), hypothetical));
                     }
                 }
                 Value::Lambda(c)
@@ -381,9 +442,10 @@ impl<'a> Evaluator<'a> {
                     Some(Value::Bool(true)) => self.eval_opt(ie.body(), env),
                     Some(Value::Bool(false)) => self.eval_opt(ie.else_body(), env),
                     _ => {
-                        // Both branches may run; keep them for reference recording.
+                        // Either branch may run; keep them for reference recording, as
+                        // hypothetical: what they record counts as used, never as wrong.
                         for b in [ie.body(), ie.else_body()].into_iter().flatten() {
-                            self.new_thunk(b, env);
+                            self.new_branch_thunk(b, env);
                         }
                         Value::Unknown
                     }
@@ -570,6 +632,11 @@ impl<'a> Evaluator<'a> {
                         if let Some(r) = self.recorder.borrow_mut().refs.last_mut() {
                             r.optional = true;
                         }
+                        // Taken when the module is missing, which is not known here: what
+                        // the default names may be used.
+                        if let (Some(d), true) = (&default, self.recording) {
+                            self.new_branch_thunk(d.clone(), env);
+                        }
                     }
                     v
                 }
@@ -626,6 +693,7 @@ impl<'a> Evaluator<'a> {
                 owner: owner.clone(),
                 path: names,
                 span: self.span(env, range),
+                hypothetical: self.hypothetical.get(),
             });
     }
 
@@ -663,6 +731,7 @@ impl<'a> Evaluator<'a> {
             owner: owner.clone(),
             span: self.span(env, range),
             path: written,
+            hypothetical: self.hypothetical.get(),
         };
         let mut rec = self.recorder.borrow_mut();
         if !rec.shadowed_configs.contains(&event) {
@@ -671,8 +740,9 @@ impl<'a> Evaluator<'a> {
     }
 
     fn unknown_with(&self, default: Option<ast::Expr>, env: &Env) -> Value {
+        // Whether the default is taken is not known.
         if let Some(d) = default {
-            self.new_thunk(d, env);
+            self.new_branch_thunk(d, env);
         }
         Value::Unknown
     }
@@ -1230,7 +1300,11 @@ impl<'a> Evaluator<'a> {
         };
         self.grant_for_source(usize::from(parsed.green.text_len()));
         let env = self.root_env(&path);
+        // A file is shared by every import of it, so it is not hypothetical however the
+        // first import of it was reached; a function it returns is applied where it is used.
+        let outer = self.hypothetical.replace(false);
         let t = self.new_thunk(expr, &env);
+        self.hypothetical.set(outer);
         self.imports.borrow_mut().insert(key, t.clone());
         self.force(&t)
     }
@@ -1270,6 +1344,12 @@ impl<'a> Evaluator<'a> {
     /// Visits everything the evaluation created but did not force — unused `let` bindings,
     /// function bodies, both branches of an unknown `if` — so their module references are
     /// recorded too. Lambdas are entered once each with Unknown arguments.
+    ///
+    /// Code that exists runs whenever its value is needed, so what an unused binding or a
+    /// function body names is recorded as sure. A branch of an unknown `if` (or `lib.optional`
+    /// and its siblings) and the `or` default of an unknown select may never run: they are
+    /// explored as hypothetical, and so is everything they lead to, such as the further turns
+    /// of a loop whose end is unknown (`go (i + 1)` on the branch that does not stop).
     pub fn force_all(&self) {
         self.exploring.set(true);
         self.explore();
@@ -1293,13 +1373,16 @@ impl<'a> Evaluator<'a> {
             c.lambda.syntax().text_range().into(),
             env::SameScope(c.env.clone()),
         );
+        let hypothetical = self.hypothetical.get();
         let mut explored = self.explored.borrow_mut();
-        let (entries, with_unknown) = explored.entry(key).or_insert((0, false));
-        if *with_unknown && (unknown || *entries >= MAX_EXPLORED_ENTRIES) {
+        let (entries, with_unknown) = explored.entry(key).or_insert((0, None));
+        // Entered with Unknown for sure already, or hypothetically and this is too: nothing new.
+        let covered = with_unknown.is_some_and(|h| !h || hypothetical);
+        if covered && (unknown || *entries >= MAX_EXPLORED_ENTRIES) {
             return Explore::Refuse;
         }
         if unknown || *entries >= MAX_EXPLORED_ENTRIES {
-            *with_unknown = true;
+            *with_unknown = Some(hypothetical);
             return if unknown {
                 Explore::Enter
             } else {
@@ -1332,12 +1415,15 @@ impl<'a> Evaluator<'a> {
                 continue;
             }
             let c = self.lambdas.borrow().get(next_lambda).cloned();
-            if let Some(c) = c {
+            if let Some((c, hypothetical)) = c {
                 next_lambda += 1;
                 let arg = Thunk::unknown();
+                // A lambda's body is as sure to run as the code the lambda was made in.
+                let outer = self.hypothetical.replace(hypothetical);
                 if matches!(self.may_explore(&c, &arg), Explore::Enter) {
                     self.apply_lambda(&c, arg);
                 }
+                self.hypothetical.set(outer);
                 continue;
             }
             break;
@@ -1371,6 +1457,7 @@ impl<'a> Evaluator<'a> {
                     name: None,
                     span,
                     optional: false,
+                    hypothetical: self.hypothetical.get(),
                 });
                 self.recorder.borrow_mut().escaped.push(Some(class.clone()));
             }
@@ -1387,6 +1474,7 @@ impl<'a> Evaluator<'a> {
                     file: None,
                     span,
                     generator_span: generator_span.clone(),
+                    hypothetical: self.hypothetical.get(),
                 });
             }
             _ => {}
@@ -1485,6 +1573,7 @@ impl<'a> Evaluator<'a> {
                         name: Some(name.into()),
                         span: span.clone(),
                         optional: false,
+                        hypothetical: self.hypothetical.get(),
                     });
                 }
                 sym(Sym::ModuleRef {
@@ -1558,6 +1647,7 @@ impl<'a> Evaluator<'a> {
                                 file: Some(p[6].clone()),
                                 span,
                                 generator_span: generator_span.clone(),
+                                hypothetical: self.hypothetical.get(),
                             });
                         }
                         Value::Unknown

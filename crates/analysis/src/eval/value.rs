@@ -236,6 +236,9 @@ pub(super) struct ThunkCell {
     pub state: RefCell<ThunkState>,
     /// Where the expression was written, for thunks made from source.
     pub span: Option<Span>,
+    /// Made on a branch or turn exploring does not know is taken (see
+    /// [`super::Evaluator::force_all`]): what forcing it records may happen, not does.
+    pub hypothetical: std::cell::Cell<bool>,
 }
 
 pub(super) enum ThunkState {
@@ -310,7 +313,17 @@ impl Thunk {
         Thunk(Rc::new(ThunkCell {
             state: RefCell::new(state),
             span,
+            hypothetical: std::cell::Cell::new(false),
         }))
+    }
+    /// Marks a thunk not yet forced as made on a branch that may not be taken.
+    pub(super) fn set_hypothetical(&self) {
+        if !self.is_forced() {
+            self.0.hypothetical.set(true);
+        }
+    }
+    pub(super) fn is_hypothetical(&self) -> bool {
+        self.0.hypothetical.get()
     }
     pub(super) fn pending(expr: ast::Expr, env: Env) -> Thunk {
         use rowan::ast::AstNode;

@@ -106,4 +106,6 @@ pub struct VarRef {
     pub location: Location,
     /// Where the generator name is written in the read.
     pub generator_location: Option<Location>,
+    /// Read only on a branch the evaluator does not know is taken: a use, never a finding.
+    pub hypothetical: bool,
 }
