@@ -101,6 +101,8 @@ pub struct AnalysisHost {
     db: RootDatabase,
     ws: Workspace,
     root: PathBuf,
+    /// Files whose text was last set as edited ([`EDITED`]) rather than read from disk.
+    edited: rustc_hash::FxHashSet<String>,
 }
 
 impl AnalysisHost {
@@ -110,7 +112,12 @@ impl AnalysisHost {
         let ws = Workspace::builder(Arc::new(BTreeMap::new()), Arc::new(DiskTree::default()))
             .durability(DISK)
             .new(&db);
-        AnalysisHost { db, ws, root }
+        AnalysisHost {
+            db,
+            ws,
+            root,
+            edited: Default::default(),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -119,16 +126,22 @@ impl AnalysisHost {
 
     /// Sets, replaces or (with `None`) removes a file's text as edited (see [`EDITED`]). `path`
     /// is root-relative with forward slashes. Unchanged text is not written, so salsa keeps its
-    /// results.
+    /// results, except the first time: a file read from disk becomes edited then.
     pub fn set_file_text(&mut self, path: &str, text: Option<Arc<str>>) {
         let files = self.ws.files(&self.db).clone();
         match (files.get(path).copied(), text) {
             (Some(f), Some(t)) => {
-                if **f.text(&self.db) != *t {
+                // Salsa never backdates a result whose inputs became less durable, so the
+                // first edit of a file read from disk would recompute everything downstream
+                // of it, however small. Marking it edited when the editor opens it (the same
+                // text) moves that cost off the first keystroke.
+                let first = self.edited.insert(path.to_owned());
+                if first || **f.text(&self.db) != *t {
                     f.set_text(&mut self.db).with_durability(EDITED).to(t);
                 }
             }
             (None, Some(t)) => {
+                self.edited.insert(path.to_owned());
                 let f = SourceFile::builder(path.to_owned(), t)
                     .durability(EDITED)
                     .new(&self.db);
@@ -140,6 +153,7 @@ impl AnalysisHost {
                     .to(Arc::new(m));
             }
             (Some(_), None) => {
+                self.edited.remove(path);
                 let mut m = (*files).clone();
                 m.remove(path);
                 self.ws
@@ -160,6 +174,7 @@ impl AnalysisHost {
             match m.get(&path).copied() {
                 Some(f) => {
                     if **f.text(&self.db) != *text {
+                        self.edited.remove(&path);
                         f.set_text(&mut self.db).with_durability(DISK).to(text);
                     }
                 }
