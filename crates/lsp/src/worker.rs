@@ -198,6 +198,9 @@ struct Worker {
     /// Set by [`Msg::WatchDisk`]: where the disk watcher reports.
     watch_to: Option<Sender<Msg>>,
     disk_watch: Option<DiskWatch>,
+    /// A disk watch being started on another thread while the root loads (see
+    /// [`Worker::begin_disk_watch`]).
+    starting_watch: Option<(PathBuf, std::thread::JoinHandle<Result<DiskWatch, String>>)>,
     /// The root a disk watch failed to start on (reported once, not retried).
     watch_failed: Option<PathBuf>,
 }
@@ -220,6 +223,7 @@ impl Worker {
             cold: false,
             watch_to: None,
             disk_watch: None,
+            starting_watch: None,
             watch_failed: None,
         }
     }
@@ -279,6 +283,7 @@ impl Worker {
                             title: "infra-check".into(),
                             message: format!("loading {}", root.display()),
                         });
+                        self.begin_disk_watch(&root);
                         self.load_root(root);
                         return;
                     }
@@ -443,7 +448,14 @@ impl Worker {
             return;
         }
         self.disk_watch = None;
-        match DiskWatch::start(root, to.clone(), self.out.clone()) {
+        let started = match self.starting_watch.take() {
+            Some((on, thread)) if on == *root => thread
+                .join()
+                .unwrap_or_else(|_| Err(format!("cannot watch {} for changes on disk: the watch panicked while starting; changes made outside the editor are seen when a file is saved", root.display()))),
+            // Started on a root that is not the one loaded (dropped: it stops at once).
+            _ => DiskWatch::start(root, to.clone(), self.out.clone()),
+        };
+        match started {
             Ok(watch) => {
                 self.log(
                     MessageType::LOG,
@@ -455,6 +467,27 @@ impl Worker {
                 self.watch_failed = Some(root.clone());
                 self.log(MessageType::WARNING, message);
             }
+        }
+    }
+
+    /// Starts watching `root` on another thread, when the disk is to be watched: on a large
+    /// tree registering every directory takes as long as loading it (55,000 directories:
+    /// ~400 ms), and begun before the load it also sees what changes while the load reads.
+    /// [`Worker::ensure_disk_watch`] waits for it before the first check.
+    fn begin_disk_watch(&mut self, root: &Path) {
+        let Some(to) = &self.watch_to else { return };
+        if self.disk_watch.is_some() || self.starting_watch.is_some() {
+            return;
+        }
+        let Ok(root) = root.canonicalize() else {
+            return;
+        };
+        let (to, out, on) = (to.clone(), self.out.clone(), root.clone());
+        let thread = std::thread::Builder::new()
+            .name("infra-check disk watch".into())
+            .spawn(move || DiskWatch::start(&on, to, out));
+        if let Ok(thread) = thread {
+            self.starting_watch = Some((root, thread));
         }
     }
 
