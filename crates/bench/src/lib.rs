@@ -227,8 +227,11 @@ fn bench_tree(
         .map(|(path, peer)| {
             path.as_ref().map(|path| {
                 let cmd = || peer_command(peer, path, &tree.root, &files);
+                // 0 or 1 (found something) is a run that looked at the tree; anything else
+                // (2 is a usage error) timed only the refusal, so it is shown, not timed.
                 timed(runs, cmd, |run| match run.code {
-                    Some(_) => Ok(()),
+                    Some(0 | 1) => Ok(()),
+                    Some(code) => Err(format!("exit {code}")),
                     None => Err("crash".to_owned()),
                 })
             })
