@@ -177,7 +177,7 @@ impl LanguageServer for Server {
             }
         }
         if !dynamic_watch {
-            // Before `Init`, so the watch is in place before the first check is published.
+            // Before `Init`, so the watch begins with the load (see `Worker::begin_disk_watch`).
             self.send(Msg::WatchDisk(self.tx.clone()));
         }
         // Loading happens on the worker thread; documents opened meanwhile queue behind it.

@@ -81,6 +81,12 @@ pub enum Msg {
     WatchDisk(Sender<Msg>),
     /// Something changed on disk but what is unknown (events were lost): rescan it.
     DiskChanged,
+    /// The disk watch begun on `root` (see [`Worker::begin_disk_watch`]) is in place, or could
+    /// not be.
+    WatchStarted {
+        root: PathBuf,
+        result: Result<DiskWatch, String>,
+    },
     /// A request wants to read the current revision: answered after every change sent before
     /// it has been applied (`None` while there is no workspace yet).
     Snapshot {
@@ -198,9 +204,9 @@ struct Worker {
     /// Set by [`Msg::WatchDisk`]: where the disk watcher reports.
     watch_to: Option<Sender<Msg>>,
     disk_watch: Option<DiskWatch>,
-    /// A disk watch being started on another thread while the root loads (see
-    /// [`Worker::begin_disk_watch`]).
-    starting_watch: Option<(PathBuf, std::thread::JoinHandle<Result<DiskWatch, String>>)>,
+    /// The root a disk watch is being started on, on another thread (see
+    /// [`Worker::begin_disk_watch`]), and the check generation when it began.
+    starting_watch: Option<(PathBuf, u64)>,
     /// The root a disk watch failed to start on (reported once, not retried).
     watch_failed: Option<PathBuf>,
 }
@@ -241,7 +247,8 @@ impl Worker {
                 }
                 self.handle(msg, &mut effects);
             }
-            // Before the check: what changes on disk from now on is seen.
+            // Begun before the check; a check that ends before the watch is in place is
+            // followed by a rescan (see `watch_started`).
             self.ensure_disk_watch();
             if effects.reload {
                 self.reload();
@@ -431,6 +438,7 @@ impl Worker {
                 }
             }
             Msg::WatchDisk(to) => self.watch_to = Some(to),
+            Msg::WatchStarted { root, result } => self.watch_started(root, result, effects),
             Msg::Snapshot { reply } => effects.snapshots.push(reply),
             Msg::Checked { generation } => effects.checked = generation == self.generation,
             Msg::Shutdown => {}
@@ -440,54 +448,92 @@ impl Worker {
     /// Watches the root on disk when asked to and the host mirrors a directory; a root that
     /// cannot be watched is reported once (saving a file still refreshes from disk).
     fn ensure_disk_watch(&mut self) {
-        let (Some(to), Some(root), true) = (&self.watch_to, &self.root, self.disk_backed) else {
+        let (Some(root), true) = (self.root.clone(), self.disk_backed) else {
             return;
         };
         let watching = self.disk_watch.as_ref().map(DiskWatch::root);
-        if watching == Some(root.as_path()) || self.watch_failed.as_ref() == Some(root) {
+        if watching == Some(root.as_path())
+            || self.watch_failed.as_ref() == Some(&root)
+            || self
+                .starting_watch
+                .as_ref()
+                .is_some_and(|(on, _)| *on == root)
+        {
             return;
         }
         self.disk_watch = None;
-        let started = match self.starting_watch.take() {
-            Some((on, thread)) if on == *root => thread
-                .join()
-                .unwrap_or_else(|_| Err(format!("cannot watch {} for changes on disk: the watch panicked while starting; changes made outside the editor are seen when a file is saved", root.display()))),
-            // Started on a root that is not the one loaded (dropped: it stops at once).
-            _ => DiskWatch::start(root, to.clone(), self.out.clone()),
+        self.begin_disk_watch(&root);
+    }
+
+    /// Starts watching `root` on a thread of its own at the lowest priority, when the disk is
+    /// to be watched. On a large tree registering every directory costs as much as loading it
+    /// (55,000 directories: ~400 ms of the kernel's time), so it runs beside the load and the
+    /// first check, on what they leave of the cores, instead of before them; begun before the
+    /// load, it also sees what changes while the load reads. [`Msg::WatchStarted`] hands it
+    /// over.
+    fn begin_disk_watch(&mut self, root: &Path) {
+        let Some(to) = &self.watch_to else { return };
+        let Ok(root) = root.canonicalize() else {
+            return;
         };
-        match started {
-            Ok(watch) => {
-                self.log(
-                    MessageType::LOG,
-                    format!("watching {} for changes on disk", root.display()),
-                );
-                self.disk_watch = Some(watch);
-            }
-            Err(message) => {
+        if self
+            .starting_watch
+            .as_ref()
+            .is_some_and(|(on, _)| *on == root)
+        {
+            return;
+        }
+        let (to, out, me, on) = (to.clone(), self.out.clone(), self.me.clone(), root.clone());
+        let thread = std::thread::Builder::new()
+            .name("infra-check disk watch".into())
+            .spawn(move || {
+                lowest_priority();
+                let result = DiskWatch::start(&on, to, out);
+                let _ = me.send(Msg::WatchStarted { root: on, result });
+            });
+        match thread {
+            Ok(_) => self.starting_watch = Some((root, self.generation)),
+            Err(e) => {
                 self.watch_failed = Some(root.clone());
-                self.log(MessageType::WARNING, message);
+                self.log(
+                    MessageType::WARNING,
+                    format!("cannot watch {} for changes on disk: no thread to start the watch on ({e}); changes made outside the editor are seen when a file is saved", root.display()),
+                );
             }
         }
     }
 
-    /// Starts watching `root` on another thread, when the disk is to be watched: on a large
-    /// tree registering every directory takes as long as loading it (55,000 directories:
-    /// ~400 ms), and begun before the load it also sees what changes while the load reads.
-    /// [`Worker::ensure_disk_watch`] waits for it before the first check.
-    fn begin_disk_watch(&mut self, root: &Path) {
-        let Some(to) = &self.watch_to else { return };
-        if self.disk_watch.is_some() || self.starting_watch.is_some() {
+    /// A disk watch begun by [`Worker::begin_disk_watch`] is in place (or failed to start).
+    fn watch_started(
+        &mut self,
+        root: PathBuf,
+        result: Result<DiskWatch, String>,
+        effects: &mut Effects,
+    ) {
+        let Some((on, began_at)) = self.starting_watch.take_if(|(on, _)| *on == root) else {
+            return; // superseded: dropping the watch stops it
+        };
+        if self.root.as_ref() != Some(&on) || !self.disk_backed {
             return;
         }
-        let Ok(root) = root.canonicalize() else {
-            return;
-        };
-        let (to, out, on) = (to.clone(), self.out.clone(), root.clone());
-        let thread = std::thread::Builder::new()
-            .name("infra-check disk watch".into())
-            .spawn(move || DiskWatch::start(&on, to, out));
-        if let Ok(thread) = thread {
-            self.starting_watch = Some((root, thread));
+        match result {
+            Ok(watch) => {
+                self.log(
+                    MessageType::LOG,
+                    format!("watching {} for changes on disk", on.display()),
+                );
+                self.disk_watch = Some(watch);
+                if self.generation > began_at {
+                    // A check ran before the watch was in place: what changed on disk
+                    // meanwhile would go unseen, so the disk is looked at once more (a
+                    // rescan keeps whatever did not change).
+                    effects.reload = true;
+                }
+            }
+            Err(message) => {
+                self.watch_failed = Some(on);
+                self.log(MessageType::WARNING, message);
+            }
         }
     }
 
@@ -621,14 +667,22 @@ impl Worker {
         // Refresh the existing host in place, so salsa keeps everything the change did not
         // touch; a new host would make the next check a cold one.
         match (infra_check_analysis::scan(&root), self.host.is_some()) {
-            (Ok(scan), true) => {
+            (Ok(mut scan), true) => {
                 for (file, err) in &scan.unreadable {
                     self.log(MessageType::WARNING, format!("cannot read {file}: {err}"));
                 }
                 let host = self.host.as_mut().expect("checked above");
                 self.on_disk = scan.texts.iter().map(|(p, _)| p.clone()).collect();
+                // Open documents keep their in-memory text: given to the refresh as if read,
+                // an edited document is not set to its disk text and back, which would cancel
+                // every request in flight and redo its work for nothing.
+                for (rel, text) in &mut scan.texts {
+                    if let Some(doc) = self.docs.get(rel.as_str()) {
+                        *text = doc.text.as_str().into();
+                    }
+                }
                 host.refresh(scan);
-                // Open documents keep their in-memory text.
+                // Open documents that are not on disk (or were not read) are added.
                 for (rel, doc) in &self.docs {
                     host.set_file_text(rel, Some(doc.text.as_str().into()));
                 }
@@ -691,6 +745,16 @@ impl Worker {
                 }
             }
         });
+    }
+}
+
+/// Lowers the calling thread to the lowest scheduling priority (on Linux the nice value is a
+/// thread's own), so work it does competes with nothing the user waits for.
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
     }
 }
 
@@ -971,6 +1035,49 @@ pub async fn publish(client: Client, mut rx: UnboundedReceiver<Out>, progress_su
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A worker on a loaded `root` whose disk watch is being started, with what it sends out.
+    fn starting(root: &Path) -> (Worker, tokio::runtime::Runtime, Receiver<Msg>) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (me, rx) = std::sync::mpsc::channel();
+        let (out, _) = tokio::sync::mpsc::unbounded_channel();
+        let mut w = Worker::new(me.clone(), out, rt.handle().clone());
+        w.watch_to = Some(me);
+        w.load_root(root.to_path_buf());
+        w.begin_disk_watch(root);
+        (w, rt, rx)
+    }
+
+    fn watch_started(w: &mut Worker, rx: &Receiver<Msg>) -> Effects {
+        let mut effects = Effects::default();
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap() {
+                Msg::WatchStarted { root, result } => {
+                    w.watch_started(root, result, &mut effects);
+                    return effects;
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    #[test]
+    fn a_watch_in_place_after_a_check_began_rescans_the_disk_and_one_before_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("flake.nix"), "{ outputs = _: { }; }").unwrap();
+        let root = dir.path().canonicalize().unwrap();
+
+        let (mut w, _rt, rx) = starting(&root);
+        let effects = watch_started(&mut w, &rx);
+        assert!(w.disk_watch.is_some() && !effects.reload);
+
+        let (mut w, _rt, rx) = starting(&root);
+        w.generation += 1; // a check began while the watch was starting
+        let effects = watch_started(&mut w, &rx);
+        assert!(w.disk_watch.is_some() && effects.reload);
+    }
 
     fn change(
         range: Option<((u32, u32), (u32, u32))>,

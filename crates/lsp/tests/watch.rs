@@ -304,3 +304,23 @@ fn a_refused_registration_falls_back_to_the_server_s_watch() {
                 .is_some_and(|d| has("vars/missing")(d))
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_right_after_the_first_check_is_seen_while_the_watch_is_still_starting() {
+    // Twenty thousand directories take the watch longer to register than the first check of
+    // this small fleet takes: the change below is made before the watch is (likely) in place,
+    // and must be seen either way (by the watch, or by the rescan that follows it).
+    let root = fleet_copy();
+    for i in 0..400 {
+        for j in 0..50 {
+            std::fs::create_dir_all(root.path().join(format!("docs/d{i}/e{j}"))).unwrap();
+        }
+    }
+    let mut client = Client::start(Some(root.path())).await;
+    let config = open_clean(&mut client, &root, CONFIG).await;
+    std::fs::remove_dir_all(root.path().join(NODE_ID)).unwrap();
+    client.wait_for(&config, has("vars/missing")).await;
+    // Generated again: seen by the watch, which is in place by now.
+    copy_dir(&fleet_src().join(NODE_ID), &root.path().join(NODE_ID));
+    client.wait_for(&config, clean).await;
+}
