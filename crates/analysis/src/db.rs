@@ -454,6 +454,35 @@ impl Analysis {
         }
     }
 
+    /// The workspace part of [`Analysis::prime`] alone: every machine's part, then the check
+    /// families, on the analysis pool. After an edit that changed what a file contributes to
+    /// the workspace ([`Analysis::file_summary`]) the per-file work is one file's, while the
+    /// machines' parts are thousands of independent queries to recompute.
+    pub fn prime_workspace(&self) -> Cancellable<()> {
+        let (db, ws) = (self.db.clone(), self.ws);
+        let work = move || {
+            Cancelled::catch(std::panic::AssertUnwindSafe(|| {
+                crate::checks::prime_workspace(&db, ws);
+            }))
+        };
+        match crate::stack::pool() {
+            Some(pool) => pool.install(work),
+            None => crate::stack::run(work),
+        }
+    }
+
+    /// What the file contributes to the workspace's models (its summary), when it is a file of
+    /// the workspace.
+    pub fn file_summary(
+        &self,
+        path: &str,
+    ) -> Cancellable<Option<Arc<crate::summary::FileSummary>>> {
+        let ws = self.ws;
+        self.with(|db| {
+            file_by_path(db, ws, path).map(|f| crate::summary::file_summary(db, ws, f).clone())
+        })
+    }
+
     #[cfg(test)]
     pub(crate) fn db_for_tests(&self) -> &RootDatabase {
         &self.db

@@ -34,7 +34,7 @@ use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use infra_check_analysis::{
     find_root, load, Analysis, AnalysisHost, Cancellable, Cancelled, LineIndex, Loaded,
@@ -161,6 +161,7 @@ pub fn spawn(
 
 /// Directories whose churn never matters: file events under them are ignored.
 use infra_check_analysis::loader::is_skipped_dir as is_ignored_dir;
+use infra_check_analysis::summary::FileSummary;
 
 struct Doc {
     version: i32,
@@ -209,6 +210,10 @@ struct Worker {
     starting_watch: Option<(PathBuf, u64)>,
     /// The root a disk watch failed to start on (reported once, not retried).
     watch_failed: Option<PathBuf>,
+    /// Files whose text was set since the last check began.
+    touched: Vec<String>,
+    /// The summary each touched file had when it was last checked (see [`cross_file_change`]).
+    summaries: Arc<Mutex<HashMap<String, Arc<FileSummary>>>>,
 }
 
 impl Worker {
@@ -231,6 +236,8 @@ impl Worker {
             disk_watch: None,
             starting_watch: None,
             watch_failed: None,
+            touched: Vec::new(),
+            summaries: Default::default(),
         }
     }
 
@@ -556,6 +563,7 @@ impl Worker {
         let _phase = infra_check_analysis::timings::phase("lsp: set text");
         if let Some(host) = &mut self.host {
             host.set_file_text(rel, text);
+            self.touched.push(rel.to_owned());
         }
     }
 
@@ -707,11 +715,15 @@ impl Worker {
             .collect();
         let out = self.out.clone();
         let me = self.me.clone();
+        let touched = std::mem::take(&mut self.touched);
+        let summaries = Arc::clone(&self.summaries);
         self.rt.spawn_blocking(move || {
             let result = panic::catch_unwind(AssertUnwindSafe(|| {
+                // Priming only spreads the work over the cores; a cancelled prime is fine.
                 if prime {
-                    // Only spreads the cold start over the cores; a cancelled prime is fine.
                     let _ = snapshot.prime();
+                } else if cross_file_change(&snapshot, &touched, &summaries) {
+                    let _ = snapshot.prime_workspace();
                 }
                 let _phase = infra_check_analysis::timings::phase("lsp: check and collect");
                 collect(&snapshot, &uris)
@@ -746,6 +758,34 @@ impl Worker {
             }
         });
     }
+}
+
+/// Whether a file set since the last check now contributes something else to the workspace
+/// than when it was last checked: then every machine's part may have to be recomputed, and
+/// that is worth sharing out over the cores; otherwise checking in order costs less. A file
+/// seen for the first time (just opened) is only remembered. Records what each file
+/// contributes now.
+fn cross_file_change(
+    snapshot: &Analysis,
+    touched: &[String],
+    summaries: &Mutex<HashMap<String, Arc<FileSummary>>>,
+) -> bool {
+    let mut changed = false;
+    let mut known = summaries.lock().unwrap_or_else(|e| e.into_inner());
+    for rel in touched {
+        let Ok(now) = snapshot.file_summary(rel) else {
+            return false; // cancelled: the next check decides
+        };
+        match now {
+            Some(now) => {
+                if let Some(old) = known.insert(rel.clone(), now.clone()) {
+                    changed |= old != now;
+                }
+            }
+            None => changed |= known.remove(rel).is_some(),
+        }
+    }
+    changed
 }
 
 /// Lowers the calling thread to the lowest scheduling priority (on Linux the nice value is a
@@ -1035,6 +1075,30 @@ pub async fn publish(client: Client, mut rx: UnboundedReceiver<Out>, progress_su
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_changed_summary_counts_as_a_cross_file_change() {
+        let mut host = AnalysisHost::new(PathBuf::from("/nowhere"));
+        let known = Mutex::new(HashMap::new());
+        let file = "modules/a.nix".to_owned();
+        let set = |host: &mut AnalysisHost, text: &str| {
+            host.set_file_text(&file, Some(text.into()));
+            cross_file_change(&host.snapshot(), std::slice::from_ref(&file), &known)
+        };
+        let module = "{ flake.modules.nixos.a = { }; }\n";
+        assert!(
+            !set(&mut host, module),
+            "seen for the first time: only remembered"
+        );
+        assert!(
+            !set(&mut host, &format!("{module}# a comment\n")),
+            "the same summary"
+        );
+        assert!(
+            set(&mut host, "{ flake.modules.nixos.b = { }; }\n"),
+            "another module"
+        );
+    }
 
     /// A worker on a loaded `root` whose disk watch is being started, with what it sends out.
     fn starting(root: &Path) -> (Worker, tokio::runtime::Runtime, Receiver<Msg>) {
