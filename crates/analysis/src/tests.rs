@@ -134,6 +134,17 @@ pub(crate) const FLAKE: &str = r#"#- /flake.nix
 }
 "#;
 
+/// [`FLAKE`] with clan-core among its inputs.
+pub(crate) const CLAN_FLAKE: &str = r#"#- /flake.nix
+{
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.clan-core.url = "github:clan-lol/clan-core";
+  outputs = inputs@{ flake-parts, ... }:
+    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+"#;
+
 pub(crate) fn with_flake(rest: &str) -> String {
     format!("{FLAKE}{rest}")
 }

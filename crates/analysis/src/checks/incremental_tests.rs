@@ -5,19 +5,12 @@
 use std::sync::Arc;
 
 use crate::options::configs::machine_configurations;
-use crate::tests::host_from_fixture;
+use crate::tests::{host_from_fixture, CLAN_FLAKE};
 
 use super::vars::machine_findings;
 
-const FLAKE: &str = r#"#- /flake.nix
-{
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.clan-core.url = "github:clan-lol/clan-core";
-  outputs = inputs@{ flake-parts, ... }:
-    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-#- /modules/clan.nix
+/// Two machines, each with its own module; `web`'s module is [`web`].
+const CLAN: &str = r#"#- /modules/clan.nix
 { config, ... }:
 {
   clan.inventory.machines.web = { };
@@ -54,7 +47,10 @@ fn web(generator: &str) -> String {
 
 #[test]
 fn an_edit_to_one_machine_s_module_leaves_the_other_machines_parts() {
-    let mut host = host_from_fixture(&format!("{FLAKE}#- /modules/web.nix\n{}", web("api")));
+    let mut host = host_from_fixture(&format!(
+        "{CLAN_FLAKE}{CLAN}#- /modules/web.nix\n{}",
+        web("api")
+    ));
     // The editor opens the file: its text, unchanged, becomes edited (less durable), so the
     // edit below can keep what it does not change (see `AnalysisHost::set_file_text`).
     host.set_file_text("modules/web.nix", Some(web("api").into()));
