@@ -1,18 +1,10 @@
 use std::collections::BTreeMap;
 
 use super::rename::{PathRename, RenameEdit};
-use crate::tests::host_from_fixture;
+use crate::tests::{host_from_fixture, CLAN_FLAKE};
 use crate::Analysis;
 
-const HEAD: &str = r#"#- /flake.nix
-{
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.clan-core.url = "github:clan-lol/clan-core";
-  outputs = inputs@{ flake-parts, ... }:
-    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-"#;
+const HEAD: &str = CLAN_FLAKE;
 
 const MODULES: &str = r#"#- /modules/base.nix
 {
