@@ -16,10 +16,10 @@ pub struct ModuleIndex {
     /// Classes whose names cannot all be known; `all_open` means any class.
     pub open_classes: BTreeSet<String>,
     pub all_open: bool,
-    pub references: Vec<ModuleReference>,
+    pub references: Vec<Arc<ModuleReference>>,
     pub escaped: BTreeSet<String>,
     pub all_escaped: bool,
-    pub contexts: Vec<ImportContext>,
+    pub contexts: Vec<Arc<ImportContext>>,
     /// Indices into `contexts` by owner, and by machine for `clan.machines.<m>` contexts.
     pub contexts_by_owner: rustc_hash::FxHashMap<String, Vec<usize>>,
     pub contexts_by_machine: rustc_hash::FxHashMap<String, Vec<usize>>,

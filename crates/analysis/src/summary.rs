@@ -19,10 +19,10 @@ pub struct FileSummary {
     /// Classes whose set of names this file extends in a way that cannot be read
     /// (`None`: possibly any class).
     pub open_classes: Vec<Option<String>>,
-    pub references: Vec<ModuleReference>,
+    pub references: Vec<Arc<ModuleReference>>,
     /// Classes whose module set escapes into code that cannot be followed.
     pub escaped: Vec<Option<String>>,
-    pub contexts: Vec<ImportContext>,
+    pub contexts: Vec<Arc<ImportContext>>,
     /// Paths in the top-level `imports` of this flake-parts module (root-relative).
     pub flake_imports: Vec<String>,
     /// import-tree calls in those `imports`: every file they load is a flake-parts module too.
@@ -292,7 +292,7 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
             hypothetical: r.hypothetical,
         };
         if seen.insert(reference.clone()) {
-            w.out.references.push(reference);
+            w.out.references.push(Arc::new(reference));
         }
     }
     let mut escaped: Vec<Option<String>> = rec
@@ -494,7 +494,7 @@ impl<'e> Walker<'e, '_> {
                 Value::Path(p) => self.out.flake_imports.push(p.to_string()),
                 Value::Sym(s) if matches!(&*s, Sym::ModuleRef { .. }) => {
                     if let Sym::ModuleRef { class, name, span } = &*s {
-                        self.out.contexts.push(ImportContext {
+                        self.out.contexts.push(Arc::new(ImportContext {
                             class: ContextClass::Known("flake".into()),
                             owner: "this flake-parts module".into(),
                             items: vec![ModuleReference {
@@ -504,7 +504,7 @@ impl<'e> Walker<'e, '_> {
                                 optional: false,
                                 hypothetical: false,
                             }],
-                        });
+                        }));
                     }
                 }
                 Value::Sym(s) if self.ev.is_inert_flake_module(&s) => {}
@@ -797,11 +797,11 @@ impl<'e> Walker<'e, '_> {
             self.definitions(c, &class, &owner);
         }
         if !items.is_empty() {
-            self.out.contexts.push(ImportContext {
+            self.out.contexts.push(Arc::new(ImportContext {
                 class: class.clone(),
                 owner: owner.clone(),
                 items,
-            });
+            }));
         }
         for c in &parts.config {
             let mut sets = Vec::new();
