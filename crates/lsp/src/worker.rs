@@ -212,6 +212,10 @@ struct Worker {
     watch_failed: Option<PathBuf>,
     /// Files whose text was set since the last check began.
     touched: Vec<String>,
+    /// The generation of the last check that ended.
+    checked: u64,
+    /// A rescan is due once the check in flight has ended (see [`Worker::watch_started`]).
+    rescan_after_check: bool,
     /// The summary each touched file had when it was last checked (see [`cross_file_change`]).
     summaries: Arc<Mutex<HashMap<String, Arc<FileSummary>>>>,
 }
@@ -237,6 +241,8 @@ impl Worker {
             starting_watch: None,
             watch_failed: None,
             touched: Vec::new(),
+            checked: 0,
+            rescan_after_check: false,
             summaries: Default::default(),
         }
     }
@@ -447,7 +453,13 @@ impl Worker {
             Msg::WatchDisk(to) => self.watch_to = Some(to),
             Msg::WatchStarted { root, result } => self.watch_started(root, result, effects),
             Msg::Snapshot { reply } => effects.snapshots.push(reply),
-            Msg::Checked { generation } => effects.checked = generation == self.generation,
+            Msg::Checked { generation } => {
+                self.checked = self.checked.max(generation);
+                effects.checked = generation == self.generation;
+                if effects.checked && std::mem::take(&mut self.rescan_after_check) {
+                    effects.reload = true;
+                }
+            }
             Msg::Shutdown => {}
         }
     }
@@ -533,8 +545,13 @@ impl Worker {
                 if self.generation > began_at {
                     // A check ran before the watch was in place: what changed on disk
                     // meanwhile would go unseen, so the disk is looked at once more (a
-                    // rescan keeps whatever did not change).
-                    effects.reload = true;
+                    // rescan keeps whatever did not change) — after the check in flight,
+                    // so as not to slow the first results down.
+                    if self.checked == self.generation {
+                        effects.reload = true;
+                    } else {
+                        self.rescan_after_check = true;
+                    }
                 }
             }
             Err(message) => {
@@ -1128,7 +1145,8 @@ mod tests {
     }
 
     #[test]
-    fn a_watch_in_place_after_a_check_began_rescans_the_disk_and_one_before_does_not() {
+    fn a_watch_in_place_after_a_check_began_rescans_the_disk_when_it_ends_and_one_before_does_not()
+    {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("flake.nix"), "{ outputs = _: { }; }").unwrap();
         let root = dir.path().canonicalize().unwrap();
@@ -1138,9 +1156,22 @@ mod tests {
         assert!(w.disk_watch.is_some() && !effects.reload);
 
         let (mut w, _rt, rx) = starting(&root);
-        w.generation += 1; // a check began while the watch was starting
+        w.generation += 1; // a check began while the watch was starting, and ended
+        w.checked = w.generation;
         let effects = watch_started(&mut w, &rx);
         assert!(w.disk_watch.is_some() && effects.reload);
+
+        let (mut w, _rt, rx) = starting(&root);
+        w.generation += 1; // a check began while the watch was starting, and is running
+        let effects = watch_started(&mut w, &rx);
+        assert!(
+            w.disk_watch.is_some() && !effects.reload,
+            "not while it runs"
+        );
+        let mut effects = Effects::default();
+        let generation = w.generation;
+        w.handle(Msg::Checked { generation }, &mut effects);
+        assert!(effects.reload, "once it has ended");
     }
 
     fn change(
