@@ -412,11 +412,21 @@ impl Analysis {
         self.with(|db| crate::vars::status::statuses(db, ws))
     }
 
+    /// Runs `f` on the analyzer's own pool, whose workers have [`crate::stack::MIN_STACK`]
+    /// (serially on the calling thread's stack when there is no pool).
+    fn on_pool(&self, f: impl FnOnce(&RootDatabase) + Send) -> Cancellable<()> {
+        let db = self.db.clone();
+        let work = move || Cancelled::catch(std::panic::AssertUnwindSafe(|| f(&db)));
+        match crate::stack::pool() {
+            Some(pool) => pool.install(work),
+            None => crate::stack::run(work),
+        }
+    }
+
     /// Does the per-file work (parsing, summaries, file-local checks) for every file, then the
     /// per-machine models and the families of cross-file checks, in parallel, so the serial
-    /// workspace phase finds them done. Optional: every query computes
-    /// what it needs on demand; this only spreads the cold start over the cores. It runs on
-    /// the analyzer's own pool, whose workers have [`crate::stack::MIN_STACK`].
+    /// workspace phase finds them done. Optional: every query computes what it needs on
+    /// demand; this only spreads the cold start over the cores.
     pub fn prime(&self) -> Cancellable<()> {
         use rayon::prelude::*;
         let ws = self.ws;
@@ -427,31 +437,23 @@ impl Analysis {
             .filter(|(p, _)| p.ends_with(".nix"))
             .map(|(_, f)| *f)
             .collect();
-        let db = self.db.clone();
-        let work = move || {
-            Cancelled::catch(std::panic::AssertUnwindSafe(|| {
-                let parse_phase = crate::timings::phase("parse and summarise");
-                crate::flake::flake_info(&db, ws);
-                files.par_iter().for_each_with(db.clone(), |db, f| {
-                    let start = std::time::Instant::now();
-                    crate::summary::file_summary(db, ws, *f);
-                    crate::checks::file_local_diagnostics(db, ws, *f);
-                    if crate::timings::per_file() {
-                        crate::timings::file(f.path(db), start);
-                    }
-                });
+        self.on_pool(move |db| {
+            let parse_phase = crate::timings::phase("parse and summarise");
+            crate::flake::flake_info(db, ws);
+            files.par_iter().for_each_with(db.clone(), |db, f| {
+                let start = std::time::Instant::now();
+                crate::summary::file_summary(db, ws, *f);
+                crate::checks::file_local_diagnostics(db, ws, *f);
                 if crate::timings::per_file() {
-                    crate::timings::print_slowest(15);
+                    crate::timings::file(f.path(db), start);
                 }
-                drop(parse_phase);
-                crate::checks::prime_workspace(&db, ws);
-            }))
-        };
-        match crate::stack::pool() {
-            Some(pool) => pool.install(work),
-            // Without a pool the work is serial (rayon runs it on the calling thread).
-            None => crate::stack::run(work),
-        }
+            });
+            if crate::timings::per_file() {
+                crate::timings::print_slowest(15);
+            }
+            drop(parse_phase);
+            crate::checks::prime_workspace(db, ws);
+        })
     }
 
     /// The workspace part of [`Analysis::prime`] alone: every machine's part, then the check
@@ -459,27 +461,21 @@ impl Analysis {
     /// the workspace ([`Analysis::file_summary`]) the per-file work is one file's, while the
     /// machines' parts are thousands of independent queries to recompute.
     pub fn prime_workspace(&self) -> Cancellable<()> {
-        let (db, ws) = (self.db.clone(), self.ws);
-        let work = move || {
-            Cancelled::catch(std::panic::AssertUnwindSafe(|| {
-                crate::checks::prime_workspace(&db, ws);
-            }))
-        };
-        match crate::stack::pool() {
-            Some(pool) => pool.install(work),
-            None => crate::stack::run(work),
-        }
+        let ws = self.ws;
+        self.on_pool(move |db| crate::checks::prime_workspace(db, ws))
     }
 
-    /// What the file contributes to the workspace's models (its summary), when it is a file of
-    /// the workspace.
+    /// What a `.nix` file of the workspace contributes to the workspace's models (its
+    /// summary); `None` for any other path.
     pub fn file_summary(
         &self,
         path: &str,
     ) -> Cancellable<Option<Arc<crate::summary::FileSummary>>> {
         let ws = self.ws;
         self.with(|db| {
-            file_by_path(db, ws, path).map(|f| crate::summary::file_summary(db, ws, f).clone())
+            file_by_path(db, ws, path)
+                .filter(|_| path.ends_with(".nix"))
+                .map(|f| crate::summary::file_summary(db, ws, f).clone())
         })
     }
 

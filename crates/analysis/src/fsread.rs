@@ -33,7 +33,7 @@ const FIFO: &str = "a named pipe (FIFO)";
 const SOCKET: &str = "a socket";
 const DEVICE: &str = "a device";
 pub(crate) const DIRECTORY: &str = "a directory";
-const SYMLINK: &str = "a symbolic link";
+pub(crate) const SYMLINK: &str = "a symbolic link";
 const OTHER: &str = "not a regular file";
 
 /// What kind of thing a non-regular file is, in words for a message.

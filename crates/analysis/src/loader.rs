@@ -144,7 +144,7 @@ pub fn scan_with(root: &Path, lister: &dyn crate::walk::Lister) -> io::Result<Sc
                             Err(Problem::NotReadable(target))
                         }
                     }),
-                _ => read_entry(&root, &disk, &rel, limit_for(&rel), false).map(Read::Text),
+                _ => read_entry(&root, &disk, &rel, limit_for(&rel)).map(Read::Text),
             };
             (rel, read)
         })
@@ -178,7 +178,7 @@ pub fn scan_with(root: &Path, lister: &dyn crate::walk::Lister) -> io::Result<Sc
                 continue;
             }
             let read = if disk.get(&rel).is_some() {
-                read_entry(&root, &disk, &rel, fsread::MAX_CATALOG_BYTES, false)
+                read_entry(&root, &disk, &rel, fsread::MAX_CATALOG_BYTES)
             } else {
                 // Named by the configuration, so it may be one git ignores (a catalog kept
                 // local); it must still be a regular file inside the repository.
@@ -259,18 +259,12 @@ fn limit_for(rel: &str) -> u64 {
 
 /// The bytes of the walked entry `rel`. A symbolic link is followed only to a regular file the
 /// walk listed (inside the root, not ignored by git, not in `.git`), and never to a secret
-/// unless `secret` says a secret is being read.
-fn read_entry(
-    root: &Path,
-    disk: &DiskTree,
-    rel: &str,
-    limit: u64,
-    secret: bool,
-) -> Result<Vec<u8>, Problem> {
+/// (secrets are looked at only as the walk lists them, see `WalkReads`).
+fn read_entry(root: &Path, disk: &DiskTree, rel: &str, limit: u64) -> Result<Vec<u8>, Problem> {
     let target = match disk.get(rel) {
         Some(EntryKind::File) => rel.to_owned(),
         Some(EntryKind::Symlink(_)) => resolve(root, disk, rel)?,
-        Some(EntryKind::Dir) => return Err(Problem::NotAFile("a directory")),
+        Some(EntryKind::Dir) => return Err(Problem::NotAFile(fsread::DIRECTORY)),
         None => {
             return Err(Problem::Io {
                 dir: false,
@@ -278,7 +272,7 @@ fn read_entry(
             })
         }
     };
-    if is_secret_file(&target) && !secret {
+    if is_secret_file(&target) {
         return Err(Problem::NotReadable(target));
     }
     let mut path = root.to_path_buf();

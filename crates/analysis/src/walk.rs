@@ -92,9 +92,15 @@ impl Listing {
         self.dir.read_link(name)
     }
 
-    /// The bytes of the regular file `name` (see [`crate::fsread::read_regular`]).
-    pub fn read_file(&self, name: &OsStr, limit: u64) -> Result<Vec<u8>, Problem> {
-        self.dir.read_file(name, limit)
+    /// The bytes of the entry `name`, listed as `kind`, when it is a regular file (see
+    /// [`crate::fsread::read_regular`]); anything else is refused as what it is.
+    pub fn read_file(&self, name: &OsStr, kind: Kind, limit: u64) -> Result<Vec<u8>, Problem> {
+        match kind {
+            Kind::File => self.dir.read_file(name, limit),
+            Kind::Dir => Err(Problem::NotAFile(crate::fsread::DIRECTORY)),
+            Kind::Symlink => Err(Problem::NotAFile(crate::fsread::SYMLINK)),
+            Kind::Special(what) => Err(Problem::NotAFile(what)),
+        }
     }
 }
 
@@ -233,7 +239,6 @@ pub fn walk<R: Reads>(root: &Path, lister: &dyn Lister, reads: &R) -> io::Result
     let listing = lister.read_dir(root)?;
     let out = Mutex::new(Walked::default());
     let ctx = Ctx {
-        root,
         lister,
         reads,
         out: &out,
@@ -255,7 +260,6 @@ pub fn walk<R: Reads>(root: &Path, lister: &dyn Lister, reads: &R) -> io::Result
 }
 
 struct Ctx<'a, R: Reads> {
-    root: &'a Path,
     lister: &'a dyn Lister,
     reads: &'a R,
     out: &'a Mutex<Walked<R::Kept>>,
@@ -291,7 +295,7 @@ fn visit<'s, R: Reads>(scope: &rayon::Scope<'s>, ctx: &'s Ctx<'s, R>, dir: Dir, 
     } = dir;
     let mut found = Walked::default();
     let mut subdirs = Vec::new();
-    if let Some(gi) = gitignore(ctx.root, &abs, &rel, &listing, &mut found.problems) {
+    if let Some(gi) = gitignore(&abs, &rel, &listing, &mut found.problems) {
         ignores.push(Arc::new(gi));
     }
     for (name, kind) in &listing.entries {
@@ -330,10 +334,7 @@ fn visit<'s, R: Reads>(scope: &rayon::Scope<'s>, ctx: &'s Ctx<'s, R>, dir: Dir, 
             // Pipes, sockets and devices too: they exist, and reading them is refused.
             Kind::File | Kind::Special(_) => {
                 if let Some(limit) = ctx.reads.limit(&child_rel) {
-                    let bytes = match *kind {
-                        Kind::Special(what) => Err(Problem::NotAFile(what)),
-                        _ => listing.read_file(name, limit),
-                    };
+                    let bytes = listing.read_file(name, *kind, limit);
                     found
                         .read
                         .push((child_rel.clone(), ctx.reads.keep(&child_rel, bytes)));
@@ -375,20 +376,16 @@ fn record_bad_name(rel: &str, name: &OsStr, dir: bool, problems: &mut Vec<(Strin
 /// The directory's `.gitignore`, when it has a readable one. Git does not follow a
 /// `.gitignore` that is a symbolic link, so neither does this.
 fn gitignore(
-    root: &Path,
     abs: &Path,
     rel: &str,
     listing: &Listing,
     problems: &mut Vec<(String, Problem)>,
 ) -> Option<Gitignore> {
     let (name, kind) = listing.entries.iter().find(|(n, _)| n == ".gitignore")?;
-    let bytes = match *kind {
-        Kind::Symlink => return None,
-        Kind::File => listing.read_file(name, crate::fsread::MAX_SMALL_TEXT_BYTES),
-        Kind::Dir => Err(Problem::NotAFile(crate::fsread::DIRECTORY)),
-        Kind::Special(what) => Err(Problem::NotAFile(what)),
-    };
-    let bytes = match bytes {
+    if *kind == Kind::Symlink {
+        return None;
+    }
+    let bytes = match listing.read_file(name, *kind, crate::fsread::MAX_SMALL_TEXT_BYTES) {
         Ok(b) => b,
         Err(p) => {
             let path = if rel.is_empty() {
@@ -400,7 +397,6 @@ fn gitignore(
             return None;
         }
     };
-    debug_assert!(abs.starts_with(root));
     let mut builder = GitignoreBuilder::new(abs);
     for line in String::from_utf8_lossy(&bytes).lines() {
         // Git skips a pattern it cannot parse; so does this.
@@ -563,7 +559,14 @@ mod tests {
         }
         std::fs::create_dir_all(root.join(&rel)).unwrap();
         std::fs::write(root.join(&rel).join("bottom.nix"), "{ }").unwrap();
-        let w = walk(&root, &Disk, &NoReads).unwrap();
+        // On a stack far too small for 300 nested directory visits: each directory is a task
+        // of its own, never a call inside its parent's.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .stack_size(64 << 10)
+            .build()
+            .unwrap();
+        let w = pool.install(|| walk(&root, &Disk, &NoReads)).unwrap();
         assert_eq!(w.entries.len(), 302);
         assert!(sorted(&w).contains(&format!("{rel}/bottom.nix")));
         assert!(w.problems.is_empty(), "{:?}", w.problems);

@@ -101,9 +101,7 @@ pub struct OptionReadEvent {
     pub path: Vec<Rc<str>>,
     /// The whole selection, `config.a.b`.
     pub span: Span,
-    /// Met only on a branch or turn the evaluator does not know is taken (see
-    /// [`Evaluator::force_all`]): it may happen, so it counts as a use, but it is not known to
-    /// happen, so it is never reported as wrong.
+    /// See [`ModuleRefEvent::hypothetical`].
     pub hypothetical: bool,
 }
 
@@ -118,9 +116,7 @@ pub struct ShadowedConfigEvent {
     /// The attribute path as written after `config` (`flake.modules.nixos.base`), when every
     /// name in it is static.
     pub path: Option<String>,
-    /// Met only on a branch or turn the evaluator does not know is taken (see
-    /// [`Evaluator::force_all`]): it may happen, so it counts as a use, but it is not known to
-    /// happen, so it is never reported as wrong.
+    /// See [`ModuleRefEvent::hypothetical`].
     pub hypothetical: bool,
 }
 
@@ -134,9 +130,7 @@ pub struct VarRefEvent {
     pub span: Span,
     /// Where the generator name was written.
     pub generator_span: Option<Span>,
-    /// Met only on a branch or turn the evaluator does not know is taken (see
-    /// [`Evaluator::force_all`]): it may happen, so it counts as a use, but it is not known to
-    /// happen, so it is never reported as wrong.
+    /// See [`ModuleRefEvent::hypothetical`].
     pub hypothetical: bool,
 }
 
@@ -296,6 +290,14 @@ impl<'a> Evaluator<'a> {
         t
     }
 
+    /// Runs `f` as code that is (or is not) hypothetical, whatever the code around it is.
+    fn with_hypothetical<T>(&self, hypothetical: bool, f: impl FnOnce() -> T) -> T {
+        let outer = self.hypothetical.replace(hypothetical);
+        let v = f();
+        self.hypothetical.set(outer);
+        v
+    }
+
     /// A thunk for code that runs only if a branch the evaluator cannot decide is taken.
     fn new_branch_thunk(&self, expr: ast::Expr, env: &Env) -> Thunk {
         let t = self.new_thunk(expr, env);
@@ -314,18 +316,10 @@ impl<'a> Evaluator<'a> {
             ThunkState::Forcing => return Value::Unknown,
             // A thunk is as sure to run as the code it was made in, wherever it is forced.
             ThunkState::Pending { expr, env } => {
-                let outer = self.hypothetical.replace(t.is_hypothetical());
-                let v = self.eval(&expr, &env);
-                self.hypothetical.set(outer);
-                v
+                self.with_hypothetical(t.is_hypothetical(), || self.eval(&expr, &env))
             }
             ThunkState::Deferred(f) => match self.enter() {
-                Some(_level) => {
-                    let outer = self.hypothetical.replace(t.is_hypothetical());
-                    let v = f(self);
-                    self.hypothetical.set(outer);
-                    v
-                }
+                Some(_level) => self.with_hypothetical(t.is_hypothetical(), || f(self)),
                 None => Value::Unknown,
             },
         };
@@ -1302,9 +1296,7 @@ impl<'a> Evaluator<'a> {
         let env = self.root_env(&path);
         // A file is shared by every import of it, so it is not hypothetical however the
         // first import of it was reached; a function it returns is applied where it is used.
-        let outer = self.hypothetical.replace(false);
-        let t = self.new_thunk(expr, &env);
-        self.hypothetical.set(outer);
+        let t = self.with_hypothetical(false, || self.new_thunk(expr, &env));
         self.imports.borrow_mut().insert(key, t.clone());
         self.force(&t)
     }
@@ -1419,11 +1411,11 @@ impl<'a> Evaluator<'a> {
                 next_lambda += 1;
                 let arg = Thunk::unknown();
                 // A lambda's body is as sure to run as the code the lambda was made in.
-                let outer = self.hypothetical.replace(hypothetical);
-                if matches!(self.may_explore(&c, &arg), Explore::Enter) {
-                    self.apply_lambda(&c, arg);
-                }
-                self.hypothetical.set(outer);
+                self.with_hypothetical(hypothetical, || {
+                    if matches!(self.may_explore(&c, &arg), Explore::Enter) {
+                        self.apply_lambda(&c, arg);
+                    }
+                });
                 continue;
             }
             break;
