@@ -69,6 +69,9 @@ fn files_are_read_links_resolved_and_every_failure_recorded() {
         &vec![b'a'; 5000],
     );
     write(&root, "vars/per-machine/m/h/.validation-hash", b"abc");
+    // Read before anything below the root (a directory's files come before its
+    // subdirectories'), yet sorted after them.
+    write(&root, "z.nix", b"{ }");
 
     let scan = scan(&root).unwrap();
     assert_eq!(text(&scan, "modules/real.nix"), Some("{ real = 1; }"));
@@ -130,15 +133,14 @@ fn files_are_read_links_resolved_and_every_failure_recorded() {
         Some(false)
     );
     // Only analysed files are texts: no secret, no link, nothing that failed.
-    let mut read: Vec<&str> = scan.texts.iter().map(|(p, _)| p.as_str()).collect();
-    assert!(read.is_sorted(), "{read:?}");
-    read.sort();
+    let read: Vec<&str> = scan.texts.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(
         read,
         vec![
             "flake.nix",
             "modules/real.nix",
-            "vars/per-machine/m/h/.validation-hash"
+            "vars/per-machine/m/h/.validation-hash",
+            "z.nix"
         ]
     );
     // Every problem is also in words for the log.
@@ -247,6 +249,12 @@ fn the_parallel_walk_finds_what_a_plain_walk_finds() {
         .map(|(p, k)| (p.to_owned(), k.clone()))
         .collect();
     assert_eq!(found, expected);
+    // The walk itself lists every entry: the disk tree would make up a missing directory.
+    let mut walked = crate::walk::walk(&root, &crate::walk::Disk, &crate::walk::NoReads)
+        .unwrap()
+        .entries;
+    walked.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(walked, expected);
     assert_eq!(scan.disk.secrets().filter(|(_, e)| *e).count(), 40);
     let nix = expected.iter().filter(|(p, _)| p.ends_with(".nix")).count();
     assert_eq!(scan.texts.len(), nix);
