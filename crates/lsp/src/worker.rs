@@ -779,9 +779,10 @@ impl Worker {
 
 /// Whether a file set since the last check now contributes something else to the workspace
 /// than when it was last checked: then every machine's part may have to be recomputed, and
-/// that is worth sharing out over the cores; otherwise checking in order costs less. A file
-/// seen for the first time (just opened) is only remembered. Records what each file
-/// contributes now.
+/// that is worth sharing out over the cores; otherwise checking in order costs less. A `.nix`
+/// file seen for the first time (just opened) is only remembered; any other file the analysis
+/// reads (`inventory.json`, `flake.lock`) is data of the workspace's models and counts. Records
+/// what each `.nix` file contributes now.
 fn cross_file_change(
     snapshot: &Analysis,
     touched: &[String],
@@ -790,6 +791,10 @@ fn cross_file_change(
     let mut changed = false;
     let mut known = summaries.lock().unwrap_or_else(|e| e.into_inner());
     for rel in touched {
+        if !rel.ends_with(".nix") {
+            changed = true;
+            continue;
+        }
         let Ok(now) = snapshot.file_summary(rel) else {
             return false; // cancelled: the next check decides
         };
@@ -1114,6 +1119,16 @@ mod tests {
         assert!(
             set(&mut host, "{ flake.modules.nixos.b = { }; }\n"),
             "another module"
+        );
+        let inventory = "inventory.json".to_owned();
+        host.set_file_text(&inventory, Some("{ }".into()));
+        assert!(
+            cross_file_change(&host.snapshot(), &[inventory], &known),
+            "data the clan model reads"
+        );
+        assert!(
+            !known.lock().unwrap().contains_key("inventory.json"),
+            "no summary is made of it"
         );
     }
 
