@@ -47,14 +47,16 @@ impl ModuleIndex {
     }
 }
 
-/// [`crate::summary::module_summaries`], memoised: the workspace checks read every module's
-/// summary several times, and each read of a file's summary is a database lookup.
+/// The summaries of every flake-parts module file, memoised: the workspace checks read every
+/// module's summary several times, and each read of a file's summary is a database lookup.
 #[salsa::tracked(returns(ref))]
 pub fn module_file_summaries(db: &dyn Db, ws: Workspace) -> Arc<Vec<Arc<FileSummary>>> {
     Arc::new(
-        crate::summary::module_summaries(db, ws)
-            .into_iter()
-            .cloned()
+        crate::flake::module_files(db, ws)
+            .files
+            .iter()
+            .filter_map(|p| file_by_path(db, ws, p))
+            .map(|f| file_summary(db, ws, f).clone())
             .collect(),
     )
 }

@@ -1443,13 +1443,3 @@ pub fn attr_display(name: &str) -> String {
         format!("{name:?}")
     }
 }
-
-/// The summaries of every flake-parts module file of the workspace.
-pub fn module_summaries(db: &dyn Db, ws: Workspace) -> Vec<&Arc<FileSummary>> {
-    crate::flake::module_files(db, ws)
-        .files
-        .iter()
-        .filter_map(|p| file_by_path(db, ws, p))
-        .map(|f| file_summary(db, ws, f))
-        .collect()
-}

@@ -25,15 +25,9 @@ fn clan_fields(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         return Vec::new();
     }
     // The files the clan configuration is read from: the flake-parts modules and `flake.nix`.
-    let files = crate::flake::module_files(db, ws);
-    let flake_nix = (!files.files.contains("flake.nix")).then_some("flake.nix");
-    let mut set: Vec<&crate::clan::model::Named> = Vec::new();
-    for path in files.files.iter().map(String::as_str).chain(flake_nix) {
-        let Some(file) = crate::db::file_by_path(db, ws, path) else {
-            continue;
-        };
-        set.extend(&crate::summary::file_summary(db, ws, file).clan.meta_strings);
-    }
+    let set: Vec<&crate::clan::model::Named> = crate::index::module_and_flake_summaries(db, ws)
+        .flat_map(|s| &s.clan.meta_strings)
+        .collect();
     let mut out = Vec::new();
     for d in deprecations {
         let replacement_set = set.iter().any(|n| n.name == d.replacement);

@@ -22,7 +22,7 @@ pub struct MachineKey<'db> {
 
 /// The key of machine `name` of `ws`.
 pub fn machine_key<'db>(db: &'db dyn Db, ws: Workspace, name: &str) -> MachineKey<'db> {
-    MachineKey::new(db, ws, name.to_owned())
+    MachineKey::new(db, ws, name)
 }
 
 /// One role a machine holds.
@@ -136,8 +136,17 @@ mod tests {
     fn every_member_s_entries_cost_a_lookup_not_a_scan() {
         // Finding each machine's own entries by scanning the role took 2·10^10 comparisons
         // here; the deadline only catches that.
-        let (mut model, role) = crate::clan::resolve::tests::fleet(200_000);
+        let (mut model, mut role) = crate::clan::resolve::tests::fleet(200_000);
         model.instances_complete = true;
+        // m7 is named a second time, at the end.
+        let again = role.machines.len();
+        let m7 = role
+            .machines
+            .iter()
+            .find(|m| m.name == "m7")
+            .unwrap()
+            .clone();
+        role.machines.push(m7);
         let mut inst = Instance {
             name: "mesh".into(),
             roles_known: true,
@@ -158,13 +167,13 @@ mod tests {
         assert_eq!(
             m7.len(),
             1,
-            "named and tagged, the machine holds the role once"
+            "named twice and tagged, the machine holds the role once"
         );
         assert_eq!(
             (m7[0].instance.as_str(), m7[0].role.as_str()),
             ("mesh", "peer")
         );
-        assert_eq!(m7[0].entries, vec![7]);
+        assert_eq!(m7[0].entries, vec![7, again]);
         assert!(held.of("m200000").is_empty());
     }
 }

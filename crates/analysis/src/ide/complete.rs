@@ -11,7 +11,8 @@ use crate::clan::catalog::catalog;
 use crate::clan::resolve::clan_model;
 use crate::db::{file_by_path, Db, Workspace};
 use crate::index::module_index;
-use crate::summary::{attr_display, module_summaries};
+use crate::index::module_summaries;
+use crate::summary::attr_display;
 
 fn item(label: &str, kind: CompletionKind, detail: Option<String>) -> Completion {
     Completion {
