@@ -76,7 +76,10 @@ fn an_edit_to_one_machine_s_module_leaves_the_other_machines_parts() {
         after
             .iter()
             .any(|d| d.message.contains("generator `session`"))
-            && !after.iter().any(|d| d.message.contains("generator `api`")),
+            && !after.iter().any(|d| d.message.contains("generator `api`"))
+            && after
+                .iter()
+                .any(|d| d.message.contains("generator `backup`")),
         "{after:?}"
     );
     assert!(
