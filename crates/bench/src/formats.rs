@@ -20,10 +20,15 @@ pub const FORMATS: [&str; 4] = ["human", "json", "sarif", "github"];
 /// One format's medians.
 pub struct FormatRow {
     pub format: &'static str,
-    pub findings: usize,
     pub bytes: usize,
     pub wall: Duration,
     pub render: Duration,
+}
+
+/// Every format's row, and how many findings the tree has.
+pub struct Formats {
+    pub findings: usize,
+    pub rows: Vec<FormatRow>,
 }
 
 /// Writes the fleet of `machines` machines without its vars into a fresh temporary directory.
@@ -40,13 +45,11 @@ pub fn findings_fleet(machines: usize) -> Result<crate::trees::Tree, String> {
 }
 
 /// Times every format on `root`, `runs` times each after one warm-up.
-pub fn bench(binary: &Path, root: &Path, runs: usize) -> Result<Vec<FormatRow>, String> {
+pub fn bench(binary: &Path, root: &Path, runs: usize) -> Result<Formats, String> {
     let mut rows = Vec::new();
-    let findings = count_findings(binary, root)?;
+    let mut findings = 0;
     for format in FORMATS {
-        let (mut walls, mut renders) = (Vec::new(), Vec::new());
-        let mut bytes = 0;
-        for i in 0..=runs {
+        let cmd = || {
             let mut cmd = Command::new(binary);
             cmd.arg("check")
                 .arg(root)
@@ -54,7 +57,10 @@ pub fn bench(binary: &Path, root: &Path, runs: usize) -> Result<Vec<FormatRow>, 
                 .arg(format)
                 .env("INFRA_CHECK_TIMINGS", "1")
                 .env("NO_COLOR", "1");
-            let run = measure::run(cmd)?;
+            cmd
+        };
+        let (mut renders, mut bytes) = (Vec::new(), 0);
+        let timed = crate::timed(runs, cmd, |run| {
             if !matches!(run.code, Some(0 | 1)) {
                 return Err(format!(
                     "`infra-check check --format {format}` failed on `{}` ({:?}).",
@@ -62,36 +68,29 @@ pub fn bench(binary: &Path, root: &Path, runs: usize) -> Result<Vec<FormatRow>, 
                     run.code
                 ));
             }
-            let render = render_time(&run.stderr).ok_or_else(|| {
+            renders.push(render_time(&run.stderr).ok_or_else(|| {
                 format!(
                     "`infra-check check --format {format}` printed no \"render the report\" timing: is `{}` older than the benchmark?",
                     binary.display()
                 )
-            })?;
+            })?);
             bytes = run.stdout.len();
-            if i > 0 {
-                walls.push(run.wall);
-                renders.push(render);
+            if format == "json" {
+                let doc: serde_json::Value = serde_json::from_slice(&run.stdout)
+                    .map_err(|e| format!("`check --format json` printed no JSON: {e}."))?;
+                findings = doc["diagnostics"].as_array().map_or(0, Vec::len);
             }
-        }
+            Ok(())
+        })?;
         rows.push(FormatRow {
             format,
-            findings,
             bytes,
-            wall: measure::median(&walls).unwrap_or_default(),
-            render: measure::median(&renders).unwrap_or_default(),
+            wall: timed.wall,
+            // The first run was the warm-up.
+            render: measure::median(&renders[1..]).unwrap_or_default(),
         });
     }
-    Ok(rows)
-}
-
-fn count_findings(binary: &Path, root: &Path) -> Result<usize, String> {
-    let mut cmd = Command::new(binary);
-    cmd.arg("check").arg(root).arg("--format").arg("json");
-    let run = measure::run(cmd)?;
-    let doc: serde_json::Value = serde_json::from_slice(&run.stdout)
-        .map_err(|e| format!("`check --format json` printed no JSON: {e}."))?;
-    Ok(doc["diagnostics"].as_array().map_or(0, Vec::len))
+    Ok(Formats { findings, rows })
 }
 
 /// The "render the report" phase from `INFRA_CHECK_TIMINGS` output.
@@ -111,24 +110,19 @@ fn render_time(stderr: &[u8]) -> Option<Duration> {
 }
 
 /// The Markdown table of the formats.
-pub fn markdown(tree: &str, rows: &[FormatRow]) -> String {
+pub fn markdown(tree: &str, formats: &Formats) -> String {
     let mut out = format!(
         "Output formats on {tree} ({} findings): the whole process per format, and the part of it spent producing the output.\n\n| format | output | check wall | producing the output | output ÷ the rest of the run |\n|---|---:|---:|---:|---:|\n",
-        rows.first().map_or(0, |r| r.findings)
+        formats.findings
     );
-    for r in rows {
-        let rest = r.wall.saturating_sub(r.render).as_secs_f64();
+    for r in &formats.rows {
         out.push_str(&format!(
-            "| {} | {:.1} MiB | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} |\n",
             r.format,
-            r.bytes as f64 / (1024.0 * 1024.0),
+            table::size(r.bytes as u64),
             table::ms(r.wall),
             table::ms(r.render),
-            if rest > 0.0 {
-                format!("{:.2}×", r.render.as_secs_f64() / rest)
-            } else {
-                "-".to_owned()
-            }
+            table::ratio(r.render, r.wall.saturating_sub(r.render)),
         ));
     }
     out

@@ -134,11 +134,12 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
         eprintln!("output formats: preparing a fleet of {machines} machines without vars");
         match formats::findings_fleet(machines).and_then(|tree| {
             let name = format!("{} without vars", tree.name);
-            formats::bench(&binary, &tree.root, runs).map(|rows| (name, rows))
+            formats::bench(&binary, &tree.root, runs).map(|formats| (name, formats))
         }) {
-            Ok((name, rows)) => {
-                report.push('\n');
-                report.push_str(&formats::markdown(&name, &rows));
+            Ok((name, timed)) => {
+                // A blank line after the tree table, or after the method line alone.
+                report.push_str(if rows.is_empty() { "\n\n" } else { "\n" });
+                report.push_str(&formats::markdown(&name, &timed));
             }
             Err(e) => problems.push(format!("output formats: {e}")),
         }
@@ -156,23 +157,11 @@ fn bench_tree(
 ) -> Result<(Row, Vec<String>), String> {
     let name = &tree.name;
     let mut problems = Vec::new();
-    let files = measure::nix_files(&tree.root)?;
-    let bytes = measure::read_and_parse(&files); // also the warm-up
-    let mut parse = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = std::time::Instant::now();
-        std::hint::black_box(measure::read_and_parse(&files));
-        parse.push(start.elapsed());
-    }
-    let read_parse = measure::median(&parse).unwrap_or_default();
-    std::hint::black_box(measure::walk(&tree.root)); // the walk's warm-up
-    let mut walks = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = std::time::Instant::now();
-        std::hint::black_box(measure::walk(&tree.root));
-        walks.push(start.elapsed());
-    }
-    let walk = measure::median(&walks).unwrap_or_default();
+    let base = measure::baseline(&tree.root)?;
+    let files = &base.files;
+    let bytes = measure::read_and_parse(files);
+    let read_parse = measure::median_time(runs, || measure::read_and_parse(files));
+    let walk = measure::median_time(runs, || measure::walk(&base.dirs));
 
     let check_cmd = || {
         let mut c = Command::new(binary);
@@ -226,7 +215,7 @@ fn bench_tree(
         .zip(PEERS)
         .map(|(path, peer)| {
             path.as_ref().map(|path| {
-                let cmd = || peer_command(peer, path, &tree.root, &files);
+                let cmd = || peer_command(peer, path, &tree.root, files);
                 // 0 or 1 (found something) is a run that looked at the tree; anything else
                 // (2 is a usage error) timed only the refusal, so it is shown, not timed.
                 timed(runs, cmd, |run| match run.code {
@@ -253,7 +242,7 @@ fn bench_tree(
 
 /// Runs `cmd()` once to warm up and then `runs` times, checking each run with `accept`, and
 /// returns the medians (each measure's own median).
-fn timed(
+pub(crate) fn timed(
     runs: usize,
     cmd: impl Fn() -> Command,
     mut accept: impl FnMut(&measure::Run) -> Result<(), String>,
@@ -313,7 +302,7 @@ fn method(binary: &Path, runs: usize, peers: &[Option<PathBuf>]) -> String {
         .filter_map(|(p, n)| p.as_ref().map(|_| n))
         .collect();
     format!(
-        "`{}` (`check --format json`, a separate process per run): median of {runs} after 1 warm-up; CPU = user + system of the child; walk = every directory the analyzer enters listed on one thread (readdir only, no stat, `.gitignore` not read); read+parse = every `.nix` file the analyzer reads, read and parsed with rnix one after the other on one thread; both in the benchmark's own process, medians of the same number of runs. {cores} cores{}. Peers on PATH: {}.",
+        "`{}` (`check --format json`, a separate process per run): median of {runs} after 1 warm-up; CPU = user + system of the child; walk = every directory the analyzer enters (as its own walk found them) listed on one thread (readdir only, no stat); read+parse = every `.nix` file the analyzer reads, read and parsed with rnix one after the other on one thread; both in the benchmark's own process, medians of the same number of runs. {cores} cores{}. Peers on PATH: {}.",
         binary.display(),
         load.map_or(String::new(), |l| format!(", load average {l} at the end")),
         if found.is_empty() { "none".to_owned() } else { found.join(", ") },

@@ -6,45 +6,65 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The `.nix` files the analyzer reads under `root`, found by its own walk so the baseline
-/// reads exactly the files the check reads.
-pub fn nix_files(root: &Path) -> Result<Vec<PathBuf>, String> {
+/// What the serial baseline works on, found by the analyzer's own walk so that it lists and
+/// reads exactly what the check does.
+pub struct Baseline {
+    /// Every directory the walk enters (the root first).
+    pub dirs: Vec<PathBuf>,
+    /// Every `.nix` file it reads.
+    pub files: Vec<PathBuf>,
+}
+
+pub fn baseline(root: &Path) -> Result<Baseline, String> {
     let scan = infra_check_analysis::scan(root)
         .map_err(|e| format!("`{}` could not be walked: {e}.", root.display()))?;
-    Ok(scan
+    let dirs = std::iter::once(scan.root.clone())
+        .chain(
+            scan.disk
+                .iter()
+                .filter(|(_, kind)| matches!(kind, infra_check_analysis::disk::EntryKind::Dir))
+                .map(|(rel, _)| scan.root.join(rel)),
+        )
+        .collect();
+    let files = scan
         .texts
         .iter()
         .filter(|(rel, _)| rel.ends_with(".nix"))
         .map(|(rel, _)| scan.root.join(rel))
-        .collect())
+        .collect();
+    Ok(Baseline { dirs, files })
 }
 
-/// Walks `root` on this thread the way the simplest serial tool would: every directory the
-/// analyzer enters (build outputs and VCS state skipped; `.gitignore` files are not even read,
-/// so the baseline is never slower than the analyzer's rules), each entry named once with the
-/// kind readdir gives (no stat). Returns the number of entries, so the walk cannot be optimised
-/// away. A tool that reads a repository's files has to find them first; this is that part of
-/// the baseline.
-pub fn walk(root: &Path) -> usize {
+/// Lists `dirs` on this thread the way the simplest serial tool would: each entry named once
+/// with the kind readdir gives (no stat). Returns the number of entries, so the walk cannot be
+/// optimised away. A tool that reads a repository's files has to find them first; this is that
+/// part of the baseline.
+pub fn walk(dirs: &[PathBuf]) -> usize {
     let mut entries = 0;
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let Ok(listing) = std::fs::read_dir(&dir) else {
+    for dir in dirs {
+        let Ok(listing) = std::fs::read_dir(dir) else {
             continue;
         };
-        for entry in listing.filter_map(Result::ok) {
-            entries += 1;
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            let skipped = entry
-                .file_name()
-                .to_str()
-                .is_some_and(infra_check_analysis::loader::is_skipped_dir);
-            if is_dir && !skipped {
-                dirs.push(entry.path());
-            }
-        }
+        // The kind of each entry is asked for, as a tool deciding what to enter would.
+        entries += listing
+            .filter_map(Result::ok)
+            .filter(|e| std::hint::black_box(e.file_type()).is_ok())
+            .count();
     }
     entries
+}
+
+/// The median time of `runs` calls of `f`, after one more call to warm up.
+pub fn median_time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    std::hint::black_box(f());
+    let times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(f());
+            start.elapsed()
+        })
+        .collect();
+    median(&times).unwrap_or_default()
 }
 
 /// Reads and parses every file, one after the other, on this thread: the baseline. Returns

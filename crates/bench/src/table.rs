@@ -33,7 +33,17 @@ pub fn ms(d: Duration) -> String {
     }
 }
 
-fn size(bytes: u64) -> String {
+/// `num ÷ den`, as `1.23×`; `-` when `den` is zero.
+pub(crate) fn ratio(num: std::time::Duration, den: std::time::Duration) -> String {
+    let den = den.as_secs_f64();
+    if den > 0.0 {
+        format!("{:.2}×", num.as_secs_f64() / den)
+    } else {
+        "-".into()
+    }
+}
+
+pub(crate) fn size(bytes: u64) -> String {
     let kib = bytes as f64 / 1024.0;
     if kib >= 1024.0 {
         format!("{:.1} MiB", kib / 1024.0)
@@ -84,12 +94,7 @@ pub fn markdown(rows: &[Row], peers: &[&str]) -> String {
                 cells.push(t.cpu.map_or("-".into(), ms));
                 cells.push(t.max_rss.map_or("-".into(), size));
                 for base in [r.walk + r.read_parse, r.read_parse] {
-                    let base = base.as_secs_f64();
-                    cells.push(if base > 0.0 {
-                        format!("{:.2}×", t.wall.as_secs_f64() / base)
-                    } else {
-                        "-".into()
-                    });
+                    cells.push(ratio(t.wall, base));
                 }
             }
             Err(e) => {

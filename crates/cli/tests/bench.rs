@@ -42,16 +42,19 @@ fn the_formats_table_times_every_format_on_a_fleet_with_findings() {
         .and_then(|n| n.parse().ok())
         .unwrap();
     assert!(findings >= 20, "{head}");
+    let mut sizes = Vec::new();
     for format in ["human", "json", "sarif", "github"] {
-        assert!(
-            outcome
-                .report
-                .lines()
-                .any(|l| l.starts_with(&format!("| {format} | "))),
-            "no row for {format} in:\n{}",
-            outcome.report
-        );
+        let row = outcome
+            .report
+            .lines()
+            .find(|l| l.starts_with(&format!("| {format} | ")))
+            .unwrap_or_else(|| panic!("no row for {format} in:\n{}", outcome.report));
+        sizes.push(row.split('|').nth(2).unwrap().trim().to_owned());
     }
+    // Each format was asked for: four outputs of four sizes.
+    sizes.sort();
+    sizes.dedup();
+    assert_eq!(sizes.len(), 4, "{}", outcome.report);
 }
 
 #[test]
