@@ -92,14 +92,23 @@ impl DumpError {
     /// repeated: it quotes the justfile, and `just --list` shows it to the user.
     pub fn clause(&self, shown: &str) -> String {
         match self {
-            DumpError::NoJust => format!(
-                "`{shown}` was not read because `just` is not installed ({})",
-                crate::programs::how_to_get("just")
-            ),
+            DumpError::NoJust => format!("`{shown}` was not read because `just` is not installed"),
             DumpError::Rejected => {
                 format!("just rejected `{shown}` (run `just --list` to see why)")
             }
             DumpError::Failed(why) => format!("`{shown}` could not be read with just ({why})"),
+        }
+    }
+
+    /// [`DumpError::clause`] as a sentence, with how to get `just` when it is missing.
+    pub fn sentence(&self, shown: &str) -> String {
+        match self {
+            DumpError::NoJust => format!(
+                "{}. {}",
+                self.clause(shown),
+                crate::programs::how_to_get("just")
+            ),
+            _ => format!("{}.", self.clause(shown)),
         }
     }
 }

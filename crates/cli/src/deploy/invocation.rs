@@ -207,8 +207,8 @@ fn configured_recipe(ctx: &Context, action: Action, name: &str) -> Result<(), St
     let Some(justfile) = ctx.recipes.justfile else {
         return Err(match &ctx.recipes.unreadable {
             Some(why) => format!(
-                "infra-check.toml names the recipe `{name}` in [{section}], but the justfile \
-could not be read: {why}"
+                "infra-check.toml names the recipe `{name}` in [{section}], but its recipes \
+are not known: {why}"
             ),
             None => format!(
                 "infra-check.toml names the recipe `{name}` in [{section}], but the repository \

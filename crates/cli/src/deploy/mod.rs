@@ -131,10 +131,7 @@ infra-check.toml at a recipe that does not call infra-check.",
         None => (None, None),
         Some(d) => match d.result {
             Ok(j) => (Some(j), None),
-            Err(e) => (
-                None,
-                Some(format!("{}.", e.clause(&d.path.display().to_string()))),
-            ),
+            Err(e) => (None, Some(e.sentence(&d.path.display().to_string()))),
         },
     };
     let ctx = Context {
