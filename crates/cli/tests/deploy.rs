@@ -334,7 +334,8 @@ fn jobs_run_a_batch_in_parallel_and_every_failure_is_reported() {
     let env = Env::new();
     env.remove_justfile();
     env.fail_for(&["krypton", "radon"]);
-    // Each stub waits until all three have started: run one at a time, they would all fail.
+    // Each stub waits until all three have started: run one at a time, the first two would give
+    // up waiting (exit 5), not fail for their machine (exit 3).
     let out = env
         .command()
         .env("STUB_GATE", "3")
@@ -345,10 +346,12 @@ fn jobs_run_a_batch_in_parallel_and_every_failure_is_reported() {
     assert_eq!(code(&out), 1, "{text}");
     assert_eq!(env.recorded().len(), 3);
     assert!(text.contains("1 ok, 2 failed"), "{text}");
-    assert!(
-        has_row(&text, &["krypton", "deploy", "failed", "(exit", "3)"]),
-        "{text}"
-    );
+    for machine in ["krypton", "radon"] {
+        assert!(
+            has_row(&text, &[machine, "deploy", "failed", "(exit", "3)"]),
+            "{text}"
+        );
+    }
 }
 
 #[test]
@@ -595,11 +598,13 @@ fn rollback_uses_nixos_rebuild_and_refuses_a_remote_darwin_machine() {
         assert_eq!(env.recorded(), ["darwin-rebuild --rollback env="]);
     } else {
         let out = env.run(&["rollback", "cobalt", "--dry-run"]);
+        assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
         assert!(
             stdout(&out).contains("sudo darwin-rebuild --rollback"),
             "{}",
             stdout(&out)
         );
+        assert!(env.recorded().is_empty(), "a dry run runs nothing");
     }
 }
 
