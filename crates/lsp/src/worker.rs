@@ -813,11 +813,9 @@ fn cross_file_change(
 /// Lowers the calling thread to the lowest scheduling priority (on Linux the nice value is a
 /// thread's own), so work it does competes with nothing the user waits for.
 fn lowest_priority() {
+    // A failure leaves the thread at the priority it had: only slower to start the watch.
     #[cfg(target_os = "linux")]
-    // SAFETY: setpriority takes plain integers and touches no memory of ours.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
-    }
+    let _ = rustix::process::setpriority_process(None, 19);
 }
 
 /// The root-relative path of `path` when it is spelt below `root`, without resolving links.
