@@ -226,6 +226,8 @@ fn configurations_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Vec<Arc<
     let services = instance_services(db, ws);
     for h in held.of(&name) {
         let (Some((_, role)), Some(service)) = (h.resolve(clan), services.get(&h.instance)) else {
+            // A role held but not found: the modules it adds are not known.
+            role_open = true;
             continue;
         };
         if role.extra_modules != Some(0) {

@@ -283,16 +283,20 @@ fn machine_vars_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Option<Arc<Mac
     }
     let services = instance_services(db, ws);
     for h in held.of(name) {
-        if let (Some((inst, role)), Some(service)) = (h.resolve(clan), services.get(&h.instance)) {
-            let rm = RoleMembers {
-                inst,
-                role,
-                named: h.entries.iter().map(|&i| &role.machines[i]).collect(),
-                resolution: &service.resolution,
-                spec: service.spec.as_ref(),
-            };
-            service_generators(clan, &rm, name, &class, &d.decls, &d.open, &mut mv);
-        }
+        let (Some((inst, role)), Some(service)) = (h.resolve(clan), services.get(&h.instance))
+        else {
+            // A role held but not found: what it gives the machine is not known.
+            mv.complete = false;
+            continue;
+        };
+        let rm = RoleMembers {
+            inst,
+            role,
+            named: h.entries.iter().map(|&i| &role.machines[i]).collect(),
+            resolution: &service.resolution,
+            spec: service.spec.as_ref(),
+        };
+        service_generators(clan, &rm, name, &class, &d.decls, &d.open, &mut mv);
     }
     let machine_uses_sops = modules
         .owners
