@@ -33,7 +33,11 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
         }
         all.extend(file_local_diagnostics(db, ws, file).iter().cloned());
     }
-    all.extend(workspace_findings(db, ws).iter().cloned());
+    // The cross-file checks, each family memoised apart from suppression: they read summaries
+    // and models, not file text, so an edit that keeps every summary leaves them cached.
+    for family in Family::ALL {
+        all.extend(family_findings(db, ws, family).iter().cloned());
+    }
     for p in &cfg.problems {
         let range = p
             .range
@@ -107,17 +111,6 @@ fn anchor_on_a_file(d: &mut Diagnostic, disk: &crate::disk::DiskTree) {
         d.location = crate::diagnostic::Location::flake_nix();
     }
     d.related.retain(|r| !on_dir(&r.location));
-}
-
-/// The cross-file checks, memoised apart from suppression: they read summaries and models, not
-/// file text, so an edit that keeps every summary leaves them cached.
-#[salsa::tracked(returns(ref))]
-fn workspace_findings(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>> {
-    let mut all = Vec::new();
-    for family in Family::ALL {
-        all.extend(family_findings(db, ws, family).iter().cloned());
-    }
-    Arc::new(all)
 }
 
 /// The families of cross-file checks, in the order their findings are gathered.
