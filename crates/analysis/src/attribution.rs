@@ -367,7 +367,7 @@ impl Places<'_> {
             if out == Affects::All {
                 break;
             }
-            let named = crate::reach::named_paths(self.db, f);
+            let named = crate::reach::named_paths(self.db, self.ws, f);
             let names = |p: &String| p == file || format!("{p}/default.nix") == file;
             let below = |p: &String| p.is_empty() || file.starts_with(&format!("{p}/"));
             // import-tree skips paths with `/_` below its root.

@@ -42,21 +42,41 @@ pub struct RootDatabase {
 #[salsa::db]
 impl salsa::Database for RootDatabase {}
 
+#[cfg(test)]
+impl RootDatabase {
+    /// A database that hands every salsa event to `callback`.
+    pub(crate) fn with_events(callback: impl Fn(salsa::Event) + Send + Sync + 'static) -> Self {
+        RootDatabase {
+            storage: salsa::Storage::new(Some(Box::new(callback))),
+        }
+    }
+}
+
 pub use salsa::Database as Db;
 
 /// The file's syntax tree; a file rnix cannot parse in linear time and bounded stack (see
 /// [`too_complex`]) is left unparsed, as an empty tree.
-#[salsa::tracked(returns(ref), no_eq)]
+///
+/// Trees are ~15× their source. The cold start's per-file work does not keep them (see
+/// [`crate::file_pass`]); what asks for a tree here (a file `import` evaluates, a finding's
+/// surroundings, an editor's request) keeps only the 256 used last once a revision begins, and
+/// parses again if asked for more.
+#[salsa::tracked(returns(ref), no_eq, lru = 256)]
 pub fn parse(db: &dyn Db, file: SourceFile) -> Arc<Parsed> {
+    Arc::new(parse_file(db, file))
+}
+
+/// [`parse`] without keeping the tree (see [`crate::file_pass`]).
+pub(crate) fn parse_file(db: &dyn Db, file: SourceFile) -> Parsed {
     if too_complex(db, file).is_some() {
         // No expression and no parse error: `syntax/too-complex` says what happened.
         let root = rowan::SyntaxKind(rnix::SyntaxKind::NODE_ROOT as u16);
-        return Arc::new(Parsed {
+        return Parsed {
             green: rowan::GreenNode::new(root, std::iter::empty()),
             errors: Vec::new(),
-        });
+        };
     }
-    Arc::new(crate::syntax::parse_text(file.text(db)))
+    crate::syntax::parse_text(file.text(db))
 }
 
 /// Why a file is too complex to parse, if it is.
@@ -108,7 +128,11 @@ pub struct AnalysisHost {
 impl AnalysisHost {
     /// An empty workspace rooted at `root`; nothing is read from disk.
     pub fn new(root: PathBuf) -> Self {
-        let db = RootDatabase::default();
+        Self::with_database(root, RootDatabase::default())
+    }
+
+    /// An empty workspace in `db` (for tests: a database that reports salsa's events).
+    pub(crate) fn with_database(root: PathBuf, db: RootDatabase) -> Self {
         let ws = Workspace::builder(Arc::new(BTreeMap::new()), Arc::new(DiskTree::default()))
             .durability(DISK)
             .new(&db);
@@ -442,8 +466,8 @@ impl Analysis {
             crate::flake::flake_info(db, ws);
             files.par_iter().for_each_with(db.clone(), |db, f| {
                 let start = std::time::Instant::now();
-                crate::summary::file_summary(db, ws, *f);
-                crate::checks::file_local_diagnostics(db, ws, *f);
+                // Everything later phases read from the file's tree, from one parse.
+                crate::file_pass::file_pass(db, ws, *f);
                 if crate::timings::per_file() {
                     crate::timings::file(f.path(db), start);
                 }

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use rnix::ast;
 use rowan::ast::AstNode;
 
-use crate::db::{parse, Db, SourceFile, Workspace};
+use crate::db::{Db, SourceFile, Workspace};
 use crate::disk::{normalize_join, parent_dir};
+use crate::syntax::Parsed;
 use crate::syntax::{path_parts, PathPart};
 
 /// What one file's path literals name, root-relative: whole paths, and the literal prefixes of
@@ -26,14 +27,19 @@ pub struct Named {
     pub trees: Vec<String>,
 }
 
+/// What `file`'s path literals name (from [`crate::file_pass`]).
 #[salsa::tracked(returns(ref))]
-pub fn named_paths(db: &dyn Db, file: SourceFile) -> Arc<Named> {
+pub fn named_paths(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<Named> {
+    crate::file_pass::file_pass(db, ws, file).named.clone()
+}
+
+/// What the path literals of `parsed` (the tree of `file`) name.
+pub(crate) fn named_in(db: &dyn Db, file: SourceFile, parsed: &Parsed) -> Named {
     let mut out = Named::default();
     let text = file.text(db);
     if !text.contains("./") {
-        return Arc::new(out);
+        return out;
     }
-    let parsed = parse(db, file);
     let dir = parent_dir(file.path(db));
     for node in parsed.syntax().descendants() {
         let Some(p) = ast::PathRel::cast(node) else {
@@ -77,7 +83,7 @@ pub fn named_paths(db: &dyn Db, file: SourceFile) -> Arc<Named> {
             out.paths.push(p);
         }
     }
-    Arc::new(out)
+    out
 }
 
 /// The root-relative path a path literal without interpolation names, from a file in `dir`.
@@ -199,7 +205,7 @@ pub fn reached(db: &dyn Db, ws: Workspace) -> Arc<Reached> {
         if !path.ends_with(".nix") {
             continue;
         }
-        let named = named_paths(db, *file);
+        let named = named_paths(db, ws, *file);
         for p in &named.paths {
             out.files.insert(p.clone());
             out.files.insert(format!("{p}/default.nix"));

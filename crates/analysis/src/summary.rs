@@ -142,8 +142,19 @@ impl FileSource for DbFiles<'_> {
     }
 }
 
+/// What `file` contributes to the workspace (from [`crate::file_pass`]).
 #[salsa::tracked(returns(ref))]
 pub fn file_summary(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<FileSummary> {
+    crate::file_pass::file_pass(db, ws, file).summary.clone()
+}
+
+/// The [`file_summary`] of `parsed`, the tree of `file`.
+pub(crate) fn summarize_file(
+    db: &dyn Db,
+    ws: Workspace,
+    file: SourceFile,
+    parsed: &Parsed,
+) -> FileSummary {
     let info = crate::flake::flake_info(db, ws);
     let files = DbFiles { db, ws };
     let kinds: HashMap<Rc<str>, &'static str> =
@@ -151,10 +162,10 @@ pub fn file_summary(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<FileSum
     if crate::db::too_complex(db, file).is_some() {
         let mut s = FileSummary::default();
         s.mark_incomplete();
-        return Arc::new(s);
+        return s;
     }
     let ev = Evaluator::new(&files).recording().with_input_kinds(kinds);
-    Arc::new(summarize(&ev, file.path(db), parse(db, file)))
+    summarize(&ev, file.path(db), parsed)
 }
 
 pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSummary {

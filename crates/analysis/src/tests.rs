@@ -11,7 +11,11 @@ use crate::disk::{DiskTree, EntryKind};
 use crate::AnalysisHost;
 
 pub(crate) fn host_from_fixture(fixture: &str) -> AnalysisHost {
-    let mut host = AnalysisHost::new("/fixture".into());
+    fixture_into(AnalysisHost::new("/fixture".into()), fixture)
+}
+
+/// [`host_from_fixture`] into a given (empty) host.
+pub(crate) fn fixture_into(mut host: AnalysisHost, fixture: &str) -> AnalysisHost {
     let mut disk = DiskTree::default();
     let mut files = Vec::new();
     let mut current: Option<(String, String)> = None;

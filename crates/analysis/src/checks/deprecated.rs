@@ -6,7 +6,7 @@ use rowan::ast::AstNode;
 
 use crate::clan::catalog::catalog;
 use crate::clan::resolve::clan_model;
-use crate::db::{parse, Db, SourceFile, Workspace};
+use crate::db::{Db, SourceFile, Workspace};
 use crate::diagnostic::Diagnostic;
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
@@ -82,8 +82,14 @@ fn inventory_services(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// Per file, from the syntax: `clan.core.facts` and `lib.buildClan`.
-pub(super) fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnostic> {
+/// Per file, from the syntax (`parsed`, the tree of `file`): `clan.core.facts` and
+/// `lib.buildClan`.
+pub(super) fn check_file(
+    db: &dyn Db,
+    ws: Workspace,
+    file: SourceFile,
+    parsed: &crate::syntax::Parsed,
+) -> Vec<Diagnostic> {
     let text = file.text(db);
     if !text.contains("facts") && !text.contains("buildClan") {
         return Vec::new();
@@ -95,7 +101,7 @@ pub(super) fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Di
     let facts_removed = catalog().at(last_modified).facts_removed() == Some(true);
     let path = file.path(db);
     let mut out = Vec::new();
-    for node in parse(db, file).syntax().descendants() {
+    for node in parsed.syntax().descendants() {
         let names: Vec<String> = if let Some(p) = ast::Attrpath::cast(node.clone()) {
             p.attrs()
                 .map(|a| match a {

@@ -6,15 +6,22 @@ use rowan::ast::AstNode;
 
 use std::sync::Arc;
 
-use crate::db::{parse, Db, SourceFile, Workspace};
+use crate::db::{Db, SourceFile, Workspace};
 use crate::diagnostic::{Diagnostic, TextRange};
 use crate::disk::{normalize_join, parent_dir, EntryKind};
+use crate::syntax::Parsed;
 
-pub(super) fn check(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnostic> {
+/// The findings about `literals`, the [`literals_in`] of `file`.
+pub(super) fn check(
+    db: &dyn Db,
+    ws: Workspace,
+    file: SourceFile,
+    literals: &ImportLiterals,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let disk = ws.disk(db);
     let path = file.path(db);
-    for (text, target, range) in import_literals(db, file).iter() {
+    for (text, target, range) in literals.iter() {
         // Below a directory that could not be read nothing is known (that is reported once,
         // as `workspace/unreadable`).
         if disk.is_unknown(target) {
@@ -44,18 +51,22 @@ pub(super) fn check(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnos
     out
 }
 
-/// Every literal path in an `imports` list of `file`: as written, the root-relative path it
+/// Every literal path in an `imports` list of a file: as written, the root-relative path it
 /// names, and where it is written.
+pub(crate) type ImportLiterals = Vec<(String, String, TextRange)>;
+
+/// The [`ImportLiterals`] of `file` (from [`crate::file_pass`]).
 #[salsa::tracked(returns(ref))]
-pub(super) fn import_literals(
-    db: &dyn Db,
-    file: SourceFile,
-) -> Arc<Vec<(String, String, TextRange)>> {
+pub(super) fn import_literals(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<ImportLiterals> {
+    crate::file_pass::file_pass(db, ws, file).imports.clone()
+}
+
+/// The [`ImportLiterals`] of `parsed`, the tree of `file`.
+pub(crate) fn literals_in(db: &dyn Db, file: SourceFile, parsed: &Parsed) -> ImportLiterals {
     let mut out = Vec::new();
     if !file.text(db).contains("imports") {
-        return Arc::new(out);
+        return out;
     }
-    let parsed = parse(db, file);
     let path = file.path(db);
     for node in parsed.syntax().descendants() {
         let Some(apv) = ast::AttrpathValue::cast(node) else {
@@ -81,7 +92,7 @@ pub(super) fn import_literals(
             out.push((text, target, p.syntax().text_range().into()));
         }
     }
-    Arc::new(out)
+    out
 }
 
 /// Path literals that are elements of the list (through parentheses and `++`).

@@ -4,7 +4,7 @@
 mod complexity;
 mod deprecated;
 mod edits;
-mod imports;
+pub(crate) mod imports;
 mod inventory;
 pub(crate) mod justfile;
 mod machines;
@@ -187,18 +187,31 @@ pub(crate) fn prime_workspace(db: &crate::db::RootDatabase, ws: Workspace) {
     });
 }
 
-/// Findings that depend on one file alone (and the disk tree), cached per file.
+/// Findings that depend on one file alone (and the disk tree), cached per file (from
+/// [`crate::file_pass`]).
 #[salsa::tracked(returns(ref))]
 pub(crate) fn file_local_diagnostics(
     db: &dyn Db,
     ws: Workspace,
     file: crate::db::SourceFile,
 ) -> Arc<Vec<Diagnostic>> {
-    let mut out = syntax::check(db, file);
+    crate::file_pass::file_pass(db, ws, file).local.clone()
+}
+
+/// The [`file_local_diagnostics`] of `parsed`, the tree of `file` whose import literals are
+/// `imports`.
+pub(crate) fn local_diagnostics_in(
+    db: &dyn Db,
+    ws: Workspace,
+    file: crate::db::SourceFile,
+    parsed: &crate::syntax::Parsed,
+    imports: &imports::ImportLiterals,
+) -> Vec<Diagnostic> {
+    let mut out = syntax::check(db, file, parsed);
     out.extend(complexity::check(db, file));
-    out.extend(imports::check(db, ws, file));
-    out.extend(deprecated::check_file(db, ws, file));
-    Arc::new(out)
+    out.extend(imports::check(db, ws, file, imports));
+    out.extend(deprecated::check_file(db, ws, file, parsed));
+    out
 }
 
 #[cfg(test)]

@@ -1,15 +1,16 @@
 //! `syntax/parse-error`.
 
-use crate::db::{parse, Db, SourceFile};
+use crate::db::{Db, SourceFile};
 use crate::diagnostic::Diagnostic;
+use crate::syntax::Parsed;
 
-pub(super) fn check(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
+/// The finding about `parsed`, the tree of `file`.
+pub(super) fn check(db: &dyn Db, file: SourceFile, parsed: &Parsed) -> Vec<Diagnostic> {
     // Some repositories commit `.nix` files encrypted with sops and decrypt them before they
     // deploy: such a file is a secret, not broken Nix.
     if is_sops_encrypted_text(file.text(db)) {
         return Vec::new();
     }
-    let parsed = parse(db, file);
     // One error is enough to act on; rnix reports follow-on errors for the same mistake.
     parsed
         .errors

@@ -62,7 +62,7 @@ fn imported_paths(db: &dyn Db, ws: Workspace) -> HashMap<String, Location> {
         if !file_path.ends_with(".nix") {
             continue;
         }
-        for (_, target, range) in super::imports::import_literals(db, file).iter() {
+        for (_, target, range) in super::imports::import_literals(db, ws, file).iter() {
             out.entry(target.clone())
                 .or_insert_with(|| Location::new(file_path, *range));
         }
