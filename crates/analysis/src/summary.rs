@@ -50,6 +50,25 @@ pub struct FileSummary {
 }
 
 impl FileSummary {
+    /// Gives back the room the lists grew into while the file was read: a summary is kept
+    /// for every file for the whole session, and most of its lists hold one or two entries
+    /// in room for four.
+    fn shrink(&mut self) {
+        self.definitions.shrink_to_fit();
+        self.open_classes.shrink_to_fit();
+        self.references.shrink_to_fit();
+        self.escaped.shrink_to_fit();
+        self.contexts.shrink_to_fit();
+        self.flake_imports.shrink_to_fit();
+        self.flake_import_trees.shrink_to_fit();
+        self.special_args.shrink_to_fit();
+        self.shadowed_configs.shrink_to_fit();
+        self.system_path_imports.shrink_to_fit();
+        self.clan.shrink();
+        self.vars.shrink();
+        self.options.shrink();
+    }
+
     /// A summary that lists only what was read: any module, machine, generator or option
     /// may be defined besides, and the modules the file imports are unknown.
     fn mark_incomplete(&mut self) {
@@ -321,6 +340,7 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
     if w.cut || ev.exhausted() {
         w.out.mark_incomplete();
     }
+    w.out.shrink();
     w.out
 }
 

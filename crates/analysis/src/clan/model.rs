@@ -66,6 +66,22 @@ pub struct ClanFragment {
     pub open: ClanOpen,
 }
 
+impl ClanFragment {
+    /// See `FileSummary::shrink`.
+    pub(crate) fn shrink(&mut self) {
+        self.machines.shrink_to_fit();
+        self.machine_configs.shrink_to_fit();
+        self.tags.shrink_to_fit();
+        self.dynamic_tags.shrink_to_fit();
+        self.instances.shrink_to_fit();
+        self.legacy_services.shrink_to_fit();
+        self.local_services.shrink_to_fit();
+        self.host_platforms.shrink_to_fit();
+        self.target_hosts.shrink_to_fit();
+        self.meta_strings.shrink_to_fit();
+    }
+}
+
 /// Parts of the clan configuration this file writes in a way that cannot be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ClanOpen {

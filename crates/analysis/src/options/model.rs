@@ -22,6 +22,22 @@ pub struct OptionsFragment {
     pub home_configurations: Vec<(String, String, Location)>,
 }
 
+impl OptionsFragment {
+    /// See `FileSummary::shrink`.
+    pub(crate) fn shrink(&mut self) {
+        self.decls.shrink_to_fit();
+        self.defs.shrink_to_fit();
+        for d in &mut self.defs {
+            d.path.shrink_to_fit();
+        }
+        self.reads.shrink_to_fit();
+        self.hm_scopes.shrink_to_fit();
+        self.open_owners.shrink_to_fit();
+        self.input_imports.shrink_to_fit();
+        self.home_configurations.shrink_to_fit();
+    }
+}
+
 /// `config.a.b.c` read by the module `owner`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OptionRead {

@@ -16,6 +16,17 @@ pub struct VarsFragment {
     pub secret_stores: Vec<(String, Option<String>)>,
 }
 
+impl VarsFragment {
+    /// See `FileSummary::shrink`.
+    pub(crate) fn shrink(&mut self) {
+        self.generators.shrink_to_fit();
+        self.open_owners.shrink_to_fit();
+        self.opaque_import_owners.shrink_to_fit();
+        self.var_refs.shrink_to_fit();
+        self.secret_stores.shrink_to_fit();
+    }
+}
+
 /// `clan.core.vars.generators.<name> = { … }` in a module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratorDecl {
