@@ -63,7 +63,7 @@ pub use salsa::Database as Db;
 /// parses again if asked for more.
 #[salsa::tracked(returns(ref), no_eq, lru = 256)]
 pub fn parse(db: &dyn Db, file: SourceFile) -> Arc<Parsed> {
-    Arc::new(parse_file(db, file))
+    crate::file_pass::recent(db, file).unwrap_or_else(|| Arc::new(parse_file(db, file)))
 }
 
 /// [`parse`] without keeping the tree (see [`crate::file_pass`]).

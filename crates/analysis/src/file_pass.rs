@@ -8,9 +8,13 @@
 //! own through a projection query ([`crate::summary::file_summary`],
 //! [`crate::checks::file_local_diagnostics`], [`crate::reach::named_paths`], the import
 //! literals), so an edit that keeps one of them equal stops there. Whoever needs the tree
-//! itself (a finding's surroundings, the editor's features) asks [`crate::db::parse`].
+//! itself (a file `import` evaluates, a finding's surroundings, the editor's features) asks
+//! [`crate::db::parse`], which first looks among the trees of the last passes ([`recent`]).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
 
 use crate::checks::imports::ImportLiterals;
 use crate::db::{Db, SourceFile, Workspace};
@@ -28,13 +32,120 @@ pub struct FilePass {
 
 #[salsa::tracked(returns(ref))]
 pub fn file_pass(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<FilePass> {
-    let parsed = crate::db::parse_file(db, file);
+    let parsed = Arc::new(crate::db::parse_file(db, file));
+    let named = crate::reach::named_in(db, file, &parsed);
+    if note_named(&named, file.path(db)) {
+        keep_recent(db, file, &parsed);
+    }
     let imports = crate::checks::imports::literals_in(db, file, &parsed);
     let local = crate::checks::local_diagnostics_in(db, ws, file, &parsed, &imports);
     Arc::new(FilePass {
         summary: Arc::new(crate::summary::summarize_file(db, ws, file, &parsed)),
         local: Arc::new(local),
-        named: Arc::new(crate::reach::named_in(db, file, &parsed)),
+        named: Arc::new(named),
         imports: Arc::new(imports),
     })
+}
+
+/// Notes the paths `named` names, and says whether a pass before this one named `path`: then
+/// the file is likely to be evaluated through `import` too (a module a machine's configuration
+/// imports by path), and its tree is worth keeping ([`keep_recent`]). Only a hint for the
+/// cache: a file named later, or by another database of the process, is parsed again.
+fn note_named(named: &Named, path: &str) -> bool {
+    static NAMED: Mutex<Option<rustc_hash::FxHashSet<String>>> = Mutex::new(None);
+    let mut guard = NAMED.lock().unwrap_or_else(|e| e.into_inner());
+    let set = guard.get_or_insert_with(Default::default);
+    for p in &named.paths {
+        if !set.contains(p) {
+            set.insert(p.clone());
+        }
+    }
+    set.contains(path)
+        || path
+            .strip_suffix("/default.nix")
+            .is_some_and(|d| set.contains(d))
+}
+
+/// How many trees of the last passes are kept for [`crate::db::parse`]: on a repository of a
+/// few hundred files all of them, so a file that is also evaluated through `import` (modules a
+/// machine's configuration imports by path) is parsed once; on a large one a bounded few MiB.
+const RECENT: usize = 512;
+
+/// The trees of the last passes, each under the text it was parsed from. The text is held,
+/// so its address identifies it while the entry lives, and a tree is a function of its text
+/// and its file's path alone: handing one out is the same as parsing again, whatever database
+/// asks (this is shared by every database of the process).
+#[derive(Default)]
+struct Recent {
+    trees: FxHashMap<(usize, SourceFile), (Arc<str>, Arc<crate::syntax::Parsed>)>,
+    order: VecDeque<(usize, SourceFile)>,
+}
+
+static RECENT_TREES: Mutex<Option<Recent>> = Mutex::new(None);
+
+fn text_key(db: &dyn Db, file: SourceFile) -> (Arc<str>, (usize, SourceFile)) {
+    let text = file.text(db).clone();
+    let address = Arc::as_ptr(&text) as *const u8 as usize;
+    (text, (address, file))
+}
+
+fn keep_recent(db: &dyn Db, file: SourceFile, parsed: &Arc<crate::syntax::Parsed>) {
+    let (text, key) = text_key(db, file);
+    let mut dropped = Vec::new();
+    {
+        let mut guard = RECENT_TREES.lock().unwrap_or_else(|e| e.into_inner());
+        let recent = guard.get_or_insert_with(Recent::default);
+        match recent.trees.insert(key, (text, Arc::clone(parsed))) {
+            Some(old) => dropped.push(old),
+            None => recent.order.push_back(key),
+        }
+        while recent.order.len() > RECENT {
+            if let Some(old) = recent
+                .order
+                .pop_front()
+                .and_then(|k| recent.trees.remove(&k))
+            {
+                dropped.push(old);
+            }
+        }
+    }
+    // Freed outside the lock: a tree is thousands of allocations.
+    drop(dropped);
+}
+
+/// The tree a recent pass parsed from `file`'s current text, if it is still kept.
+pub(crate) fn recent(db: &dyn Db, file: SourceFile) -> Option<Arc<crate::syntax::Parsed>> {
+    let (text, key) = text_key(db, file);
+    let guard = RECENT_TREES.lock().unwrap_or_else(|e| e.into_inner());
+    let (kept, tree) = guard.as_ref()?.trees.get(&key)?;
+    Arc::ptr_eq(kept, &text).then(|| Arc::clone(tree))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::host_from_fixture;
+
+    /// A file an earlier pass named by path keeps its tree for `parse` (the same tree, not
+    /// parsed again); one nothing named does not. Paths are this test's own: the hint is
+    /// shared by the whole process.
+    #[test]
+    fn a_file_named_by_an_earlier_pass_keeps_its_tree_for_parse() {
+        let host = host_from_fixture(
+            "#- /flake.nix\n{ outputs = _: { }; }\n#- /recent-trees/a.nix\n{ imports = [ ./named.nix ]; }\n#- /recent-trees/named.nix\n{ }\n#- /recent-trees/unnamed.nix\n{ }\n",
+        );
+        let analysis = host.snapshot();
+        let (db, ws) = (analysis.db_for_tests(), analysis.workspace_for_tests());
+        let file = |p: &str| crate::db::file_by_path(db, ws, p).unwrap();
+        for p in [
+            "recent-trees/a.nix",
+            "recent-trees/named.nix",
+            "recent-trees/unnamed.nix",
+        ] {
+            super::file_pass(db, ws, file(p));
+        }
+        let kept = super::recent(db, file("recent-trees/named.nix")).expect("kept");
+        let parsed = crate::db::parse(db, file("recent-trees/named.nix"));
+        assert!(std::sync::Arc::ptr_eq(&kept, parsed));
+        assert!(super::recent(db, file("recent-trees/unnamed.nix")).is_none());
+    }
 }
