@@ -55,6 +55,11 @@ fn note_named(named: &Named, path: &str) -> bool {
     static NAMED: Mutex<Option<rustc_hash::FxHashSet<String>>> = Mutex::new(None);
     let mut guard = NAMED.lock().unwrap_or_else(|e| e.into_inner());
     let set = guard.get_or_insert_with(Default::default);
+    // A language server's edits name paths for as long as it runs (each keystroke in a path
+    // literal is one): a hint need not remember them all.
+    if set.len() > NAMED_MAX {
+        set.clear();
+    }
     for p in &named.paths {
         if !set.contains(p) {
             set.insert(p.clone());
@@ -65,6 +70,9 @@ fn note_named(named: &Named, path: &str) -> bool {
             .strip_suffix("/default.nix")
             .is_some_and(|d| set.contains(d))
 }
+
+/// How many paths [`note_named`] remembers before it starts again.
+const NAMED_MAX: usize = 200_000;
 
 /// How many trees of the last passes are kept for [`crate::db::parse`]: on a repository of a
 /// few hundred files all of them, so a file that is also evaluated through `import` (modules a
