@@ -14,13 +14,14 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use crate::checks::imports::ImportLiterals;
 use crate::db::{Db, SourceFile, Workspace};
 use crate::diagnostic::Diagnostic;
 use crate::reach::Named;
 use crate::summary::FileSummary;
+use crate::syntax::Parsed;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct FilePass {
@@ -52,9 +53,8 @@ pub fn file_pass(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<FilePass> 
 /// imports by path), and its tree is worth keeping ([`keep_recent`]). Only a hint for the
 /// cache: a file named later, or by another database of the process, is parsed again.
 fn note_named(named: &Named, path: &str) -> bool {
-    static NAMED: Mutex<Option<rustc_hash::FxHashSet<String>>> = Mutex::new(None);
-    let mut guard = NAMED.lock().unwrap_or_else(|e| e.into_inner());
-    let set = guard.get_or_insert_with(Default::default);
+    static NAMED: Mutex<FxHashSet<String>> = Mutex::new(FxHashSet::with_hasher(FxBuildHasher));
+    let mut set = NAMED.lock().unwrap_or_else(|e| e.into_inner());
     // A language server's edits name paths for as long as it runs (each keystroke in a path
     // literal is one): a hint need not remember them all.
     if set.len() > NAMED_MAX {
@@ -79,42 +79,35 @@ const NAMED_MAX: usize = 200_000;
 /// machine's configuration imports by path) is parsed once; on a large one a bounded few MiB.
 const RECENT: usize = 512;
 
-/// The trees of the last passes, each under the text it was parsed from. The text is held,
-/// so its address identifies it while the entry lives, and a tree is a function of its text
-/// and its file's path alone: handing one out is the same as parsing again, whatever database
-/// asks (this is shared by every database of the process).
-#[derive(Default)]
+/// The trees of the last passes, each with the text it was parsed from. A tree is a function of
+/// its text and its file's path alone, so handing one out for the same text (the same `Arc`,
+/// held here so no other text can take its place) is the same as parsing again, whatever
+/// database asks: this is shared by every database of the process, whose files' ids may
+/// coincide.
 struct Recent {
-    trees: FxHashMap<(usize, SourceFile), (Arc<str>, Arc<crate::syntax::Parsed>)>,
-    order: VecDeque<(usize, SourceFile)>,
+    trees: FxHashMap<SourceFile, (Arc<str>, Arc<Parsed>)>,
+    order: VecDeque<SourceFile>,
 }
 
-static RECENT_TREES: Mutex<Option<Recent>> = Mutex::new(None);
+static RECENT_TREES: Mutex<Recent> = Mutex::new(Recent {
+    trees: FxHashMap::with_hasher(FxBuildHasher),
+    order: VecDeque::new(),
+});
 
-fn text_key(db: &dyn Db, file: SourceFile) -> (Arc<str>, (usize, SourceFile)) {
-    let text = file.text(db).clone();
-    let address = Arc::as_ptr(&text) as *const u8 as usize;
-    (text, (address, file))
-}
-
-fn keep_recent(db: &dyn Db, file: SourceFile, parsed: &Arc<crate::syntax::Parsed>) {
-    let (text, key) = text_key(db, file);
+fn keep_recent(db: &dyn Db, file: SourceFile, parsed: &Arc<Parsed>) {
+    let entry = (file.text(db).clone(), Arc::clone(parsed));
     let mut dropped = Vec::new();
     {
-        let mut guard = RECENT_TREES.lock().unwrap_or_else(|e| e.into_inner());
-        let recent = guard.get_or_insert_with(Recent::default);
-        match recent.trees.insert(key, (text, Arc::clone(parsed))) {
+        let mut recent = RECENT_TREES.lock().unwrap_or_else(|e| e.into_inner());
+        match recent.trees.insert(file, entry) {
             Some(old) => dropped.push(old),
-            None => recent.order.push_back(key),
+            None => recent.order.push_back(file),
         }
         while recent.order.len() > RECENT {
-            if let Some(old) = recent
-                .order
-                .pop_front()
-                .and_then(|k| recent.trees.remove(&k))
-            {
-                dropped.push(old);
-            }
+            let Some(oldest) = recent.order.pop_front() else {
+                break;
+            };
+            dropped.extend(recent.trees.remove(&oldest));
         }
     }
     // Freed outside the lock: a tree is thousands of allocations.
@@ -122,11 +115,10 @@ fn keep_recent(db: &dyn Db, file: SourceFile, parsed: &Arc<crate::syntax::Parsed
 }
 
 /// The tree a recent pass parsed from `file`'s current text, if it is still kept.
-pub(crate) fn recent(db: &dyn Db, file: SourceFile) -> Option<Arc<crate::syntax::Parsed>> {
-    let (text, key) = text_key(db, file);
-    let guard = RECENT_TREES.lock().unwrap_or_else(|e| e.into_inner());
-    let (kept, tree) = guard.as_ref()?.trees.get(&key)?;
-    Arc::ptr_eq(kept, &text).then(|| Arc::clone(tree))
+pub(crate) fn recent(db: &dyn Db, file: SourceFile) -> Option<Arc<Parsed>> {
+    let recent = RECENT_TREES.lock().unwrap_or_else(|e| e.into_inner());
+    let (text, tree) = recent.trees.get(&file)?;
+    Arc::ptr_eq(text, file.text(db)).then(|| Arc::clone(tree))
 }
 
 #[cfg(test)]

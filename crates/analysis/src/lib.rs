@@ -12,7 +12,7 @@ pub mod db;
 pub mod diagnostic;
 pub mod disk;
 pub mod eval;
-pub mod file_pass;
+pub(crate) mod file_pass;
 pub mod flake;
 pub mod fsread;
 pub mod ide;
