@@ -138,16 +138,10 @@ pub(crate) const FLAKE: &str = r#"#- /flake.nix
 }
 "#;
 
-/// [`FLAKE`] with clan-core among its inputs.
-pub(crate) const CLAN_FLAKE: &str = r#"#- /flake.nix
-{
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.clan-core.url = "github:clan-lol/clan-core";
-  outputs = inputs@{ flake-parts, ... }:
-    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+/// `rest` after a `flake.nix` like [`FLAKE`]'s with clan-core among its inputs.
+pub(crate) fn with_clan_flake(rest: &str) -> String {
+    format!("#- /flake.nix\n{}{rest}", fleetgen::FLAKE_NIX)
 }
-"#;
 
 pub(crate) fn with_flake(rest: &str) -> String {
     format!("{FLAKE}{rest}")

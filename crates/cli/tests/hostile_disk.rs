@@ -16,14 +16,7 @@ use common::{path_str, write};
 
 /// A clan fleet in the dendritic style: machine `a` imports `flake.modules.nixos.base`, which
 /// `modules/base.nix` defines. Clean as it is.
-const FLAKE: &str = r#"{
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.clan-core.url = "github:clan-lol/clan-core";
-  outputs = inputs@{ flake-parts, ... }:
-    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-"#;
+const FLAKE: &str = fleetgen::FLAKE_NIX;
 const CLAN: &str = r#"{ config, ... }:
 {
   clan.inventory.machines.a = { };

@@ -8,14 +8,7 @@ use std::path::Path;
 use common::{code, fleet_copy, fleet_src, have_just, stderr, write};
 
 /// Two NixOS machines and one nix-darwin machine.
-const FLAKE: &str = r#"{
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.clan-core.url = "github:clan-lol/clan-core";
-  outputs = inputs@{ flake-parts, ... }:
-    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-"#;
+const FLAKE: &str = fleetgen::FLAKE_NIX;
 const CLAN: &str = r#"{ lib, ... }:
 {
   clan.inventory.machines = {

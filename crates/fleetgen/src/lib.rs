@@ -41,21 +41,22 @@ fn link(dir: &Path, rel: &str, target: &str) -> io::Result<()> {
 
 const SOPS: &str = r#"{"data": "ENC[AES256_GCM,data:c3ludGhldGlj,iv:aXY=,tag:dGFn,type:str]", "sops": {"age": [{"recipient": "age1synthetic", "enc": "-----BEGIN AGE ENCRYPTED FILE-----\nc3ludGhldGlj\n-----END AGE ENCRYPTED FILE-----\n"}], "lastmodified": "2026-01-01T00:00:00Z", "mac": "ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]", "version": "3.9.0"}}"#;
 
-/// Writes the fleet into `dir` (which should be empty).
-pub fn write_fleet(dir: &Path, spec: Spec) -> io::Result<()> {
-    let shared = spec.shared.max(1);
-    write(
-        dir,
-        "flake.nix",
-        r#"{
+/// The `flake.nix` of a dendritic clan fleet: flake-parts, every file under `modules/` a module
+/// (import-tree), clan-core among the inputs. The fleets have it, and so do the test suites'
+/// repositories.
+pub const FLAKE_NIX: &str = r#"{
   inputs.flake-parts.url = "github:hercules-ci/flake-parts";
   inputs.import-tree.url = "github:vic/import-tree";
   inputs.clan-core.url = "github:clan-lol/clan-core";
   outputs = inputs@{ flake-parts, ... }:
     flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
 }
-"#,
-    )?;
+"#;
+
+/// Writes the fleet into `dir` (which should be empty).
+pub fn write_fleet(dir: &Path, spec: Spec) -> io::Result<()> {
+    let shared = spec.shared.max(1);
+    write(dir, "flake.nix", FLAKE_NIX)?;
     for class in ["nixos", "darwin"] {
         for s in 0..shared {
             write(

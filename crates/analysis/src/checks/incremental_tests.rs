@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::options::configs::machine_configurations;
-use crate::tests::{host_from_fixture, CLAN_FLAKE};
+use crate::tests::{host_from_fixture, with_clan_flake};
 
 use super::vars::machine_findings;
 
@@ -47,10 +47,10 @@ fn web(generator: &str) -> String {
 
 #[test]
 fn an_edit_to_one_machine_s_module_leaves_the_other_machines_parts() {
-    let mut host = host_from_fixture(&format!(
-        "{CLAN_FLAKE}{CLAN}#- /modules/web.nix\n{}",
+    let mut host = host_from_fixture(&with_clan_flake(&format!(
+        "{CLAN}#- /modules/web.nix\n{}",
         web("api")
-    ));
+    )));
     // The editor opens the file: its text, unchanged, becomes edited (less durable), so the
     // edit below can keep what it does not change (see `AnalysisHost::set_file_text`).
     host.set_file_text("modules/web.nix", Some(web("api").into()));

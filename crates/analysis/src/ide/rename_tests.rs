@@ -1,10 +1,8 @@
 use std::collections::BTreeMap;
 
 use super::rename::{PathRename, RenameEdit};
-use crate::tests::{host_from_fixture, CLAN_FLAKE};
+use crate::tests::{host_from_fixture, with_clan_flake};
 use crate::Analysis;
-
-const HEAD: &str = CLAN_FLAKE;
 
 const MODULES: &str = r#"#- /modules/base.nix
 {
@@ -47,7 +45,7 @@ in
 "#;
 
 fn analysis(extra: &str) -> Analysis {
-    host_from_fixture(&format!("{HEAD}{MODULES}{extra}")).snapshot()
+    host_from_fixture(&with_clan_flake(&format!("{MODULES}{extra}"))).snapshot()
 }
 
 fn offset(a: &Analysis, file: &str, needle: &str, delta: u32) -> u32 {
@@ -119,7 +117,7 @@ fn a_module_is_renamed_at_every_definition_and_reference() {
     // A machine's `configuration.nix` is not a flake-parts module but names modules too.
     assert!(out["machines/web/configuration.nix"].contains("self.modules.nixos.core"));
     // The renamed repository still resolves every reference.
-    let mut host = host_from_fixture(&format!("{HEAD}{MODULES}"));
+    let mut host = host_from_fixture(&with_clan_flake(MODULES));
     for (f, t) in &out {
         host.set_file_text(f, Some(t.as_str().into()));
     }

@@ -6,14 +6,7 @@ use infra_check_analysis::disk::{DiskTree, EntryKind};
 use infra_check_analysis::AnalysisHost;
 
 /// A flake whose modules are every file under `modules/`, with a clan-core input.
-pub const FLAKE: &str = r#"{
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.clan-core.url = "github:clan-lol/clan-core";
-  outputs = inputs@{ flake-parts, ... }:
-    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-"#;
+pub const FLAKE: &str = fleetgen::FLAKE_NIX;
 
 /// A host holding [`FLAKE`] and `files` (root-relative paths and texts), each on the disk.
 pub fn host(files: Vec<(String, String)>) -> AnalysisHost {

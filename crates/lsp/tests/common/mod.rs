@@ -12,14 +12,7 @@ pub mod stdio;
 
 use std::path::Path;
 
-pub const FLAKE: &str = r#"{
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.clan-core.url = "github:clan-lol/clan-core";
-  outputs = inputs@{ flake-parts, ... }:
-    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-"#;
+pub const FLAKE: &str = fleetgen::FLAKE_NIX;
 
 pub const BASE: &str = r#"{
   flake.modules.nixos.base = { config, lib, ... }: {
