@@ -123,7 +123,25 @@ pub(crate) fn recent(db: &dyn Db, file: SourceFile) -> Option<Arc<Parsed>> {
 
 #[cfg(test)]
 mod tests {
-    use crate::tests::host_from_fixture;
+    use crate::tests::{host_from_fixture, with_flake};
+
+    /// A summary is kept for every file as long as the session lasts: its lists hold their
+    /// entries and no more (three definitions pushed one by one would have room for four).
+    #[test]
+    fn a_summary_holds_no_room_beyond_its_entries() {
+        let host = host_from_fixture(&with_flake(
+            "#- /modules/m.nix\n{\n  flake.modules.nixos.a = { services.x.enable = true; };\n  flake.modules.nixos.b = { };\n  flake.modules.nixos.c = { };\n}\n",
+        ));
+        let s = host
+            .snapshot()
+            .file_summary("modules/m.nix")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.definitions.len(), 3, "{:?}", s.definitions);
+        assert_eq!(s.definitions.capacity(), 3);
+        assert!(!s.options.defs.is_empty());
+        assert_eq!(s.options.defs.capacity(), s.options.defs.len());
+    }
 
     /// A file an earlier pass named by path keeps its tree for `parse` (the same tree, not
     /// parsed again); one nothing named does not. Paths are this test's own: the hint is
