@@ -235,7 +235,7 @@ const WHOLE_FLAKE: &[&str] = &[
 
 impl Places<'_> {
     fn of(&mut self, d: &Diagnostic) -> Affects {
-        let file = d.location.file.as_str();
+        let file = &*d.location.file;
         if matches!(d.code, "syntax/parse-error" | "module/import-not-found")
             && !self.reached.contains(file)
         {
@@ -317,7 +317,7 @@ impl Places<'_> {
         let mut out: Vec<_> = crate::summary::file_summary(self.db, self.ws, f)
             .definitions
             .iter()
-            .filter(|d| &d.location.file == path)
+            .filter(|d| *d.location.file == **path)
             .map(|d| Def {
                 class: d.class.clone(),
                 name: d.name.clone(),
@@ -332,7 +332,7 @@ impl Places<'_> {
                 .get(m)
                 .and_then(|x| x.class.clone())
                 .unwrap_or_default();
-            for l in locs.iter().filter(|l| &l.file == path) {
+            for l in locs.iter().filter(|l| *l.file == **path) {
                 out.push(Def {
                     class: class.clone(),
                     name: m.clone(),

@@ -307,7 +307,7 @@ impl Analysis {
         Ok(self
             .diagnostics()?
             .iter()
-            .filter(|d| d.location.file == path)
+            .filter(|d| &*d.location.file == path)
             .cloned()
             .collect())
     }

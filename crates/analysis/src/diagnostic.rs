@@ -2,6 +2,7 @@
 //! neither needs to know how they were found.
 
 use serde::Serialize;
+use std::sync::Arc;
 
 /// A byte range into a file's text (the text the analyzer was given, after lossy UTF-8
 /// decoding). Plain offsets keep this type free of rowan so other crates need not depend on it.
@@ -79,14 +80,15 @@ impl Severity {
 /// A place in the workspace: a root-relative path with forward slashes and a byte range.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Location {
-    pub file: String,
+    /// Shared by the locations of one file: a summary holds thousands of them.
+    pub file: Arc<str>,
     pub range: TextRange,
 }
 
 impl Location {
     pub fn new(file: &str, range: TextRange) -> Self {
         Location {
-            file: file.to_owned(),
+            file: file.into(),
             range,
         }
     }
@@ -144,7 +146,7 @@ impl Diagnostic {
             severity: crate::codes::default_severity(code),
             message,
             location: Location {
-                file: file.to_owned(),
+                file: file.into(),
                 range,
             },
             related: Vec::new(),
@@ -160,7 +162,7 @@ impl Diagnostic {
     ) -> Self {
         self.related.push(Related {
             location: Location {
-                file: file.to_owned(),
+                file: file.into(),
                 range,
             },
             message: message.into(),

@@ -143,6 +143,24 @@ mod tests {
         assert_eq!(s.options.defs.capacity(), s.options.defs.len());
     }
 
+    /// The locations of one summary share their file's name (one allocation, not one per
+    /// location), and a file summarised after it on the same thread gets its own name.
+    #[test]
+    fn the_locations_of_a_summary_share_one_file_name() {
+        let host = host_from_fixture(&with_flake(
+            "#- /modules/m.nix\n{\n  flake.modules.nixos.a = { };\n  flake.modules.nixos.b = { };\n}\n#- /modules/n.nix\n{\n  flake.modules.nixos.c = { };\n}\n",
+        ));
+        let analysis = host.snapshot();
+        let m = analysis.file_summary("modules/m.nix").unwrap().unwrap();
+        let n = analysis.file_summary("modules/n.nix").unwrap().unwrap();
+        let [a, b] = &m.definitions[..] else {
+            panic!("{:?}", m.definitions)
+        };
+        assert_eq!(&*a.location.file, "modules/m.nix");
+        assert!(std::sync::Arc::ptr_eq(&a.location.file, &b.location.file));
+        assert_eq!(&*n.definitions[0].location.file, "modules/n.nix");
+    }
+
     /// A file an earlier pass named by path keeps its tree for `parse` (the same tree, not
     /// parsed again); one nothing named does not. Paths are this test's own: the hint is
     /// shared by the whole process.

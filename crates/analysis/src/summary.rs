@@ -276,8 +276,8 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
             owner: r.owner.to_string(),
             generator: r.generator.as_ref().map(|g| g.to_string()),
             file: r.file.as_ref().map(|f| f.to_string()),
-            location: location(&r.span),
-            generator_location: r.generator_span.as_ref().map(location),
+            location: r.span.location(),
+            generator_location: r.generator_span.as_ref().map(Span::location),
             hypothetical: r.hypothetical,
         };
         if !w.out.vars.var_refs.contains(&var_ref) {
@@ -296,7 +296,7 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
         let read = crate::options::model::OptionRead {
             owner: r.owner.to_string(),
             path: r.path.iter().map(|p| p.to_string()).collect(),
-            location: location(&r.span),
+            location: r.span.location(),
         };
         if reads.insert(read.clone()) {
             w.out.options.reads.push(read);
@@ -308,7 +308,7 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
         w.out.shadowed_configs.push(ShadowedConfig {
             owner,
             classes,
-            location: location(&r.span),
+            location: r.span.location(),
             path: r.path.clone(),
         });
     }
@@ -317,7 +317,7 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
         let reference = ModuleReference {
             class: r.class.to_string(),
             name: r.name.map(|n| n.to_string()),
-            location: location(&r.span),
+            location: r.span.location(),
             optional: r.optional,
             hypothetical: r.hypothetical,
         };
@@ -342,13 +342,6 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
     }
     w.out.shrink();
     w.out
-}
-
-fn location(span: &Span) -> Location {
-    Location {
-        file: span.file.to_string(),
-        range: span.range,
-    }
 }
 
 const MAX_MODULE_DEPTH: u32 = 24;
@@ -531,7 +524,7 @@ impl<'e> Walker<'e, '_> {
                             items: vec![ModuleReference {
                                 class: class.to_string(),
                                 name: Some(name.to_string()),
-                                location: location(span),
+                                location: span.location(),
                                 optional: false,
                                 hypothetical: false,
                             }],
@@ -592,7 +585,7 @@ impl<'e> Walker<'e, '_> {
         top.class = parts
             .class
             .as_ref()
-            .and_then(|(c, span)| Some((c.clone(), location(span.as_ref()?))));
+            .and_then(|(c, span)| Some((c.clone(), span.as_ref()?.location())));
         top.keys_complete = !parts.opaque;
         for c in &parts.config {
             let mut sets = Vec::new();
@@ -601,7 +594,7 @@ impl<'e> Walker<'e, '_> {
                 top.keys_complete &= !set.partial;
                 for (k, a) in &set.map {
                     match &a.key_span {
-                        Some(span) => top.keys.push((k.to_string(), location(span))),
+                        Some(span) => top.keys.push((k.to_string(), span.location())),
                         None => top.keys_complete = false,
                     }
                 }
@@ -671,7 +664,7 @@ impl<'e> Walker<'e, '_> {
                             self.out.definitions.push(ModuleDef {
                                 class: class.to_string(),
                                 name: name.to_string(),
-                                location: location(span),
+                                location: span.location(),
                             });
                         }
                         let owner = format!("flake.modules.{}.{}", class, attr_display(name));
@@ -686,7 +679,7 @@ impl<'e> Walker<'e, '_> {
         let fallback = a
             .key_span
             .as_ref()
-            .map(location)
+            .map(Span::location)
             .unwrap_or_else(|| Location::new("", TextRange::default()));
         self.clan_value(&a.value, fallback);
     }
@@ -785,7 +778,7 @@ impl<'e> Walker<'e, '_> {
                     } => items.push(ModuleReference {
                         class: c.to_string(),
                         name: Some(name.to_string()),
-                        location: location(span),
+                        location: span.location(),
                         optional: false,
                         hypothetical: false,
                     }),
@@ -848,7 +841,7 @@ impl<'e> Walker<'e, '_> {
                 for (v, span) in self.literal_strings(&sets, path) {
                     let lit = crate::clan::model::ModuleLiteral {
                         value: v,
-                        location: location(&span),
+                        location: span.location(),
                         context: class.clone(),
                         owner: owner.clone(),
                     };
@@ -874,7 +867,7 @@ impl<'e> Walker<'e, '_> {
                 self.ev,
                 &o.value,
                 &[],
-                &location(span),
+                &span.location(),
                 &mut decls,
             ) {
                 // It may declare more than is read.
@@ -955,8 +948,8 @@ impl<'e> Walker<'e, '_> {
                 value,
                 priority,
                 conditional: cond,
-                location: location(key_span),
-                value_location: a.value_span.as_ref().map(location),
+                location: key_span.location(),
+                value_location: a.value_span.as_ref().map(Span::location),
                 owner: owner.to_owned(),
                 class: class.clone(),
             });
@@ -1201,8 +1194,8 @@ impl<'e> Walker<'e, '_> {
                                     location: f
                                         .key_span
                                         .as_ref()
-                                        .map(location)
-                                        .unwrap_or_else(|| location(span)),
+                                        .map(Span::location)
+                                        .unwrap_or_else(|| span.location()),
                                     secret: bool_field(&fb, "secret", true),
                                     deploy: bool_field(&fb, "deploy", true),
                                     needed_for: needed_for_field(&fb),
@@ -1232,8 +1225,8 @@ impl<'e> Walker<'e, '_> {
                                                 location: p
                                                     .key_span
                                                     .as_ref()
-                                                    .map(location)
-                                                    .unwrap_or_else(|| location(span)),
+                                                    .map(Span::location)
+                                                    .unwrap_or_else(|| span.location()),
                                                 secret: Some(true),
                                                 deploy: Some(true),
                                                 needed_for: Some(NeededFor::default()),
@@ -1263,7 +1256,7 @@ impl<'e> Walker<'e, '_> {
                 };
                 self.out.vars.generators.push(GeneratorDecl {
                     name: name.to_string(),
-                    location: location(span),
+                    location: span.location(),
                     owner: owner.to_owned(),
                     class: class.clone(),
                     conditional,
@@ -1406,7 +1399,7 @@ impl<'e> Walker<'e, '_> {
                 self.out.options.home_configurations.push((
                     name.to_string(),
                     owner.clone(),
-                    location(span),
+                    span.location(),
                 ));
                 if let Some(l) = list {
                     let hm = ContextClass::Known("homeManager".into());

@@ -69,7 +69,7 @@ pub fn collect_sources(
 ) -> Result<Sources, CliError> {
     let mut sources = Sources::default();
     for d in diagnostics {
-        let related = d.related.iter().map(|r| r.location.file.as_str());
+        let related = d.related.iter().map(|r| &*r.location.file);
         let edits = d
             .fix
             .iter()

@@ -196,7 +196,7 @@ fn group<'a>(d: &'a Diagnostic, sources: &'a Sources) -> Group<'a> {
     let mut by_file: BTreeMap<&str, Vec<(TextRange, &str)>> = BTreeMap::new();
     for r in &d.related {
         by_file
-            .entry(r.location.file.as_str())
+            .entry(&*r.location.file)
             .or_default()
             .push((r.location.range, r.message.as_str()));
     }

@@ -296,7 +296,8 @@ pub fn code_actions(
     let diagnostics = ctx.analysis.diagnostics()?;
     let mut actions = Vec::new();
     for d in diagnostics.iter() {
-        if d.location.file != file || d.location.range.start > end || d.location.range.end < start {
+        if *d.location.file != *file || d.location.range.start > end || d.location.range.end < start
+        {
             continue;
         }
         let Some(fix) = d.fix.as_ref().filter(|f| !f.edits.is_empty()) else {

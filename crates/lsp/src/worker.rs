@@ -871,7 +871,7 @@ fn collect_inner(
         let files =
             std::iter::once(&d.location.file).chain(d.related.iter().map(|r| &r.location.file));
         for file in files {
-            if texts.contains_key(file.as_str()) {
+            if texts.contains_key(&**file) {
                 continue;
             }
             let entry = match snapshot.file_text(file) {

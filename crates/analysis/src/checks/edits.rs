@@ -34,7 +34,7 @@ pub(super) fn rename_edit(
         return None;
     };
     Some(TextEdit {
-        file: loc.file.clone(),
+        file: loc.file.to_string(),
         range: loc.range,
         new_text,
     })

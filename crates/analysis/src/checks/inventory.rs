@@ -227,7 +227,7 @@ fn shape(inst: &Instance, role: &Role, out: &mut Vec<Diagnostic>) {
             .with_fix(Fix {
                 message: "Turn the list into an attribute set.".into(),
                 edits: vec![TextEdit {
-                    file: loc.file.clone(),
+                    file: loc.file.to_string(),
                     range: loc.range,
                     new_text: replacement,
                 }],

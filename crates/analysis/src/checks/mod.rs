@@ -105,7 +105,7 @@ pub(crate) fn justfile_diagnostics(
 fn anchor_on_a_file(d: &mut Diagnostic, disk: &crate::disk::DiskTree) {
     let on_dir = |l: &crate::diagnostic::Location| l.file.is_empty() || disk.is_dir(&l.file);
     if on_dir(&d.location) {
-        if !d.location.file.is_empty() && !d.message.contains(&d.location.file) {
+        if !d.location.file.is_empty() && !d.message.contains(&*d.location.file) {
             d.message = format!("`{}/`: {}", d.location.file, d.message);
         }
         d.location = crate::diagnostic::Location::flake_nix();

@@ -128,7 +128,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
             })
             .unwrap_or_default();
         let (location, what, failure) = match &top.class {
-            Some((class, loc)) if class != "flake" && &loc.file == file => (
+            Some((class, loc)) if class != "flake" && *loc.file == **file => (
                 loc.clone(),
                 format!("{}, `_class = \"{class}\"`{imported}", class_display(class)),
                 format!("\"The module … was imported into flake instead of {class}\""),
@@ -140,7 +140,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
                 }
                 let hit = top.keys.iter().find_map(|(k, loc)| {
                     let (_, owner) = SYSTEM_ONLY.iter().find(|(n, _)| n == k)?;
-                    (!declared.contains(k.as_str()) && &loc.file == file)
+                    (!declared.contains(k.as_str()) && *loc.file == **file)
                         .then_some((k, loc, *owner))
                 });
                 let Some((key, loc, owner)) = hit else {

@@ -557,10 +557,10 @@ impl SoleDeclarer {
                 }
             }
             for d in &s.options.decls {
-                read.insert(d.decl.location.file.as_str());
+                read.insert(&*d.decl.location.file);
             }
             for d in &s.options.defs {
-                read.insert(d.location.file.as_str());
+                read.insert(&*d.location.file);
             }
         }
         let modules = crate::flake::module_files(db, ws);

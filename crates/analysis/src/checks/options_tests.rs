@@ -241,7 +241,7 @@ fn hover_data_for_a_declared_option() {
     assert_eq!(i.default.as_deref(), Some("8080"));
     assert_eq!(i.description.as_deref(), Some("The service port."));
     assert!(!i.required);
-    assert_eq!(i.declared_at.file, "modules/fleet-options.nix");
+    assert_eq!(&*i.declared_at.file, "modules/fleet-options.nix");
     assert_eq!(i.declared_in, "flake.modules.nixos.fleet");
     assert!(host
         .snapshot()

@@ -516,7 +516,7 @@ fn mistakes_in_files_nothing_imports_are_information() {
     let diags = host.snapshot().diagnostics().expect("not cancelled");
     let got: Vec<(&str, &str, crate::Severity)> = diags
         .iter()
-        .map(|d| (d.code, d.location.file.as_str(), d.severity))
+        .map(|d| (d.code, &*d.location.file, d.severity))
         .collect();
     use crate::Severity::{Error, Info};
     assert_eq!(
@@ -618,7 +618,7 @@ fn a_darwin_machine_s_hardware_configuration_is_not_evaluated() {
     let severity_of = |file: &str| {
         diagnostics
             .iter()
-            .find(|d| d.location.file == file && d.code == "syntax/parse-error")
+            .find(|d| &*d.location.file == file && d.code == "syntax/parse-error")
             .map(|d| d.severity)
     };
     use crate::diagnostic::Severity;

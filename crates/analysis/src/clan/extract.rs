@@ -10,26 +10,19 @@ use crate::eval::read::{attr_values, attrs_named, config_sets, known_json, strip
 use crate::eval::{Attr, Attrs, Evaluator, ModuleArgsKind, Span, Sym, Thunk, Value};
 use crate::options::types::OptionSpec;
 
-fn loc(span: &Span) -> Location {
-    Location {
-        file: span.file.to_string(),
-        range: span.range,
-    }
-}
-
 /// The location of an attribute's value if written literally, else its key, else `fallback`.
 fn value_loc(a: &Attr, fallback: &Location) -> Location {
     a.value_span
         .as_ref()
         .or(a.key_span.as_ref())
-        .map(loc)
+        .map(Span::location)
         .unwrap_or_else(|| fallback.clone())
 }
 
 fn key_loc(a: &Attr, fallback: &Location) -> Location {
     a.key_span
         .as_ref()
-        .map(loc)
+        .map(Span::location)
         .unwrap_or_else(|| fallback.clone())
 }
 
@@ -175,7 +168,7 @@ impl<'e, 'a> ClanReader<'e, 'a> {
         for a in attrs_named(&sets, "tags") {
             let fb = key_loc(a, fallback);
             if let (Value::Lambda(_), Some(span)) = (self.ev.force(&a.value), &a.value_span) {
-                self.out.dynamic_tags.push(loc(span));
+                self.out.dynamic_tags.push(span.location());
                 continue;
             }
             let (ts, ok) = self.sets(&a.value);
@@ -288,7 +281,10 @@ impl<'e, 'a> ClanReader<'e, 'a> {
                     match self.ev.force(i) {
                         Value::Str(s) => out.push(Named {
                             name: s.to_string(),
-                            location: i.span().map(loc).unwrap_or_else(|| fallback.clone()),
+                            location: i
+                                .span()
+                                .map(Span::location)
+                                .unwrap_or_else(|| fallback.clone()),
                         }),
                         _ => return Field::Unknown,
                     }
@@ -471,7 +467,7 @@ impl<'e, 'a> ClanReader<'e, 'a> {
                 out.entries.push(Setting {
                     key: k.to_string(),
                     location: key_loc(v, &location),
-                    value_location: v.value_span.as_ref().map(loc),
+                    value_location: v.value_span.as_ref().map(Span::location),
                     value: known_json(self.ev, &v.value),
                 });
             }

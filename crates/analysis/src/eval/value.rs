@@ -5,17 +5,42 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rnix::ast;
 
 use super::env::Env;
-use crate::diagnostic::TextRange;
+use crate::diagnostic::{Location, TextRange};
 
 /// Where a value or key was written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Span {
     pub file: Rc<str>,
     pub range: TextRange,
+}
+
+impl Span {
+    /// The span as a [`Location`], whose file name is shared with the locations made before it
+    /// from the same file on this thread: a summary holds thousands of them, almost all in the
+    /// file it summarises.
+    pub fn location(&self) -> Location {
+        thread_local! {
+            static LAST: RefCell<Option<(Rc<str>, Arc<str>)>> = const { RefCell::new(None) };
+        }
+        let file = LAST.with_borrow_mut(|last| match last {
+            // The `Rc` held here keeps its address from being reused by another name.
+            Some((rc, arc)) if Rc::ptr_eq(rc, &self.file) || **rc == *self.file => arc.clone(),
+            _ => {
+                let arc: Arc<str> = Arc::from(&*self.file);
+                *last = Some((self.file.clone(), arc.clone()));
+                arc
+            }
+        });
+        Location {
+            file,
+            range: self.range,
+        }
+    }
 }
 
 #[derive(Clone)]

@@ -196,7 +196,7 @@ pub fn all_occurrences(db: &dyn Db, ws: Workspace) -> Arc<Vec<Occurrence>> {
 pub fn occurrences_in(db: &dyn Db, ws: Workspace, file: &str) -> Vec<Occurrence> {
     all_occurrences(db, ws)
         .iter()
-        .filter(|o| o.location.file == file)
+        .filter(|o| &*o.location.file == file)
         .cloned()
         .collect()
 }
@@ -205,7 +205,7 @@ pub fn occurrences_in(db: &dyn Db, ws: Workspace, file: &str) -> Vec<Occurrence>
 pub fn at(db: &dyn Db, ws: Workspace, file: &str, offset: u32) -> Option<Occurrence> {
     all_occurrences(db, ws)
         .iter()
-        .filter(|o| o.location.file == file && o.location.range.contains(offset))
+        .filter(|o| &*o.location.file == file && o.location.range.contains(offset))
         .min_by_key(|o| o.location.range.len())
         .cloned()
 }

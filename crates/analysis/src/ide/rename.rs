@@ -136,7 +136,7 @@ pub fn rename(
         check_new_name(db, ws, &plan.subject, new)?;
         for site in &plan.sites {
             for e in rewrite(db, ws, site, &plan.subject, &plan.old, new)? {
-                edits.push((site.file.clone(), e));
+                edits.push((site.file.to_string(), e));
             }
         }
         paths.extend(moved_paths(db, ws, &plan.subject, new)?);

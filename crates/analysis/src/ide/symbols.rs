@@ -33,7 +33,7 @@ fn symbol(o: &super::Occurrence) -> Option<Symbol> {
 pub fn document_symbols(db: &dyn Db, ws: Workspace, file: &str) -> Vec<Symbol> {
     all_occurrences(db, ws)
         .iter()
-        .filter(|o| o.definition && o.location.file == file)
+        .filter(|o| o.definition && &*o.location.file == file)
         .filter_map(symbol)
         .collect()
 }
@@ -95,7 +95,7 @@ impl SymbolTree {
 /// The symbols of one file as a tree: modules by class, instances → roles → machines,
 /// machines, generators → files, options and services.
 pub fn document_symbol_tree(db: &dyn Db, ws: Workspace, file: &str) -> Vec<SymbolTree> {
-    let here = |l: &Location| l.file == file && l.range != TextRange::default();
+    let here = |l: &Location| &*l.file == file && l.range != TextRange::default();
     let mut out = Vec::new();
     let mut classes: BTreeMap<&str, Vec<SymbolTree>> = BTreeMap::new();
     let occurrences = all_occurrences(db, ws);

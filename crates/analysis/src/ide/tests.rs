@@ -50,7 +50,10 @@ fn offset(a: &Analysis, file: &str, needle: &str, n: usize, delta: u32) -> u32 {
 }
 
 fn files(targets: &[crate::ide::NavTarget]) -> Vec<String> {
-    targets.iter().map(|t| t.location.file.clone()).collect()
+    targets
+        .iter()
+        .map(|t| t.location.file.to_string())
+        .collect()
 }
 
 #[test]
@@ -149,7 +152,7 @@ fn generator_names_in_reads_and_with_lists_on_one_line() {
     let at = offset(&a, "modules/base.nix", "api = {", 0, 1);
     let refs = a.references("modules/base.nix", at, false).unwrap();
     assert!(
-        refs.iter().any(|r| r.location.file == "modules/web.nix"),
+        refs.iter().any(|r| &*r.location.file == "modules/web.nix"),
         "{refs:?}"
     );
     // Completion inside `with nixosModules; [ … ]` on the same line as the `with`.

@@ -31,13 +31,6 @@ pub const MAX_NESTING: u32 = 32;
 /// How many parts (types and submodule options) one option's type may have.
 pub const MAX_NODES: u32 = 4_096;
 
-fn loc(span: &Span) -> Location {
-    Location {
-        file: span.file.to_string(),
-        range: span.range,
-    }
-}
-
 /// Every option declared in an `options` value, flattened to full paths. Returns false when
 /// some part could not be read (those declarations are missing from `out`).
 pub fn declarations(
@@ -151,7 +144,7 @@ impl<'e, 'a> Reader<'e, 'a> {
                 let at = decl
                     .key_span
                     .as_ref()
-                    .map(loc)
+                    .map(Span::location)
                     .unwrap_or_else(|| fallback.clone());
                 let mut path = prefix.to_vec();
                 path.push(name.to_string());
@@ -204,7 +197,7 @@ impl<'e, 'a> Reader<'e, 'a> {
             let fb = o
                 .key_span
                 .as_ref()
-                .map(loc)
+                .map(Span::location)
                 .unwrap_or_else(|| Location::new("", Default::default()));
             if !self.declarations(&o.value, &[], &fb, &mut decls) {
                 return None;
