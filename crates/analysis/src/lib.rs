@@ -18,6 +18,7 @@ pub mod fsread;
 pub mod ide;
 pub mod index;
 pub mod jsondata;
+pub mod lean;
 pub mod line_index;
 pub mod loader;
 pub mod machine_config;

@@ -28,11 +28,11 @@ pub struct FileSummary {
     /// import-tree calls in those `imports`: every file they load is a flake-parts module too.
     pub flake_import_trees: Vec<crate::eval::ImportTreeSpec>,
     /// What this file contributes to the clan configuration.
-    pub clan: crate::clan::model::ClanFragment,
+    pub clan: crate::lean::Lean<crate::clan::model::ClanFragment>,
     /// Vars generators declared and read in this file's modules.
-    pub vars: crate::vars::model::VarsFragment,
+    pub vars: crate::lean::Lean<crate::vars::model::VarsFragment>,
     /// Options declared and defined in this file's modules.
-    pub options: crate::options::model::OptionsFragment,
+    pub options: crate::lean::Lean<crate::options::model::OptionsFragment>,
     /// The keys of the clan's `specialArgs` this file sets, each with whether its value is the
     /// flake-level value of that name (`self`, `inputs`); `None`: a set that cannot be read.
     pub special_args: Vec<Option<(String, bool)>>,
@@ -64,9 +64,19 @@ impl FileSummary {
         self.special_args.shrink_to_fit();
         self.shadowed_configs.shrink_to_fit();
         self.system_path_imports.shrink_to_fit();
-        self.clan.shrink();
-        self.vars.shrink();
-        self.options.shrink();
+        // Empty parts are given back first: shrinking one through `DerefMut` would allocate it.
+        self.clan.settle();
+        self.vars.settle();
+        self.options.settle();
+        if let Some(c) = self.clan.get_mut() {
+            c.shrink();
+        }
+        if let Some(v) = self.vars.get_mut() {
+            v.shrink();
+        }
+        if let Some(o) = self.options.get_mut() {
+            o.shrink();
+        }
     }
 
     /// A summary that lists only what was read: any module, machine, generator or option

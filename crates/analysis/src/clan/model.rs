@@ -66,6 +66,8 @@ pub struct ClanFragment {
     pub open: ClanOpen,
 }
 
+crate::lean::impl_empty!(ClanFragment);
+
 impl ClanFragment {
     /// See `FileSummary::shrink`.
     pub(crate) fn shrink(&mut self) {

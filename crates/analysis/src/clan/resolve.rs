@@ -236,7 +236,7 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     // `flake.nix` itself may call `clan-core.lib.clan { … }`.
     for summary in crate::index::module_and_flake_summaries(db, ws) {
         let frag = &summary.clan;
-        if *frag != ClanFragment::default() {
+        if **frag != ClanFragment::default() {
             model.present = true;
         }
         open.merge(frag.open);

@@ -187,7 +187,7 @@ fn context(db: &dyn Db, ws: Workspace) -> Arc<Context> {
     summaries.extend(crate::machine_config::loaded_files(db, ws).summaries.iter());
     let info = crate::flake::flake_info(db, ws);
     Arc::new(Context {
-        owners: Owners::new(summaries.iter().map(|s| &s.options)),
+        owners: Owners::new(summaries.iter().map(|s| &*s.options)),
         urls: info
             .inputs
             .iter()

@@ -22,6 +22,8 @@ pub struct OptionsFragment {
     pub home_configurations: Vec<(String, String, Location)>,
 }
 
+crate::lean::impl_empty!(OptionsFragment);
+
 impl OptionsFragment {
     /// See `FileSummary::shrink`.
     pub(crate) fn shrink(&mut self) {

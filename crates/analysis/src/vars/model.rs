@@ -16,6 +16,8 @@ pub struct VarsFragment {
     pub secret_stores: Vec<(String, Option<String>)>,
 }
 
+crate::lean::impl_empty!(VarsFragment);
+
 impl VarsFragment {
     /// See `FileSummary::shrink`.
     pub(crate) fn shrink(&mut self) {
