@@ -98,6 +98,7 @@ impl FlakeInfo {
     pub fn input_kinds(&self) -> impl Iterator<Item = (&str, &'static str)> {
         self.inputs.iter().filter_map(|(name, i)| {
             let url = i.url.as_deref().unwrap_or(name);
+            let lowercase = url.to_ascii_lowercase();
             let kind = if url.contains("import-tree") {
                 "import-tree"
             } else if url.contains("flake-parts") {
@@ -108,7 +109,7 @@ impl FlakeInfo {
                 "nixpkgs"
             } else if INERT_FLAKE_MODULE_SOURCES
                 .iter()
-                .any(|s| url.to_ascii_lowercase().contains(s))
+                .any(|s| lowercase.contains(s))
             {
                 INERT_FLAKE_MODULES
             } else {
