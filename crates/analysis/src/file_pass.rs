@@ -126,7 +126,8 @@ mod tests {
     use crate::tests::{host_from_fixture, with_flake};
 
     /// A summary is kept for every file as long as the session lasts: its lists hold their
-    /// entries and no more (three definitions pushed one by one would have room for four).
+    /// entries and no more (three definitions pushed one by one would have room for four), and
+    /// its empty parts no room at all.
     #[test]
     fn a_summary_holds_no_room_beyond_its_entries() {
         let host = host_from_fixture(&with_flake(
@@ -141,6 +142,9 @@ mod tests {
         assert_eq!(s.definitions.capacity(), 3);
         assert!(!s.options.defs.is_empty());
         assert_eq!(s.options.defs.capacity(), s.options.defs.len());
+        // Parts the file contributes nothing to hold nothing.
+        assert!(s.options.is_allocated());
+        assert!(!s.clan.is_allocated() && !s.vars.is_allocated());
     }
 
     /// The locations of one summary share their file's name (one allocation, not one per
