@@ -165,6 +165,33 @@ mod tests {
         assert_eq!(&*n.definitions[0].location.file, "modules/n.nix");
     }
 
+    /// What one module records (its definitions, the reads its evaluation made) names the
+    /// module with one shared owner name, not one copy per record.
+    #[test]
+    fn the_records_of_a_module_share_its_owner_name() {
+        let host = host_from_fixture(&with_flake(
+            "#- /modules/m.nix\n{\n  flake.modules.nixos.a = { config, ... }: {\n    services.x.enable = true;\n    services.y.port = config.services.x.port;\n  };\n}\n",
+        ));
+        let s = host
+            .snapshot()
+            .file_summary("modules/m.nix")
+            .unwrap()
+            .unwrap();
+        let [x, y] = &s.options.defs[..] else {
+            panic!("{:?}", s.options.defs)
+        };
+        assert_eq!(&*x.owner, "flake.modules.nixos.a");
+        assert!(std::sync::Arc::ptr_eq(&x.owner, &y.owner));
+        let read = s.options.reads.first().expect("a read of config");
+        assert_eq!(&*read.owner, "flake.modules.nixos.a");
+        let again = s
+            .options
+            .reads
+            .iter()
+            .all(|r| std::sync::Arc::ptr_eq(&r.owner, &read.owner));
+        assert!(again);
+    }
+
     /// A file an earlier pass named by path keeps its tree for `parse` (the same tree, not
     /// parsed again); one nothing named does not. Paths are this test's own: the hint is
     /// shared by the whole process.

@@ -21,11 +21,20 @@ pub struct ModuleIndex {
     pub all_escaped: bool,
     pub contexts: Vec<Arc<ImportContext>>,
     /// Indices into `contexts` by owner, and by machine for `clan.machines.<m>` contexts.
-    pub contexts_by_owner: rustc_hash::FxHashMap<String, Vec<usize>>,
+    pub contexts_by_owner: rustc_hash::FxHashMap<Arc<str>, Vec<usize>>,
     pub contexts_by_machine: rustc_hash::FxHashMap<String, Vec<usize>>,
 }
 
 impl ModuleIndex {
+    /// `owner` as the name the index holds for it (shared with the import contexts that name
+    /// it), or a new one for a module that imports nothing.
+    pub fn owner_name(&self, owner: &str) -> Arc<str> {
+        match self.contexts_by_owner.get_key_value(owner) {
+            Some((name, _)) => name.clone(),
+            None => owner.into(),
+        }
+    }
+
     pub fn is_defined(&self, class: &str, name: &str) -> bool {
         self.definitions
             .contains_key(&(class.to_owned(), name.to_owned()))

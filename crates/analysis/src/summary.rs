@@ -43,7 +43,7 @@ pub struct FileSummary {
     pub top_module: TopModule,
     /// Paths imported by path (`./hardware.nix`) into a NixOS, nix-darwin or home-manager
     /// module walked here, with the class of that module and its owner.
-    pub system_path_imports: Vec<(String, ContextClass, String)>,
+    pub system_path_imports: Vec<(String, ContextClass, Arc<str>)>,
     /// The file could not be read completely (it is too complex to parse, or reading it ran
     /// out of the evaluator's budget): it may define and declare more than is listed here.
     pub incomplete: bool,
@@ -124,7 +124,7 @@ pub struct TopModule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShadowedConfig {
     /// The module whose argument `config` is, as in import contexts.
-    pub owner: String,
+    pub owner: Arc<str>,
     /// Every class that module is walked in.
     pub classes: Vec<ContextClass>,
     /// From `config` to `flake`.
@@ -139,7 +139,7 @@ pub struct ImportContext {
     pub class: ContextClass,
     /// How a user would name the importing module, e.g. `flake.modules.nixos.base` or
     /// `home-manager.users.alice`.
-    pub owner: String,
+    pub owner: Arc<str>,
     pub items: Vec<ModuleReference>,
 }
 
@@ -264,11 +264,7 @@ pub(crate) fn summarize_machine_module(
     if let Some(expr) = parsed.root_expr() {
         let env = ev.root_env(path);
         let t = Thunk::value(ev.eval(&expr, &env));
-        w.module_body(
-            &t,
-            ContextClass::Machine(machine.to_owned()),
-            path.to_owned(),
-        );
+        w.module_body(&t, ContextClass::Machine(machine.to_owned()), path.into());
         if !parsed.errors.is_empty() {
             w.cut = true;
         }
@@ -283,7 +279,7 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
     let rec = ev.take_recorder();
     for r in &rec.var_refs {
         let var_ref = crate::vars::model::VarRef {
-            owner: r.owner.to_string(),
+            owner: crate::eval::shared_str(&r.owner),
             generator: r.generator.as_ref().map(|g| g.to_string()),
             file: r.file.as_ref().map(|f| f.to_string()),
             location: r.span.location(),
@@ -304,7 +300,7 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
         .filter(|r| !guarded && !r.hypothetical)
     {
         let read = crate::options::model::OptionRead {
-            owner: r.owner.to_string(),
+            owner: crate::eval::shared_str(&r.owner),
             path: r.path.iter().map(|p| p.to_string()).collect(),
             location: r.span.location(),
         };
@@ -313,7 +309,7 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
         }
     }
     for r in rec.shadowed_configs.iter().filter(|r| !r.hypothetical) {
-        let owner = r.owner.to_string();
+        let owner = crate::eval::shared_str(&r.owner);
         let classes = w.owner_classes.get(&owner).cloned().unwrap_or_default();
         w.out.shadowed_configs.push(ShadowedConfig {
             owner,
@@ -365,7 +361,7 @@ struct Walker<'e, 'a> {
     /// What the system modules walked get as flake-level arguments.
     special: SpecialArgs,
     /// The classes each system-module owner was walked in.
-    owner_classes: HashMap<String, Vec<ContextClass>>,
+    owner_classes: HashMap<Arc<str>, Vec<ContextClass>>,
     /// Walking the module `flake.nix` hands to `mkFlake`, whose import-trees and paths are
     /// the flake's module roots (read by [`crate::flake::module_files`]), not unknown modules.
     flake_root: bool,
@@ -566,9 +562,10 @@ impl<'e> Walker<'e, '_> {
             self.top_module(&parts);
         }
         let flake = ContextClass::Known("flake".into());
-        self.option_decls(&parts.options, &flake, crate::options::model::FLAKE_PARTS);
+        let owner: Arc<str> = crate::options::model::FLAKE_PARTS.into();
+        self.option_decls(&parts.options, &flake, &owner);
         for c in &parts.config {
-            self.definitions(c, &flake, crate::options::model::FLAKE_PARTS);
+            self.definitions(c, &flake, &owner);
         }
         for c in &parts.config {
             let mut sets = Vec::new();
@@ -678,7 +675,11 @@ impl<'e> Walker<'e, '_> {
                             });
                         }
                         let owner = format!("flake.modules.{}.{}", class, attr_display(name));
-                        self.module_body(&def.value, ContextClass::Known(class.to_string()), owner);
+                        self.module_body(
+                            &def.value,
+                            ContextClass::Known(class.to_string()),
+                            owner.into(),
+                        );
                     }
                 }
             }
@@ -718,7 +719,7 @@ impl<'e> Walker<'e, '_> {
                     self.module_body(
                         &m.value,
                         ContextClass::Machine(name.to_string()),
-                        format!("clan.machines.{}", attr_display(name)),
+                        format!("clan.machines.{}", attr_display(name)).into(),
                     );
                 }
             }
@@ -727,7 +728,7 @@ impl<'e> Walker<'e, '_> {
 
     /// A NixOS, nix-darwin or home-manager module evaluated in `class`: records what its
     /// `imports` import, then follows inline imports and home-manager users.
-    fn module_body(&mut self, t: &Thunk, class: ContextClass, owner: String) {
+    fn module_body(&mut self, t: &Thunk, class: ContextClass, owner: Arc<str>) {
         if self.depth >= MAX_MODULE_DEPTH {
             self.cut = true;
             return;
@@ -744,7 +745,7 @@ impl<'e> Walker<'e, '_> {
             Sym::ModuleArgs(ModuleArgsKind::FlakeParts)
         } else {
             Sym::SystemArgs {
-                owner: owner.as_str().into(),
+                owner: (*owner).into(),
                 special: self.special,
             }
         };
@@ -866,7 +867,12 @@ impl<'e> Walker<'e, '_> {
         self.depth -= 1;
     }
 
-    fn option_decls(&mut self, options: &[crate::eval::Attr], class: &ContextClass, owner: &str) {
+    fn option_decls(
+        &mut self,
+        options: &[crate::eval::Attr],
+        class: &ContextClass,
+        owner: &Arc<str>,
+    ) {
         for o in options {
             let Some(span) = &o.key_span else {
                 self.open_options(owner);
@@ -889,7 +895,7 @@ impl<'e> Walker<'e, '_> {
                     .decls
                     .push(crate::options::model::DeclaredIn {
                         decl,
-                        owner: owner.to_owned(),
+                        owner: owner.clone(),
                         class: class.clone(),
                     });
             }
@@ -898,7 +904,7 @@ impl<'e> Walker<'e, '_> {
 
     /// Every leaf a module's configuration defines, with its value when known and its
     /// priority. Module values (`flake.modules.*`), the clan and functions are not descended.
-    fn definitions(&mut self, config: &Thunk, class: &ContextClass, owner: &str) {
+    fn definitions(&mut self, config: &Thunk, class: &ContextClass, owner: &Arc<str>) {
         const SKIP: &[&str] = &[
             "imports",
             "options",
@@ -934,7 +940,7 @@ impl<'e> Walker<'e, '_> {
         priority: i64,
         cond: bool,
         class: &ContextClass,
-        owner: &str,
+        owner: &Arc<str>,
         depth: u32,
     ) {
         if depth > 10 || path.len() > 12 || self.out.options.defs.len() > 20_000 {
@@ -960,7 +966,7 @@ impl<'e> Walker<'e, '_> {
                 conditional: cond,
                 location: key_span.location(),
                 value_location: a.value_span.as_ref().map(Span::location),
-                owner: owner.to_owned(),
+                owner: owner.clone(),
                 class: class.clone(),
             });
         };
@@ -1066,10 +1072,10 @@ impl<'e> Walker<'e, '_> {
                 };
                 let mut service = Vec::new();
                 self.config_sets(&body, &mut service, 0);
-                let mut per: Vec<(String, Thunk)> = self
+                let mut per: Vec<(Arc<str>, Thunk)> = self
                     .config_attr(&service, "perMachine")
                     .into_iter()
-                    .map(|f| (format!("service {svc}/*"), f))
+                    .map(|f| (format!("service {svc}/*").into(), f))
                     .collect();
                 for roles in self.config_attr(&service, "roles") {
                     let mut rs = Vec::new();
@@ -1079,7 +1085,7 @@ impl<'e> Walker<'e, '_> {
                             let mut rb = Vec::new();
                             self.config_sets(&r.value, &mut rb, 0);
                             for f in self.config_attr(&rb, "perInstance") {
-                                per.push((format!("service {svc}/{role}"), f));
+                                per.push((format!("service {svc}/{role}").into(), f));
                             }
                         }
                     }
@@ -1130,7 +1136,7 @@ impl<'e> Walker<'e, '_> {
     }
 
     /// `clan.core.vars.generators.*` in one module's configuration.
-    fn generators(&mut self, config: &Thunk, class: &ContextClass, owner: &str) {
+    fn generators(&mut self, config: &Thunk, class: &ContextClass, owner: &Arc<str>) {
         use crate::eval::read::config_sets_cond;
         use crate::vars::model::{FileDecl, GeneratorDecl, NeededFor, Validation};
         let ev = self.ev;
@@ -1147,7 +1153,7 @@ impl<'e> Walker<'e, '_> {
             level = next;
         }
         if !readable && !level.is_empty() {
-            self.out.vars.open_owners.push(owner.to_owned());
+            self.out.vars.open_owners.push(owner.clone());
         }
         let bool_field = |sets: &[(Rc<crate::eval::Attrs>, bool)], name: &str, default: bool| {
             let mut v = Some(default);
@@ -1179,7 +1185,7 @@ impl<'e> Walker<'e, '_> {
                     return;
                 }
                 let Some(span) = &g.key_span else {
-                    self.out.vars.open_owners.push(owner.to_owned());
+                    self.out.vars.open_owners.push(owner.clone());
                     continue;
                 };
                 let mut body = Vec::new();
@@ -1267,7 +1273,7 @@ impl<'e> Walker<'e, '_> {
                 self.out.vars.generators.push(GeneratorDecl {
                     name: name.to_string(),
                     location: span.location(),
-                    owner: owner.to_owned(),
+                    owner: owner.clone(),
                     class: class.clone(),
                     conditional,
                     share: bool_field(&body, "share", false),
@@ -1281,7 +1287,7 @@ impl<'e> Walker<'e, '_> {
     /// String literals set at `path` in these configuration sets (through priorities).
     /// `clan.core.vars.settings.secretStore` set in a machine module (clan's older spelling of
     /// the clan-wide `vars.settings.secretStore`), with the value when it is a known string.
-    fn secret_stores(&mut self, sets: &[Rc<crate::eval::Attrs>], owner: &str) {
+    fn secret_stores(&mut self, sets: &[Rc<crate::eval::Attrs>], owner: &Arc<str>) {
         let mut level: Vec<Rc<crate::eval::Attrs>> = sets.to_vec();
         for p in ["clan", "core", "vars", "settings"] {
             let mut next = Vec::new();
@@ -1295,7 +1301,7 @@ impl<'e> Walker<'e, '_> {
                 Value::Str(s) => Some(s.to_string()),
                 _ => None,
             };
-            self.out.vars.secret_stores.push((owner.to_owned(), value));
+            self.out.vars.secret_stores.push((owner.clone(), value));
         }
     }
 
@@ -1328,11 +1334,16 @@ impl<'e> Walker<'e, '_> {
     /// `home-manager = { users.<u> = …; sharedModules = …; }` set by the module `parent`. Each
     /// body is owned by `home-manager.users.<u> (in <parent>)`: the same user of two machines
     /// is two configurations.
-    fn home_manager(&mut self, t: &Thunk, parent: &str) {
+    fn home_manager(&mut self, t: &Thunk, parent: &Arc<str>) {
         let Some(_level) = self.level() else { return };
         let mut sets = Vec::new();
         if !self.config_sets(t, &mut sets, 0) {
-            self.hm_scope(parent, None, format!("home-manager (in {parent})"), true);
+            self.hm_scope(
+                parent,
+                None,
+                format!("home-manager (in {parent})").into(),
+                true,
+            );
         }
         let hm = || ContextClass::Known("homeManager".into());
         for users in self.config_attr(&sets, "users") {
@@ -1341,7 +1352,7 @@ impl<'e> Walker<'e, '_> {
                 self.hm_scope(
                     parent,
                     None,
-                    format!("home-manager.users (in {parent})"),
+                    format!("home-manager.users (in {parent})").into(),
                     true,
                 );
             }
@@ -1350,7 +1361,8 @@ impl<'e> Walker<'e, '_> {
                     if !self.tick() {
                         return;
                     }
-                    let owner = format!("home-manager.users.{} (in {parent})", attr_display(user));
+                    let owner: Arc<str> =
+                        format!("home-manager.users.{} (in {parent})", attr_display(user)).into();
                     self.hm_scope(parent, Some(user.to_string()), owner.clone(), false);
                     // `users.<u> = ./home.nix;`: the file is the module.
                     let body = match self.force(&m.value) {
@@ -1362,7 +1374,7 @@ impl<'e> Walker<'e, '_> {
             }
         }
         for shared in self.config_attr(&sets, "sharedModules") {
-            let owner = format!("home-manager.sharedModules (in {parent})");
+            let owner: Arc<str> = format!("home-manager.sharedModules (in {parent})").into();
             let list = crate::eval::read::strip_priority(self.ev, self.force(&shared));
             self.hm_scope(parent, None, owner.clone(), !matches!(list, Value::List(_)));
             if let Value::List(l) = list {
@@ -1392,7 +1404,7 @@ impl<'e> Walker<'e, '_> {
                 let Sym::HomeConfiguration(arg) = &*sym else {
                     continue;
                 };
-                let owner = format!("homeConfigurations.{}", attr_display(name));
+                let owner: Arc<str> = format!("homeConfigurations.{}", attr_display(name)).into();
                 let mut args = Vec::new();
                 let readable = self.config_sets(arg, &mut args, 0);
                 let modules = self.config_attr(&args, "modules");
@@ -1419,18 +1431,18 @@ impl<'e> Walker<'e, '_> {
         }
     }
 
-    fn open_options(&mut self, owner: &str) {
-        if !self.out.options.open_owners.iter().any(|o| o == owner) {
-            self.out.options.open_owners.push(owner.to_owned());
+    fn open_options(&mut self, owner: &Arc<str>) {
+        if !self.out.options.open_owners.contains(owner) {
+            self.out.options.open_owners.push(owner.clone());
         }
     }
 
-    fn hm_scope(&mut self, parent: &str, user: Option<String>, owner: String, open: bool) {
+    fn hm_scope(&mut self, parent: &Arc<str>, user: Option<String>, owner: Arc<str>, open: bool) {
         if open {
             self.open_options(&owner);
         }
         let scope = crate::options::model::HmScope {
-            parent: parent.to_owned(),
+            parent: parent.clone(),
             user,
             owner,
         };

@@ -500,7 +500,7 @@ const HEADER: [&str; 5] = ["GENERATOR", "FILE", "KIND", "STATE", "SOURCE"];
 /// `module owner` or `instance/role (service S)`, for the SOURCE column.
 fn short_source(source: &Source) -> String {
     match source {
-        Source::Module { owner, .. } => owner.clone(),
+        Source::Module { owner, .. } => owner.to_string(),
         Source::Service {
             instance,
             role,

@@ -38,7 +38,7 @@ fn shadowed_config(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
         s.options
             .decls
             .iter()
-            .any(|d| d.owner != FLAKE_PARTS && d.decl.path.first().is_some_and(|p| p == "flake"))
+            .any(|d| *d.owner != *FLAKE_PARTS && d.decl.path.first().is_some_and(|p| p == "flake"))
     });
     if declares_flake {
         return;

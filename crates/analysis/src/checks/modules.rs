@@ -120,7 +120,7 @@ fn class_mismatch(
             }
         }
         let (class, owner_desc) = match &ctx.class {
-            ContextClass::Known(c) => (c.clone(), ctx.owner.clone()),
+            ContextClass::Known(c) => (c.clone(), ctx.owner.to_string()),
             ContextClass::Machine(m) => match clan.machines.get(m).and_then(|m| m.class.clone()) {
                 Some(c) => {
                     let desc = format!("{} (machine `{m}`, machineClass \"{c}\")", ctx.owner);

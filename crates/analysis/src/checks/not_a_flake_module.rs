@@ -97,7 +97,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
     for s in &summaries {
         for (p, class, owner) in &s.system_path_imports {
             if let Some(f) = module_file_for(p, disk) {
-                imported_by.entry(f).or_insert((class, owner.as_str()));
+                imported_by.entry(f).or_insert((class, owner.as_ref()));
             }
         }
     }
@@ -106,7 +106,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
     let declared: BTreeSet<&str> = summaries
         .iter()
         .flat_map(|s| s.options.decls.iter())
-        .filter(|d| d.owner == FLAKE_PARTS)
+        .filter(|d| *d.owner == *FLAKE_PARTS)
         .filter_map(|d| d.decl.path.first().map(String::as_str))
         .collect();
     let options_known = !modules.incomplete

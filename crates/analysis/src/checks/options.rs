@@ -161,7 +161,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                         description: o.description.clone(),
                         location: Location::new(&c.file, Default::default()),
                     },
-                    owner: format!("catalog {}", c.file),
+                    owner: format!("catalog {}", c.file).into(),
                     class: ContextClass::Known(c.class.clone()),
                 })
                 .collect();
@@ -171,7 +171,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let mut flake_by_path: FxHashMap<&[String], Vec<&DeclaredIn>> = FxHashMap::default();
     let mut module_by_path: FxHashMap<&[String], Vec<&DeclaredIn>> = FxHashMap::default();
     for d in &decls {
-        let m = if d.owner == FLAKE_PARTS {
+        let m = if *d.owner == *FLAKE_PARTS {
             &mut flake_by_path
         } else {
             &mut module_by_path
@@ -185,12 +185,12 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         decls: decls
             .iter()
             .copied()
-            .filter(|d| d.owner == FLAKE_PARTS)
+            .filter(|d| *d.owner == *FLAKE_PARTS)
             .collect(),
         defs: defs
             .iter()
             .copied()
-            .filter(|d| d.owner == FLAKE_PARTS)
+            .filter(|d| *d.owner == *FLAKE_PARTS)
             .collect(),
         reads: Vec::new(),
         complete: false,
@@ -201,16 +201,16 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     // view is built from its own modules instead of scanning all of them.
     let mut decls_by_owner: FxHashMap<&str, Vec<&DeclaredIn>> = Default::default();
     for d in &decls {
-        decls_by_owner.entry(d.owner.as_str()).or_default().push(d);
+        decls_by_owner.entry(d.owner.as_ref()).or_default().push(d);
     }
     let mut defs_by_owner: FxHashMap<&str, Vec<&Definition>> = Default::default();
     for d in &defs {
-        defs_by_owner.entry(d.owner.as_str()).or_default().push(d);
+        defs_by_owner.entry(d.owner.as_ref()).or_default().push(d);
     }
     let mut reads_by_owner: FxHashMap<&str, Vec<&OptionRead>> = Default::default();
     for s in &summaries {
         for r in &s.options.reads {
-            reads_by_owner.entry(r.owner.as_str()).or_default().push(r);
+            reads_by_owner.entry(r.owner.as_ref()).or_default().push(r);
         }
     }
     let modules_readable = !crate::flake::module_files(db, ws).unreadable;
@@ -223,7 +223,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             let ds: Vec<&DeclaredIn> = decls
                 .iter()
                 .copied()
-                .filter(|d| d.owner != FLAKE_PARTS && fits(class, &d.class))
+                .filter(|d| *d.owner != *FLAKE_PARTS && fits(class, &d.class))
                 .collect();
             (class, DeclIndex::new(&ds))
         })
@@ -236,7 +236,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         for o in m.owners.iter().chain(&m.service_owners) {
             config_decls.extend(
                 decls_by_owner
-                    .get(o.as_str())
+                    .get(o.as_ref())
                     .into_iter()
                     .flatten()
                     .copied()
@@ -246,7 +246,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         for o in &m.owners {
             config_defs.extend(
                 defs_by_owner
-                    .get(o.as_str())
+                    .get(o.as_ref())
                     .into_iter()
                     .flatten()
                     .copied()
@@ -254,7 +254,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             );
             config_reads.extend(
                 reads_by_owner
-                    .get(o.as_str())
+                    .get(o.as_ref())
                     .into_iter()
                     .flatten()
                     .copied(),

@@ -447,7 +447,7 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
     let mut by_owner: rustc_hash::FxHashMap<&str, Vec<&str>> = Default::default();
     for (m, owners) in &vars.owners {
         for o in &owners.owners {
-            by_owner.entry(o.as_str()).or_default().push(m.as_str());
+            by_owner.entry(o.as_ref()).or_default().push(m.as_str());
         }
     }
     // Every generator name something declares: a read of one of them is no typo.
@@ -466,7 +466,7 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
     for r in vars.var_refs.iter().filter(|r| !r.hypothetical) {
         let Some(g) = &r.generator else { continue };
         let users = users_of
-            .entry(r.owner.as_str())
+            .entry(r.owner.as_ref())
             .or_insert_with(|| machines_using(vars, clan, &by_owner, &r.owner));
         let mut lacking = Vec::new();
         let mut file_missing: Option<(String, Vec<String>)> = None;

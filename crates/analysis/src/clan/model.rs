@@ -218,7 +218,7 @@ pub struct ModuleLiteral {
     pub location: Location,
     pub context: crate::summary::ContextClass,
     /// The module that sets it, as in import contexts (`flake.modules.nixos.web`).
-    pub owner: String,
+    pub owner: std::sync::Arc<str>,
 }
 
 /// clan's rule for machine names (`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`, at most 63 characters:

@@ -21,26 +21,40 @@ pub struct Span {
 
 impl Span {
     /// The span as a [`Location`], whose file name is shared with the locations made before it
-    /// from the same file on this thread: a summary holds thousands of them, almost all in the
-    /// file it summarises.
+    /// from the same file on this thread (see [`shared_str`]).
     pub fn location(&self) -> Location {
-        thread_local! {
-            static LAST: RefCell<Option<(Rc<str>, Arc<str>)>> = const { RefCell::new(None) };
-        }
-        let file = LAST.with_borrow_mut(|last| match last {
-            // The `Rc` held here keeps its address from being reused by another name.
-            Some((rc, arc)) if Rc::ptr_eq(rc, &self.file) || **rc == *self.file => arc.clone(),
-            _ => {
-                let arc: Arc<str> = Arc::from(&*self.file);
-                *last = Some((self.file.clone(), arc.clone()));
-                arc
-            }
-        });
         Location {
-            file,
+            file: shared_str(&self.file),
             range: self.range,
         }
     }
+}
+
+/// The text of `rc` as an `Arc<str>`: the same `Arc` for every conversion of one `Rc` on this
+/// thread (while the table keeps it). The evaluator writes each file's and each module's name
+/// into one `Rc`, and a summary records them thousands of times; a `String` per record was a
+/// tenth of a large workspace's memory.
+pub fn shared_str(rc: &Rc<str>) -> Arc<str> {
+    /// By the address of each `Rc`, the `Rc` (kept alive) and its shared text.
+    type SharedNames = rustc_hash::FxHashMap<usize, (Rc<str>, Arc<str>)>;
+    /// Enough for the files and modules one summary meets; past it the table starts again.
+    const KEPT: usize = 256;
+    thread_local! {
+        // Keyed by address: the `Rc` held beside it keeps that address from being reused.
+        static SHARED: RefCell<SharedNames> = RefCell::new(SharedNames::default());
+    }
+    SHARED.with_borrow_mut(|shared| {
+        let key = Rc::as_ptr(rc) as *const u8 as usize;
+        if let Some((_, arc)) = shared.get(&key) {
+            return arc.clone();
+        }
+        if shared.len() >= KEPT {
+            shared.clear();
+        }
+        let arc: Arc<str> = Arc::from(&**rc);
+        shared.insert(key, (rc.clone(), arc.clone()));
+        arc
+    })
 }
 
 #[derive(Clone)]

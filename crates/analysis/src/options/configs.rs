@@ -32,10 +32,10 @@ pub struct Configuration {
     /// The machine it is (or whose user it is), for catalogs.
     pub machine: Option<String>,
     /// Every module (by owner) it is made of.
-    pub owners: Vec<String>,
+    pub owners: Vec<Arc<str>>,
     /// Modules service roles give it: their declarations count, their definitions are not
     /// judged here.
-    pub service_owners: Vec<String>,
+    pub service_owners: Vec<Arc<str>>,
     /// Every module it is made of is read, or is a flake input's module whose options are
     /// known by name: then an option none of them declares is not an option of it.
     pub complete: bool,
@@ -100,10 +100,10 @@ pub(crate) fn known_input_module(
 /// What the summaries say about modules, by owner.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Owners {
-    open: FxHashSet<String>,
-    inputs: FxHashMap<String, Vec<InputImport>>,
-    scopes: FxHashMap<String, Vec<HmScope>>,
-    homes: Vec<(String, String)>,
+    open: FxHashSet<Arc<str>>,
+    inputs: FxHashMap<Arc<str>, Vec<InputImport>>,
+    scopes: FxHashMap<Arc<str>, Vec<HmScope>>,
+    homes: Vec<(String, Arc<str>)>,
 }
 
 impl Owners {
@@ -131,15 +131,16 @@ impl Owners {
 }
 
 /// Every owner reached from `start` through deferred-module imports.
-fn closure(idx: &ModuleIndex, start: Vec<String>) -> Vec<String> {
-    let mut seen: FxHashSet<String> = start.iter().cloned().collect();
+fn closure(idx: &ModuleIndex, start: Vec<Arc<str>>) -> Vec<Arc<str>> {
+    let mut seen: FxHashSet<Arc<str>> = start.iter().cloned().collect();
     let mut out = start.clone();
     let mut queue = start;
     while let Some(o) = queue.pop() {
         for &c in idx.contexts_by_owner.get(&o).into_iter().flatten() {
             for i in &idx.contexts[c].items {
                 let Some(n) = &i.name else { continue };
-                let owner = format!("flake.modules.{}.{}", i.class, attr_display(n));
+                let owner =
+                    idx.owner_name(&format!("flake.modules.{}.{}", i.class, attr_display(n)));
                 if seen.insert(owner.clone()) {
                     out.push(owner.clone());
                     queue.push(owner);
@@ -154,13 +155,13 @@ fn closure(idx: &ModuleIndex, start: Vec<String>) -> Vec<String> {
 fn completeness(
     o: &Owners,
     urls: &BTreeMap<String, Option<String>>,
-    owners: &[String],
+    owners: &[Arc<str>],
 ) -> (bool, BTreeSet<&'static str>) {
     let mut complete = true;
     let mut names = BTreeSet::new();
     for owner in owners {
-        complete &= !o.open.contains(owner.as_str());
-        for i in o.inputs.get(owner.as_str()).into_iter().flatten() {
+        complete &= !o.open.contains(&**owner);
+        for i in o.inputs.get(&**owner).into_iter().flatten() {
             let url = urls.get(i.input.as_str()).and_then(|u| u.as_deref());
             match known_input_module(url, i) {
                 Some(ns) => names.extend(ns.iter().copied()),
@@ -221,7 +222,7 @@ fn configurations_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Vec<Arc<
     let held = held_roles(db, ws);
     let modules = crate::vars::resolve::machine_modules(db, ws, &name);
     // The modules service roles add to the machine, and whether those are all known.
-    let mut service_owners: Vec<String> = Vec::new();
+    let mut service_owners: Vec<Arc<str>> = Vec::new();
     let mut role_open = false;
     let services = instance_services(db, ws);
     for h in held.of(&name) {
@@ -239,8 +240,8 @@ fn configurations_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Vec<Arc<
                     format!("service {}/{}", v.name, role.name),
                     format!("service {}/*", v.name),
                 ] {
-                    if !service_owners.contains(&s) {
-                        service_owners.push(s);
+                    if !service_owners.iter().any(|o| **o == *s) {
+                        service_owners.push(s.into());
                     }
                 }
             }
@@ -251,22 +252,22 @@ fn configurations_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Vec<Arc<
     }
     // The files clan-core loads from `machines/<m>/` are owned by their path.
     let owners = modules.owners.clone();
-    let all: Vec<String> = owners.iter().chain(&service_owners).cloned().collect();
+    let all: Vec<Arc<str>> = owners.iter().chain(&service_owners).cloned().collect();
     let (mut complete, names) = completeness(o, &cx.urls, &all);
     complete &= cx.global && !held.unknown && !role_open && !modules.opaque;
     // The home-manager users of the machine: every body any of its modules sets.
     let scopes: Vec<&HmScope> = all
         .iter()
-        .flat_map(|p| o.scopes.get(p.as_str()).into_iter().flatten())
+        .flat_map(|p| o.scopes.get(&**p).into_iter().flatten())
         .collect();
-    let shared: Vec<String> = scopes
+    let shared: Vec<Arc<str>> = scopes
         .iter()
         .filter(|s| s.user.is_none())
         .map(|s| s.owner.clone())
         .collect();
     let users: BTreeSet<&str> = scopes.iter().filter_map(|s| s.user.as_deref()).collect();
     for user in users {
-        let mut start: Vec<String> = scopes
+        let mut start: Vec<Arc<str>> = scopes
             .iter()
             .filter(|s| s.user.as_deref() == Some(user))
             .map(|s| s.owner.clone())
@@ -320,7 +321,7 @@ pub fn workspace_configurations(db: &dyn Db, ws: Workspace) -> Arc<Vec<Arc<Confi
     if !cx.owners.homes.is_empty() {
         let idx = crate::index::module_index(db, ws);
         for (name, owner) in &cx.owners.homes {
-            let owners = closure(idx, vec![owner.to_string()]);
+            let owners = closure(idx, vec![owner.clone()]);
             let (complete, names) = completeness(&cx.owners, &cx.urls, &owners);
             out.push(Arc::new(Configuration {
                 name: format!("home configuration `{}`", attr_display(name)),
@@ -341,7 +342,7 @@ pub fn workspace_configurations(db: &dyn Db, ws: Workspace) -> Arc<Vec<Arc<Confi
 }
 
 /// The owners whose body or imports could not be read completely (they may import anything).
-pub fn open_owners(db: &dyn crate::db::Db, ws: crate::db::Workspace) -> HashSet<String> {
+pub fn open_owners(db: &dyn crate::db::Db, ws: crate::db::Workspace) -> HashSet<Arc<str>> {
     let mut summaries = crate::index::module_summaries(db, ws);
     summaries.extend(crate::machine_config::loaded_files(db, ws).summaries.iter());
     summaries

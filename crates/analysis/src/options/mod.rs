@@ -47,7 +47,7 @@ pub(crate) fn option_info(
                     required: d.decl.spec.required,
                     description: d.decl.description.clone(),
                     declared_at: d.decl.location.clone(),
-                    declared_in: d.owner.clone(),
+                    declared_in: d.owner.to_string(),
                 });
             }
         }

@@ -1,5 +1,7 @@
 //! Option declarations and definitions as one file writes them (part of the per-file summary).
 
+use std::sync::Arc;
+
 use super::read::OptionDecl;
 use crate::diagnostic::Location;
 use crate::summary::ContextClass;
@@ -14,12 +16,12 @@ pub struct OptionsFragment {
     /// module that sets them.
     pub hm_scopes: Vec<HmScope>,
     /// Modules whose body or imports could not be read completely: they may declare anything.
-    pub open_owners: Vec<String>,
+    pub open_owners: Vec<Arc<str>>,
     /// Modules of flake inputs imported by a walked module (`inputs.x.nixosModules.y`).
     pub input_imports: Vec<InputImport>,
     /// `homeConfigurations.<name>` built with home-manager's `homeManagerConfiguration`: the
     /// name, the owner of its modules, where it is written.
-    pub home_configurations: Vec<(String, String, Location)>,
+    pub home_configurations: Vec<(String, Arc<str>, Location)>,
 }
 
 crate::lean::impl_empty!(OptionsFragment);
@@ -43,7 +45,7 @@ impl OptionsFragment {
 /// `config.a.b.c` read by the module `owner`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OptionRead {
-    pub owner: String,
+    pub owner: Arc<str>,
     pub path: Vec<String>,
     pub location: Location,
 }
@@ -51,17 +53,17 @@ pub struct OptionRead {
 /// A home-manager module set inside the NixOS or nix-darwin module `parent`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HmScope {
-    pub parent: String,
+    pub parent: Arc<str>,
     /// The user, or `None` for `home-manager.sharedModules` (every user of the machine).
     pub user: Option<String>,
     /// The owner its declarations and definitions are recorded under.
-    pub owner: String,
+    pub owner: Arc<str>,
 }
 
 /// `inputs.<input>.<path…>` imported by the module `owner`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputImport {
-    pub owner: String,
+    pub owner: Arc<str>,
     pub input: String,
     pub path: Vec<String>,
 }
@@ -71,7 +73,7 @@ pub struct InputImport {
 pub struct DeclaredIn {
     pub decl: OptionDecl,
     /// `flake-parts` for the flake-parts configuration, else as in import contexts.
-    pub owner: String,
+    pub owner: Arc<str>,
     pub class: ContextClass,
 }
 
@@ -88,7 +90,7 @@ pub struct Definition {
     /// The key as written (the last path segment).
     pub location: Location,
     pub value_location: Option<Location>,
-    pub owner: String,
+    pub owner: Arc<str>,
     pub class: ContextClass,
 }
 

@@ -1,5 +1,7 @@
 //! Generator declarations and var reads as one file writes them (part of the per-file summary).
 
+use std::sync::Arc;
+
 use crate::diagnostic::Location;
 use crate::summary::ContextClass;
 
@@ -7,13 +9,13 @@ use crate::summary::ContextClass;
 pub struct VarsFragment {
     pub generators: Vec<GeneratorDecl>,
     /// Modules (by owner) whose generators could not all be read.
-    pub open_owners: Vec<String>,
+    pub open_owners: Vec<Arc<str>>,
     /// Modules (by owner) that import something the analyzer cannot see into.
-    pub opaque_import_owners: Vec<String>,
+    pub opaque_import_owners: Vec<Arc<str>>,
     pub var_refs: Vec<VarRef>,
     /// `clan.core.vars.settings.secretStore` set by a module (by owner), with the value when
     /// it is a known string.
-    pub secret_stores: Vec<(String, Option<String>)>,
+    pub secret_stores: Vec<(Arc<str>, Option<String>)>,
 }
 
 crate::lean::impl_empty!(VarsFragment);
@@ -36,7 +38,7 @@ pub struct GeneratorDecl {
     pub location: Location,
     /// The module it is declared in, as import contexts name it (`flake.modules.nixos.base`,
     /// `clan.machines.web`, `service cache/default`).
-    pub owner: String,
+    pub owner: Arc<str>,
     pub class: ContextClass,
     /// Declared under a condition the analyzer cannot decide (`mkIf <unknown>`).
     pub conditional: bool,
@@ -113,7 +115,7 @@ pub enum Validation {
 /// A read of `config.clan.core.vars.generators.<g>.files.<f>` in a module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VarRef {
-    pub owner: String,
+    pub owner: Arc<str>,
     pub generator: Option<String>,
     pub file: Option<String>,
     pub location: Location,

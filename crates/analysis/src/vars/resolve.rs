@@ -74,7 +74,7 @@ pub struct NeededFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// Declared in a module (its `clan.core.vars.generators.<g>` key).
-    Module { owner: String, location: Location },
+    Module { owner: Arc<str>, location: Location },
     /// Created by a built-in service role the machine holds.
     Service {
         instance: String,
@@ -104,22 +104,23 @@ impl Source {
 }
 
 /// The owners of every module a machine's configuration reaches.
-pub fn machine_owners(idx: &ModuleIndex, machine: &str) -> Vec<String> {
+pub fn machine_owners(idx: &ModuleIndex, machine: &str) -> Vec<Arc<str>> {
     let items = |ids: Option<&Vec<usize>>| -> Vec<&crate::summary::ModuleReference> {
         ids.into_iter()
             .flatten()
             .flat_map(|&i| idx.contexts[i].items.iter())
             .collect()
     };
-    let mut owners = vec![format!("clan.machines.{}", attr_display(machine))];
-    let mut seen: FxHashSet<String> = owners.iter().cloned().collect();
+    let mut owners = vec![idx.owner_name(&format!("clan.machines.{}", attr_display(machine)))];
+    let mut seen: FxHashSet<Arc<str>> = owners.iter().cloned().collect();
     let mut queue = items(idx.contexts_by_machine.get(machine));
     while let Some(i) = queue.pop() {
         let Some(n) = &i.name else { continue };
         let owner = format!("flake.modules.{}.{}", i.class, attr_display(n));
-        if seen.contains(&owner) {
+        if seen.contains(owner.as_str()) {
             continue;
         }
+        let owner = idx.owner_name(&owner);
         seen.insert(owner.clone());
         queue.extend(items(idx.contexts_by_owner.get(&owner)));
         owners.push(owner);
@@ -132,7 +133,7 @@ pub fn machine_owners(idx: &ModuleIndex, machine: &str) -> Vec<String> {
 /// clan-core loads from `machines/<m>/` (owned by their path).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MachineModules {
-    pub owners: Vec<String>,
+    pub owners: Vec<Arc<str>>,
     /// A file clan-core loads into the machine could not be read or evaluated in full.
     pub opaque: bool,
 }
@@ -159,7 +160,7 @@ fn machine_modules_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Machine
             .get(machine)
             .into_iter()
             .flatten()
-            .cloned(),
+            .map(|path| Arc::from(path.as_str())),
     );
     Arc::new(MachineModules {
         owners,
@@ -179,13 +180,13 @@ pub fn machines_closed(db: &dyn Db, ws: Workspace) -> bool {
 /// machine.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Declarations {
-    decls: FxHashMap<String, Vec<GeneratorDecl>>,
+    decls: FxHashMap<Arc<str>, Vec<GeneratorDecl>>,
     /// Owners whose generators cannot all be read.
-    open: FxHashSet<String>,
+    open: FxHashSet<Arc<str>>,
     /// Owners that import what infra-check cannot follow.
-    opaque: FxHashSet<String>,
+    opaque: FxHashSet<Arc<str>>,
     /// Machine-level `clan.core.vars.settings.secretStore` settings, by module.
-    store_defs: FxHashMap<String, Vec<Option<String>>>,
+    store_defs: FxHashMap<Arc<str>, Vec<Option<String>>>,
     declared: BTreeSet<String>,
     var_refs: Vec<VarRef>,
 }
@@ -274,10 +275,10 @@ fn machine_vars_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Option<Arc<Mac
             .map(str::to_owned),
     );
     for owner in &modules.owners {
-        if d.open.contains(owner.as_str()) || d.opaque.contains(owner.as_str()) {
+        if d.open.contains(owner.as_ref()) || d.opaque.contains(owner.as_ref()) {
             mv.complete = false;
         }
-        for decl in d.decls.get(owner.as_str()).into_iter().flatten() {
+        for decl in d.decls.get(owner.as_ref()).into_iter().flatten() {
             add_decl(&mut mv, decl, &class);
         }
     }
@@ -301,7 +302,7 @@ fn machine_vars_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Option<Arc<Mac
     let machine_uses_sops = modules
         .owners
         .iter()
-        .flat_map(|o| d.store_defs.get(o.as_str()).into_iter().flatten())
+        .flat_map(|o| d.store_defs.get(o.as_ref()).into_iter().flatten())
         .all(|v| v.as_deref() == Some("sops"));
     if !(clan_uses_sops && machine_uses_sops) {
         secrets_kept_elsewhere(&mut mv);
@@ -414,8 +415,8 @@ fn service_generators(
     rm: &RoleMembers,
     machine: &str,
     class: &str,
-    decls: &FxHashMap<String, Vec<GeneratorDecl>>,
-    open: &FxHashSet<String>,
+    decls: &FxHashMap<Arc<str>, Vec<GeneratorDecl>>,
+    open: &FxHashSet<Arc<str>>,
     mv: &mut MachineVars,
 ) {
     let (inst, role) = (rm.inst, rm.role);
