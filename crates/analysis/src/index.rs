@@ -23,15 +23,21 @@ pub struct ModuleIndex {
     /// Indices into `contexts` by owner, and by machine for `clan.machines.<m>` contexts.
     pub contexts_by_owner: rustc_hash::FxHashMap<Arc<str>, Vec<usize>>,
     pub contexts_by_machine: rustc_hash::FxHashMap<String, Vec<usize>>,
+    /// The owner names of defined modules that import nothing (those that do are the keys of
+    /// `contexts_by_owner`): every machine that imports one names it with the same `Arc`.
+    owner_names: rustc_hash::FxHashSet<Arc<str>>,
 }
 
 impl ModuleIndex {
     /// `owner` as the name the index holds for it (shared with the import contexts that name
-    /// it), or a new one for a module that imports nothing.
+    /// it), or a new one for a module that is not defined.
     pub fn owner_name(&self, owner: &str) -> Arc<str> {
         match self.contexts_by_owner.get_key_value(owner) {
             Some((name, _)) => name.clone(),
-            None => owner.into(),
+            None => match self.owner_names.get(owner) {
+                Some(name) => name.clone(),
+                None => owner.into(),
+            },
         }
     }
 
@@ -139,6 +145,15 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
                 .entry(m.clone())
                 .or_default()
                 .push(i);
+        }
+    }
+    for (class, name) in idx.definitions.keys() {
+        let owner = format!(
+            "flake.modules.{class}.{}",
+            crate::summary::attr_display(name)
+        );
+        if !idx.contexts_by_owner.contains_key(owner.as_str()) {
+            idx.owner_names.insert(owner.into());
         }
     }
     // Equal references are identical (the order compares every field), so an unstable sort

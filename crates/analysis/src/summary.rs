@@ -796,14 +796,13 @@ impl<'e> Walker<'e, '_> {
                     // Another flake's module: what it declares is not read.
                     Sym::Input { name, path } => {
                         opaque_imports = true;
-                        self.out
-                            .options
-                            .input_imports
-                            .push(crate::options::model::InputImport {
+                        self.out.options.input_imports.push(Arc::new(
+                            crate::options::model::InputImport {
                                 owner: owner.clone(),
                                 input: name.to_string(),
                                 path: path.iter().map(|p| p.to_string()).collect(),
-                            });
+                            },
+                        ));
                     }
                     _ => open = true,
                 },

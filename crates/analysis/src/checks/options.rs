@@ -425,7 +425,7 @@ impl<'a> Config<'a> {
         }
         let d = self.repo?.covering(path)?;
         let first = d.decl.path.first()?;
-        if m.input_namespaces.contains(first.as_str()) {
+        if m.input_namespaces.binary_search(&first.as_str()).is_ok() {
             return None;
         }
         distinctive(d).then_some(d)

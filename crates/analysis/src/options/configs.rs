@@ -39,8 +39,9 @@ pub struct Configuration {
     /// Every module it is made of is read, or is a flake input's module whose options are
     /// known by name: then an option none of them declares is not an option of it.
     pub complete: bool,
-    /// Top-level option names the flake inputs' modules it imports declare.
-    pub input_namespaces: BTreeSet<&'static str>,
+    /// Top-level option names the flake inputs' modules it imports declare, sorted (a set of a
+    /// few names, kept for every machine).
+    pub input_namespaces: Vec<&'static str>,
     /// Where a module would have to be imported to reach it, as the fix says.
     pub import_into: String,
 }
@@ -101,7 +102,7 @@ pub(crate) fn known_input_module(
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Owners {
     open: FxHashSet<Arc<str>>,
-    inputs: FxHashMap<Arc<str>, Vec<InputImport>>,
+    inputs: FxHashMap<Arc<str>, Vec<Arc<InputImport>>>,
     scopes: FxHashMap<Arc<str>, Vec<HmScope>>,
     homes: Vec<(String, Arc<str>)>,
 }
@@ -156,9 +157,9 @@ fn completeness(
     o: &Owners,
     urls: &BTreeMap<String, Option<String>>,
     owners: &[Arc<str>],
-) -> (bool, BTreeSet<&'static str>) {
+) -> (bool, Vec<&'static str>) {
     let mut complete = true;
-    let mut names = BTreeSet::new();
+    let mut names = Vec::new();
     for owner in owners {
         complete &= !o.open.contains(&**owner);
         for i in o.inputs.get(&**owner).into_iter().flatten() {
@@ -169,6 +170,9 @@ fn completeness(
             }
         }
     }
+    names.sort_unstable();
+    names.dedup();
+    names.shrink_to_fit();
     (complete, names)
 }
 

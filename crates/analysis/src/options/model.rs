@@ -18,7 +18,7 @@ pub struct OptionsFragment {
     /// Modules whose body or imports could not be read completely: they may declare anything.
     pub open_owners: Vec<Arc<str>>,
     /// Modules of flake inputs imported by a walked module (`inputs.x.nixosModules.y`).
-    pub input_imports: Vec<InputImport>,
+    pub input_imports: Vec<Arc<InputImport>>,
     /// `homeConfigurations.<name>` built with home-manager's `homeManagerConfiguration`: the
     /// name, the owner of its modules, where it is written.
     pub home_configurations: Vec<(String, Arc<str>, Location)>,

@@ -520,3 +520,26 @@ fn service_generators(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::{host_from_fixture, with_clan_flake};
+
+    /// Machines that import one module name it with one shared owner name, whether the module
+    /// imports something (a key of the index's contexts) or nothing (a defined module).
+    #[test]
+    fn machines_share_the_owner_names_of_the_modules_they_import() {
+        let host = host_from_fixture(&with_clan_flake(
+            "#- /modules/m.nix\n{ config, ... }: {\n  flake.modules.nixos.leaf = { };\n  flake.modules.nixos.base.imports = [ config.flake.modules.nixos.leaf ];\n  clan.inventory.machines.web = { };\n  clan.inventory.machines.db = { };\n  clan.machines.web.imports = [ config.flake.modules.nixos.base ];\n  clan.machines.db.imports = [ config.flake.modules.nixos.base ];\n}\n",
+        ));
+        let analysis = host.snapshot();
+        let (db, ws) = (analysis.db_for_tests(), analysis.workspace_for_tests());
+        let owners = |m: &str| super::machine_modules(db, ws, m).owners.clone();
+        let (web, dbm) = (owners("web"), owners("db"));
+        for name in ["flake.modules.nixos.base", "flake.modules.nixos.leaf"] {
+            let a = web.iter().find(|o| ***o == *name).expect(name);
+            let b = dbm.iter().find(|o| ***o == *name).expect(name);
+            assert!(std::sync::Arc::ptr_eq(a, b), "{name}");
+        }
+    }
+}
