@@ -120,6 +120,14 @@ impl FlakeInfo {
     }
 }
 
+/// [`FlakeInfo::input_kinds`] of the workspace's flake, recognised once for every file the
+/// evaluator reads.
+#[salsa::tracked(returns(ref))]
+pub fn input_kinds(db: &dyn Db, ws: Workspace) -> Arc<Vec<(String, &'static str)>> {
+    let kinds = flake_info(db, ws).input_kinds();
+    Arc::new(kinds.map(|(n, k)| (n.to_owned(), k)).collect())
+}
+
 #[salsa::tracked(returns(ref))]
 pub fn flake_info(db: &dyn Db, ws: Workspace) -> Arc<FlakeInfo> {
     let mut info = FlakeInfo::default();
@@ -159,8 +167,7 @@ pub fn flake_info(db: &dyn Db, ws: Workspace) -> Arc<FlakeInfo> {
     if let Some(lock) = file_by_path(db, ws, "flake.lock") {
         read_lock(lock.text(db), &mut info);
     }
-    let kinds = info.input_kinds().map(|(n, k)| (Rc::from(n), k)).collect();
-    let ev = ev.with_input_kinds(kinds);
+    let ev = ev.with_input_kinds(info.input_kinds());
     if let Some(outputs) = top.get("outputs") {
         let f = ev.force(&outputs.value);
         let result = ev.apply(f, Thunk::value(Value::Sym(Rc::new(Sym::Inputs))));

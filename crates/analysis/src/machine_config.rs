@@ -9,7 +9,6 @@
 //! (`facter.json` beside them is data `hardware.facter.reportPath` points at, not a module.)
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::db::{parse, Db, SourceFile, Workspace};
@@ -87,11 +86,11 @@ pub fn machine_file_summary(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc
             ..Default::default()
         });
     }
-    let info = crate::flake::flake_info(db, ws);
-    let kinds: HashMap<Rc<str>, &'static str> =
-        info.input_kinds().map(|(n, k)| (Rc::from(n), k)).collect();
+    let kinds = crate::flake::input_kinds(db, ws).iter();
     let files = DbFiles { db, ws };
-    let ev = Evaluator::new(&files).recording().with_input_kinds(kinds);
+    let ev = Evaluator::new(&files)
+        .recording()
+        .with_input_kinds(kinds.map(|(n, k)| (n.as_str(), *k)));
     let special = *machine_special_args(db, ws);
     Arc::new(crate::summary::summarize_machine_module(
         &ev,

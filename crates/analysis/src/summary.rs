@@ -184,16 +184,16 @@ pub(crate) fn summarize_file(
     file: SourceFile,
     parsed: &Parsed,
 ) -> FileSummary {
-    let info = crate::flake::flake_info(db, ws);
-    let files = DbFiles { db, ws };
-    let kinds: HashMap<Rc<str>, &'static str> =
-        info.input_kinds().map(|(n, k)| (Rc::from(n), k)).collect();
     if crate::db::too_complex(db, file).is_some() {
         let mut s = FileSummary::default();
         s.mark_incomplete();
         return s;
     }
-    let ev = Evaluator::new(&files).recording().with_input_kinds(kinds);
+    let files = DbFiles { db, ws };
+    let kinds = crate::flake::input_kinds(db, ws).iter();
+    let ev = Evaluator::new(&files)
+        .recording()
+        .with_input_kinds(kinds.map(|(n, k)| (n.as_str(), *k)));
     summarize(&ev, file.path(db), parsed)
 }
 

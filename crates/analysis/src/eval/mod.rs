@@ -217,8 +217,11 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Tells the evaluator which flake input is which tool, by input name.
-    pub fn with_input_kinds(mut self, kinds: HashMap<Rc<str>, &'static str>) -> Self {
-        self.input_kinds = kinds;
+    pub fn with_input_kinds<'k>(
+        mut self,
+        kinds: impl IntoIterator<Item = (&'k str, &'static str)>,
+    ) -> Self {
+        self.input_kinds = kinds.into_iter().map(|(n, k)| (Rc::from(n), k)).collect();
         self
     }
 
