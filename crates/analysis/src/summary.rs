@@ -745,7 +745,7 @@ impl<'e> Walker<'e, '_> {
             Sym::ModuleArgs(ModuleArgsKind::FlakeParts)
         } else {
             Sym::SystemArgs {
-                owner: (*owner).into(),
+                owner: crate::eval::shared_rc(&owner),
                 special: self.special,
             }
         };

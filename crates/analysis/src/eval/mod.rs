@@ -30,7 +30,7 @@ use rowan::ast::AstNode;
 
 pub use env::Env;
 pub use value::{
-    shared_str, Attr, Attrs, Closure, ImportTreeSpec, ModuleArgsKind, PathFilter, Span,
+    shared_rc, shared_str, Attr, Attrs, Closure, ImportTreeSpec, ModuleArgsKind, PathFilter, Span,
     SpecialArgs, StrTest, Sym, Thunk, Value,
 };
 use value::{BuiltinApp, ThunkState};

@@ -31,30 +31,51 @@ impl Span {
 }
 
 /// The text of `rc` as an `Arc<str>`: the same `Arc` for every conversion of one `Rc` on this
-/// thread (while the table keeps it). The evaluator writes each file's and each module's name
-/// into one `Rc`, and a summary records them thousands of times; a `String` per record was a
-/// tenth of a large workspace's memory.
+/// thread (while the table keeps it), and for an `Rc` made by [`shared_rc`] the `Arc` it was
+/// made from. The evaluator writes each file's and each module's name into one `Rc`, and a
+/// summary records them thousands of times; a `String` per record was a tenth of a large
+/// workspace's memory.
 pub fn shared_str(rc: &Rc<str>) -> Arc<str> {
-    /// By the address of each `Rc`, the `Rc` (kept alive) and its shared text.
-    type SharedNames = rustc_hash::FxHashMap<usize, (Rc<str>, Arc<str>)>;
-    /// Enough for the files and modules one summary meets; past it the table starts again.
-    const KEPT: usize = 256;
+    with_shared_names(|names| match names.get(&name_key(rc)) {
+        Some((_, arc)) => arc.clone(),
+        None => {
+            let arc: Arc<str> = Arc::from(&**rc);
+            remember_name(names, rc, &arc);
+            arc
+        }
+    })
+}
+
+/// `arc`'s text as an `Rc` for the evaluator, which [`shared_str`] turns back into `arc`: what
+/// the evaluator records under a module's name then shares the walker's own.
+pub fn shared_rc(arc: &Arc<str>) -> Rc<str> {
+    let rc: Rc<str> = Rc::from(&**arc);
+    with_shared_names(|names| remember_name(names, &rc, arc));
+    rc
+}
+
+/// By the address of each `Rc`, the `Rc` (kept alive, so that its address is not reused) and
+/// its shared text.
+type SharedNames = rustc_hash::FxHashMap<usize, (Rc<str>, Arc<str>)>;
+
+fn with_shared_names<T>(f: impl FnOnce(&mut SharedNames) -> T) -> T {
     thread_local! {
-        // Keyed by address: the `Rc` held beside it keeps that address from being reused.
         static SHARED: RefCell<SharedNames> = RefCell::new(SharedNames::default());
     }
-    SHARED.with_borrow_mut(|shared| {
-        let key = Rc::as_ptr(rc) as *const u8 as usize;
-        if let Some((_, arc)) = shared.get(&key) {
-            return arc.clone();
-        }
-        if shared.len() >= KEPT {
-            shared.clear();
-        }
-        let arc: Arc<str> = Arc::from(&**rc);
-        shared.insert(key, (rc.clone(), arc.clone()));
-        arc
-    })
+    SHARED.with_borrow_mut(f)
+}
+
+fn name_key(rc: &Rc<str>) -> usize {
+    Rc::as_ptr(rc) as *const u8 as usize
+}
+
+fn remember_name(names: &mut SharedNames, rc: &Rc<str>, arc: &Arc<str>) {
+    /// Enough for the files and modules one summary meets; past it the table starts again.
+    const KEPT: usize = 256;
+    if names.len() >= KEPT {
+        names.clear();
+    }
+    names.insert(name_key(rc), (rc.clone(), arc.clone()));
 }
 
 #[derive(Clone)]
