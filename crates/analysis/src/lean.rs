@@ -30,21 +30,20 @@ pub(crate) use impl_empty;
 pub struct Lean<T>(Option<Box<T>>);
 
 impl<T: Empty> Lean<T> {
-    /// Frees the value when it equals the empty one (written to, but left empty).
-    pub fn settle(&mut self) {
+    /// Frees the value when it equals the empty one (written to, but left empty), and gives
+    /// what is left to `shrink` (unlike through `DerefMut`, nothing is allocated for that).
+    pub fn settle(&mut self, shrink: impl FnOnce(&mut T)) {
         if self.0.as_deref().is_some_and(|v| v == T::empty()) {
             self.0 = None;
+        }
+        if let Some(v) = self.0.as_deref_mut() {
+            shrink(v);
         }
     }
 
     /// Whether anything is held (for tests of what a summary costs).
     pub fn is_allocated(&self) -> bool {
         self.0.is_some()
-    }
-
-    /// The value, when one is allocated: unlike `DerefMut`, allocates nothing.
-    pub fn get_mut(&mut self) -> Option<&mut T> {
-        self.0.as_deref_mut()
     }
 }
 
@@ -92,12 +91,14 @@ mod tests {
     fn reads_empty_without_allocating_and_settles_back_when_emptied() {
         let mut p: Lean<Part> = Lean::default();
         assert!(p.items.is_empty() && !p.is_allocated());
+        p.items.reserve(8);
         p.items.push(1);
         assert!(p.is_allocated());
-        p.settle();
+        p.settle(|p| p.items.shrink_to_fit());
         assert_eq!(p.items, [1], "a part holding something is kept");
+        assert_eq!(p.items.capacity(), 1, "and shrunk");
         p.items.clear();
-        p.settle();
+        p.settle(|_| panic!("an empty part is given back, not shrunk"));
         assert!(!p.is_allocated());
         assert_eq!(p, Lean::default(), "equal to a part never written");
     }

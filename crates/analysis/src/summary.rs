@@ -64,19 +64,10 @@ impl FileSummary {
         self.special_args.shrink_to_fit();
         self.shadowed_configs.shrink_to_fit();
         self.system_path_imports.shrink_to_fit();
-        // Empty parts are given back first: shrinking one through `DerefMut` would allocate it.
-        self.clan.settle();
-        self.vars.settle();
-        self.options.settle();
-        if let Some(c) = self.clan.get_mut() {
-            c.shrink();
-        }
-        if let Some(v) = self.vars.get_mut() {
-            v.shrink();
-        }
-        if let Some(o) = self.options.get_mut() {
-            o.shrink();
-        }
+        self.clan.settle(crate::clan::model::ClanFragment::shrink);
+        self.vars.settle(crate::vars::model::VarsFragment::shrink);
+        self.options
+            .settle(crate::options::model::OptionsFragment::shrink);
     }
 
     /// A summary that lists only what was read: any module, machine, generator or option
