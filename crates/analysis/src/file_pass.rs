@@ -123,21 +123,26 @@ pub(crate) fn recent(db: &dyn Db, file: SourceFile) -> Option<Arc<Parsed>> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use crate::summary::FileSummary;
     use crate::tests::{host_from_fixture, with_flake};
+
+    /// The summary of each of `paths` in the flake of `fixture`, from one snapshot.
+    fn summaries<const N: usize>(fixture: &str, paths: [&str; N]) -> [Arc<FileSummary>; N] {
+        let analysis = host_from_fixture(&with_flake(fixture)).snapshot();
+        paths.map(|p| analysis.file_summary(p).unwrap().expect(p))
+    }
 
     /// A summary is kept for every file as long as the session lasts: its lists hold their
     /// entries and no more (three definitions pushed one by one would have room for four), and
     /// its empty parts no room at all.
     #[test]
     fn a_summary_holds_no_room_beyond_its_entries() {
-        let host = host_from_fixture(&with_flake(
+        let [s] = summaries(
             "#- /modules/m.nix\n{\n  flake.modules.nixos.a = { services.x.enable = true; };\n  flake.modules.nixos.b = { };\n  flake.modules.nixos.c = { };\n}\n",
-        ));
-        let s = host
-            .snapshot()
-            .file_summary("modules/m.nix")
-            .unwrap()
-            .unwrap();
+            ["modules/m.nix"],
+        );
         assert_eq!(s.definitions.len(), 3, "{:?}", s.definitions);
         assert_eq!(s.definitions.capacity(), 3);
         assert!(!s.options.defs.is_empty());
@@ -151,17 +156,15 @@ mod tests {
     /// location), and a file summarised after it on the same thread gets its own name.
     #[test]
     fn the_locations_of_a_summary_share_one_file_name() {
-        let host = host_from_fixture(&with_flake(
+        let [m, n] = summaries(
             "#- /modules/m.nix\n{\n  flake.modules.nixos.a = { };\n  flake.modules.nixos.b = { };\n}\n#- /modules/n.nix\n{\n  flake.modules.nixos.c = { };\n}\n",
-        ));
-        let analysis = host.snapshot();
-        let m = analysis.file_summary("modules/m.nix").unwrap().unwrap();
-        let n = analysis.file_summary("modules/n.nix").unwrap().unwrap();
+            ["modules/m.nix", "modules/n.nix"],
+        );
         let [a, b] = &m.definitions[..] else {
             panic!("{:?}", m.definitions)
         };
         assert_eq!(&*a.location.file, "modules/m.nix");
-        assert!(std::sync::Arc::ptr_eq(&a.location.file, &b.location.file));
+        assert!(Arc::ptr_eq(&a.location.file, &b.location.file));
         assert_eq!(&*n.definitions[0].location.file, "modules/n.nix");
     }
 
@@ -169,24 +172,20 @@ mod tests {
     /// module with one shared owner name, not one copy per record or per mechanism.
     #[test]
     fn the_records_of_a_module_share_its_owner_name() {
-        let host = host_from_fixture(&with_flake(
+        let [s] = summaries(
             "#- /modules/m.nix\n{\n  flake.modules.nixos.a = { config, ... }: {\n    services.x.enable = true;\n    services.y.port = config.services.x.port;\n  };\n}\n",
-        ));
-        let s = host
-            .snapshot()
-            .file_summary("modules/m.nix")
-            .unwrap()
-            .unwrap();
+            ["modules/m.nix"],
+        );
         let [x, y] = &s.options.defs[..] else {
             panic!("{:?}", s.options.defs)
         };
         assert_eq!(&*x.owner, "flake.modules.nixos.a");
-        assert!(std::sync::Arc::ptr_eq(&x.owner, &y.owner));
+        assert!(Arc::ptr_eq(&x.owner, &y.owner));
         // The evaluator records the read under the module's name; it comes back as the
         // walker's own.
         let read = s.options.reads.first().expect("a read of config");
         assert_eq!(&*read.owner, "flake.modules.nixos.a");
-        assert!(std::sync::Arc::ptr_eq(&read.owner, &x.owner));
+        assert!(Arc::ptr_eq(&read.owner, &x.owner));
     }
 
     /// A file an earlier pass named by path keeps its tree for `parse` (the same tree, not
@@ -209,7 +208,7 @@ mod tests {
         }
         let kept = super::recent(db, file("recent-trees/named.nix")).expect("kept");
         let parsed = crate::db::parse(db, file("recent-trees/named.nix"));
-        assert!(std::sync::Arc::ptr_eq(&kept, parsed));
+        assert!(Arc::ptr_eq(&kept, parsed));
         assert!(super::recent(db, file("recent-trees/unnamed.nix")).is_none());
     }
 }
