@@ -88,3 +88,88 @@ fn the_per_file_pass_parses_each_file_once_without_keeping_the_tree() {
     // The results are the pass's, and the same as asked for one by one.
     assert!(analysis.diagnostics().unwrap().is_empty());
 }
+
+/// The queries run for the diagnostics after `host`'s last change, by name.
+fn executed_after(
+    host: &crate::AnalysisHost,
+    log: &std::sync::Mutex<Vec<String>>,
+) -> std::collections::BTreeSet<String> {
+    log.lock().unwrap().clear();
+    let analysis = host.snapshot();
+    analysis.prime_workspace().unwrap();
+    analysis.diagnostics().unwrap();
+    let names = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.split('(').next().unwrap_or(e).to_owned())
+        .collect();
+    names
+}
+
+/// The workspace models that read one kind of part of every summary (the clan model, the
+/// vars declarations, the options' view of the modules and the options checks) are built
+/// again only when that kind of part changed, not whenever some summary did.
+#[test]
+fn a_model_is_built_again_only_when_the_parts_it_reads_change() {
+    use std::sync::{Arc, Mutex};
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = Arc::clone(&log);
+    let db = crate::db::RootDatabase::with_events(move |e| {
+        if let salsa::EventKind::WillExecute { database_key } = e.kind {
+            seen.lock().unwrap().push(format!("{database_key:?}"));
+        }
+    });
+    let mut host = crate::tests::fixture_into(
+        crate::AnalysisHost::with_database("/fixture".into(), db),
+        r#"#- /flake.nix
+{
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+#- /modules/inventory.nix
+{ clan.inventory.machines.web = { }; }
+#- /modules/web.nix
+{ config, ... }: {
+  flake.modules.nixos.web = { networking.hostName = "web"; clan.core.vars.generators.key.files.k = { }; };
+  clan.machines.web.imports = [ config.flake.modules.nixos.web ];
+}
+"#,
+    );
+    // Opened in an editor first (the same text), as the language server does: salsa keeps no
+    // result equal whose inputs became less durable.
+    let text = host.snapshot().file_text("modules/web.nix");
+    host.set_file_text("modules/web.nix", text);
+    executed_after(&host, &log);
+    // A new module: the module index changes, and nothing the clan, vars or options models
+    // read from the file does.
+    host.set_file_text(
+        "modules/web.nix",
+        Some(
+            r#"{ config, ... }: {
+  flake.modules.nixos.web = { networking.hostName = "web"; clan.core.vars.generators.key.files.k = { }; };
+  clan.machines.web.imports = [ config.flake.modules.nixos.web ];
+  flake.modules.nixos.extra = { };
+}
+"#
+            .into(),
+        ),
+    );
+    let ran = executed_after(&host, &log);
+    assert!(ran.contains("module_index"), "{ran:?}");
+    for m in ["clan_model", "declarations", "context"] {
+        assert!(!ran.contains(m), "{m} was built again: {ran:?}");
+    }
+    // The machine's clan part, vars part and options part each change in turn.
+    let base = "{ config, ... }: {\n  flake.modules.nixos.extra = { };\n  clan.machines.web.imports = [ config.flake.modules.nixos.web ];\n";
+    for (body, model) in [
+        ("  clan.inventory.machines.db = { };\n  flake.modules.nixos.web = { networking.hostName = \"web\"; clan.core.vars.generators.key.files.k = { }; };\n", "clan_model"),
+        ("  flake.modules.nixos.web = { networking.hostName = \"web\"; clan.core.vars.generators.other.files.k = { }; };\n", "declarations"),
+        ("  flake.modules.nixos.web = { networking.hostName = \"www\"; clan.core.vars.generators.other.files.k = { }; };\n", "context"),
+    ] {
+        host.set_file_text("modules/web.nix", Some(format!("{base}{body}}}\n").into()));
+        let ran = executed_after(&host, &log);
+        assert!(ran.contains(model), "{model} was not built again: {ran:?}");
+    }
+}

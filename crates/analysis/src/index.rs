@@ -16,6 +16,7 @@ pub struct ModuleIndex {
     /// Classes whose names cannot all be known; `all_open` means any class.
     pub open_classes: BTreeSet<String>,
     pub all_open: bool,
+    /// Every reference to a deferred module, once each, in the order of the files.
     pub references: Vec<Arc<ModuleReference>>,
     pub escaped: BTreeSet<String>,
     pub all_escaped: bool,
@@ -94,6 +95,47 @@ pub fn module_and_flake_summaries(
     module_file_summaries(db, ws).iter().chain(flake_nix)
 }
 
+/// One kind of part of every summary in `summaries` that holds one, in order: the parts
+/// themselves, shared with the summaries.
+fn parts_of<'a, T: crate::lean::Empty + Clone + 'a>(
+    summaries: impl Iterator<Item = &'a Arc<FileSummary>>,
+    part: fn(&FileSummary) -> &crate::lean::Lean<T>,
+) -> Arc<Vec<Arc<T>>> {
+    Arc::new(
+        summaries
+            .filter_map(|s| part(s).shared().cloned())
+            .collect(),
+    )
+}
+
+// The models that read one kind of part of every module's summary read it through these lists,
+// not through the summaries. Most edits change a summary without changing all its parts (an
+// edit of a module's options says nothing new of the clan); the list of the parts left alone
+// stays equal, and comparing it is comparing pointers, so what is built from it is not built
+// again.
+
+/// The clan parts of the module files' summaries, then `flake.nix`'s (which may call
+/// `clan-core.lib.clan { … }`), as [`module_and_flake_summaries`] orders them.
+#[salsa::tracked(returns(ref))]
+pub fn clan_parts(db: &dyn Db, ws: Workspace) -> Arc<Vec<Arc<crate::clan::model::ClanFragment>>> {
+    parts_of(module_and_flake_summaries(db, ws), |s| &s.clan)
+}
+
+/// The vars parts of the module files' summaries, then `flake.nix`'s.
+#[salsa::tracked(returns(ref))]
+pub fn vars_parts(db: &dyn Db, ws: Workspace) -> Arc<Vec<Arc<crate::vars::model::VarsFragment>>> {
+    parts_of(module_and_flake_summaries(db, ws), |s| &s.vars)
+}
+
+/// The options parts of the module files' summaries.
+#[salsa::tracked(returns(ref))]
+pub fn options_parts(
+    db: &dyn Db,
+    ws: Workspace,
+) -> Arc<Vec<Arc<crate::options::model::OptionsFragment>>> {
+    parts_of(module_file_summaries(db, ws).iter(), |s| &s.options)
+}
+
 #[salsa::tracked(returns(ref))]
 pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
     let files = module_files(db, ws);
@@ -156,10 +198,12 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
             idx.owner_names.insert(owner.into());
         }
     }
-    // Equal references are identical (the order compares every field), so an unstable sort
-    // gives the same list.
-    idx.references.sort_unstable();
-    idx.references.dedup();
+    // A reference met while evaluating a file that several modules import is in each of
+    // their summaries: it is kept once, where it comes first. The order is the files' (which
+    // is fixed), not a sorted one: sorting tens of thousands of references on every edit that
+    // changes a summary took most of this query's time, and none of their readers needs it.
+    let mut seen = rustc_hash::FxHashSet::default();
+    idx.references.retain(|r| seen.insert(Arc::clone(r)));
     Arc::new(idx)
 }
 

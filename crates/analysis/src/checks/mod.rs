@@ -175,12 +175,17 @@ pub(crate) fn prime_workspace(db: &crate::db::RootDatabase, ws: Workspace) {
         });
     // The clan-wide models every machine reads, first: a worker needing one in progress would
     // only wait for it.
-    let clan = crate::clan::resolve::clan_model(db, ws);
-    crate::vars::resolve::machines_closed(db, ws);
+    let clan = crate::timings::timed("clan model", || {
+        let clan = crate::clan::resolve::clan_model(db, ws);
+        crate::vars::resolve::machines_closed(db, ws);
+        clan
+    });
     let machines: Vec<&String> = clan.machines.keys().collect();
-    machines.par_iter().for_each_with(db.clone(), |db, m| {
-        vars::machine_findings(db, ws, m);
-        crate::options::configs::machine_configurations(db, ws, m);
+    crate::timings::timed("machines' parts", || {
+        machines.par_iter().for_each_with(db.clone(), |db, m| {
+            vars::machine_findings(db, ws, m);
+            crate::options::configs::machine_configurations(db, ws, m);
+        })
     });
     Family::ALL.par_iter().for_each_with(db.clone(), |db, f| {
         family_findings(db, ws, *f);

@@ -122,20 +122,11 @@ fn fits(class: &str, c: &ContextClass) -> bool {
 }
 
 pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
-    let mut summaries = crate::index::module_summaries(db, ws);
-    // The files clan-core loads from `machines/<m>/` are modules of that machine (owned by
-    // their path, which the module index counts among the machine's modules). A machine with
-    // one that cannot be read or evaluated in full is not judged.
-    let loaded = crate::machine_config::loaded_files(db, ws);
-    summaries.extend(loaded.summaries.iter());
-    let decls: Vec<&DeclaredIn> = summaries
-        .iter()
-        .flat_map(|s| s.options.decls.iter())
-        .collect();
-    let defs: Vec<&Definition> = summaries
-        .iter()
-        .flat_map(|s| s.options.defs.iter())
-        .collect();
+    // With those of the files clan-core loads from `machines/<m>/`. A machine with one that
+    // cannot be read or evaluated in full is not judged.
+    let fragments = crate::options::configs::options_fragments(db, ws);
+    let decls: Vec<&DeclaredIn> = fragments.iter().flat_map(|o| o.decls.iter()).collect();
+    let defs: Vec<&Definition> = fragments.iter().flat_map(|o| o.defs.iter()).collect();
     let (catalogs, problems) = &**crate::options::catalog::catalogs(db, ws);
     let mut out: Vec<Diagnostic> = problems
         .iter()
@@ -208,8 +199,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         defs_by_owner.entry(d.owner.as_ref()).or_default().push(d);
     }
     let mut reads_by_owner: FxHashMap<&str, Vec<&OptionRead>> = Default::default();
-    for s in &summaries {
-        for r in &s.options.reads {
+    for o in &fragments {
+        for r in &o.reads {
             reads_by_owner.entry(r.owner.as_ref()).or_default().push(r);
         }
     }
@@ -288,7 +279,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             repo: repo.get(class),
         });
     }
-    let sole = SoleDeclarer::new(db, ws, &summaries, modules_readable);
+    let sole = SoleDeclarer::new(db, ws, &fragments, modules_readable);
     let mut seen = Seen::default();
     let mut platform: BTreeMap<
         Location,
@@ -541,25 +532,25 @@ impl SoleDeclarer {
     fn new(
         db: &dyn Db,
         ws: Workspace,
-        summaries: &[&Arc<crate::summary::FileSummary>],
+        fragments: &[&crate::options::model::OptionsFragment],
         modules_readable: bool,
     ) -> Self {
         let info = crate::flake::flake_info(db, ws);
         let mut possible = modules_readable;
         let mut from_inputs = BTreeSet::new();
         let mut read: FxHashSet<&str> = FxHashSet::default();
-        for s in summaries {
-            for i in &s.options.input_imports {
+        for o in fragments {
+            for i in &o.input_imports {
                 let url = info.inputs.get(&i.input).and_then(|x| x.url.as_deref());
                 match crate::options::configs::known_input_module(url, i) {
                     Some(declares) => from_inputs.extend(declares.iter().copied()),
                     None => possible = false,
                 }
             }
-            for d in &s.options.decls {
+            for d in &o.decls {
                 read.insert(&*d.decl.location.file);
             }
-            for d in &s.options.defs {
+            for d in &o.defs {
                 read.insert(&*d.location.file);
             }
         }

@@ -234,8 +234,7 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     let mut tag_lists: Vec<InvTag> = Vec::new();
     let mut dynamic_tags: Vec<Location> = Vec::new();
     // `flake.nix` itself may call `clan-core.lib.clan { … }`.
-    for summary in crate::index::module_and_flake_summaries(db, ws) {
-        let frag = &summary.clan;
+    for frag in crate::index::clan_parts(db, ws).iter() {
         if **frag != ClanFragment::default() {
             model.present = true;
         }

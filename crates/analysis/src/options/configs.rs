@@ -188,11 +188,9 @@ struct Context {
 
 #[salsa::tracked(returns(ref))]
 fn context(db: &dyn Db, ws: Workspace) -> Arc<Context> {
-    let mut summaries = crate::index::module_summaries(db, ws);
-    summaries.extend(crate::machine_config::loaded_files(db, ws).summaries.iter());
     let info = crate::flake::flake_info(db, ws);
     Arc::new(Context {
-        owners: Owners::new(summaries.iter().map(|s| &*s.options)),
+        owners: Owners::new(options_fragments(db, ws).into_iter()),
         urls: info
             .inputs
             .iter()
@@ -347,10 +345,24 @@ pub fn workspace_configurations(db: &dyn Db, ws: Workspace) -> Arc<Vec<Arc<Confi
 
 /// The owners whose body or imports could not be read completely (they may import anything).
 pub fn open_owners(db: &dyn crate::db::Db, ws: crate::db::Workspace) -> HashSet<Arc<str>> {
-    let mut summaries = crate::index::module_summaries(db, ws);
-    summaries.extend(crate::machine_config::loaded_files(db, ws).summaries.iter());
-    summaries
+    options_fragments(db, ws)
+        .into_iter()
+        .flat_map(|o| o.open_owners.iter().cloned())
+        .collect()
+}
+
+/// What the modules say of options: the options parts of the module files' summaries, then
+/// those of the files clan-core loads from `machines/<m>/` (modules of that machine, owned by
+/// their path, which the module index counts among the machine's modules).
+pub(crate) fn options_fragments(
+    db: &dyn crate::db::Db,
+    ws: crate::db::Workspace,
+) -> Vec<&crate::options::model::OptionsFragment> {
+    let parts = crate::index::options_parts(db, ws);
+    let loaded = crate::machine_config::loaded_files(db, ws);
+    parts
         .iter()
-        .flat_map(|s| s.options.open_owners.iter().cloned())
+        .map(|p| &**p)
+        .chain(loaded.summaries.iter().map(|s| &*s.options))
         .collect()
 }

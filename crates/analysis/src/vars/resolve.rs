@@ -193,29 +193,32 @@ struct Declarations {
 
 #[salsa::tracked(returns(ref))]
 fn declarations(db: &dyn Db, ws: Workspace) -> Arc<Declarations> {
-    let mut summaries: Vec<_> = crate::index::module_and_flake_summaries(db, ws).collect();
+    let parts = crate::index::vars_parts(db, ws);
     // The files clan-core loads from `machines/<m>/`, owned by their path (see
     // `machine_config`).
-    summaries.extend(loaded_files(db, ws).summaries.iter());
+    let loaded = loaded_files(db, ws);
     let mut out = Declarations::default();
-    for s in &summaries {
-        for (owner, value) in &s.vars.secret_stores {
+    for vars in parts
+        .iter()
+        .map(|p| &**p)
+        .chain(loaded.summaries.iter().map(|s| &*s.vars))
+    {
+        for (owner, value) in &vars.secret_stores {
             out.store_defs
                 .entry(owner.clone())
                 .or_default()
                 .push(value.clone());
         }
-        for d in &s.vars.generators {
+        for d in &vars.generators {
             out.decls
                 .entry(d.owner.clone())
                 .or_default()
                 .push(d.clone());
             out.declared.insert(d.name.clone());
         }
-        out.open.extend(s.vars.open_owners.iter().cloned());
-        out.opaque
-            .extend(s.vars.opaque_import_owners.iter().cloned());
-        out.var_refs.extend(s.vars.var_refs.iter().cloned());
+        out.open.extend(vars.open_owners.iter().cloned());
+        out.opaque.extend(vars.opaque_import_owners.iter().cloned());
+        out.var_refs.extend(vars.var_refs.iter().cloned());
     }
     Arc::new(out)
 }
