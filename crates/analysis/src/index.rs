@@ -198,12 +198,21 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
             idx.owner_names.insert(owner.into());
         }
     }
-    // A reference met while evaluating a file that several modules import is in each of
-    // their summaries: it is kept once, where it comes first. The order is the files' (which
-    // is fixed), not a sorted one: sorting tens of thousands of references on every edit that
-    // changes a summary took most of this query's time, and none of their readers needs it.
-    let mut seen = rustc_hash::FxHashSet::default();
-    idx.references.retain(|r| seen.insert(Arc::clone(r)));
+    // A reference written in a file that several modules import is in each of their
+    // summaries: it is kept once, where it comes first. Two summaries can only share a
+    // reference written in a file other than one of theirs, so only the references written in
+    // the files such references name are compared. The order is the files' (which is fixed),
+    // not a sorted one: sorting tens of thousands of references on every edit that changes a
+    // summary took most of this query's time, and none of their readers needs it.
+    let shared: rustc_hash::FxHashSet<&str> = module_and_flake_summaries(db, ws)
+        .filter(|s| s.references_elsewhere)
+        .flat_map(|s| s.references.iter().map(|r| &*r.location.file))
+        .collect();
+    if !shared.is_empty() {
+        let mut seen = rustc_hash::FxHashSet::default();
+        idx.references
+            .retain(|r| !shared.contains(&*r.location.file) || seen.insert(Arc::clone(r)));
+    }
     Arc::new(idx)
 }
 
@@ -248,4 +257,40 @@ pub fn outside_uses(db: &dyn Db, ws: Workspace) -> Arc<OutsideUses> {
         }
     }
     Arc::new(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::{host_from_fixture, with_clan_flake};
+
+    /// A reference written in a file two modules import is in both their summaries and in the
+    /// index once; references written in the modules' own files are all kept.
+    #[test]
+    fn a_reference_two_summaries_hold_is_indexed_once() {
+        let host = host_from_fixture(&with_clan_flake(
+            "#- /modules/a.nix\n{ config, ... }: {\n  flake.modules.nixos.base = { };\n  flake.modules.nixos.a = import ../lib/common.nix { inherit config; };\n  flake.modules.nixos.own-a.imports = [ config.flake.modules.nixos.base ];\n}\n\
+             #- /modules/b.nix\n{ config, ... }: {\n  flake.modules.nixos.b = import ../lib/common.nix { inherit config; };\n  flake.modules.nixos.own-b.imports = [ config.flake.modules.nixos.base ];\n}\n\
+             #- /lib/common.nix\n{ config }: { imports = [ config.flake.modules.nixos.base ]; }\n",
+        ));
+        let analysis = host.snapshot();
+        let (db, ws) = (analysis.db_for_tests(), analysis.workspace_for_tests());
+        let summary = |p: &str| analysis.file_summary(p).unwrap().unwrap();
+        for p in ["modules/a.nix", "modules/b.nix"] {
+            let s = summary(p);
+            assert!(s.references_elsewhere, "{p}: {:?}", s.references);
+            assert!(s
+                .references
+                .iter()
+                .any(|r| &*r.location.file == "lib/common.nix"));
+        }
+        let idx = super::module_index(db, ws);
+        let at = |file: &str| {
+            idx.references
+                .iter()
+                .filter(|r| &*r.location.file == file && r.name.as_deref() == Some("base"))
+                .count()
+        };
+        assert_eq!(at("lib/common.nix"), 1, "{:#?}", idx.references);
+        assert_eq!(at("modules/a.nix") + at("modules/b.nix"), 2);
+    }
 }

@@ -20,6 +20,9 @@ pub struct FileSummary {
     /// (`None`: possibly any class).
     pub open_classes: Vec<Option<String>>,
     pub references: Vec<Arc<ModuleReference>>,
+    /// Some reference is written in another file (one this file's modules `import`), so
+    /// another file's summary may hold the same one.
+    pub references_elsewhere: bool,
     /// Classes whose module set escapes into code that cannot be followed.
     pub escaped: Vec<Option<String>>,
     pub contexts: Vec<Arc<ImportContext>>,
@@ -236,7 +239,7 @@ pub(crate) fn summarize(ev: &Evaluator, path: &str, parsed: &Parsed) -> FileSumm
         let ((), calls_cut) = ev.phase(|| w.clan_calls(path, &mut seen_calls));
         w.cut |= calls_cut;
     }
-    finish(ev, w, explored_all)
+    finish(ev, w, explored_all, path)
 }
 
 /// A file clan-core imports into a machine's configuration (`machines/<m>/configuration.nix`
@@ -262,11 +265,11 @@ pub(crate) fn summarize_machine_module(
         let ((), explore_cut) = ev.phase(|| ev.force_all());
         explored_all = !explore_cut;
     }
-    finish(ev, w, explored_all)
+    finish(ev, w, explored_all, path)
 }
 
 /// The recorded references, var reads and escapes of a walk, added to its summary.
-fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
+fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool, path: &str) -> FileSummary {
     let rec = ev.take_recorder();
     for r in &rec.var_refs {
         let var_ref = crate::vars::model::VarRef {
@@ -319,6 +322,7 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool) -> FileSummary {
             hypothetical: r.hypothetical,
         };
         if seen.insert(reference.clone()) {
+            w.out.references_elsewhere |= *reference.location.file != *path;
             w.out.references.push(Arc::new(reference));
         }
     }
