@@ -43,8 +43,20 @@ impl ModuleIndex {
     }
 
     pub fn is_defined(&self, class: &str, name: &str) -> bool {
-        self.definitions
-            .contains_key(&(class.to_owned(), name.to_owned()))
+        // The checks ask this for every reference after every edit that changes a summary: the
+        // key is built in a buffer kept for the purpose, not allocated each time.
+        thread_local! {
+            static KEY: std::cell::RefCell<(String, String)> = const {
+                std::cell::RefCell::new((String::new(), String::new()))
+            };
+        }
+        KEY.with_borrow_mut(|key| {
+            key.0.clear();
+            key.0.push_str(class);
+            key.1.clear();
+            key.1.push_str(name);
+            self.definitions.contains_key(key)
+        })
     }
     pub fn names_of<'a>(&'a self, class: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.definitions

@@ -119,22 +119,25 @@ fn class_mismatch(
                 continue;
             }
         }
-        let (class, owner_desc) = match &ctx.class {
-            ContextClass::Known(c) => (c.clone(), ctx.owner.to_string()),
-            ContextClass::Machine(m) => match clan.machines.get(m).and_then(|m| m.class.clone()) {
-                Some(c) => {
-                    let desc = format!("{} (machine `{m}`, machineClass \"{c}\")", ctx.owner);
-                    (c, desc)
-                }
+        let class = match &ctx.class {
+            ContextClass::Known(c) => c,
+            ContextClass::Machine(m) => match clan.machines.get(m).and_then(|m| m.class.as_ref()) {
+                Some(c) => c,
                 None => continue,
             },
         };
         if !CHECKED_CLASSES.contains(&class.as_str()) {
             continue;
         }
+        let owner_desc = || match &ctx.class {
+            ContextClass::Machine(m) => {
+                format!("{} (machine `{m}`, machineClass \"{class}\")", ctx.owner)
+            }
+            ContextClass::Known(_) => ctx.owner.to_string(),
+        };
         for item in &ctx.items {
             let Some(name) = &item.name else { continue };
-            if item.class == class || item.class == "generic" {
+            if item.class == *class || item.class == "generic" {
                 continue;
             }
             // A module that does not exist is reported as undefined instead; one that may exist
@@ -146,9 +149,9 @@ fn class_mismatch(
                 "The {} module `{}` is imported into {}, which is evaluated as a {} configuration; only {} and generic modules can be imported there",
                 class_display(&item.class),
                 module_path(&item.class, name),
-                owner_desc,
-                class_display(&class),
-                class_display(&class),
+                owner_desc(),
+                class_display(class),
+                class_display(class),
             );
             if item.class == "homeManager" && class != "flake" {
                 message.push_str(
@@ -175,8 +178,8 @@ fn class_mismatch(
                     defs[0].range,
                     format!(
                         "a {} module of the same name exists: `{}`",
-                        class_display(&class),
-                        module_path(&class, name)
+                        class_display(class),
+                        module_path(class, name)
                     ),
                 );
             }
@@ -289,7 +292,11 @@ fn unused(
     // An unused machine module is `machine/unregistered`'s to report.
     let machines_checked = clan.present && clan.machine_configs_complete;
     for ((class, name), defs) in &idx.definitions {
-        if machines_checked && name.starts_with(&format!("machines/{class}/")) {
+        let machine_module = name
+            .strip_prefix("machines/")
+            .and_then(|rest| rest.strip_prefix(class.as_str()))
+            .is_some_and(|rest| rest.starts_with('/'));
+        if machines_checked && machine_module {
             continue;
         }
         if idx.escaped.contains(class)
