@@ -48,13 +48,13 @@ fn edits_and_garbage_collection_between_them_keep_every_answer_current() {
     );
 }
 
-/// The cold start's per-file work keeps no syntax tree (see `crate::file_pass`): only what reads
-/// a file's tree itself — the flake's outputs, a file that `import` evaluates — runs `parse`.
-#[test]
-fn the_per_file_pass_parses_each_file_once_without_keeping_the_tree() {
-    use std::sync::{Arc, Mutex};
-    let executed: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = Arc::clone(&executed);
+/// The queries salsa runs, as their keys print (`parse(Id(3))`), in order.
+type Executed = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A host loaded with `fixture` whose database records every query it runs.
+fn recording_host(fixture: &str) -> (Executed, crate::AnalysisHost) {
+    let executed = Executed::default();
+    let seen = std::sync::Arc::clone(&executed);
     let db = crate::db::RootDatabase::with_events(move |e| {
         if let salsa::EventKind::WillExecute { database_key } = e.kind {
             seen.lock().unwrap().push(format!("{database_key:?}"));
@@ -62,6 +62,16 @@ fn the_per_file_pass_parses_each_file_once_without_keeping_the_tree() {
     });
     let host = crate::tests::fixture_into(
         crate::AnalysisHost::with_database("/fixture".into(), db),
+        fixture,
+    );
+    (executed, host)
+}
+
+/// The cold start's per-file work keeps no syntax tree (see `crate::file_pass`): only what reads
+/// a file's tree itself — the flake's outputs, a file that `import` evaluates — runs `parse`.
+#[test]
+fn the_per_file_pass_parses_each_file_once_without_keeping_the_tree() {
+    let (executed, host) = recording_host(
         "#- /flake.nix\n{ outputs = _: { }; }\n#- /modules/a.nix\n{ x = import ./lib.nix; }\n#- /modules/b.nix\n{ y = 1; }\n#- /modules/lib.nix\n{ z = 2; }\n",
     );
     let analysis = host.snapshot();
@@ -92,19 +102,17 @@ fn the_per_file_pass_parses_each_file_once_without_keeping_the_tree() {
 /// The queries run for the diagnostics after `host`'s last change, by name.
 fn executed_after(
     host: &crate::AnalysisHost,
-    log: &std::sync::Mutex<Vec<String>>,
+    log: &Executed,
 ) -> std::collections::BTreeSet<String> {
     log.lock().unwrap().clear();
     let analysis = host.snapshot();
     analysis.prime_workspace().unwrap();
     analysis.diagnostics().unwrap();
-    let names = log
-        .lock()
-        .unwrap()
+    let names = log.lock().unwrap();
+    names
         .iter()
         .map(|e| e.split('(').next().unwrap_or(e).to_owned())
-        .collect();
-    names
+        .collect()
 }
 
 /// The workspace models that read one kind of part of every summary (the clan model, the
@@ -112,16 +120,7 @@ fn executed_after(
 /// again only when that kind of part changed, not whenever some summary did.
 #[test]
 fn a_model_is_built_again_only_when_the_parts_it_reads_change() {
-    use std::sync::{Arc, Mutex};
-    let log: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = Arc::clone(&log);
-    let db = crate::db::RootDatabase::with_events(move |e| {
-        if let salsa::EventKind::WillExecute { database_key } = e.kind {
-            seen.lock().unwrap().push(format!("{database_key:?}"));
-        }
-    });
-    let mut host = crate::tests::fixture_into(
-        crate::AnalysisHost::with_database("/fixture".into(), db),
+    let (log, mut host) = recording_host(
         r#"#- /flake.nix
 {
   inputs.import-tree.url = "github:vic/import-tree";

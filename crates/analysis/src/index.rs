@@ -282,6 +282,7 @@ mod tests {
         let host = host_from_fixture(&with_clan_flake(
             "#- /modules/a.nix\n{ config, ... }: {\n  flake.modules.nixos.base = { };\n  flake.modules.nixos.a = import ../lib/common.nix { inherit config; };\n  flake.modules.nixos.own-a.imports = [ config.flake.modules.nixos.base ];\n}\n\
              #- /modules/b.nix\n{ config, ... }: {\n  flake.modules.nixos.b = import ../lib/common.nix { inherit config; };\n  flake.modules.nixos.own-b.imports = [ config.flake.modules.nixos.base ];\n}\n\
+             #- /modules/c.nix\n{ config, ... }: {\n  flake.modules.nixos.own-c.imports = [ config.flake.modules.nixos.base ];\n}\n\
              #- /lib/common.nix\n{ config }: { imports = [ config.flake.modules.nixos.base ]; }\n",
         ));
         let analysis = host.snapshot();
@@ -295,6 +296,8 @@ mod tests {
                 .iter()
                 .any(|r| &*r.location.file == "lib/common.nix"));
         }
+        // A module whose references are all written in its own file shares none.
+        assert!(!summary("modules/c.nix").references_elsewhere);
         let idx = super::module_index(db, ws);
         let at = |file: &str| {
             idx.references
@@ -303,6 +306,9 @@ mod tests {
                 .count()
         };
         assert_eq!(at("lib/common.nix"), 1, "{:#?}", idx.references);
-        assert_eq!(at("modules/a.nix") + at("modules/b.nix"), 2);
+        assert_eq!(
+            at("modules/a.nix") + at("modules/b.nix") + at("modules/c.nix"),
+            3
+        );
     }
 }
