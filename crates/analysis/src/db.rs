@@ -22,6 +22,11 @@ pub struct SourceFile {
     pub path: String,
     #[returns(ref)]
     pub text: Arc<str>,
+    /// The file's summary as the host last settled it, for a document being edited (see
+    /// [`SETTLED`]); `None` for the others, whose summary is computed where it is read.
+    #[returns(ref)]
+    #[default]
+    pub settled: Option<Arc<crate::summary::FileSummary>>,
 }
 
 /// The whole workspace: which files exist and what is on disk.
@@ -116,6 +121,15 @@ pub type Cancellable<T> = Result<T, Cancelled>;
 /// and ~130 ms per edit.
 const DISK: salsa::Durability = salsa::Durability::HIGH;
 const EDITED: salsa::Durability = salsa::Durability::LOW;
+/// The durability of an edited document's settled summary ([`SourceFile::settled`]). The
+/// workspace models read summaries, not texts; were they to read an edited document's summary
+/// as computed from its text, they would be `EDITED` too, and every keystroke would have salsa
+/// walk all of them (on 10,000 machines some 40,000 per-machine results, ~15 ms) to find that
+/// nothing they read changed. The host instead computes the document's summary after each
+/// change and sets it here only when it differs: a keystroke that keeps the summary then
+/// leaves everything that reads summaries valid in one step, and one that changes it is
+/// below `DISK`, so the per-file results of files read from disk still need no walk.
+const SETTLED: salsa::Durability = salsa::Durability::MEDIUM;
 
 pub struct AnalysisHost {
     db: RootDatabase,
@@ -123,6 +137,9 @@ pub struct AnalysisHost {
     root: PathBuf,
     /// Files whose text was last set as edited ([`EDITED`]) rather than read from disk.
     edited: rustc_hash::FxHashSet<String>,
+    /// Files whose summary the host settles after every change ([`SourceFile::settled`]):
+    /// those ever edited, as long as they exist. Only these have a settled summary.
+    settled: rustc_hash::FxHashSet<String>,
 }
 
 impl AnalysisHost {
@@ -141,6 +158,7 @@ impl AnalysisHost {
             ws,
             root,
             edited: Default::default(),
+            settled: Default::default(),
         }
     }
 
@@ -150,8 +168,14 @@ impl AnalysisHost {
 
     /// Sets, replaces or (with `None`) removes a file's text as edited (see [`EDITED`]). `path`
     /// is root-relative with forward slashes. Unchanged text is not written, so salsa keeps its
-    /// results, except the first time: a file read from disk becomes edited then.
+    /// results, except the first time: a file read from disk becomes edited then. The file's
+    /// summary is computed here, on the caller's thread (see [`SETTLED`]).
     pub fn set_file_text(&mut self, path: &str, text: Option<Arc<str>>) {
+        self.write_file_text(path, text);
+        self.settle();
+    }
+
+    fn write_file_text(&mut self, path: &str, text: Option<Arc<str>>) {
         let files = self.ws.files(&self.db).clone();
         match (files.get(path).copied(), text) {
             (Some(f), Some(t)) => {
@@ -160,12 +184,14 @@ impl AnalysisHost {
                 // of it, however small. Marking it edited when the editor opens it (the same
                 // text) moves that cost off the first keystroke.
                 let first = self.edited.insert(path.to_owned());
+                self.settled.insert(path.to_owned());
                 if first || **f.text(&self.db) != *t {
                     f.set_text(&mut self.db).with_durability(EDITED).to(t);
                 }
             }
             (None, Some(t)) => {
                 self.edited.insert(path.to_owned());
+                self.settled.insert(path.to_owned());
                 let f = SourceFile::builder(path.to_owned(), t)
                     .durability(EDITED)
                     .new(&self.db);
@@ -178,6 +204,7 @@ impl AnalysisHost {
             }
             (Some(_), None) => {
                 self.edited.remove(path);
+                self.settled.remove(path);
                 let mut m = (*files).clone();
                 m.remove(path);
                 self.ws
@@ -192,6 +219,11 @@ impl AnalysisHost {
     /// Replaces many files at once (one new file map instead of one per file), as read from
     /// disk.
     pub fn set_files(&mut self, texts: Vec<(String, Arc<str>)>) {
+        self.write_files(texts);
+        self.settle();
+    }
+
+    fn write_files(&mut self, texts: Vec<(String, Arc<str>)>) {
         let mut m = (**self.ws.files(&self.db)).clone();
         let mut added = false;
         for (path, text) in texts {
@@ -233,18 +265,58 @@ impl AnalysisHost {
             .cloned()
             .collect();
         for p in gone {
-            self.set_file_text(&p, None);
+            self.write_file_text(&p, None);
         }
-        self.set_files(scan.texts);
-        self.set_disk(scan.disk);
+        self.write_files(scan.texts);
+        self.write_disk(scan.disk);
+        self.settle();
     }
 
     pub fn set_disk(&mut self, disk: DiskTree) {
+        self.write_disk(disk);
+        self.settle();
+    }
+
+    fn write_disk(&mut self, disk: DiskTree) {
         if **self.ws.disk(&self.db) != disk {
             self.ws
                 .set_disk(&mut self.db)
                 .with_durability(DISK)
                 .to(Arc::new(disk));
+        }
+    }
+
+    /// Brings the settled summary of every file in [`AnalysisHost::settled`] in line with the
+    /// inputs as they are now, so that no reader ever sees one that is out of date: called
+    /// after every change of an input. A summary equal to the one settled is not written.
+    fn settle(&mut self) {
+        if self.settled.is_empty() {
+            return;
+        }
+        let (db, ws) = (&self.db, self.ws);
+        let files = ws.files(db);
+        let changed: Vec<(SourceFile, Option<Arc<crate::summary::FileSummary>>)> = self
+            .settled
+            .iter()
+            .filter_map(|path| files.get(path).copied())
+            .filter_map(|f| {
+                // A summary that cannot be computed (a bug) is left unsettled: the check
+                // that reads it computes it again, where such a failure is caught and
+                // reported.
+                let now = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    crate::summary::computed_summary(db, ws, f).clone()
+                }))
+                .ok();
+                let same = match (f.settled(db), &now) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+                    (None, None) => true,
+                    _ => false,
+                };
+                (!same).then_some((f, now))
+            })
+            .collect();
+        for (f, now) in changed {
+            f.set_settled(&mut self.db).with_durability(SETTLED).to(now);
         }
     }
 

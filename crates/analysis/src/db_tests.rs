@@ -53,11 +53,22 @@ type Executed = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 
 /// A host loaded with `fixture` whose database records every query it runs.
 fn recording_host(fixture: &str) -> (Executed, crate::AnalysisHost) {
+    logging_host(fixture, |kind| match kind {
+        salsa::EventKind::WillExecute { database_key } => Some(format!("{database_key:?}")),
+        _ => None,
+    })
+}
+
+/// A host loaded with `fixture` whose database records the events `pick` names.
+fn logging_host(
+    fixture: &str,
+    pick: fn(&salsa::EventKind) -> Option<String>,
+) -> (Executed, crate::AnalysisHost) {
     let executed = Executed::default();
     let seen = std::sync::Arc::clone(&executed);
     let db = crate::db::RootDatabase::with_events(move |e| {
-        if let salsa::EventKind::WillExecute { database_key } = e.kind {
-            seen.lock().unwrap().push(format!("{database_key:?}"));
+        if let Some(name) = pick(&e.kind) {
+            seen.lock().unwrap().push(name);
         }
     });
     let host = crate::tests::fixture_into(
@@ -99,19 +110,19 @@ fn the_per_file_pass_parses_each_file_once_without_keeping_the_tree() {
     assert!(analysis.diagnostics().unwrap().is_empty());
 }
 
-/// The queries run for the diagnostics after `host`'s last change, by name.
+/// The queries run (or, as the log records them, checked) since the last call: for `host`'s
+/// last change and the diagnostics after it, by name.
 fn executed_after(
     host: &crate::AnalysisHost,
     log: &Executed,
 ) -> std::collections::BTreeSet<String> {
-    log.lock().unwrap().clear();
     let analysis = host.snapshot();
     analysis.prime_workspace().unwrap();
     analysis.diagnostics().unwrap();
-    let names = log.lock().unwrap();
+    let mut names = log.lock().unwrap();
     names
-        .iter()
-        .map(|e| e.split('(').next().unwrap_or(e).to_owned())
+        .drain(..)
+        .map(|e| e.split('(').next().unwrap_or(&e).to_owned())
         .collect()
 }
 
@@ -171,4 +182,172 @@ fn a_model_is_built_again_only_when_the_parts_it_reads_change() {
         let ran = executed_after(&host, &log);
         assert!(ran.contains(model), "{model} was not built again: {ran:?}");
     }
+}
+
+/// An edit that changes neither a file's summary nor its own findings leaves the workspace's
+/// diagnostics as they were, even when the file holds a cross-file finding (which the ignore
+/// comments are matched against): they are not gathered again.
+#[test]
+fn an_edit_that_keeps_the_summary_of_a_file_with_a_finding_gathers_nothing_again() {
+    let (log, mut host) = recording_host(
+        r#"#- /flake.nix
+{
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+#- /modules/a.nix
+{
+  # infra-check: ignore[module/unused]
+  flake.modules.nixos.quiet = { };
+  flake.modules.nixos.unused = { };
+}
+"#,
+    );
+    let text = host.snapshot().file_text("modules/a.nix").unwrap();
+    host.set_file_text("modules/a.nix", Some(text.clone()));
+    executed_after(&host, &log);
+    let before = host.snapshot().diagnostics().unwrap();
+    assert!(
+        before.iter().any(|d| d.code == "module/unused"),
+        "{before:?}"
+    );
+    host.set_file_text("modules/a.nix", Some(format!("{text}# a comment\n").into()));
+    let ran = executed_after(&host, &log);
+    assert!(ran.contains("file_pass"), "{ran:?}");
+    assert!(!ran.contains("workspace_diagnostics"), "{ran:?}");
+    assert_eq!(host.snapshot().diagnostics().unwrap(), before);
+}
+
+/// An edit that keeps an edited document's summary leaves every result that reads summaries
+/// valid without salsa walking through them (the settled summary, see `crate::db::SETTLED`):
+/// no other file's summary, no index, model or per-machine result below the diagnostics is
+/// run or even checked again.
+#[test]
+fn an_edit_that_keeps_the_summary_visits_nothing_that_reads_summaries() {
+    let (log, mut host) = logging_host(
+        r#"#- /flake.nix
+{
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+#- /modules/inventory.nix
+{ clan.inventory.machines.web = { }; }
+#- /modules/shared.nix
+{ flake.modules.nixos.shared = { services.openssh.enable = true; }; }
+#- /modules/web.nix
+{ config, ... }: {
+  flake.modules.nixos.web = { networking.hostName = "web"; clan.core.vars.generators.key.files.k = { }; };
+  clan.machines.web.imports = [ config.flake.modules.nixos.web config.flake.modules.nixos.shared ];
+}
+"#,
+        |kind| match kind {
+            salsa::EventKind::WillExecute { database_key }
+            | salsa::EventKind::DidValidateMemoizedValue { database_key } => {
+                Some(format!("{database_key:?}"))
+            }
+            _ => None,
+        },
+    );
+    // Read below the results the diagnostics read directly (which salsa checks in one step
+    // each): met only when salsa walks down through those.
+    let below = [
+        "module_index",
+        "module_file_summaries",
+        "clan_parts",
+        "held_roles",
+        "vars_model",
+        "declarations",
+        "machine_modules_of",
+        "machine_vars_of",
+        "context",
+    ];
+    let text = host.snapshot().file_text("modules/web.nix").unwrap();
+    host.set_file_text("modules/web.nix", Some(text.clone()));
+    let first = executed_after(&host, &log);
+    for q in below {
+        assert!(first.contains(q), "{q} never ran: {first:?}");
+    }
+    // A summary that changes is read again; then one that does not change visits none of them.
+    let changed = text.replace("\"web\"; clan", "\"www\"; clan");
+    host.set_file_text("modules/web.nix", Some(changed.clone().into()));
+    let ran = executed_after(&host, &log);
+    assert!(ran.contains("configurations_of"), "{ran:?}");
+    host.set_file_text(
+        "modules/web.nix",
+        Some(format!("{changed}# a comment\n").into()),
+    );
+    let analysis = host.snapshot();
+    analysis.prime_workspace().unwrap();
+    analysis.diagnostics().unwrap();
+    let events: Vec<String> = log.lock().unwrap().drain(..).collect();
+    let count = |name: &str| events.iter().filter(|e| e.starts_with(name)).count();
+    assert_eq!(count("file_pass("), 1, "{events:#?}");
+    assert_eq!(
+        count("computed_summary("),
+        1,
+        "only the edited file's: {events:#?}"
+    );
+    let ran: std::collections::BTreeSet<&str> = events
+        .iter()
+        .map(|e| e.split('(').next().unwrap())
+        .collect();
+    for q in below {
+        assert!(!ran.contains(q), "{q} was visited: {ran:?}");
+    }
+}
+
+/// An edited document's settled summary follows the other files it reads: here a module set
+/// it imports changes on disk, and the finding moves with it; the file's own edits and its
+/// removal are seen as well.
+#[test]
+fn a_settled_summary_follows_the_files_it_reads_and_the_files_removal() {
+    let mut host = host_from_fixture(
+        r#"#- /flake.nix
+{
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+#- /modules/a.nix
+{ flake.modules.nixos = import ../lib/mods.nix; }
+#- /lib/mods.nix
+{ foo = { }; }
+"#,
+    );
+    let unused = |host: &crate::AnalysisHost| -> Vec<String> {
+        host.snapshot()
+            .diagnostics()
+            .unwrap()
+            .iter()
+            .filter(|d| d.code == "module/unused")
+            .map(|d| d.message.clone())
+            .collect()
+    };
+    let text = host.snapshot().file_text("modules/a.nix");
+    host.set_file_text("modules/a.nix", text);
+    let before = unused(&host);
+    assert!(
+        before.len() == 1 && before[0].contains("nixos.foo"),
+        "{before:?}"
+    );
+    host.set_files(vec![("lib/mods.nix".to_owned(), "{ bar = { }; }".into())]);
+    let after = unused(&host);
+    assert!(
+        after.len() == 1 && after[0].contains("nixos.bar"),
+        "{after:?}"
+    );
+    host.set_file_text(
+        "modules/a.nix",
+        Some("{ flake.modules.nixos = import ../lib/mods.nix // { baz = { }; }; }".into()),
+    );
+    assert_eq!(unused(&host).len(), 2, "{:?}", unused(&host));
+    host.set_file_text("modules/a.nix", None);
+    assert_eq!(unused(&host), Vec::<String>::new());
+    host.set_file_text(
+        "modules/a.nix",
+        Some("{ flake.modules.nixos = import ../lib/mods.nix; }".into()),
+    );
+    assert_eq!(unused(&host), after);
 }

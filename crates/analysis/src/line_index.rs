@@ -45,6 +45,11 @@ impl LineIndex {
         self.line_starts.len()
     }
 
+    /// The byte offset at which zero-based `line` starts, if the text has that line.
+    pub fn line_start(&self, line: usize) -> Option<u32> {
+        self.line_starts.get(line).copied()
+    }
+
     /// The length that is safe to use with `text` (the text this index was built from).
     fn len(&self, text: &str) -> usize {
         (self.len as usize).min(text.len())

@@ -165,9 +165,19 @@ impl FileSource for DbFiles<'_> {
     }
 }
 
-/// What `file` contributes to the workspace (from [`crate::file_pass`]).
+/// What `file` contributes to the workspace: the summary the host settled for it when it has
+/// one (an edited document's, see [`crate::db::SourceFile::settled`]), else the one computed
+/// from its text. Everything that reads summaries reads them here.
+pub fn file_summary(db: &dyn Db, ws: Workspace, file: SourceFile) -> &Arc<FileSummary> {
+    match file.settled(db) {
+        Some(settled) => settled,
+        None => computed_summary(db, ws, file),
+    }
+}
+
+/// What `file` contributes to the workspace, from its text (from [`crate::file_pass`]).
 #[salsa::tracked(returns(ref))]
-pub fn file_summary(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<FileSummary> {
+pub(crate) fn computed_summary(db: &dyn Db, ws: Workspace, file: SourceFile) -> Arc<FileSummary> {
     crate::file_pass::file_pass(db, ws, file).summary.clone()
 }
 

@@ -1,7 +1,6 @@
 //! `# infra-check: ignore[code, …]` comments: a comment on the line before a diagnostic (or at
 //! the end of its line) silences those codes there. Unknown codes are reported.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::db::{config, file_by_path, line_index, parse, Db, SourceFile, Workspace};
@@ -9,11 +8,31 @@ use crate::diagnostic::{Diagnostic, TextRange};
 
 const MARKER: &str = "infra-check: ignore[";
 
+/// A file's ignore comments, located in bytes rather than lines, so that the workspace's
+/// findings can be matched against them without the file's text or line index: an edit that
+/// moves no comment then leaves this result, and everything that reads it, as it was.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Suppressions {
-    /// Zero-based line of the comment → codes it names.
-    by_line: HashMap<u32, Vec<String>>,
+    silenced: Vec<Silenced>,
     unknown: Vec<(TextRange, String)>,
+}
+
+/// The codes one comment silences, for findings starting on its line or the next: from the
+/// start of the comment's line to the start of the line after the next (`u32::MAX` when that
+/// is the end of the file, so a finding located past the end counts as on the last line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Silenced {
+    from: u32,
+    to: u32,
+    codes: Vec<String>,
+}
+
+impl Suppressions {
+    fn silences(&self, offset: u32, code: &str) -> bool {
+        self.silenced
+            .iter()
+            .any(|s| (s.from..s.to).contains(&offset) && s.codes.iter().any(|c| c == code))
+    }
 }
 
 #[salsa::tracked(returns(ref))]
@@ -39,7 +58,12 @@ pub(crate) fn suppressions(db: &dyn Db, file: SourceFile) -> Arc<Suppressions> {
         let start: u32 = u32::from(tok.text_range().start()) + (at + MARKER.len()) as u32;
         let line = idx
             .line_col_chars(text, tok.text_range().start().into())
-            .line;
+            .line as usize;
+        let mut silenced = Silenced {
+            from: idx.line_start(line).unwrap_or(0),
+            to: idx.line_start(line + 2).unwrap_or(u32::MAX),
+            codes: Vec::new(),
+        };
         let mut offset = 0usize;
         for code in rest[..end].split(',') {
             let trimmed = code.trim();
@@ -55,7 +79,10 @@ pub(crate) fn suppressions(db: &dyn Db, file: SourceFile) -> Arc<Suppressions> {
                     trimmed.to_owned(),
                 ));
             }
-            s.by_line.entry(line).or_default().push(trimmed.to_owned());
+            silenced.codes.push(trimmed.to_owned());
+        }
+        if !silenced.codes.is_empty() {
+            s.silenced.push(silenced);
         }
     }
     Arc::new(s)
@@ -65,19 +92,10 @@ pub(super) fn apply(db: &dyn Db, ws: Workspace, diags: Vec<Diagnostic>) -> Vec<D
     let mut out = Vec::with_capacity(diags.len());
     for d in diags {
         if let Some(file) = file_by_path(db, ws, &d.location.file) {
-            if d.location.file.ends_with(".nix") {
-                let s = suppressions(db, file);
-                let line = line_index(db, file)
-                    .line_col_chars(file.text(db), d.location.range.start)
-                    .line;
-                let silenced = [Some(line), line.checked_sub(1)]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|l| s.by_line.get(&l))
-                    .any(|codes| codes.iter().any(|c| c == d.code));
-                if silenced {
-                    continue;
-                }
+            if d.location.file.ends_with(".nix")
+                && suppressions(db, file).silences(d.location.range.start, d.code)
+            {
+                continue;
             }
         }
         out.push(d);
@@ -106,4 +124,82 @@ pub(super) fn apply(db: &dyn Db, ws: Workspace, diags: Vec<Diagnostic>) -> Vec<D
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where each comment of `text` reaches, as the offsets of `probes` it silences `code` at.
+    fn silenced_at(text: &str, probes: &[u32]) -> Vec<u32> {
+        let mut host = crate::AnalysisHost::new("/t".into());
+        host.set_file_text("a.nix", Some(text.into()));
+        let analysis = host.snapshot();
+        let (db, ws) = (analysis.db_for_tests(), analysis.workspace_for_tests());
+        let s = suppressions(db, file_by_path(db, ws, "a.nix").unwrap());
+        probes
+            .iter()
+            .copied()
+            .filter(|&o| s.silences(o, "module/unused"))
+            .collect()
+    }
+
+    /// At every offset (and past the end), a comment silences exactly the findings whose line,
+    /// as the line index counts it, is the comment's or the next: for LF, CRLF and bare CR
+    /// endings, with and without a final newline, with multi-byte characters before the
+    /// offset.
+    #[test]
+    fn a_comment_reaches_its_line_and_the_next_with_any_line_ending() {
+        for eol in ["\n", "\r\n", "\r"] {
+            for last in ["", eol] {
+                let text = [
+                    "{",
+                    "  é = 1; # infra-check: ignore[module/unused]",
+                    "  a = \"ü\";",
+                    "  b = 1;",
+                    "}",
+                ]
+                .join(eol)
+                    + last;
+                let idx = crate::line_index::LineIndex::new(&text);
+                let comment_line = 1;
+                let probes: Vec<u32> = (0..text.len() as u32 + 3).collect();
+                let expected: Vec<u32> = probes
+                    .iter()
+                    .copied()
+                    .filter(|&o| {
+                        let line = idx.line_col_chars(&text, o).line;
+                        line == comment_line || line == comment_line + 1
+                    })
+                    .collect();
+                assert!(!expected.is_empty());
+                assert_eq!(silenced_at(&text, &probes), expected, "{text:?}");
+            }
+        }
+    }
+
+    /// A finding located past the end of the text counts as on the last line (the line index
+    /// clamps it there), so a comment on the last line or the one before reaches it.
+    #[test]
+    fn a_finding_past_the_end_counts_as_on_the_last_line() {
+        let text = "{ }\n# infra-check: ignore[module/unused]\nx";
+        assert_eq!(silenced_at(text, &[0, 4, 41, 1000]), [4, 41, 1000]);
+        let text = "{ }\n# infra-check: ignore[module/unused]\nx\ny\n";
+        assert_eq!(silenced_at(text, &[42, 43, 1000]), [42]);
+    }
+
+    /// Only the codes a comment names are silenced.
+    #[test]
+    fn other_codes_are_not_silenced() {
+        let mut host = crate::AnalysisHost::new("/t".into());
+        host.set_file_text(
+            "a.nix",
+            Some("# infra-check: ignore[module/unused, vars/orphan]\n".into()),
+        );
+        let analysis = host.snapshot();
+        let (db, ws) = (analysis.db_for_tests(), analysis.workspace_for_tests());
+        let s = suppressions(db, file_by_path(db, ws, "a.nix").unwrap());
+        assert!(s.silences(0, "vars/orphan"));
+        assert!(!s.silences(0, "module/import-not-found"));
+    }
 }

@@ -358,6 +358,19 @@ fn ignore_comments_silence_codes_and_unknown_codes_are_reported() {
     .assert_eq(&out);
 }
 
+/// A comment silences its own line and the next, and no other: at the end of a line, on the
+/// line before, two lines before (not). (Line endings: `suppress::tests`.)
+#[test]
+fn ignore_comments_reach_their_own_line_and_the_next_only() {
+    let out = check(&with_flake(
+        "#- /modules/a.nix\n{\n  flake.modules.nixos.a = { }; # infra-check: ignore[module/unused]\n  # infra-check: ignore[module/unused]\n\n  flake.modules.nixos.b = { };\n  # infra-check: ignore[module/unused]\n  flake.modules.nixos.c = { }; }",
+    ));
+    expect![[r#"
+        module/unused modules/a.nix:5:23: `flake.modules.nixos.b` is defined but nothing in this flake imports it.
+    "#]]
+    .assert_eq(&out);
+}
+
 #[test]
 fn unknown_codes_in_ignore_comments_follow_the_config_file() {
     let files = |config: &str| {
