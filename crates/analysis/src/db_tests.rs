@@ -48,6 +48,23 @@ fn edits_and_garbage_collection_between_them_keep_every_answer_current() {
     );
 }
 
+/// A fixture whose `flake.nix` is a flake-parts flake importing `./modules` with import-tree,
+/// followed by `$files`.
+macro_rules! dendritic {
+    ($files:literal) => {
+        concat!(
+            r#"#- /flake.nix
+{
+  inputs.import-tree.url = "github:vic/import-tree";
+  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
+  outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+"#,
+            $files
+        )
+    };
+}
+
 /// The queries salsa runs, as their keys print (`parse(Id(3))`), in order.
 type Executed = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 
@@ -131,22 +148,16 @@ fn executed_after(
 /// again only when that kind of part changed, not whenever some summary did.
 #[test]
 fn a_model_is_built_again_only_when_the_parts_it_reads_change() {
-    let (log, mut host) = recording_host(
-        r#"#- /flake.nix
-{
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-#- /modules/inventory.nix
+    let (log, mut host) = recording_host(dendritic!(
+        r#"#- /modules/inventory.nix
 { clan.inventory.machines.web = { }; }
 #- /modules/web.nix
 { config, ... }: {
   flake.modules.nixos.web = { networking.hostName = "web"; clan.core.vars.generators.key.files.k = { }; };
   clan.machines.web.imports = [ config.flake.modules.nixos.web ];
 }
-"#,
-    );
+"#
+    ));
     // Opened in an editor first (the same text), as the language server does: salsa keeps no
     // result equal whose inputs became less durable.
     let text = host.snapshot().file_text("modules/web.nix");
@@ -189,21 +200,15 @@ fn a_model_is_built_again_only_when_the_parts_it_reads_change() {
 /// comments are matched against): they are not gathered again.
 #[test]
 fn an_edit_that_keeps_the_summary_of_a_file_with_a_finding_gathers_nothing_again() {
-    let (log, mut host) = recording_host(
-        r#"#- /flake.nix
-{
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-#- /modules/a.nix
+    let (log, mut host) = recording_host(dendritic!(
+        r#"#- /modules/a.nix
 {
   # infra-check: ignore[module/unused]
   flake.modules.nixos.quiet = { };
   flake.modules.nixos.unused = { };
 }
-"#,
-    );
+"#
+    ));
     let text = host.snapshot().file_text("modules/a.nix").unwrap();
     host.set_file_text("modules/a.nix", Some(text.clone()));
     executed_after(&host, &log);
@@ -226,13 +231,8 @@ fn an_edit_that_keeps_the_summary_of_a_file_with_a_finding_gathers_nothing_again
 #[test]
 fn an_edit_that_keeps_the_summary_visits_nothing_that_reads_summaries() {
     let (log, mut host) = logging_host(
-        r#"#- /flake.nix
-{
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-#- /modules/inventory.nix
+        dendritic!(
+            r#"#- /modules/inventory.nix
 { clan.inventory.machines.web = { }; }
 #- /modules/shared.nix
 { flake.modules.nixos.shared = { services.openssh.enable = true; }; }
@@ -241,7 +241,8 @@ fn an_edit_that_keeps_the_summary_visits_nothing_that_reads_summaries() {
   flake.modules.nixos.web = { networking.hostName = "web"; clan.core.vars.generators.key.files.k = { }; };
   clan.machines.web.imports = [ config.flake.modules.nixos.web config.flake.modules.nixos.shared ];
 }
-"#,
+"#
+        ),
         |kind| match kind {
             salsa::EventKind::WillExecute { database_key }
             | salsa::EventKind::DidValidateMemoizedValue { database_key } => {
@@ -303,19 +304,13 @@ fn an_edit_that_keeps_the_summary_visits_nothing_that_reads_summaries() {
 /// removal are seen as well.
 #[test]
 fn a_settled_summary_follows_the_files_it_reads_and_the_files_removal() {
-    let mut host = host_from_fixture(
-        r#"#- /flake.nix
-{
-  inputs.import-tree.url = "github:vic/import-tree";
-  inputs.flake-parts.url = "github:hercules-ci/flake-parts";
-  outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
-}
-#- /modules/a.nix
+    let mut host = host_from_fixture(dendritic!(
+        r#"#- /modules/a.nix
 { flake.modules.nixos = import ../lib/mods.nix; }
 #- /lib/mods.nix
 { foo = { }; }
-"#,
-    );
+"#
+    ));
     let unused = |host: &crate::AnalysisHost| -> Vec<String> {
         host.snapshot()
             .diagnostics()
