@@ -346,3 +346,44 @@ fn a_settled_summary_follows_the_files_it_reads_and_the_files_removal() {
     );
     assert_eq!(unused(&host), after);
 }
+
+/// The gathers over every file (file-local findings, named paths, unknown ignore codes) read
+/// the files in groups (`crate::chunks`): after a keystroke, salsa visits the edited file's
+/// group file by file and each other group in one step, not every file of the workspace.
+#[test]
+fn a_keystroke_visits_the_per_file_results_of_its_own_group_only() {
+    let mut fixture = String::from(dendritic!(""));
+    for i in 0..300 {
+        fixture.push_str(&format!(
+            "#- /modules/m{i:03}.nix\n{{ perSystem.m{i:03} = {{ }}; }}\n"
+        ));
+    }
+    let (log, mut host) = logging_host(&fixture, |kind| match kind {
+        salsa::EventKind::WillExecute { database_key }
+        | salsa::EventKind::DidValidateMemoizedValue { database_key } => {
+            Some(format!("{database_key:?}"))
+        }
+        _ => None,
+    });
+    let path = "modules/m150.nix";
+    let text = host.snapshot().file_text(path).unwrap();
+    host.set_file_text(path, Some(text.clone()));
+    let first = executed_after(&host, &log);
+    assert!(first.contains("chunk_local_diagnostics"), "{first:?}");
+    host.set_file_text(path, Some(format!("{text}# a comment\n").into()));
+    host.snapshot().diagnostics().unwrap();
+    let events: Vec<String> = log.lock().unwrap().drain(..).collect();
+    let count = |name: &str| events.iter().filter(|e| e.starts_with(name)).count();
+    for per_file in ["file_local_diagnostics(", "named_paths(", "suppressions("] {
+        let n = count(per_file);
+        assert!((1..=64).contains(&n), "{per_file} visited {n} times");
+    }
+    // 301 `.nix` files: five groups, each visited once per gather.
+    for group in [
+        "chunk_local_diagnostics(",
+        "chunk_named_paths(",
+        "unknown_codes(",
+    ] {
+        assert_eq!(count(group), 5, "{group}: {events:#?}");
+    }
+}

@@ -5,6 +5,7 @@
 //! index ([`index`]) → [`checks`]. Nothing here prints, exits or reads the environment.
 
 pub mod attribution;
+mod chunks;
 pub mod codes;
 pub mod complexity;
 pub mod config;

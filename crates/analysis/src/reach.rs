@@ -201,15 +201,26 @@ pub fn reached(db: &dyn Db, ws: Workspace) -> Arc<Reached> {
     let loaded = crate::machine_config::loaded_files(db, ws);
     out.files
         .extend(loaded.by_machine.values().flatten().cloned());
-    for (path, file) in ws.files(db).iter() {
-        if !path.ends_with(".nix") {
-            continue;
-        }
-        let named = named_paths(db, ws, *file);
+    for chunk in crate::chunks::nix_chunks(db, ws, |_| true) {
+        let named = chunk_named_paths(db, chunk);
         for p in &named.paths {
             out.files.insert(p.clone());
             out.files.insert(format!("{p}/default.nix"));
         }
+        out.prefixes.extend(named.prefixes.iter().cloned());
+        out.trees.extend(named.trees.iter().cloned());
+    }
+    Arc::new(out)
+}
+
+/// What the files of a group name (see [`crate::chunks`]), one list of each kind.
+#[salsa::tracked(returns(ref))]
+fn chunk_named_paths<'db>(db: &'db dyn Db, chunk: crate::chunks::FileChunk<'db>) -> Arc<Named> {
+    let ws = *chunk.ws(db);
+    let mut out = Named::default();
+    for &f in chunk.files(db) {
+        let named = named_paths(db, ws, f);
+        out.paths.extend(named.paths.iter().cloned());
         out.prefixes.extend(named.prefixes.iter().cloned());
         out.trees.extend(named.trees.iter().cloned());
     }

@@ -27,11 +27,8 @@ pub fn workspace_diagnostics(db: &dyn Db, ws: Workspace) -> Arc<Vec<Diagnostic>>
     let _p = crate::timings::phase("workspace diagnostics");
     let cfg = config(db, ws);
     let mut all = Vec::new();
-    for (path, &file) in ws.files(db).iter() {
-        if !path.ends_with(".nix") || cfg.is_excluded(path) {
-            continue;
-        }
-        all.extend(file_local_diagnostics(db, ws, file).iter().cloned());
+    for chunk in crate::chunks::nix_chunks(db, ws, |p| !cfg.is_excluded(p)) {
+        all.extend(chunk_local_diagnostics(db, chunk).iter().cloned());
     }
     // The cross-file checks, each family memoised apart from suppression: they read summaries
     // and models, not file text, so an edit that keeps every summary leaves them cached.
@@ -201,6 +198,22 @@ pub(crate) fn file_local_diagnostics(
     file: crate::db::SourceFile,
 ) -> Arc<Vec<Diagnostic>> {
     crate::file_pass::file_pass(db, ws, file).local.clone()
+}
+
+/// The [`file_local_diagnostics`] of a group of files (see [`crate::chunks`]).
+#[salsa::tracked(returns(ref))]
+fn chunk_local_diagnostics<'db>(
+    db: &'db dyn Db,
+    chunk: crate::chunks::FileChunk<'db>,
+) -> Arc<Vec<Diagnostic>> {
+    let ws = *chunk.ws(db);
+    Arc::new(
+        chunk
+            .files(db)
+            .iter()
+            .flat_map(|&f| file_local_diagnostics(db, ws, f).iter().cloned())
+            .collect(),
+    )
 }
 
 /// The [`file_local_diagnostics`] of `parsed`, the tree of `file` whose import literals are

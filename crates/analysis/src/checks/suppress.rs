@@ -103,27 +103,40 @@ pub(super) fn apply(db: &dyn Db, ws: Workspace, diags: Vec<Diagnostic>) -> Vec<D
     // These findings are made after `infra-check.toml` was applied to the others, so it is
     // applied here: an excluded file's comments are not read, and the code's severity holds.
     let cfg = config(db, ws);
-    for (path, &file) in ws.files(db).iter() {
-        if !path.ends_with(".nix") || cfg.is_excluded(path) {
-            continue;
-        }
-        for (range, code) in &suppressions(db, file).unknown {
-            let mut d = Diagnostic::new(
-                "config/unknown-code",
-                path,
-                *range,
-                format!(
-                    "`{code}` is not an infra-check diagnostic code, so this ignore comment has no effect; `infra-check explain --list` lists the codes."
-                ),
-            );
+    for chunk in crate::chunks::nix_chunks(db, ws, |p| !cfg.is_excluded(p)) {
+        for d in unknown_codes(db, chunk).iter() {
             let Some(severity) = cfg.severity_for(d.code, d.severity) else {
                 continue;
             };
+            let mut d = d.clone();
             d.severity = severity;
             out.push(d);
         }
     }
     out
+}
+
+/// The codes of a group of files' ignore comments (see [`crate::chunks`]) that name no
+/// diagnostic, each a finding at its default severity.
+#[salsa::tracked(returns(ref))]
+fn unknown_codes<'db>(
+    db: &'db dyn Db,
+    chunk: crate::chunks::FileChunk<'db>,
+) -> Arc<Vec<Diagnostic>> {
+    let mut out = Vec::new();
+    for &file in chunk.files(db) {
+        for (range, code) in &suppressions(db, file).unknown {
+            out.push(Diagnostic::new(
+                "config/unknown-code",
+                file.path(db),
+                *range,
+                format!(
+                    "`{code}` is not an infra-check diagnostic code, so this ignore comment has no effect; `infra-check explain --list` lists the codes."
+                ),
+            ));
+        }
+    }
+    Arc::new(out)
 }
 
 #[cfg(test)]
