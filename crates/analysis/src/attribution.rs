@@ -134,10 +134,10 @@ impl Reach {
         for reference in &idx.references {
             match &reference.name {
                 None => {
-                    loose_classes.insert(reference.class.clone());
+                    loose_classes.insert(reference.class.to_string());
                 }
                 Some(n) if !imported.contains(&reference.location) => {
-                    loose.insert((reference.class.clone(), n.clone()));
+                    loose.insert((reference.class.to_string(), n.to_string()));
                 }
                 Some(_) => {}
             }

@@ -27,6 +27,10 @@ pub struct ModuleIndex {
     /// The owner names of defined modules that import nothing (those that do are the keys of
     /// `contexts_by_owner`): every machine that imports one names it with the same `Arc`.
     owner_names: rustc_hash::FxHashSet<Arc<str>>,
+    /// The names of `definitions` by class, hashed: the checks ask whether each of tens of
+    /// thousands of references is defined after every edit that changes a summary, and a
+    /// search of the ordered map compares strings a dozen times for each.
+    defined: rustc_hash::FxHashMap<String, rustc_hash::FxHashSet<String>>,
 }
 
 impl ModuleIndex {
@@ -43,20 +47,9 @@ impl ModuleIndex {
     }
 
     pub fn is_defined(&self, class: &str, name: &str) -> bool {
-        // The checks ask this for every reference after every edit that changes a summary: the
-        // key is built in a buffer kept for the purpose, not allocated each time.
-        thread_local! {
-            static KEY: std::cell::RefCell<(String, String)> = const {
-                std::cell::RefCell::new((String::new(), String::new()))
-            };
-        }
-        KEY.with_borrow_mut(|key| {
-            key.0.clear();
-            key.0.push_str(class);
-            key.1.clear();
-            key.1.push_str(name);
-            self.definitions.contains_key(key)
-        })
+        self.defined
+            .get(class)
+            .is_some_and(|names| names.contains(name))
     }
     pub fn names_of<'a>(&'a self, class: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.definitions
@@ -201,13 +194,19 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
                 .push(i);
         }
     }
+    let mut owner = String::new();
     for (class, name) in idx.definitions.keys() {
-        let owner = format!(
-            "flake.modules.{class}.{}",
-            crate::summary::attr_display(name)
-        );
+        idx.defined
+            .entry(class.clone())
+            .or_default()
+            .insert(name.clone());
+        owner.clear();
+        owner.push_str("flake.modules.");
+        owner.push_str(class);
+        owner.push('.');
+        crate::summary::push_attr_display(&mut owner, name);
         if !idx.contexts_by_owner.contains_key(owner.as_str()) {
-            idx.owner_names.insert(owner.into());
+            idx.owner_names.insert(owner.as_str().into());
         }
     }
     // A reference written in a file that several modules import is in each of their
@@ -252,10 +251,10 @@ pub fn outside_uses(db: &dyn Db, ws: Workspace) -> Arc<OutsideUses> {
         for r in &s.references {
             match &r.name {
                 Some(n) => {
-                    out.names.insert((r.class.clone(), n.clone()));
+                    out.names.insert((r.class.to_string(), n.to_string()));
                 }
                 None => {
-                    out.any_name.insert(r.class.clone());
+                    out.any_name.insert(r.class.to_string());
                 }
             }
         }

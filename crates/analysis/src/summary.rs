@@ -92,9 +92,9 @@ pub struct ModuleDef {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ModuleReference {
-    pub class: String,
+    pub class: Arc<str>,
     /// `None` when the name is computed from something Unknown.
-    pub name: Option<String>,
+    pub name: Option<Arc<str>>,
     pub location: Location,
     /// Written with an `or` default: a missing module is not an error.
     pub optional: bool,
@@ -325,8 +325,8 @@ fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool, path: &str) -> File
     let mut seen = BTreeSet::new();
     for r in rec.refs {
         let reference = ModuleReference {
-            class: r.class.to_string(),
-            name: r.name.map(|n| n.to_string()),
+            class: crate::eval::shared_text(&r.class),
+            name: r.name.map(|n| crate::eval::shared_text(&n)),
             location: r.span.location(),
             optional: r.optional,
             hypothetical: r.hypothetical,
@@ -533,8 +533,8 @@ impl<'e> Walker<'e, '_> {
                             class: ContextClass::Known("flake".into()),
                             owner: "this flake-parts module".into(),
                             items: vec![ModuleReference {
-                                class: class.to_string(),
-                                name: Some(name.to_string()),
+                                class: crate::eval::shared_text(class),
+                                name: Some(crate::eval::shared_text(name)),
                                 location: span.location(),
                                 optional: false,
                                 hypothetical: false,
@@ -792,8 +792,8 @@ impl<'e> Walker<'e, '_> {
                         name,
                         span,
                     } => items.push(ModuleReference {
-                        class: c.to_string(),
-                        name: Some(name.to_string()),
+                        class: crate::eval::shared_text(c),
+                        name: Some(crate::eval::shared_text(name)),
                         location: span.location(),
                         optional: false,
                         hypothetical: false,
@@ -836,6 +836,9 @@ impl<'e> Walker<'e, '_> {
             self.definitions(c, &class, &owner);
         }
         if !items.is_empty() {
+            // Kept for the whole session: without the room it grew into (a machine importing
+            // five modules held eight).
+            items.shrink_to_fit();
             self.out.contexts.push(Arc::new(ImportContext {
                 class: class.clone(),
                 owner: owner.clone(),
@@ -1475,6 +1478,14 @@ fn imports_module(list: Rc<Vec<Thunk>>) -> Thunk {
 
 /// An attribute name as it would be written in Nix: bare when it is an identifier.
 pub fn attr_display(name: &str) -> String {
+    let mut out = String::new();
+    push_attr_display(&mut out, name);
+    out
+}
+
+/// [`attr_display`] appended to `out`, for the loops that name thousands of modules and keep
+/// one buffer for it.
+pub fn push_attr_display(out: &mut String, name: &str) {
     let ident = name
         .chars()
         .next()
@@ -1488,8 +1499,9 @@ pub fn attr_display(name: &str) -> String {
             "if" | "then" | "else" | "let" | "in" | "with" | "rec" | "inherit" | "assert" | "or"
         )
     {
-        name.to_owned()
+        out.push_str(name);
     } else {
-        format!("{name:?}")
+        use std::fmt::Write;
+        let _ = write!(out, "{name:?}");
     }
 }

@@ -346,7 +346,7 @@ be incomplete"
             .generators
             .iter()
             .filter(|g| GenState::of(g) == GenState::Unknown)
-            .map(|g| g.needed.name.as_str())
+            .map(|g| &*g.needed.name)
             .collect();
         if !unknown.is_empty() {
             out.push(format!(
@@ -527,7 +527,7 @@ fn rows(m: &Machine) -> Vec<[String; 5]> {
         let source = short_source(&g.needed.source);
         if g.files.is_empty() {
             out.push([
-                g.needed.name.clone(),
+                g.needed.name.to_string(),
                 "-".into(),
                 "-".into(),
                 state.as_str().into(),
@@ -542,8 +542,8 @@ fn rows(m: &Machine) -> Vec<[String; 5]> {
                 f.state.as_str()
             };
             out.push([
-                g.needed.name.clone(),
-                f.name.clone(),
+                g.needed.name.to_string(),
+                f.name.to_string(),
                 kind(f.secret).into(),
                 shown.into(),
                 source.clone(),

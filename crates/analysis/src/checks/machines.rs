@@ -80,13 +80,13 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             .iter()
             .filter(|c| matches!(c.class, ContextClass::Machine(_)))
             .flat_map(|c| c.items.iter())
-            .filter_map(|i| Some((i.class.as_str(), i.name.as_deref()?)))
+            .filter_map(|i| Some((&*i.class, i.name.as_deref()?)))
             .collect();
         let any_name_unknown: std::collections::HashSet<&str> = idx
             .references
             .iter()
             .filter(|r| r.name.is_none())
-            .map(|r| r.class.as_str())
+            .map(|r| &*r.class)
             .collect();
         for ((class, name), defs) in &idx.definitions {
             let Some(machine) = machine_module_name(class, name) else {

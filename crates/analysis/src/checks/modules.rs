@@ -61,7 +61,7 @@ fn undefined(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
                 r.location.range,
                 message,
             );
-            if let Some(defs) = idx.definitions.get(&(r.class.clone(), best.to_owned())) {
+            if let Some(defs) = idx.definitions.get(&(r.class.to_string(), best.to_owned())) {
                 d = d.with_related(
                     &defs[0].file,
                     defs[0].range,
@@ -85,7 +85,7 @@ fn undefined(idx: &ModuleIndex, out: &mut Vec<Diagnostic>) {
             );
         }
         for ((class, n), defs) in &idx.definitions {
-            if n == name && class != &r.class {
+            if **n == **name && **class != *r.class {
                 d = d.with_related(
                     &defs[0].file,
                     defs[0].range,
@@ -137,7 +137,7 @@ fn class_mismatch(
         };
         for item in &ctx.items {
             let Some(name) = &item.name else { continue };
-            if item.class == *class || item.class == "generic" {
+            if *item.class == **class || &*item.class == "generic" {
                 continue;
             }
             // A module that does not exist is reported as undefined instead; one that may exist
@@ -153,7 +153,7 @@ fn class_mismatch(
                 class_display(class),
                 class_display(class),
             );
-            if item.class == "homeManager" && class != "flake" {
+            if &*item.class == "homeManager" && class != "flake" {
                 message.push_str(
                     "; import home-manager modules through `home-manager.users.<user>.imports` or `home-manager.sharedModules`",
                 );
@@ -165,14 +165,17 @@ fn class_mismatch(
                 item.location.range,
                 message,
             );
-            if let Some(defs) = idx.definitions.get(&(item.class.clone(), name.clone())) {
+            if let Some(defs) = idx
+                .definitions
+                .get(&(item.class.to_string(), name.to_string()))
+            {
                 d = d.with_related(
                     &defs[0].file,
                     defs[0].range,
                     format!("`{}` is defined here", module_path(&item.class, name)),
                 );
             }
-            if let Some(defs) = idx.definitions.get(&(class.clone(), name.clone())) {
+            if let Some(defs) = idx.definitions.get(&(class.clone(), name.to_string())) {
                 d = d.with_related(
                     &defs[0].file,
                     defs[0].range,
@@ -220,7 +223,7 @@ fn machine_level_mismatch<'a>(
             by_machine.entry(m.as_str()).or_default().extend(
                 ctx.items
                     .iter()
-                    .filter(|i| i.class != "generic" && counts(idx, i, optional)),
+                    .filter(|i| &*i.class != "generic" && counts(idx, i, optional)),
             );
         }
     }
@@ -232,8 +235,8 @@ fn machine_level_mismatch<'a>(
         let Some(class) = &m.class else { continue };
         let Some(first) = items.first() else { continue };
         let other = &first.class;
-        if other == class
-            || !CHECKED_CLASSES.contains(&other.as_str())
+        if **other == **class
+            || !CHECKED_CLASSES.contains(&&**other)
             || !items.iter().all(|i| &i.class == other)
         {
             continue;
@@ -285,10 +288,15 @@ fn unused(
     let mut any_name_used = rustc_hash::FxHashSet::default();
     for r in &idx.references {
         match &r.name {
-            Some(n) => used.insert((r.class.as_str(), n.as_str())),
-            None => any_name_used.insert(r.class.as_str()),
+            Some(n) => used.insert((&*r.class, &**n)),
+            None => any_name_used.insert(&*r.class),
         };
     }
+    let outside_names: rustc_hash::FxHashSet<(&str, &str)> = outside
+        .names
+        .iter()
+        .map(|(c, n)| (c.as_str(), n.as_str()))
+        .collect();
     // An unused machine module is `machine/unregistered`'s to report.
     let machines_checked = clan.present && clan.machine_configs_complete;
     for ((class, name), defs) in &idx.definitions {
@@ -303,7 +311,7 @@ fn unused(
             || any_name_used.contains(class.as_str())
             || used.contains(&(class.as_str(), name.as_str()))
             || outside.any_name.contains(class)
-            || outside.names.contains(&(class.clone(), name.clone()))
+            || outside_names.contains(&(class.as_str(), name.as_str()))
         {
             continue;
         }

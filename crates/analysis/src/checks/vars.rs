@@ -95,7 +95,7 @@ fn findings_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Vec<MachineFin
         let source = n.source.describe();
         let loc = n.source.location();
         let Some(dir) = &g.directory else { continue };
-        let shared = |file| (n.share == Some(true)).then_some((n.name.as_str(), file));
+        let shared = |file| (n.share == Some(true)).then_some((&*n.name, file));
         let with_machine = |d: Diagnostic| {
             d.with_related(&mloc.file, mloc.range, format!("machine `{machine}`"))
                 .with_fix(generate_fix(machine))
@@ -458,8 +458,8 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
         .chain(vars.machines.values().flat_map(|mv| {
             mv.needed
                 .iter()
-                .map(|n| n.name.as_str())
-                .chain(mv.maybe.iter().map(String::as_str))
+                .map(|n| &*n.name)
+                .chain(mv.maybe.iter().map(|m| &**m))
         }))
         .collect();
     let mut users_of: rustc_hash::FxHashMap<&str, Vec<&str>> = Default::default();
@@ -484,20 +484,20 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
                     let names = mv
                         .needed
                         .iter()
-                        .map(|n| n.name.as_str())
-                        .chain(mv.maybe.iter().map(String::as_str));
+                        .map(|n| &*n.name)
+                        .chain(mv.maybe.iter().map(|m| &**m));
                     if let Some(best) = near_name(g, names) {
                         near_generator.push((*m, best));
                     }
                 }
                 continue;
             }
-            if let (Some(f), Some(n)) = (&r.file, mv.needed.iter().find(|n| &n.name == g)) {
-                if mv.maybe.contains(g) {
+            if let (Some(f), Some(n)) = (&r.file, mv.needed.iter().find(|n| *n.name == **g)) {
+                if mv.maybe.contains(g.as_str()) {
                     // Another declaration, under a condition or in some clan-core versions,
                     // may add the file.
-                    let files = n.files.iter().flatten().map(|x| x.name.as_str());
-                    if !n.files.iter().flatten().any(|x| &x.name == f) {
+                    let files = n.files.iter().flatten().map(|x| &*x.name);
+                    if !n.files.iter().flatten().any(|x| *x.name == **f) {
                         if let Some(best) = near_name(f, files) {
                             near_file = Some((*m, best.to_owned()));
                         }
@@ -505,10 +505,10 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
                     continue;
                 }
                 if let Some(files) = &n.files {
-                    if !files.iter().any(|x| &x.name == f) {
+                    if !files.iter().any(|x| *x.name == **f) {
                         file_missing = Some((
                             m.to_string(),
-                            files.iter().map(|x| x.name.clone()).collect(),
+                            files.iter().map(|x| x.name.to_string()).collect(),
                         ));
                     }
                 }
@@ -521,8 +521,8 @@ fn undeclared(vars: &VarsModel, clan: &crate::clan::resolve::ClanModel, out: &mu
                     let mv = &vars.machines[*m];
                     mv.needed
                         .iter()
-                        .map(|n| n.name.as_str())
-                        .chain(mv.maybe.iter().map(String::as_str))
+                        .map(|n| &*n.name)
+                        .chain(mv.maybe.iter().map(|m| &**m))
                 })
                 .collect();
             let mut message =

@@ -402,6 +402,17 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     if !super::dynamic_tags::apply(db, ws, &mut model, &dynamic_tags) {
         model.tags_complete = false;
     }
+    // The model is kept for the session, and a fleet has thousands of machines: each gives
+    // back the room its lists grew into, and the map is built again from its sorted entries,
+    // which fills every node (inserting in the inventory's order left them a third empty).
+    model.machines = std::mem::take(&mut model.machines)
+        .into_iter()
+        .map(|(name, mut m)| {
+            m.locations.shrink_to_fit();
+            m.tags.shrink_to_fit();
+            (name, m)
+        })
+        .collect();
     Arc::new(model)
 }
 

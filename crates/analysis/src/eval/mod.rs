@@ -30,8 +30,8 @@ use rowan::ast::AstNode;
 
 pub use env::Env;
 pub use value::{
-    shared_rc, shared_str, Attr, Attrs, Closure, ImportTreeSpec, ModuleArgsKind, PathFilter, Span,
-    SpecialArgs, StrTest, Sym, Thunk, Value,
+    shared_rc, shared_str, shared_text, Attr, Attrs, Closure, ImportTreeSpec, ModuleArgsKind,
+    PathFilter, Span, SpecialArgs, StrTest, Sym, Thunk, Value,
 };
 use value::{BuiltinApp, ThunkState};
 

@@ -46,6 +46,31 @@ pub fn shared_str(rc: &Rc<str>) -> Arc<str> {
     })
 }
 
+/// `text` as an `Arc<str>` shared with every earlier call on this thread for the same text:
+/// for names that many files write (module names and classes: a fleet's machines import the
+/// same few modules, each file with its own copy of their names). The table is emptied when it
+/// grows past [`SHARED_TEXTS`], so a long session cannot fill memory with names it has moved
+/// past; only sharing is lost.
+pub fn shared_text(text: &str) -> Arc<str> {
+    thread_local! {
+        static TEXTS: RefCell<rustc_hash::FxHashSet<Arc<str>>> = RefCell::default();
+    }
+    TEXTS.with_borrow_mut(|texts| {
+        if let Some(arc) = texts.get(text) {
+            return arc.clone();
+        }
+        if texts.len() >= SHARED_TEXTS {
+            texts.clear();
+        }
+        let arc: Arc<str> = Arc::from(text);
+        texts.insert(arc.clone());
+        arc
+    })
+}
+
+/// The most texts [`shared_text`] keeps per thread.
+const SHARED_TEXTS: usize = 1 << 16;
+
 /// `arc`'s text as an `Rc` for the evaluator, which [`shared_str`] turns back into `arc`: what
 /// the evaluator records under a module's name then shares the walker's own.
 pub fn shared_rc(arc: &Arc<str>) -> Rc<str> {

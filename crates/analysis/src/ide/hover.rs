@@ -162,7 +162,7 @@ pub fn hover(db: &dyn Db, ws: Workspace, file: &str, offset: u32) -> Option<Hove
             let statuses = crate::vars::status::statuses(db, ws);
             let mut lines = Vec::new();
             for st in &statuses {
-                for gs in st.generators.iter().filter(|x| &x.needed.name == g) {
+                for gs in st.generators.iter().filter(|x| *x.needed.name == **g) {
                     let files: Vec<String> = gs
                         .files
                         .iter()

@@ -75,8 +75,8 @@ pub fn all_occurrences(db: &dyn Db, ws: Workspace) -> Arc<Vec<Occurrence>> {
             push(
                 &r.location,
                 Subject::Module {
-                    class: r.class.clone(),
-                    name: name.clone(),
+                    class: r.class.to_string(),
+                    name: name.to_string(),
                 },
                 false,
             );

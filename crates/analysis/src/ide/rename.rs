@@ -280,7 +280,7 @@ fn module_blockers(db: &dyn Db, ws: Workspace, class: &str, label: &str) -> Refu
     if let Some(r) = idx
         .references
         .iter()
-        .find(|r| r.class == class && r.name.is_none())
+        .find(|r| &*r.class == class && r.name.is_none())
     {
         return refuse(format!(
             "{label} cannot be renamed safely: a `{class}` module is selected by a computed name at {}, which may be this one; write the name out there first.",
@@ -320,9 +320,9 @@ fn outside_references(
             continue;
         }
         let s = file_summary(db, ws, *file);
-        for r in s.references.iter().filter(|r| r.class == class) {
+        for r in s.references.iter().filter(|r| &*r.class == class) {
             match &r.name {
-                Some(n) if n == name => out.push(r.location.clone()),
+                Some(n) if **n == *name => out.push(r.location.clone()),
                 Some(_) => {}
                 None => {
                     return refuse(format!(

@@ -37,20 +37,21 @@ pub struct MachineVars {
     pub needed: Vec<Needed>,
     /// Generators the machine may get (under an unknown condition, or in some clan-core
     /// versions): never reported missing, never orphans.
-    pub maybe: BTreeSet<String>,
+    pub maybe: BTreeSet<Arc<str>>,
     /// Every generator the machine gets is known.
     pub complete: bool,
 }
 
 impl MachineVars {
     pub fn knows(&self, generator: &str) -> bool {
-        self.maybe.contains(generator) || self.needed.iter().any(|n| n.name == generator)
+        self.maybe.contains(generator) || self.needed.iter().any(|n| &*n.name == generator)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Needed {
-    pub name: String,
+    /// Shared by the machines that need it (`eval::shared_text`), as are its files' names.
+    pub name: Arc<str>,
     pub share: Option<bool>,
     /// `None` when the files are not all known.
     pub files: Option<Vec<NeededFile>>,
@@ -60,7 +61,7 @@ pub struct Needed {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NeededFile {
-    pub name: String,
+    pub name: Arc<str>,
     pub secret: Option<bool>,
     pub deploy: Option<bool>,
     /// `None` when not knowable.
@@ -77,9 +78,10 @@ pub enum Source {
     Module { owner: Arc<str>, location: Location },
     /// Created by a built-in service role the machine holds.
     Service {
-        instance: String,
-        role: String,
-        service: String,
+        // Shared by every machine the role reaches (`eval::shared_text`).
+        instance: Arc<str>,
+        role: Arc<str>,
+        service: Arc<str>,
         location: Location,
     },
 }
@@ -114,9 +116,15 @@ pub fn machine_owners(idx: &ModuleIndex, machine: &str) -> Vec<Arc<str>> {
     let mut owners = vec![idx.owner_name(&format!("clan.machines.{}", attr_display(machine)))];
     let mut seen: FxHashSet<Arc<str>> = owners.iter().cloned().collect();
     let mut queue = items(idx.contexts_by_machine.get(machine));
+    // One buffer for the owner names of every import (a closure names thousands on a fleet).
+    let mut owner = String::new();
     while let Some(i) = queue.pop() {
         let Some(n) = &i.name else { continue };
-        let owner = format!("flake.modules.{}.{}", i.class, attr_display(n));
+        owner.clear();
+        owner.push_str("flake.modules.");
+        owner.push_str(&i.class);
+        owner.push('.');
+        crate::summary::push_attr_display(&mut owner, n);
         if seen.contains(owner.as_str()) {
             continue;
         }
@@ -275,7 +283,7 @@ fn machine_vars_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Option<Arc<Mac
         builtin_view
             .machine_generators(&class)
             .into_iter()
-            .map(str::to_owned),
+            .map(crate::eval::shared_text),
     );
     for owner in &modules.owners {
         if d.open.contains(owner.as_ref()) || d.opaque.contains(owner.as_ref()) {
@@ -310,6 +318,8 @@ fn machine_vars_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Option<Arc<Mac
     if !(clan_uses_sops && machine_uses_sops) {
         secrets_kept_elsewhere(&mut mv);
     }
+    // Kept for every machine: without the room the list grew into.
+    mv.needed.shrink_to_fit();
     Some(Arc::new(mv))
 }
 
@@ -344,13 +354,13 @@ fn add_decl(mv: &mut MachineVars, d: &GeneratorDecl, class: &str) {
         }
     }
     if d.conditional {
-        mv.maybe.insert(d.name.clone());
+        mv.maybe.insert(crate::eval::shared_text(&d.name));
         return;
     }
     let files = d.files.as_ref().map(|fs| {
         fs.iter()
             .map(|f| NeededFile {
-                name: f.name.clone(),
+                name: crate::eval::shared_text(&f.name),
                 secret: f.secret,
                 deploy: f.deploy,
                 needed_for: f.needed_for,
@@ -360,7 +370,7 @@ fn add_decl(mv: &mut MachineVars, d: &GeneratorDecl, class: &str) {
             .collect()
     });
     mv.needed.push(Needed {
-        name: d.name.clone(),
+        name: crate::eval::shared_text(&d.name),
         share: d.share,
         files,
         validation: d.validation.clone(),
@@ -479,17 +489,19 @@ fn service_generators(
             }
             for g in &rs.generators {
                 match g.expand(machine, &inst.name, &settings) {
-                    Some(list) if !certain => mv.maybe.extend(list.into_iter().map(|c| c.name)),
+                    Some(list) if !certain => mv
+                        .maybe
+                        .extend(list.into_iter().map(|c| crate::eval::shared_text(&c.name))),
                     Some(list) => {
                         for c in list {
                             mv.needed.push(Needed {
-                                name: c.name,
+                                name: crate::eval::shared_text(&c.name),
                                 share: Some(c.share),
                                 files: c.files_complete.then(|| {
                                     c.files
                                         .iter()
                                         .map(|f| NeededFile {
-                                            name: f.name.clone(),
+                                            name: crate::eval::shared_text(&f.name),
                                             secret: Some(f.secret),
                                             deploy: Some(f.deploy),
                                             needed_for: Some(f.needed_for),
@@ -500,9 +512,9 @@ fn service_generators(
                                 }),
                                 validation: Validation::Unknown,
                                 source: Source::Service {
-                                    instance: inst.name.clone(),
-                                    role: role.name.clone(),
-                                    service: view.display.clone(),
+                                    instance: crate::eval::shared_text(&inst.name),
+                                    role: crate::eval::shared_text(&role.name),
+                                    service: crate::eval::shared_text(&view.display),
                                     location: location.clone(),
                                 },
                             });
@@ -513,7 +525,9 @@ fn service_generators(
             }
             for g in &rs.possible_generators {
                 match g.expand(machine, &inst.name, &settings) {
-                    Some(list) => mv.maybe.extend(list.into_iter().map(|c| c.name)),
+                    Some(list) => mv
+                        .maybe
+                        .extend(list.into_iter().map(|c| crate::eval::shared_text(&c.name))),
                     None => mv.complete = false,
                 }
             }

@@ -1,6 +1,8 @@
 //! The state of every generator a machine needs, read off the disk model: present, missing,
 //! not deployed, stale. `infra-check vars` prints it; the vars checks report from it.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 
 use super::model::{NeededFor, Validation};
@@ -32,7 +34,7 @@ pub struct GeneratorStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStatus {
-    pub name: String,
+    pub name: Arc<str>,
     pub secret: Option<bool>,
     pub deploy: Option<bool>,
     pub needed_for: Option<NeededFor>,
