@@ -152,6 +152,34 @@ mod tests {
         assert!(!s.clan.is_allocated() && !s.vars.is_allocated());
     }
 
+    /// A module's imports are kept as written, with no spare room, and the names they write
+    /// are shared: every class and module name once, whichever list (the import context, the
+    /// references) records it.
+    #[test]
+    fn the_imports_of_a_module_hold_no_room_and_share_their_names() {
+        let [s] = summaries(
+            "#- /modules/m.nix\n{ config, ... }: {\n  flake.modules.nixos.a = { };\n  flake.modules.nixos.b = { };\n  flake.modules.nixos.m = {\n    imports = with config.flake.modules.nixos; [ a b a b a ];\n  };\n}\n",
+            ["modules/m.nix"],
+        );
+        let ctx = s
+            .contexts
+            .iter()
+            .find(|c| &*c.owner == "flake.modules.nixos.m")
+            .expect("the import context of m");
+        assert_eq!(ctx.items.len(), 5, "{:?}", ctx.items);
+        assert_eq!(ctx.items.capacity(), 5);
+        let name = |i: usize| ctx.items[i].name.clone().expect("a known name");
+        assert!(Arc::ptr_eq(&ctx.items[0].class, &ctx.items[1].class));
+        assert!(Arc::ptr_eq(&name(0), &name(2)));
+        assert!(!Arc::ptr_eq(&name(0), &name(1)));
+        let reference = s
+            .references
+            .iter()
+            .find(|r| r.name.as_deref() == Some("b"))
+            .expect("a reference to b");
+        assert!(Arc::ptr_eq(reference.name.as_ref().unwrap(), &name(1)));
+    }
+
     /// The locations of one summary share their file's name (one allocation, not one per
     /// location), and a file summarised after it on the same thread gets its own name.
     #[test]

@@ -432,3 +432,29 @@ impl Thunk {
         matches!(&*self.0.state.borrow(), ThunkState::Done(_))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{shared_text, SHARED_TEXTS};
+    use std::sync::Arc;
+
+    /// Runs on a thread of its own: the table is per thread, and the test empties it.
+    #[test]
+    fn equal_texts_share_one_arc_until_the_table_is_emptied() {
+        std::thread::spawn(|| {
+            let a = shared_text("shared-0");
+            assert!(Arc::ptr_eq(&a, &shared_text(&String::from("shared-0"))));
+            assert!(!Arc::ptr_eq(&a, &shared_text("shared-1")));
+            assert_eq!(&*shared_text("shared-1"), "shared-1");
+            // Two texts are in the table; this many more fill it and empty it once.
+            for i in 0..SHARED_TEXTS - 1 {
+                shared_text(&format!("n{i}"));
+            }
+            let again = shared_text("shared-0");
+            assert_eq!(&*again, "shared-0");
+            assert!(!Arc::ptr_eq(&a, &again), "the table was never emptied");
+        })
+        .join()
+        .unwrap();
+    }
+}
