@@ -49,6 +49,11 @@ static CASES: &[(&str, Expect)] = &[
     (r#""a\tb\n\"c\"\\ \${x}""#, V(r#""a\tb\n\"c\"\\ ${x}""#)),
     (r#""$a ${"b"} $""#, V(r#""$a b $""#)),
     (r#""$${x}""#, V(r#""$${x}""#)),
+    // Strings of one literal without escapes are read from their text as written.
+    (r#""""#, V(r#""""#)),
+    (r#""a;b}{ # c /* d */ $ e''f""#, V(r#""a;b}{ # c /* d */ $ e''f""#)),
+    (r#"{ "a b" = 1; "" = 2; }."a b" + { "" = 2; }."""#, V("3")),
+    (r#""a\\b" + "\n""#, V(r#""a\\b\n""#)),
     ("/* c */ 1 # trailing comment", V("1")),
     ("9223372036854775807", V("9223372036854775807")),
     (r#"[ 1 "a" [ 2 ] { } null 2.5 ]"#, V(r#"[1,"a",[2],{},null,2.5]"#)),

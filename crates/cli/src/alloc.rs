@@ -5,8 +5,61 @@
 //! `main` runs, and each of the first ones would be faulted in as a zeroed 2 MiB page
 //! (−3 MiB peak on fleetgen's 10,000 machines, −3.5 MiB on a 300-file fleet, time unchanged).
 
+use std::alloc::{GlobalAlloc, Layout};
+use std::ffi::c_void;
+
+use libmimalloc_sys as mi;
+
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: Mimalloc = Mimalloc;
+
+/// What every block mimalloc hands out is aligned to, whatever its size: its size classes are
+/// whole machine words (`mi_bin` in its `page-queue.c`). Larger alignments go through its
+/// aligned entry points.
+const WORD: usize = std::mem::size_of::<usize>();
+
+/// mimalloc, asked through its plain entry points when a word's alignment is enough (almost
+/// every allocation): `mimalloc::MiMalloc` always calls the aligned ones, which test the
+/// alignment of each block they get (3.4% fewer instructions on a 300-file fleet without that).
+struct Mimalloc;
+
+// SAFETY: each method forwards to the mimalloc function of the same contract, with an alignment
+// at most a word only where mimalloc's blocks always have it.
+unsafe impl GlobalAlloc for Mimalloc {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.align() <= WORD {
+            unsafe { mi::mi_malloc(layout.size()) as *mut u8 }
+        } else {
+            unsafe { mi::mi_malloc_aligned(layout.size(), layout.align()) as *mut u8 }
+        }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if layout.align() <= WORD {
+            unsafe { mi::mi_zalloc(layout.size()) as *mut u8 }
+        } else {
+            unsafe { mi::mi_zalloc_aligned(layout.size(), layout.align()) as *mut u8 }
+        }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+        unsafe { mi::mi_free(ptr as *mut c_void) }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if layout.align() <= WORD {
+            unsafe { mi::mi_realloc(ptr as *mut c_void, new_size) as *mut u8 }
+        } else {
+            unsafe {
+                mi::mi_realloc_aligned(ptr as *mut c_void, new_size, layout.align()) as *mut u8
+            }
+        }
+    }
+}
 
 /// mimalloc's `mi_option_purge_delay` (its place in `mi_option_e` of the mimalloc 3 that
 /// libmimalloc-sys builds; the crate names no constant for it). A test below checks that the
@@ -32,6 +85,35 @@ pub fn init() {
 
 #[cfg(test)]
 mod tests {
+    use std::alloc::{GlobalAlloc, Layout};
+
+    #[test]
+    fn every_block_has_its_alignment_and_keeps_its_bytes_when_it_grows() {
+        let a = super::Mimalloc;
+        for align in [1, 2, 4, 8, 16, 32, 64, 4096] {
+            for size in [1, 3, 8, 16, 24, 40, 100, 1000, 5000, 70_000] {
+                let layout = Layout::from_size_align(size, align).unwrap();
+                // SAFETY: non-zero sizes and power-of-two alignments; each block is freed once,
+                // with the layout it has.
+                unsafe {
+                    let z = a.alloc_zeroed(layout);
+                    assert_eq!(z as usize % align, 0, "zeroed {size} bytes at {align}");
+                    assert!(std::slice::from_raw_parts(z, size).iter().all(|b| *b == 0));
+                    a.dealloc(z, layout);
+                    let p = a.alloc(layout);
+                    assert_eq!(p as usize % align, 0, "{size} bytes at {align}");
+                    for i in 0..size {
+                        *p.add(i) = i as u8;
+                    }
+                    let q = a.realloc(p, layout, size * 3);
+                    assert_eq!(q as usize % align, 0, "{size} bytes grown at {align}");
+                    assert!((0..size).all(|i| *q.add(i) == i as u8));
+                    a.dealloc(q, Layout::from_size_align(size * 3, align).unwrap());
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_purge_delay_option_is_where_init_sets_it() {
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {

@@ -522,41 +522,67 @@ impl<'a> Evaluator<'a> {
         parts: Vec<InterpolPart<String>>,
         env: &Env,
     ) -> Option<String> {
-        let mut out = String::new();
+        let mut parts = parts.into_iter();
+        // Most strings are one literal: it is the value as it is.
+        let mut out = match parts.next() {
+            None => return Some(String::new()),
+            Some(InterpolPart::Literal(s)) => s,
+            Some(InterpolPart::Interpolation(i)) => self.interpolated(&i, env)?.to_string(),
+        };
         for p in parts {
             match p {
                 InterpolPart::Literal(s) => out.push_str(&s),
-                InterpolPart::Interpolation(i) => {
-                    let v = self.eval_opt(i.expr(), env);
-                    match v {
-                        Value::Str(s) if self.charge_bytes(s.len()) => out.push_str(&s),
-                        // Paths are copied to the store when interpolated: not knowable here.
-                        _ => return None,
-                    }
-                }
+                InterpolPart::Interpolation(i) => out.push_str(&self.interpolated(&i, env)?),
             }
         }
         Some(out)
     }
 
-    fn eval_str(&self, s: &ast::Str, env: &Env) -> Value {
-        if !str_is_well_formed(s) {
-            return Value::Unknown;
+    /// The text an interpolation `${…}` puts into a string, when it is known.
+    fn interpolated(&self, i: &ast::Interpol, env: &Env) -> Option<Rc<str>> {
+        match self.eval_opt(i.expr(), env) {
+            Value::Str(s) if self.charge_bytes(s.len()) => Some(s),
+            // Paths are copied to the store when interpolated: not knowable here.
+            _ => None,
         }
-        // Nix strips indentation after an escaped line break (`''\n`) where rnix does not.
-        // Only this string's own tokens are read: its interpolations are strings of their own.
-        let own_tokens = || {
-            s.syntax()
-                .children_with_tokens()
-                .filter_map(|c| c.into_token())
-        };
-        let indented = own_tokens()
-            .next()
-            .is_some_and(|t| t.text().starts_with("''"));
-        if indented
-            && own_tokens().any(|t| t.text().contains("''\\n") || t.text().contains("''\\r"))
-        {
-            return Value::Unknown;
+    }
+
+    fn eval_str(&self, s: &ast::Str, env: &Env) -> Value {
+        use rnix::SyntaxKind::*;
+        // One look at the string's own children (its interpolations are strings of their own)
+        // decides whether it is well formed (rnix's string helpers assert on the token kinds
+        // they meet, and error-recovered trees can hold others) and whether it is one plain
+        // literal.
+        let mut indented = false;
+        let mut interpolations = 0;
+        let mut contents = Vec::new();
+        for child in s.syntax().children_with_tokens() {
+            match child {
+                rowan::NodeOrToken::Token(t) => match t.kind() {
+                    TOKEN_STRING_START => indented = t.text().starts_with("''"),
+                    TOKEN_STRING_END => {}
+                    TOKEN_STRING_CONTENT => {
+                        // Nix strips indentation after an escaped line break (`''\n`) where
+                        // rnix does not.
+                        if indented && (t.text().contains("''\\n") || t.text().contains("''\\r")) {
+                            return Value::Unknown;
+                        }
+                        contents.push(t);
+                    }
+                    _ => return Value::Unknown,
+                },
+                rowan::NodeOrToken::Node(n) if n.kind() == NODE_INTERPOL => interpolations += 1,
+                rowan::NodeOrToken::Node(_) => return Value::Unknown,
+            }
+        }
+        // A `"…"` string without escapes or interpolations is its text as written (what
+        // `normalized_parts` would make of it, without its copies).
+        if !indented && interpolations == 0 {
+            match contents.as_slice() {
+                [] => return Value::Str("".into()),
+                [t] if !t.text().contains('\\') => return Value::Str(t.text().into()),
+                _ => {}
+            }
         }
         match self.eval_literal_str_parts(s.normalized_parts(), env) {
             Some(st) => Value::Str(st.into()),
@@ -1749,21 +1775,6 @@ fn eval_literal(lit: &ast::Literal) -> Value {
         rnix::SyntaxKind::TOKEN_URI => Value::Str(tok.text().into()),
         _ => Value::Unknown,
     }
-}
-
-/// rnix's string helpers assert on the token kinds they meet; error-recovered trees can hold
-/// others, so check first.
-fn str_is_well_formed(s: &ast::Str) -> bool {
-    use rnix::SyntaxKind::*;
-    s.syntax().children_with_tokens().all(|c| match c {
-        rowan::NodeOrToken::Token(t) => {
-            matches!(
-                t.kind(),
-                TOKEN_STRING_CONTENT | TOKEN_STRING_START | TOKEN_STRING_END
-            )
-        }
-        rowan::NodeOrToken::Node(n) => n.kind() == NODE_INTERPOL,
-    })
 }
 
 /// Attributes being collected from an attrset literal, before dotted paths are merged.
