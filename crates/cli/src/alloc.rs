@@ -85,10 +85,9 @@ pub fn init() {
 
 #[cfg(test)]
 mod tests {
-    use std::alloc::{GlobalAlloc, Layout};
-
     #[test]
     fn every_block_has_its_alignment_and_keeps_its_bytes_when_it_grows() {
+        use std::alloc::{GlobalAlloc, Layout};
         let a = super::Mimalloc;
         for align in [1, 2, 4, 8, 16, 32, 64, 4096] {
             for size in [1, 3, 8, 16, 24, 40, 100, 1000, 5000, 70_000] {

@@ -27,10 +27,10 @@ use tower::{Service, ServiceExt};
 use tower_lsp_server::jsonrpc::{Request, Response};
 use tower_lsp_server::ls_types::Uri;
 
-/// The allocator `infra-check lsp` runs with (see the CLI's `alloc.rs`), so the figures are the
-/// ones users get.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator `infra-check lsp` runs with, set up the same way: the CLI's own `alloc.rs`,
+/// so the figures are the ones users get.
+#[path = "../../cli/src/alloc.rs"]
+mod alloc;
 
 const EDITS: usize = 50;
 /// Between one edit's publish and the next edit: a fast typist's interval between keys.
@@ -267,6 +267,7 @@ fn child(root: &Path, edit_file: &str, reference: &str) {
 }
 
 fn main() {
+    alloc::init();
     // `cargo bench` passes `--bench`; ignore arguments.
     if let Some(root) = std::env::var_os("INFRA_CHECK_BENCH_ROOT") {
         let file = std::env::var("INFRA_CHECK_BENCH_FILE").unwrap();
