@@ -87,6 +87,13 @@ pub enum Msg {
         root: PathBuf,
         result: Result<DiskWatch, String>,
     },
+    /// A rescan of `root` begun by [`Worker::reload`] has ended; `since` is the count of texts
+    /// set from the disk when it began (see [`Worker::disk_sets`]).
+    Scanned {
+        root: PathBuf,
+        since: u64,
+        scan: Rescan,
+    },
     /// A request wants to read the current revision: answered after every change sent before
     /// it has been applied (`None` while there is no workspace yet).
     Snapshot {
@@ -168,6 +175,18 @@ struct Doc {
     text: String,
 }
 
+/// What a rescan read ([`Msg::Scanned`]); shown by its size, not its texts.
+pub struct Rescan(io::Result<infra_check_analysis::loader::Scan>);
+
+impl std::fmt::Debug for Rescan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Ok(scan) => write!(f, "Rescan({} files)", scan.texts.len()),
+            Err(e) => write!(f, "Rescan({e})"),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Effects {
     check: bool,
@@ -218,6 +237,13 @@ struct Worker {
     rescan_after_check: bool,
     /// The summary each touched file had when it was last checked (see [`cross_file_change`]).
     summaries: Arc<Mutex<HashMap<String, Arc<FileSummary>>>>,
+    /// A rescan is running on a thread of its own (see [`Worker::reload`]).
+    scanning: bool,
+    /// Something asked for a rescan while one was running: another runs when it ends.
+    rescan_queued: bool,
+    /// How many texts were set from the disk outside rescans. A rescan during which one was
+    /// set may hold an older text of that file, so its result is not applied; another runs.
+    disk_sets: u64,
 }
 
 impl Worker {
@@ -244,6 +270,9 @@ impl Worker {
             checked: 0,
             rescan_after_check: false,
             summaries: Default::default(),
+            scanning: false,
+            rescan_queued: false,
+            disk_sets: 0,
         }
     }
 
@@ -263,8 +292,7 @@ impl Worker {
             // Begun before the check; a check that ends before the watch is in place is
             // followed by a rescan (see `watch_started`).
             self.ensure_disk_watch();
-            if effects.reload {
-                self.reload();
+            if effects.reload && self.reload() {
                 effects.check = true;
             }
             if effects.check {
@@ -389,6 +417,7 @@ impl Worker {
                 }
                 self.docs.remove(&rel);
                 let text = self.disk_text(&rel);
+                self.disk_sets += 1;
                 if self.disk_backed && text.is_some() != self.on_disk.contains(&rel) {
                     effects.reload = true;
                 }
@@ -439,6 +468,7 @@ impl Worker {
                         }
                         match self.disk_text(&rel) {
                             Some(text) if self.on_disk.contains(&rel) => {
+                                self.disk_sets += 1;
                                 self.set_text(&rel, Some(text));
                                 effects.check = true;
                             }
@@ -452,6 +482,7 @@ impl Worker {
             }
             Msg::WatchDisk(to) => self.watch_to = Some(to),
             Msg::WatchStarted { root, result } => self.watch_started(root, result, effects),
+            Msg::Scanned { root, since, scan } => self.scanned(root, since, scan, effects),
             Msg::Snapshot { reply } => effects.snapshots.push(reply),
             Msg::Checked { generation } => {
                 self.checked = self.checked.max(generation);
@@ -685,13 +716,76 @@ impl Worker {
         self.disk_backed = disk_backed;
     }
 
-    fn reload(&mut self) {
+    /// Looks at the disk again. The first load of a root happens here and now; a rescan of a
+    /// loaded one is walked and read on a thread of its own ([`Msg::Scanned`] brings it back),
+    /// so edits go on being checked meanwhile: on 55,000 directories the walk alone takes
+    /// ~400 ms, and a save, a created file or the disk watch coming into place would otherwise
+    /// hold the next keystroke's diagnostics back that long. Returns whether the host changed
+    /// now.
+    fn reload(&mut self) -> bool {
         let (Some(root), true) = (self.root.clone(), self.disk_backed) else {
-            return;
+            return false;
         };
+        if self.host.is_none() {
+            self.load_root(root);
+            return true;
+        }
+        if self.scanning {
+            self.rescan_queued = true;
+            return false;
+        }
+        let (me, on, since) = (self.me.clone(), root.clone(), self.disk_sets);
+        let thread = std::thread::Builder::new()
+            .name("infra-check rescan".into())
+            .spawn(move || {
+                lowest_priority();
+                let scan = Rescan(infra_check_analysis::scan(&on));
+                let _ = me.send(Msg::Scanned {
+                    root: on,
+                    since,
+                    scan,
+                });
+            });
+        match thread {
+            Ok(_) => {
+                self.scanning = true;
+                false
+            }
+            // No thread to spare: the rescan is done here.
+            Err(_) => {
+                let scan = infra_check_analysis::scan(&root);
+                self.apply_scan(root, scan);
+                true
+            }
+        }
+    }
+
+    /// A rescan begun by [`Worker::reload`] has ended.
+    fn scanned(&mut self, root: PathBuf, since: u64, Rescan(scan): Rescan, effects: &mut Effects) {
+        self.scanning = false;
+        let queued = std::mem::take(&mut self.rescan_queued);
+        // Not applied when another root was loaded meanwhile, nor when a text was set from
+        // the disk meanwhile (then the disk is looked at again).
+        let again = if self.root.as_ref() != Some(&root) || !self.disk_backed {
+            queued
+        } else if since == self.disk_sets {
+            self.apply_scan(root, scan);
+            effects.check = true;
+            queued
+        } else {
+            true
+        };
+        if again && self.reload() {
+            effects.check = true;
+        }
+    }
+
+    /// Brings the host in line with `scan` of `root`, or loads the root afresh when it could
+    /// not be scanned.
+    fn apply_scan(&mut self, root: PathBuf, scan: io::Result<infra_check_analysis::loader::Scan>) {
         // Refresh the existing host in place, so salsa keeps everything the change did not
         // touch; a new host would make the next check a cold one.
-        match (infra_check_analysis::scan(&root), self.host.is_some()) {
+        match (scan, self.host.is_some()) {
             (Ok(mut scan), true) => {
                 for (file, err) in &scan.unreadable {
                     self.log(MessageType::WARNING, format!("cannot read {file}: {err}"));
@@ -1185,6 +1279,92 @@ mod tests {
         let generation = w.generation;
         w.handle(Msg::Checked { generation }, &mut effects);
         assert!(effects.reload, "once it has ended");
+    }
+
+    /// A worker on a loaded `root`, with its own inbox.
+    fn loaded(root: &Path) -> (Worker, tokio::runtime::Runtime, Receiver<Msg>) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (me, rx) = std::sync::mpsc::channel();
+        let (out, _) = tokio::sync::mpsc::unbounded_channel();
+        let mut w = Worker::new(me, out, rt.handle().clone());
+        w.load_root(root.to_path_buf());
+        (w, rt, rx)
+    }
+
+    /// Handles what arrives until a rescan's result has been handled.
+    fn until_scanned(w: &mut Worker, rx: &Receiver<Msg>) -> Effects {
+        let mut effects = Effects::default();
+        loop {
+            let msg = rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap();
+            let scanned = matches!(msg, Msg::Scanned { .. });
+            w.handle(msg, &mut effects);
+            if scanned {
+                return effects;
+            }
+        }
+    }
+
+    fn text_of(w: &Worker, rel: &str) -> Option<String> {
+        let snapshot = w.host.as_ref().unwrap().snapshot();
+        snapshot.file_text(rel).map(|t| t.to_string())
+    }
+
+    #[test]
+    fn a_rescan_is_read_off_the_worker_and_applied_when_it_arrives() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("flake.nix"), "{ outputs = _: { }; }").unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (mut w, _rt, rx) = loaded(&root);
+        std::fs::write(root.join("a.nix"), "{ }").unwrap();
+
+        assert!(
+            !w.reload(),
+            "the host is not changed on the worker's thread"
+        );
+        assert!(w.scanning && text_of(&w, "a.nix").is_none());
+        // Asked for again while it runs: once more after it.
+        assert!(!w.reload());
+        assert!(w.rescan_queued);
+
+        let effects = until_scanned(&mut w, &rx);
+        assert!(effects.check, "a check follows the rescan");
+        assert_eq!(text_of(&w, "a.nix").as_deref(), Some("{ }"));
+        assert!(w.scanning && !w.rescan_queued, "the queued rescan runs");
+        until_scanned(&mut w, &rx);
+        assert!(!w.scanning);
+    }
+
+    #[test]
+    fn a_rescan_during_which_a_file_was_read_from_the_disk_is_not_applied_but_run_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("flake.nix"), "{ outputs = _: { }; }").unwrap();
+        std::fs::write(dir.path().join("a.nix"), "{ a = 1; }").unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (mut w, _rt, rx) = loaded(&root);
+
+        assert!(!w.reload());
+        // The scan may have read the old text; the watcher reports the new one.
+        std::fs::write(root.join("a.nix"), "{ a = 2; }").unwrap();
+        let mut effects = Effects::default();
+        w.handle(
+            Msg::Watched {
+                changes: vec![(root.join("a.nix"), FileChangeType::CHANGED)],
+            },
+            &mut effects,
+        );
+        assert_eq!(text_of(&w, "a.nix").as_deref(), Some("{ a = 2; }"));
+        std::fs::write(root.join("b.nix"), "{ }").unwrap();
+
+        let effects = until_scanned(&mut w, &rx);
+        assert!(!effects.check, "not applied");
+        assert!(text_of(&w, "b.nix").is_none());
+        assert!(w.scanning, "run again");
+        let effects = until_scanned(&mut w, &rx);
+        assert!(effects.check && !w.scanning);
+        assert_eq!(text_of(&w, "a.nix").as_deref(), Some("{ a = 2; }"));
+        assert_eq!(text_of(&w, "b.nix").as_deref(), Some("{ }"));
     }
 
     fn change(
