@@ -100,7 +100,19 @@ pub fn line_index(db: &dyn Db, file: SourceFile) -> Arc<LineIndex> {
 
 /// Looks up a workspace file by root-relative path.
 pub fn file_by_path(db: &dyn Db, ws: Workspace, path: &str) -> Option<SourceFile> {
-    ws.files(db).get(path).copied()
+    files_by_path(db, ws).get(path).copied()
+}
+
+/// The workspace's files hashed by path, for [`file_by_path`]: the workspace models look up
+/// every module file after each edit that changes a summary, and a search of the ordered map
+/// compares a dozen paths that share long prefixes (`modules/machines/nixos/m1234/…`) for
+/// each. Built again only when the set of files changes.
+#[salsa::tracked(returns(ref), no_eq)]
+fn files_by_path(db: &dyn Db, ws: Workspace) -> rustc_hash::FxHashMap<Box<str>, SourceFile> {
+    ws.files(db)
+        .iter()
+        .map(|(p, f)| (p.as_str().into(), *f))
+        .collect()
 }
 
 #[salsa::tracked(returns(ref))]

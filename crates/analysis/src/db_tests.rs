@@ -387,3 +387,40 @@ fn a_keystroke_visits_the_per_file_results_of_its_own_group_only() {
         assert_eq!(count(group), 5, "{group}: {events:#?}");
     }
 }
+
+/// What import-tree loads is memoised apart from the summaries (`flake::root_import_tree_files`):
+/// a module file that appears on disk later is still loaded, checked and indexed.
+#[test]
+fn a_module_file_that_appears_under_an_import_tree_is_loaded() {
+    let first = dendritic!(
+        "#- /modules/a.nix\n{ config, ... }: { flake.modules.nixos.a.imports = [ config.flake.modules.nixos.c ]; }\n"
+    );
+    let host = host_from_fixture(first);
+    let before = codes(&host);
+    assert!(
+        before.iter().any(|c| c == "module/undefined modules/a.nix"),
+        "{before:?}"
+    );
+    // A rescan finds two more files below `./modules`.
+    let host = crate::tests::fixture_into(
+        host,
+        concat!(
+            dendritic!(
+                "#- /modules/a.nix\n{ config, ... }: { flake.modules.nixos.a.imports = [ config.flake.modules.nixos.c ]; }\n"
+            ),
+            "#- /modules/c.nix\n{ flake.modules.nixos.c = { }; }\n",
+            "#- /modules/hosts.nix\n{ boot.loader.grub.enable = true; }\n"
+        ),
+    );
+    let after = codes(&host);
+    assert!(
+        !after.iter().any(|c| c.starts_with("module/undefined")),
+        "{after:?}"
+    );
+    assert!(
+        after
+            .iter()
+            .any(|c| c == "module/not-a-flake-module modules/hosts.nix"),
+        "{after:?}"
+    );
+}

@@ -14,7 +14,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::db::{file_by_path, Db, Workspace};
 use crate::diagnostic::{Diagnostic, Location};
-use crate::flake::{expand_import_tree, flake_info, module_file_for, module_files};
+use crate::flake::{flake_info, module_file_for, module_files, root_import_tree_files};
 use crate::index::module_summaries;
 use crate::options::model::FLAKE_PARTS;
 use crate::summary::{file_summary, ContextClass};
@@ -70,20 +70,21 @@ pub(super) fn check(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
     let disk = ws.disk(db);
     let modules = module_files(db, ws);
     // Files import-tree loads, with the roots that load them.
-    let mut collected: Vec<(String, &str)> = Vec::new();
-    let mut seen: FxHashSet<String> = FxHashSet::default();
-    for spec in &roots.import_trees {
+    let mut collected: Vec<(&str, &str)> = Vec::new();
+    let mut seen: FxHashSet<&str> = FxHashSet::default();
+    let expanded = root_import_tree_files(db, ws);
+    for (spec, files) in roots.import_trees.iter().zip(expanded.iter()) {
         if spec.opaque_filter {
             continue;
         }
-        for f in expand_import_tree(spec, disk) {
+        for f in files {
             let root = spec
                 .roots
                 .iter()
                 .find(|r| f.starts_with(r.as_str()))
                 .map(String::as_str)
                 .unwrap_or("");
-            if seen.insert(f.clone()) {
+            if seen.insert(f) {
                 collected.push((f, root));
             }
         }
@@ -118,7 +119,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace, out: &mut Vec<Diagnostic>) {
             continue;
         };
         let top = &file_summary(db, ws, f).top_module;
-        let by = imported_by.get(file.as_str());
+        let by = imported_by.get(*file);
         let imported = by
             .map(|(class, owner)| {
                 format!(
