@@ -1226,14 +1226,8 @@ mod tests {
 
     /// A worker on a loaded `root` whose disk watch is being started, with what it sends out.
     fn starting(root: &Path) -> (Worker, tokio::runtime::Runtime, Receiver<Msg>) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let (me, rx) = std::sync::mpsc::channel();
-        let (out, _) = tokio::sync::mpsc::unbounded_channel();
-        let mut w = Worker::new(me.clone(), out, rt.handle().clone());
-        w.watch_to = Some(me);
-        w.load_root(root.to_path_buf());
+        let (mut w, rt, rx) = loaded(root);
+        w.watch_to = Some(w.me.clone());
         w.begin_disk_watch(root);
         (w, rt, rx)
     }
