@@ -404,12 +404,9 @@ fn a_module_file_that_appears_under_an_import_tree_is_loaded() {
     // A rescan finds two more files below `./modules`.
     let host = crate::tests::fixture_into(
         host,
-        concat!(
-            dendritic!(
-                "#- /modules/a.nix\n{ config, ... }: { flake.modules.nixos.a.imports = [ config.flake.modules.nixos.c ]; }\n"
-            ),
-            "#- /modules/c.nix\n{ flake.modules.nixos.c = { }; }\n",
-            "#- /modules/hosts.nix\n{ boot.loader.grub.enable = true; }\n"
+        &format!(
+            "{first}#- /modules/c.nix\n{{ flake.modules.nixos.c = {{ }}; }}\n\
+             #- /modules/hosts.nix\n{{ boot.loader.grub.enable = true; }}\n"
         ),
     );
     let after = codes(&host);

@@ -13,10 +13,12 @@ use libmimalloc_sys as mi;
 #[global_allocator]
 static GLOBAL: Mimalloc = Mimalloc;
 
-/// What every block mimalloc hands out is aligned to, whatever its size: its size classes are
-/// whole machine words (`mi_bin` in its `page-queue.c`). Larger alignments go through its
-/// aligned entry points.
-const WORD: usize = std::mem::size_of::<usize>();
+/// Whether mimalloc's plain entry points give `layout` its alignment: every block it hands out
+/// is aligned to a machine word, whatever its size, since its size classes are whole words
+/// (`mi_bin` in its `page-queue.c`). Larger alignments go through its aligned entry points.
+fn word_aligned(layout: Layout) -> bool {
+    layout.align() <= std::mem::size_of::<usize>()
+}
 
 /// mimalloc, asked through its plain entry points when a word's alignment is enough (almost
 /// every allocation): `mimalloc::MiMalloc` always calls the aligned ones, which test the
@@ -28,7 +30,7 @@ struct Mimalloc;
 unsafe impl GlobalAlloc for Mimalloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.align() <= WORD {
+        if word_aligned(layout) {
             unsafe { mi::mi_malloc(layout.size()) as *mut u8 }
         } else {
             unsafe { mi::mi_malloc_aligned(layout.size(), layout.align()) as *mut u8 }
@@ -37,7 +39,7 @@ unsafe impl GlobalAlloc for Mimalloc {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if layout.align() <= WORD {
+        if word_aligned(layout) {
             unsafe { mi::mi_zalloc(layout.size()) as *mut u8 }
         } else {
             unsafe { mi::mi_zalloc_aligned(layout.size(), layout.align()) as *mut u8 }
@@ -51,7 +53,7 @@ unsafe impl GlobalAlloc for Mimalloc {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if layout.align() <= WORD {
+        if word_aligned(layout) {
             unsafe { mi::mi_realloc(ptr as *mut c_void, new_size) as *mut u8 }
         } else {
             unsafe {

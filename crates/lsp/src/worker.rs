@@ -534,13 +534,10 @@ impl Worker {
             return;
         }
         let (to, out, me, on) = (to.clone(), self.out.clone(), self.me.clone(), root.clone());
-        let thread = std::thread::Builder::new()
-            .name("infra-check disk watch".into())
-            .spawn(move || {
-                lowest_priority();
-                let result = DiskWatch::start(&on, to, out);
-                let _ = me.send(Msg::WatchStarted { root: on, result });
-            });
+        let thread = in_background("infra-check disk watch", move || {
+            let result = DiskWatch::start(&on, to, out);
+            let _ = me.send(Msg::WatchStarted { root: on, result });
+        });
         match thread {
             Ok(_) => self.starting_watch = Some((root, self.generation)),
             Err(e) => {
@@ -735,17 +732,14 @@ impl Worker {
             return false;
         }
         let (me, on, since) = (self.me.clone(), root.clone(), self.disk_sets);
-        let thread = std::thread::Builder::new()
-            .name("infra-check rescan".into())
-            .spawn(move || {
-                lowest_priority();
-                let scan = Rescan(infra_check_analysis::scan(&on));
-                let _ = me.send(Msg::Scanned {
-                    root: on,
-                    since,
-                    scan,
-                });
+        let thread = in_background("infra-check rescan", move || {
+            let scan = Rescan(infra_check_analysis::scan(&on));
+            let _ = me.send(Msg::Scanned {
+                root: on,
+                since,
+                scan,
             });
+        });
         match thread {
             Ok(_) => {
                 self.scanning = true;
@@ -904,12 +898,19 @@ fn cross_file_change(
     changed
 }
 
-/// Lowers the calling thread to the lowest scheduling priority (on Linux the nice value is a
-/// thread's own), so work it does competes with nothing the user waits for.
-fn lowest_priority() {
-    // A failure leaves the thread at the priority it had: only slower to start the watch.
-    #[cfg(target_os = "linux")]
-    let _ = rustix::process::setpriority_process(None, 19);
+/// Runs `job` on a thread of its own named `name`, at the lowest scheduling priority (on Linux
+/// the nice value is a thread's own), so what it does competes with nothing the user waits
+/// for. Fails only when no thread can be started.
+fn in_background(name: &str, job: impl FnOnce() + Send + 'static) -> io::Result<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            // A failure leaves the thread at the priority it had: only slower.
+            #[cfg(target_os = "linux")]
+            let _ = rustix::process::setpriority_process(None, 19);
+            job()
+        })
+        .map(drop)
 }
 
 /// The root-relative path of `path` when it is spelt below `root`, without resolving links.

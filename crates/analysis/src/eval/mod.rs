@@ -555,7 +555,8 @@ impl<'a> Evaluator<'a> {
         // literal.
         let mut indented = false;
         let mut interpolations = 0;
-        let mut contents = Vec::new();
+        let mut contents = 0;
+        let mut first_content = None;
         for child in s.syntax().children_with_tokens() {
             match child {
                 rowan::NodeOrToken::Token(t) => match t.kind() {
@@ -567,7 +568,8 @@ impl<'a> Evaluator<'a> {
                         if indented && (t.text().contains("''\\n") || t.text().contains("''\\r")) {
                             return Value::Unknown;
                         }
-                        contents.push(t);
+                        contents += 1;
+                        first_content.get_or_insert(t);
                     }
                     _ => return Value::Unknown,
                 },
@@ -578,9 +580,9 @@ impl<'a> Evaluator<'a> {
         // A `"…"` string without escapes or interpolations is its text as written (what
         // `normalized_parts` would make of it, without its copies).
         if !indented && interpolations == 0 {
-            match contents.as_slice() {
-                [] => return Value::Str("".into()),
-                [t] if !t.text().contains('\\') => return Value::Str(t.text().into()),
+            match (contents, first_content) {
+                (0, _) => return Value::Str("".into()),
+                (1, Some(t)) if !t.text().contains('\\') => return Value::Str(t.text().into()),
                 _ => {}
             }
         }
