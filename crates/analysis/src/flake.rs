@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::db::{file_by_path, parse, Db, Workspace};
+use crate::db::{file_by_path, parse, Db, SourceFile, Workspace};
 use crate::diagnostic::TextRange;
 use crate::disk::{DiskTree, EntryKind};
 use crate::eval::{Evaluator, ImportTreeSpec, PathFilter, Sym, Thunk, Value};
@@ -433,14 +433,16 @@ pub fn module_files(db: &dyn Db, ws: Workspace) -> Arc<ModuleFiles> {
             out.unreadable |= disk.is_unknown(&path);
             continue;
         };
-        let summary = file_summary(db, ws, file);
-        for p in &summary.flake_imports {
+        let Some(links) = module_links(db, ws, file) else {
+            continue;
+        };
+        for p in &links.flake_imports {
             if let Some(f) = module_file_for(p, disk) {
                 queue.push(f);
             }
         }
         // `imports = [ (inputs.import-tree ../../modules) ]` in a module file.
-        for spec in &summary.flake_import_trees {
+        for spec in &links.flake_import_trees {
             out.incomplete |= spec.opaque_filter;
             out.unreadable |= import_tree_hides_something(spec, disk);
             queue.extend(expand_import_tree(spec, disk));
@@ -448,6 +450,28 @@ pub fn module_files(db: &dyn Db, ws: Workspace) -> Arc<ModuleFiles> {
     }
     out.incomplete |= out.unreadable;
     Arc::new(out)
+}
+
+/// What a module file adds to the flake's module list: the paths and import-trees in its
+/// top-level `imports` (`None` when it names none, as most do).
+#[derive(Debug, PartialEq, Eq)]
+struct ModuleLinks {
+    flake_imports: Vec<String>,
+    flake_import_trees: Vec<ImportTreeSpec>,
+}
+
+/// [`ModuleLinks`] of one file, memoised apart from its summary: [`module_files`] reads them
+/// of every module file, and an edit that changes a summary seldom changes what it imports,
+/// so the module list is not gathered again from thousands of files after each such edit.
+#[salsa::tracked(returns(ref))]
+fn module_links(db: &dyn Db, ws: Workspace, file: SourceFile) -> Option<Arc<ModuleLinks>> {
+    let s = file_summary(db, ws, file);
+    (!s.flake_imports.is_empty() || !s.flake_import_trees.is_empty()).then(|| {
+        Arc::new(ModuleLinks {
+            flake_imports: s.flake_imports.clone(),
+            flake_import_trees: s.flake_import_trees.clone(),
+        })
+    })
 }
 
 /// Whether something an import-tree would load could not be read: a directory below one of its
@@ -561,5 +585,49 @@ mod tests {
         let files = super::module_files(a.db_for_tests(), a.workspace_for_tests());
         assert!(files.files.is_empty());
         assert!(files.incomplete);
+    }
+
+    /// An edit that changes a module file's summary but not what it imports leaves the module
+    /// list as it was (not gathered again); one that adds an import gathers it again.
+    #[test]
+    fn the_module_list_is_gathered_again_only_when_an_import_changes() {
+        use std::sync::Arc;
+        let a_with = |body: &str| format!("{{\n  {body}\n}}\n");
+        let mut host = host_from_fixture(&crate::tests::with_clan_flake(&format!(
+            "#- /modules/a.nix\n{}#- /lib/extra.nix\n{{ flake.modules.nixos.extra = {{ }}; }}\n",
+            a_with("flake.modules.nixos.a = { };")
+        )));
+        host.set_file_text(
+            "modules/a.nix",
+            Some(a_with("flake.modules.nixos.a = { };").into()),
+        );
+        let files = |host: &crate::AnalysisHost| {
+            let a = host.snapshot();
+            let (db, ws) = (a.db_for_tests(), a.workspace_for_tests());
+            super::module_files(db, ws).clone()
+        };
+        let before = files(&host);
+        assert!(before.files.contains("modules/a.nix") && !before.files.contains("lib/extra.nix"));
+
+        host.set_file_text(
+            "modules/a.nix",
+            Some(a_with("flake.modules.nixos.b = { };").into()),
+        );
+        let renamed = files(&host);
+        assert!(
+            Arc::ptr_eq(&before, &renamed),
+            "gathered again: {renamed:?}"
+        );
+        let a = host.snapshot();
+        let (db, ws) = (a.db_for_tests(), a.workspace_for_tests());
+        assert!(crate::index::module_index(db, ws).is_defined("nixos", "b"));
+        drop(a);
+
+        host.set_file_text(
+            "modules/a.nix",
+            Some(a_with("imports = [ ../lib/extra.nix ];").into()),
+        );
+        let imported = files(&host);
+        assert!(imported.files.contains("lib/extra.nix"), "{imported:?}");
     }
 }

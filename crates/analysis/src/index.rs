@@ -21,11 +21,14 @@ pub struct ModuleIndex {
     pub escaped: BTreeSet<String>,
     pub all_escaped: bool,
     pub contexts: Vec<Arc<ImportContext>>,
-    /// Indices into `contexts` by owner, and by machine for `clan.machines.<m>` contexts.
-    pub contexts_by_owner: rustc_hash::FxHashMap<Arc<str>, Vec<usize>>,
-    pub contexts_by_machine: rustc_hash::FxHashMap<String, Vec<usize>>,
+    /// The owners the import contexts of each owner import, in order (a module imported twice
+    /// is named twice), as [`ModuleIndex::owner_name`] names them; and those the contexts of
+    /// each machine's configuration import. Computed once per index rather than for every
+    /// machine that reaches a module: on a fleet, every machine reaches the shared modules.
+    imports_by_owner: rustc_hash::FxHashMap<Arc<str>, Vec<Arc<str>>>,
+    imports_by_machine: rustc_hash::FxHashMap<String, Vec<Arc<str>>>,
     /// The owner names of defined modules that import nothing (those that do are the keys of
-    /// `contexts_by_owner`): every machine that imports one names it with the same `Arc`.
+    /// `imports_by_owner`): every machine that imports one names it with the same `Arc`.
     owner_names: rustc_hash::FxHashSet<Arc<str>>,
     /// The names of `definitions` by class, hashed: the checks ask whether each of tens of
     /// thousands of references is defined after every edit that changes a summary, and a
@@ -37,13 +40,25 @@ impl ModuleIndex {
     /// `owner` as the name the index holds for it (shared with the import contexts that name
     /// it), or a new one for a module that is not defined.
     pub fn owner_name(&self, owner: &str) -> Arc<str> {
-        match self.contexts_by_owner.get_key_value(owner) {
+        match self.imports_by_owner.get_key_value(owner) {
             Some((name, _)) => name.clone(),
             None => match self.owner_names.get(owner) {
                 Some(name) => name.clone(),
                 None => owner.into(),
             },
         }
+    }
+
+    /// The owners the import contexts of `owner` import (see `imports_by_owner`).
+    pub fn imports_of(&self, owner: &str) -> &[Arc<str>] {
+        self.imports_by_owner.get(owner).map_or(&[], Vec::as_slice)
+    }
+
+    /// The owners the contexts of machine `machine`'s configuration import.
+    pub fn imports_of_machine(&self, machine: &str) -> &[Arc<str>] {
+        self.imports_by_machine
+            .get(machine)
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn is_defined(&self, class: &str, name: &str) -> bool {
@@ -182,17 +197,8 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
     for s in &crate::machine_config::loaded_files(db, ws).summaries {
         idx.contexts.extend(s.contexts.iter().cloned());
     }
-    for (i, c) in idx.contexts.iter().enumerate() {
-        idx.contexts_by_owner
-            .entry(c.owner.clone())
-            .or_default()
-            .push(i);
-        if let crate::summary::ContextClass::Machine(m) = &c.class {
-            idx.contexts_by_machine
-                .entry(m.clone())
-                .or_default()
-                .push(i);
-        }
+    for c in &idx.contexts {
+        idx.imports_by_owner.entry(c.owner.clone()).or_default();
     }
     let mut owner = String::new();
     for (class, name) in idx.definitions.keys() {
@@ -200,13 +206,33 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
             .entry(class.clone())
             .or_default()
             .insert(name.clone());
-        owner.clear();
-        owner.push_str("flake.modules.");
-        owner.push_str(class);
-        owner.push('.');
-        crate::summary::push_attr_display(&mut owner, name);
-        if !idx.contexts_by_owner.contains_key(owner.as_str()) {
+        module_owner(&mut owner, class, name);
+        if !idx.imports_by_owner.contains_key(owner.as_str()) {
             idx.owner_names.insert(owner.as_str().into());
+        }
+    }
+    let imported: Vec<Vec<Arc<str>>> = idx
+        .contexts
+        .iter()
+        .map(|c| {
+            c.items
+                .iter()
+                .filter_map(|i| {
+                    module_owner(&mut owner, &i.class, i.name.as_deref()?);
+                    Some(idx.owner_name(&owner))
+                })
+                .collect()
+        })
+        .collect();
+    for (c, names) in idx.contexts.iter().zip(imported) {
+        if let crate::summary::ContextClass::Machine(m) = &c.class {
+            idx.imports_by_machine
+                .entry(m.clone())
+                .or_default()
+                .extend(names.iter().cloned());
+        }
+        if let Some(list) = idx.imports_by_owner.get_mut(&*c.owner) {
+            list.extend(names);
         }
     }
     // A reference written in a file that several modules import is in each of their
@@ -225,6 +251,15 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
             .retain(|r| !shared.contains(&*r.location.file) || seen.insert(Arc::clone(r)));
     }
     Arc::new(idx)
+}
+
+/// `flake.modules.<class>.<name>` into `out`, as an owner is named.
+fn module_owner(out: &mut String, class: &str, name: &str) {
+    out.clear();
+    out.push_str("flake.modules.");
+    out.push_str(class);
+    out.push('.');
+    crate::summary::push_attr_display(out, name);
 }
 
 /// Deferred modules named by `.nix` files that are neither flake-parts modules nor `flake.nix`

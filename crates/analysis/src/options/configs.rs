@@ -137,15 +137,10 @@ fn closure(idx: &ModuleIndex, start: Vec<Arc<str>>) -> Vec<Arc<str>> {
     let mut out = start.clone();
     let mut queue = start;
     while let Some(o) = queue.pop() {
-        for &c in idx.contexts_by_owner.get(&o).into_iter().flatten() {
-            for i in &idx.contexts[c].items {
-                let Some(n) = &i.name else { continue };
-                let owner =
-                    idx.owner_name(&format!("flake.modules.{}.{}", i.class, attr_display(n)));
-                if seen.insert(owner.clone()) {
-                    out.push(owner.clone());
-                    queue.push(owner);
-                }
+        for owner in idx.imports_of(&o) {
+            if seen.insert(owner.clone()) {
+                out.push(owner.clone());
+                queue.push(owner.clone());
             }
         }
     }

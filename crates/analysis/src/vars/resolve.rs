@@ -107,33 +107,18 @@ impl Source {
 
 /// The owners of every module a machine's configuration reaches.
 pub fn machine_owners(idx: &ModuleIndex, machine: &str) -> Vec<Arc<str>> {
-    let items = |ids: Option<&Vec<usize>>| -> Vec<&crate::summary::ModuleReference> {
-        ids.into_iter()
-            .flatten()
-            .flat_map(|&i| idx.contexts[i].items.iter())
-            .collect()
-    };
-    let mut owners = vec![idx.owner_name(&format!("clan.machines.{}", attr_display(machine)))];
-    let mut seen: FxHashSet<Arc<str>> = owners.iter().cloned().collect();
-    let mut queue = items(idx.contexts_by_machine.get(machine));
-    // One buffer for the owner names of every import (a closure names thousands on a fleet).
-    let mut owner = String::new();
-    while let Some(i) = queue.pop() {
-        let Some(n) = &i.name else { continue };
-        owner.clear();
-        owner.push_str("flake.modules.");
-        owner.push_str(&i.class);
-        owner.push('.');
-        crate::summary::push_attr_display(&mut owner, n);
-        if seen.contains(owner.as_str()) {
+    let own = idx.owner_name(&format!("clan.machines.{}", attr_display(machine)));
+    let mut seen: FxHashSet<&str> = FxHashSet::from_iter([&*own]);
+    let mut reached = Vec::new();
+    let mut queue: Vec<&Arc<str>> = idx.imports_of_machine(machine).iter().collect();
+    while let Some(owner) = queue.pop() {
+        if !seen.insert(owner) {
             continue;
         }
-        let owner = idx.owner_name(&owner);
-        seen.insert(owner.clone());
-        queue.extend(items(idx.contexts_by_owner.get(&owner)));
-        owners.push(owner);
+        queue.extend(idx.imports_of(owner));
+        reached.push(owner.clone());
     }
-    owners
+    std::iter::once(own.clone()).chain(reached).collect()
 }
 
 /// The modules of one machine's configuration, by owner: those its configuration reaches
