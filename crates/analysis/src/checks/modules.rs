@@ -216,7 +216,9 @@ fn machine_level_mismatch<'a>(
     optional: &rustc_hash::FxHashSet<&Location>,
     out: &mut Vec<Diagnostic>,
 ) -> rustc_hash::FxHashSet<&'a str> {
-    let mut by_machine: std::collections::BTreeMap<&str, Vec<&crate::summary::ModuleReference>> =
+    // Hashed, then sorted once: an ordered map compares machine names a dozen times for each
+    // of the fleet's contexts.
+    let mut by_machine: rustc_hash::FxHashMap<&str, Vec<&crate::summary::ModuleReference>> =
         Default::default();
     for ctx in &idx.contexts {
         if let ContextClass::Machine(m) = &ctx.class {
@@ -227,6 +229,8 @@ fn machine_level_mismatch<'a>(
             );
         }
     }
+    let mut by_machine: Vec<_> = by_machine.into_iter().collect();
+    by_machine.sort_unstable_by_key(|(m, _)| *m);
     let mut done = rustc_hash::FxHashSet::default();
     for (machine, items) in by_machine {
         let Some(m) = clan.machines.get(machine) else {
