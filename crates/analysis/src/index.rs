@@ -211,20 +211,15 @@ pub fn module_index(db: &dyn Db, ws: Workspace) -> Arc<ModuleIndex> {
             idx.owner_names.insert(owner.as_str().into());
         }
     }
-    let imported: Vec<Vec<Arc<str>>> = idx
-        .contexts
-        .iter()
-        .map(|c| {
-            c.items
-                .iter()
-                .filter_map(|i| {
-                    module_owner(&mut owner, &i.class, i.name.as_deref()?);
-                    Some(idx.owner_name(&owner))
-                })
-                .collect()
-        })
-        .collect();
-    for (c, names) in idx.contexts.iter().zip(imported) {
+    for c in &idx.contexts {
+        let names: Vec<Arc<str>> = c
+            .items
+            .iter()
+            .filter_map(|i| {
+                module_owner(&mut owner, &i.class, i.name.as_deref()?);
+                Some(idx.owner_name(&owner))
+            })
+            .collect();
         if let crate::summary::ContextClass::Machine(m) = &c.class {
             idx.imports_by_machine
                 .entry(m.clone())

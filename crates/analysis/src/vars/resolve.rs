@@ -118,7 +118,7 @@ pub fn machine_owners(idx: &ModuleIndex, machine: &str) -> Vec<Arc<str>> {
         queue.extend(idx.imports_of(owner));
         reached.push(owner.clone());
     }
-    std::iter::once(own.clone()).chain(reached).collect()
+    std::iter::once(own).chain(reached).collect()
 }
 
 /// The modules of one machine's configuration, by owner: those its configuration reaches
