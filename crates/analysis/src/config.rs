@@ -3,6 +3,7 @@
 //! ```toml
 //! exclude = ["tests/**", "modules/legacy/*.nix"]
 //! catalogs = ["infra-check-options-web.json"]   # from `infra-check options dump`
+//! store = "/nix/store"                         # where Nix keeps the locked inputs
 //! [severity]
 //! "module/unused" = "off"
 //! "module/class-mismatch" = "warning"
@@ -40,6 +41,9 @@ pub struct Config {
     pub exclude: Vec<String>,
     /// Option catalogs written by `infra-check options dump` (root-relative paths).
     pub catalogs: Vec<String>,
+    /// `store`: the Nix store directory that holds the locked inputs, canonical. The CLI's
+    /// `--store` and `NIX_STORE_DIR` win over it (they describe the machine it runs on).
+    pub store: Option<String>,
     exclude_set: Option<GlobSet>,
     pub problems: Vec<ConfigProblem>,
     /// `[deploy]`, `[build]`, `[rollback]`: how `infra-check deploy|build|rollback` runs.
@@ -66,6 +70,7 @@ impl PartialEq for Config {
         self.severity == other.severity
             && self.exclude == other.exclude
             && self.catalogs == other.catalogs
+            && self.store == other.store
             && self.problems == other.problems
             && self.deploy == other.deploy
             && self.build == other.build
@@ -83,6 +88,8 @@ struct RawConfig {
     severity: BTreeMap<String, String>,
     #[serde(default)]
     catalogs: Vec<String>,
+    #[serde(default)]
+    store: Option<String>,
     #[serde(default)]
     deploy: ActionConfig,
     #[serde(default)]
@@ -140,6 +147,18 @@ impl Config {
             cfg.severity.insert(code, sev);
         }
         cfg.catalogs = raw.catalogs;
+        if let Some(store) = raw.store {
+            cfg.store = crate::inputs::store_path::canonical_store_dir(&store);
+            if cfg.store.is_none() {
+                cfg.problems.push(ConfigProblem {
+                    code: "config/invalid",
+                    message: format!(
+                        "`store = \"{store}\"` is not an absolute path, which a Nix store directory must be, so the default store is used. Write the directory Nix uses, such as `/nix/store`."
+                    ),
+                    range: find(&store),
+                });
+            }
+        }
         for (section, action) in [("build", &raw.build), ("rollback", &raw.rollback)] {
             if !action.health.is_empty() {
                 cfg.problems.push(ConfigProblem {
@@ -217,6 +236,17 @@ mod tests {
         assert_eq!(c.problems[0].code, "config/invalid");
         let c = Config::parse(Some("[deploy]\nrecipes = \"x\"\n"));
         assert_eq!(c.problems[0].code, "config/invalid");
+    }
+
+    #[test]
+    fn reads_the_store_directory() {
+        let c = Config::parse(Some("store = \"/opt/nix//store/\"\n"));
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.store.as_deref(), Some("/opt/nix/store"));
+        let c = Config::parse(Some("store = \"nix/store\"\n"));
+        assert_eq!(c.store, None);
+        assert_eq!(c.problems[0].code, "config/invalid");
+        assert_eq!(c.problems[0].range, Some((9, 18)));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod flake;
 pub mod fsread;
 pub mod ide;
 pub mod index;
+pub mod inputs;
 pub mod jsondata;
 pub mod lean;
 pub mod line_index;

@@ -8,6 +8,7 @@ mod error;
 mod explain;
 mod github;
 mod graph;
+mod inputs;
 mod json;
 mod just_dump;
 mod just_module;
@@ -103,6 +104,16 @@ enum Command {
     /// catalog file; named in `infra-check.toml` (`catalogs = ["<file>"]`), the catalog lets
     /// `infra-check check` check the machine's options without running Nix.
     Options(OptionsArgs),
+    /// List the flake's locked inputs and whether their sources are in the Nix store.
+    ///
+    /// For every input flake.lock locks (the root flake's own, then theirs, by path): its
+    /// fetcher, its locked reference and the store path Nix gives its source, computed from
+    /// the lock's narHash (no nix command is run), and whether that path is on this machine:
+    /// `found`, `absent` (not fetched here; `nix flake archive` fetches every input without
+    /// evaluating anything), `unusable` (something else is at the path) or `not-locatable`
+    /// (the lock does not give a path). The repository root is the nearest directory at or
+    /// above PATH that contains a flake.nix.
+    Inputs(InputsArgs),
     /// Show what `deploy`, `build` or `rollback` would run, machine by machine, and which
     /// machines the checks refuse.
     ///
@@ -370,6 +381,46 @@ A file that could not be read is named in a warning on stderr; what it defines i
 the output.";
 
 #[derive(Debug, Args)]
+pub struct InputsArgs {
+    /// A directory (or file) inside the repository. The nearest directory at or above it that
+    /// contains a flake.nix is read.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+
+    /// How to print the inputs.
+    #[arg(long, value_enum, default_value_t = InputsFormat::Table, value_name = "FORMAT")]
+    pub format: InputsFormat,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Where the Nix store is, for the commands that read locked inputs from it.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The Nix store directory that holds the inputs' sources. Without it: NIX_STORE_DIR when
+    /// set, else `store` in infra-check.toml, else /nix/store. The directory is part of every
+    /// store path's hash, so it must be the one the store was made with.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_store")]
+    pub store: Option<PathBuf>,
+
+    /// Do not look in the Nix store: every input is unknown.
+    #[arg(long)]
+    pub no_store: bool,
+}
+
+/// Output formats of `infra-check inputs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputsFormat {
+    /// For people: one aligned row per input (INPUT, TYPE, LOCKED, STORE PATH, STATE), then
+    /// how many are found.
+    Table,
+    /// For scripts: one JSON document in a versioned schema ("version": 1) with every input's
+    /// lock, computed store path and state.
+    Json,
+}
+
+#[derive(Debug, Args)]
 pub struct VarsArgs {
     /// A directory (or file) inside the repository. The nearest directory at or above it that
     /// contains a flake.nix is read as a whole.
@@ -511,6 +562,7 @@ fn main() -> ExitCode {
         Command::Machines(args) => machines::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Vars(args) => vars::run(&args),
+        Command::Inputs(args) => inputs::run(&args),
         Command::Options(args) => match args.command {
             OptionsCommand::Dump(args) => options_dump::run(&args),
         },

@@ -1,0 +1,308 @@
+//! `infra-check inputs`: every input `flake.lock` locks, the store path Nix gives its source
+//! (computed from the lock, no `nix` command run) and whether that source is on this machine.
+//!
+//! # JSON schema, version 1
+//!
+//! ```text
+//! {
+//!   "version": 1,
+//!   "store": "/nix/store",                   // the store directory looked in; null: --no-store
+//!   "storeFrom": "default",                  // "option" | "NIX_STORE_DIR" | "infra-check.toml"
+//!                                            // | "default" | "off"
+//!   "inputs": [                              // the root's inputs, then theirs, by path
+//!     {
+//!       "path": "clan-core/nixpkgs",         // the input's path from the root flake
+//!       "follows": "nixpkgs",                // the input it follows, or null
+//!       "type": "github",                    // the fetcher, or null
+//!       "locked": "github:NixOS/nixpkgs/<rev>", // the locked reference, or null
+//!       "narHash": "sha256-…",               // or null
+//!       "dir": null,                         // the flake's subdirectory (`?dir=`), or null
+//!       "flake": true,                       // false: `flake = false`
+//!       "storePath": "/nix/store/…-source",  // computed; null when the lock does not give one
+//!       "state": "found",                    // "found" | "absent" | "unusable"
+//!                                            // | "not-locatable" | "off" | "follows"
+//!       "reason": null,                      // why, for "unusable" and "not-locatable"
+//!       "hasFlakeNix": true                  // found: whether its root has a flake.nix; else null
+//!     }
+//!   ]
+//! }
+//! ```
+//!
+//! Keys may be added in later releases without changing `version`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use infra_check_analysis::config::{Config, CONFIG_FILE};
+use infra_check_analysis::fsread;
+use infra_check_analysis::inputs::store_path::{canonical_store_dir, DEFAULT_STORE_DIR};
+use infra_check_analysis::inputs::{locate, Lock, LockedInput, StoreSetting, StoreState};
+use serde::Serialize;
+
+use crate::error::CliError;
+use crate::text::{column_widths, plural, push_row};
+use crate::{InputsArgs, InputsFormat, StoreArgs};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub fn run(args: &InputsArgs) -> Result<ExitCode, CliError> {
+    let root = crate::workspace::resolve_root(&args.path)?;
+    let config = read_config(&root);
+    let (store, from) = store_setting(&args.store, config.as_ref())?;
+    let lock_path = root.join("flake.lock");
+    let exists = std::fs::symlink_metadata(&lock_path).is_ok();
+    let lock = match exists.then(|| fsread::read_regular(&lock_path, fsread::MAX_DATA_BYTES)) {
+        None => None,
+        Some(Ok(bytes)) => {
+            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+                CliError::Io(format!(
+                    "`{}` is not valid JSON ({e}), so no input is known to be locked. Write it again with `nix flake lock`.",
+                    lock_path.display()
+                ))
+            })?;
+            Some(Lock::from_json(&value))
+        }
+        Some(Err(p)) => {
+            return Err(CliError::Io(format!(
+                "`{}` could not be read ({}), so no input is known to be locked.",
+                lock_path.display(),
+                infra_check_analysis::loader::describe(&p)
+            )))
+        }
+    };
+    let rows: Vec<Row> = lock
+        .as_ref()
+        .map(|l| l.inputs.iter().map(|i| Row::of(i, &store)).collect())
+        .unwrap_or_default();
+    let text = match args.format {
+        InputsFormat::Table => render_table(&rows, &store, from),
+        InputsFormat::Json => render_json(&rows, &store, from)?,
+    };
+    crate::output::emit(&text)?;
+    if lock.is_none() {
+        eprintln!(
+            "note: `{}` has no flake.lock, so no input is locked. `nix flake lock` writes one.",
+            root.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `infra-check.toml`, when it is there and readable: only its `store` matters here (the check
+/// reports its problems).
+fn read_config(root: &Path) -> Option<Config> {
+    let bytes = fsread::read_regular(&root.join(CONFIG_FILE), fsread::MAX_SMALL_TEXT_BYTES).ok()?;
+    Some(Config::parse(Some(std::str::from_utf8(&bytes).ok()?)))
+}
+
+/// Where to look, and what said so: `--no-store`, `--store`, `NIX_STORE_DIR` (what Nix on this
+/// machine uses), `store` in infra-check.toml, then `/nix/store`.
+pub fn store_setting(
+    args: &StoreArgs,
+    config: Option<&Config>,
+) -> Result<(StoreSetting, &'static str), CliError> {
+    if args.no_store {
+        return Ok((StoreSetting::Off, "off"));
+    }
+    if let Some(dir) = &args.store {
+        let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+        let canonical = absolute
+            .to_str()
+            .and_then(canonical_store_dir)
+            .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "`--store {}` is not a directory name infra-check can use as a Nix store.",
+                    dir.display()
+                ))
+            })?;
+        return Ok((StoreSetting::Dir(canonical), "option"));
+    }
+    if let Some(dir) = std::env::var_os("NIX_STORE_DIR").filter(|d| !d.is_empty()) {
+        let canonical = dir.to_str().and_then(canonical_store_dir).ok_or_else(|| {
+            CliError::Usage(format!(
+                "NIX_STORE_DIR=`{}` is not an absolute path, which Nix requires of a store directory. Unset it or set it to the store Nix uses.",
+                PathBuf::from(&dir).display()
+            ))
+        })?;
+        return Ok((StoreSetting::Dir(canonical), "NIX_STORE_DIR"));
+    }
+    if let Some(dir) = config.and_then(|c| c.store.clone()) {
+        return Ok((StoreSetting::Dir(dir), "infra-check.toml"));
+    }
+    Ok((StoreSetting::Dir(DEFAULT_STORE_DIR.into()), "default"))
+}
+
+/// One input, located.
+struct Row<'a> {
+    input: &'a LockedInput,
+    store_path: Option<String>,
+    state: &'static str,
+    reason: Option<String>,
+    has_flake_nix: Option<bool>,
+}
+
+impl<'a> Row<'a> {
+    fn of(input: &'a LockedInput, store: &StoreSetting) -> Row<'a> {
+        let mut row = Row {
+            input,
+            store_path: None,
+            state: "follows",
+            reason: None,
+            has_flake_nix: None,
+        };
+        if input.follows.is_some() {
+            return row;
+        }
+        let Some(source) = &input.source else {
+            row.state = "not-locatable";
+            row.reason = Some(if input.node.is_some() {
+                "its node in flake.lock has no `locked` attributes".into()
+            } else {
+                "flake.lock names a node for it that it does not have".into()
+            });
+            return row;
+        };
+        let located = locate(store, source);
+        row.store_path = located.store_path;
+        (row.state, row.reason) = match located.state {
+            StoreState::Found => ("found", None),
+            StoreState::Absent => ("absent", None),
+            StoreState::Unusable(why) => ("unusable", Some(why)),
+            StoreState::NotLocatable(why) => ("not-locatable", Some(why)),
+            StoreState::Off => ("off", None),
+        };
+        row.has_flake_nix = located
+            .root
+            .map(|r| std::fs::symlink_metadata(r.join("flake.nix")).is_ok_and(|m| m.is_file()));
+        row
+    }
+}
+
+fn render_table(rows: &[Row], store: &StoreSetting, from: &str) -> String {
+    const HEADER: [&str; 5] = ["INPUT", "TYPE", "LOCKED", "STORE PATH", "STATE"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            let source = r.input.source.as_ref();
+            let state = match (&r.input.follows, &r.reason, r.has_flake_nix) {
+                (Some(target), _, _) if target.is_empty() => "follows the root flake".into(),
+                (Some(target), _, _) => format!("follows {target}"),
+                (None, Some(why), _) => format!("{}: {why}", r.state),
+                (None, None, Some(false)) if source.is_some_and(|s| s.flake) => {
+                    format!("{} (no flake.nix)", r.state)
+                }
+                _ => r.state.to_owned(),
+            };
+            [
+                r.input.path.clone(),
+                dash(source.and_then(|s| s.kind.as_deref())),
+                dash(source.and_then(|s| s.reference.as_deref())),
+                dash(r.store_path.as_deref()),
+                state,
+            ]
+        })
+        .collect();
+    let widths = column_widths(&HEADER, &cells);
+    let mut out = String::new();
+    push_row(&mut out, "", &HEADER, &widths);
+    for row in &cells {
+        push_row(&mut out, "", row, &widths);
+    }
+    let count = |state: &str| rows.iter().filter(|r| r.state == state).count();
+    let located = rows.iter().filter(|r| r.state != "follows").count();
+    match store {
+        StoreSetting::Off => out.push_str(&format!(
+            "\n{}; the store is not looked at (--no-store).\n",
+            plural(located, "locked input", "locked inputs")
+        )),
+        StoreSetting::Dir(dir) => out.push_str(&format!(
+            "\n{} in {dir} ({}): {} found, {} absent{}{}.\n",
+            plural(located, "locked input", "locked inputs"),
+            if from == "default" {
+                "the default store".to_owned()
+            } else {
+                format!("from {from}")
+            },
+            count("found"),
+            count("absent"),
+            match count("unusable") {
+                0 => String::new(),
+                n => format!(", {n} unusable"),
+            },
+            match count("not-locatable") {
+                0 => String::new(),
+                n => format!(", {n} not locatable from the lock"),
+            },
+        )),
+    }
+    if count("absent") > 0 {
+        out.push_str(
+            "Absent inputs are unknown to the checks. `nix flake archive` fetches every input without evaluating anything.\n",
+        );
+    }
+    out
+}
+
+fn dash(s: Option<&str>) -> String {
+    s.unwrap_or("-").to_owned()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Document<'a> {
+    version: u32,
+    store: Option<&'a str>,
+    store_from: &'a str,
+    inputs: Vec<JsonInput<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonInput<'a> {
+    path: &'a str,
+    follows: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: Option<&'a str>,
+    locked: Option<&'a str>,
+    nar_hash: Option<&'a str>,
+    dir: Option<&'a str>,
+    flake: bool,
+    store_path: Option<&'a str>,
+    state: &'a str,
+    reason: Option<&'a str>,
+    has_flake_nix: Option<bool>,
+}
+
+fn render_json(rows: &[Row], store: &StoreSetting, from: &str) -> Result<String, CliError> {
+    let doc = Document {
+        version: SCHEMA_VERSION,
+        store: match store {
+            StoreSetting::Off => None,
+            StoreSetting::Dir(d) => Some(d),
+        },
+        store_from: from,
+        inputs: rows
+            .iter()
+            .map(|r| {
+                let source = r.input.source.as_ref();
+                JsonInput {
+                    path: &r.input.path,
+                    follows: r.input.follows.as_deref(),
+                    kind: source.and_then(|s| s.kind.as_deref()),
+                    locked: source.and_then(|s| s.reference.as_deref()),
+                    nar_hash: source.and_then(|s| s.nar_hash.as_deref()),
+                    dir: source.and_then(|s| s.dir.as_deref()),
+                    flake: source.is_none_or(|s| s.flake),
+                    store_path: r.store_path.as_deref(),
+                    state: r.state,
+                    reason: r.reason.as_deref(),
+                    has_flake_nix: r.has_flake_nix,
+                }
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&doc)
+        .map_err(|e| CliError::Io(format!("The inputs could not be written as JSON: {e}.")))?;
+    text.push('\n');
+    Ok(text)
+}

@@ -1,0 +1,376 @@
+//! Locked inputs in the Nix store, against the real Nix (Debian nix-bin): the store path
+//! infra-check computes from a `narHash` is the one `nix-store --add-fixed` gives the same
+//! tree, in the default store and in a store of another directory, and `infra-check inputs`
+//! finds, misses and refuses what a store built by Nix holds. Skipped without Nix (a failure
+//! with INFRA_CHECK_REQUIRE_TOOLS=1).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use infra_check_analysis::inputs::store_path::{parse_nar_hash, source_store_path};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+fn have_nix(test: &str) -> bool {
+    let found = ["nix", "nix-store", "nix-hash"]
+        .iter()
+        .all(|t| common::have_tool(t));
+    if !found {
+        eprintln!("skipped: {test} needs nix, nix-store and nix-hash (Debian package nix-bin)");
+    }
+    found
+}
+
+/// A local store of its own in `dir`, whose store directory is `<dir>/store`: Nix hashes that
+/// directory into every path, so its paths differ from /nix/store's for the same tree.
+struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    fn new(dir: &Path) -> Store {
+        Store {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn store_dir(&self) -> String {
+        self.dir.join("store").to_str().unwrap().to_owned()
+    }
+
+    fn url(&self) -> String {
+        let d = self.dir.to_str().unwrap();
+        format!("local?store={d}/store&state={d}/state&log={d}/log")
+    }
+
+    /// `nix-store --add-fixed --recursive sha256` of `tree` (which must be named `source`, the
+    /// name of every fetched input): the path Nix gives it.
+    fn add(&self, tree: &Path) -> String {
+        nix_store(Some(&self.url()), tree)
+    }
+}
+
+fn nix_store(store: Option<&str>, tree: &Path) -> String {
+    assert_eq!(tree.file_name().unwrap(), "source");
+    let mut cmd = Command::new("nix-store");
+    if let Some(url) = store {
+        cmd.args(["--store", url]);
+    }
+    let out = cmd
+        .args(["--add-fixed", "--recursive", "sha256"])
+        .arg(tree)
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .expect("run nix-store");
+    assert!(
+        out.status.success(),
+        "nix-store --add-fixed failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// `nix-hash --type sha256 --base32` of `tree`: the NAR hash, in the `sha256:<base32>` spelling.
+fn nar_hash(tree: &Path) -> String {
+    let out = Command::new("nix-hash")
+        .args(["--type", "sha256", "--base32"])
+        .arg(tree)
+        .output()
+        .expect("run nix-hash");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!("sha256:{}", String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// `nix hash path` of `tree`: the NAR hash in the SRI spelling `flake.lock` uses
+/// (`sha256-<base64>`).
+fn sri(tree: &Path) -> String {
+    let out = Command::new("nix")
+        .args([
+            "--extra-experimental-features",
+            "nix-command",
+            "hash",
+            "path",
+        ])
+        .arg(tree)
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .expect("run nix hash path");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Tree number `n`: a different mix of files, directories, executables, links and names.
+fn write_tree(root: &Path, n: usize) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let source = root.join(format!("t{n}")).join("source");
+    std::fs::create_dir_all(&source).unwrap();
+    for i in 0..=n % 4 {
+        common::write(
+            &source,
+            &format!("f{i}.nix"),
+            &format!("{{ n = {n}; i = {i}; }}\n"),
+        );
+    }
+    if n % 2 == 1 {
+        common::write(&source, "nested/deeper/ü name.txt", &"x".repeat(n * 100));
+    }
+    if n.is_multiple_of(3) {
+        std::fs::create_dir_all(source.join("empty")).unwrap();
+        let script = source.join("run.sh");
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    if n % 4 == 2 {
+        std::os::unix::fs::symlink("f0.nix", source.join("link.nix")).unwrap();
+        std::os::unix::fs::symlink("/nowhere", source.join("dangling")).unwrap();
+    }
+    source
+}
+
+fn am_root() -> bool {
+    // Debian's nix-bin adds to /nix/store only for the user that owns it (root in CI).
+    rustix::process::geteuid().is_root()
+}
+
+#[test]
+fn the_store_path_is_the_one_nix_adds_the_tree_at() {
+    if !have_nix("the_store_path_is_the_one_nix_adds_the_tree_at") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let store = Store::new(&tmp.path().join("other-store"));
+    for n in 0..12 {
+        let tree = write_tree(tmp.path(), n);
+        let base32 = nar_hash(&tree);
+        let hash = parse_nar_hash(&base32).expect("nix-hash's base 32 is read");
+        assert_eq!(parse_nar_hash(&sri(&tree)), Some(hash), "tree {n}");
+        assert_eq!(
+            source_store_path(&store.store_dir(), &hash),
+            store.add(&tree),
+            "tree {n} in a store of another directory"
+        );
+        if n < 3 && am_root() {
+            assert_eq!(
+                source_store_path("/nix/store", &hash),
+                nix_store(None, &tree),
+                "tree {n} in /nix/store"
+            );
+        }
+    }
+}
+
+fn node(kind: &str, hash: Option<&str>, extra: Value) -> Value {
+    let mut locked =
+        json!({ "type": kind, "owner": "o", "repo": "r", "rev": "abc", "lastModified": 1 });
+    if let Some(h) = hash {
+        locked["narHash"] = json!(h);
+    }
+    for (k, v) in extra.as_object().unwrap() {
+        locked[k] = v.clone();
+    }
+    json!({ "locked": locked, "original": { "type": kind, "owner": "o", "repo": "r" } })
+}
+
+/// A repository whose flake.lock locks: `found` (a flake in the store), `sub` (its flake in a
+/// subdirectory), `file-input` (a `file` input), `absent`, `a-file` (a store path that is a
+/// file), `loop` (a store path that is a link to itself), `unhashed` (no narHash), and
+/// `pinned` that follows `found`.
+fn fixture(tmp: &Path) -> (TempDir, Store) {
+    let store = Store::new(&tmp.join("store-root"));
+    let flake = tmp.join("flake").join("source");
+    common::write(&flake, "flake.nix", "{ outputs = _: { }; }\n");
+    common::write(&flake, "sub/flake.nix", "{ outputs = _: { }; }\n");
+    let flake_hash = sri(&flake);
+    store.add(&flake);
+    let file = tmp.join("file").join("source");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "not a directory\n").unwrap();
+    let file_hash = sri(&file);
+    store.add(&file);
+    // A hash nothing was added under; and one whose path the test makes a link loop.
+    let absent = format!("sha256:{}", "1".repeat(52));
+    let looped = format!("sha256:{}1", "0".repeat(51));
+    let loop_path = source_store_path(&store.store_dir(), &parse_nar_hash(&looped).unwrap());
+    std::os::unix::fs::symlink(&loop_path, &loop_path).unwrap();
+    let lock = json!({
+        "version": 7,
+        "root": "root",
+        "nodes": {
+            "root": { "inputs": {
+                "found": "found", "sub": "sub", "file-input": "file-input", "absent": "absent",
+                "a-file": "a-file", "loop": "loop", "unhashed": "unhashed", "pinned": ["found"],
+            } },
+            "found": node("github", Some(&flake_hash), json!({})),
+            "sub": node("github", Some(&flake_hash), json!({ "dir": "sub" })),
+            "file-input": node("file", Some(&flake_hash), json!({ "url": "https://x/f" })),
+            "absent": node("gitlab", Some(&absent), json!({})),
+            "a-file": node("tarball", Some(&file_hash), json!({ "url": "https://x/t.tar.gz" })),
+            "loop": node("github", Some(&looped), json!({})),
+            "unhashed": node("github", None, json!({})),
+        }
+    });
+    let repo = common::repo(&[("flake.lock", &serde_json::to_string_pretty(&lock).unwrap())]);
+    (repo, store)
+}
+
+fn inputs(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
+    let mut cmd = common::command();
+    cmd.env_remove("NIX_STORE_DIR")
+        .arg("inputs")
+        .arg(repo)
+        .args(["--format", "json"])
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    (
+        common::code(&out),
+        serde_json::from_slice(&out.stdout).expect("inputs --format json prints JSON"),
+    )
+}
+
+fn states(doc: &Value) -> Vec<(String, String)> {
+    doc["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["path"].as_str().unwrap().to_owned(),
+                i["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn inputs_shows_what_a_store_made_by_nix_holds() {
+    if !have_nix("inputs_shows_what_a_store_made_by_nix_holds") {
+        return;
+    }
+    let tmp = TempDir::new().unwrap();
+    let (repo, store) = fixture(tmp.path());
+    let dir = store.store_dir();
+    let (_, doc) = inputs(repo.path(), &["--store", &dir], &[]);
+    assert_eq!(doc["store"], json!(dir));
+    assert_eq!(doc["storeFrom"], json!("option"));
+    let pairs: Vec<(&str, &str)> = [
+        ("a-file", "unusable"),
+        ("absent", "absent"),
+        ("file-input", "not-locatable"),
+        ("found", "found"),
+        ("loop", "unusable"),
+        ("pinned", "follows"),
+        ("sub", "found"),
+        ("unhashed", "not-locatable"),
+    ]
+    .into();
+    let expected: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(states(&doc), expected);
+    let by_path = |p: &str| {
+        doc["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["path"] == p)
+            .unwrap()
+            .clone()
+    };
+    let found = by_path("found");
+    assert_eq!(found["hasFlakeNix"], json!(true));
+    assert_eq!(found["locked"], json!("github:o/r/abc"));
+    assert!(found["storePath"].as_str().unwrap().starts_with(&dir));
+    assert_eq!(by_path("sub")["dir"], json!("sub"));
+    assert_eq!(by_path("pinned")["follows"], json!("found"));
+    assert!(by_path("a-file")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("a regular file, not a directory"));
+    assert!(by_path("loop")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("symbolic link"));
+    assert!(by_path("unhashed")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no `narHash`"));
+
+    // The same store named by NIX_STORE_DIR, and by infra-check.toml; the option wins over both.
+    let (_, doc) = inputs(repo.path(), &[], &[("NIX_STORE_DIR", &format!("{dir}/"))]);
+    assert_eq!(doc["storeFrom"], json!("NIX_STORE_DIR"));
+    assert_eq!(states(&doc), expected);
+    common::write(
+        repo.path(),
+        "infra-check.toml",
+        &format!("store = \"{dir}\"\n"),
+    );
+    let (_, doc) = inputs(repo.path(), &[], &[]);
+    assert_eq!(doc["storeFrom"], json!("infra-check.toml"));
+    assert_eq!(states(&doc), expected);
+    // Another store directory hashes to other paths: nothing is found there.
+    let (_, doc) = inputs(repo.path(), &["--store", tmp.path().to_str().unwrap()], &[]);
+    assert!(states(&doc).iter().all(|(_, s)| s != "found"));
+    // --no-store looks at nothing.
+    let (_, doc) = inputs(repo.path(), &["--no-store"], &[]);
+    assert_eq!(doc["store"], Value::Null);
+    assert!(states(&doc)
+        .iter()
+        .all(|(_, s)| ["off", "follows", "not-locatable"].contains(&s.as_str())));
+
+    // The table says the same for people, and how to fetch what is absent.
+    let out = common::command()
+        .env_remove("NIX_STORE_DIR")
+        .args(["inputs", "--store", &dir])
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    let text = common::stdout(&out);
+    assert!(text.starts_with("INPUT "), "{text}");
+    assert!(
+        text.contains(&format!("7 locked inputs in {dir} (from option): 2 found, 1 absent, 2 unusable, 2 not locatable from the lock.")),
+        "{text}"
+    );
+    assert!(text.contains("`nix flake archive`"), "{text}");
+    assert!(text.contains("follows found"), "{text}");
+}
+
+#[test]
+fn a_repository_without_a_lock_or_with_a_broken_one_says_so() {
+    let repo = common::repo(&[]);
+    let out = common::run(&["inputs", repo.path().to_str().unwrap(), "--format", "json"]);
+    assert_eq!(common::code(&out), 0, "{}", common::stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["inputs"], json!([]));
+    assert!(common::stderr(&out).contains("has no flake.lock"));
+    common::write(repo.path(), "flake.lock", "{ \"nodes\": ");
+    let out = common::run(&["inputs", repo.path().to_str().unwrap()]);
+    assert_eq!(common::code(&out), 2);
+    assert!(
+        common::stderr(&out).contains("is not valid JSON"),
+        "{}",
+        common::stderr(&out)
+    );
+    let out = common::run(&[
+        "inputs",
+        repo.path().to_str().unwrap(),
+        "--store",
+        "a",
+        "--no-store",
+    ]);
+    assert_eq!(common::code(&out), 2);
+}
