@@ -36,6 +36,11 @@ pub struct Workspace {
     pub files: Arc<BTreeMap<String, SourceFile>>,
     #[returns(ref)]
     pub disk: Arc<DiskTree>,
+    /// Where the Nix store is, for the sources of the locked inputs (`Off` unless the host is
+    /// told: the analysis reads no environment).
+    #[returns(ref)]
+    #[default]
+    pub store: crate::inputs::StoreSetting,
 }
 
 #[salsa::db]
@@ -176,6 +181,17 @@ impl AnalysisHost {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Where to look for the locked inputs' sources ([`crate::inputs`]). What is found there
+    /// is read when a query needs it; it is looked for again when `flake.lock` changes.
+    pub fn set_store(&mut self, store: crate::inputs::StoreSetting) {
+        if *self.ws.store(&self.db) != store {
+            self.ws
+                .set_store(&mut self.db)
+                .with_durability(DISK)
+                .to(store);
+        }
     }
 
     /// Sets, replaces or (with `None`) removes a file's text as edited (see [`EDITED`]). `path`

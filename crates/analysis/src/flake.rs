@@ -65,6 +65,8 @@ pub struct FlakeInfo {
     pub unreadable: bool,
     /// What is wrong with `flake.lock`, when something is.
     pub lock_problems: Vec<crate::jsondata::DataProblem>,
+    /// Every input `flake.lock` locks, as far as it can be read.
+    pub lock: crate::inputs::Lock,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -200,6 +202,7 @@ fn read_lock(text: &str, info: &mut FlakeInfo) {
         Ok(v) => v,
         Err(p) => return problem(p.range, p.message),
     };
+    info.lock = crate::inputs::Lock::from_json(&lock);
     let Some(top) = lock.as_object() else {
         return problem(
             TextRange::default(),

@@ -17,7 +17,8 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
     let root = crate::workspace::resolve_root(&args.path)?;
     // A file that could not be read is a finding (`workspace/unreadable`), not a failure of
     // the run.
-    let report = &crate::workspace::on_large_stack(move || analyse(&root))?;
+    let store = args.store.clone();
+    let report = &crate::workspace::on_large_stack(move || analyse(&root, &store))?;
 
     let _render = infra_check_analysis::timings::phase("render the report");
     match args.format {
@@ -36,13 +37,13 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-fn analyse(root: &Path) -> Result<Report, CliError> {
+fn analyse(root: &Path, store: &crate::StoreArgs) -> Result<Report, CliError> {
     let justfile = crate::just_dump::start(root);
     let crate::workspace::Loaded {
         analysis,
         mut progress,
         ..
-    } = crate::workspace::load(root, "Checking")?;
+    } = crate::workspace::load(root, "Checking", store)?;
     let files = analysis.files().len();
     let _p = infra_check_analysis::timings::phase("diagnostics and sources");
     let mut diagnostics: Vec<Diagnostic> = analysis.diagnostics().map_err(cancelled)?.to_vec();

@@ -22,7 +22,9 @@
 //!       "state": "found",                    // "found" | "absent" | "unusable"
 //!                                            // | "not-locatable" | "off" | "follows"
 //!       "reason": null,                      // why, for "unusable" and "not-locatable"
-//!       "hasFlakeNix": true                  // found: whether its root has a flake.nix; else null
+//!       "hasFlakeNix": true,                 // found: whether its root has a flake.nix; else null
+//!       "clanServices": null                 // a clan-core source: {"count": 12, "complete":
+//!                                            // true}, the services its clanServices/ registers
 //!     }
 //!   ]
 //! }
@@ -30,25 +32,22 @@
 //!
 //! Keys may be added in later releases without changing `version`.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use infra_check_analysis::config::{Config, CONFIG_FILE};
 use infra_check_analysis::fsread;
-use infra_check_analysis::inputs::store_path::{canonical_store_dir, DEFAULT_STORE_DIR};
 use infra_check_analysis::inputs::{locate, Lock, LockedInput, StoreSetting, StoreState};
 use serde::Serialize;
 
 use crate::error::CliError;
 use crate::text::{column_widths, plural, push_row};
-use crate::{InputsArgs, InputsFormat, StoreArgs};
+use crate::{InputsArgs, InputsFormat};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
 pub fn run(args: &InputsArgs) -> Result<ExitCode, CliError> {
     let root = crate::workspace::resolve_root(&args.path)?;
-    let config = read_config(&root);
-    let (store, from) = store_setting(&args.store, config.as_ref())?;
+    let (store, from) = crate::store::setting(&args.store, &root)?;
+    let from = from.as_str();
     let lock_path = root.join("flake.lock");
     let exists = std::fs::symlink_metadata(&lock_path).is_ok();
     let lock = match exists.then(|| fsread::read_regular(&lock_path, fsread::MAX_DATA_BYTES)) {
@@ -88,50 +87,6 @@ pub fn run(args: &InputsArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `infra-check.toml`, when it is there and readable: only its `store` matters here (the check
-/// reports its problems).
-fn read_config(root: &Path) -> Option<Config> {
-    let bytes = fsread::read_regular(&root.join(CONFIG_FILE), fsread::MAX_SMALL_TEXT_BYTES).ok()?;
-    Some(Config::parse(Some(std::str::from_utf8(&bytes).ok()?)))
-}
-
-/// Where to look, and what said so: `--no-store`, `--store`, `NIX_STORE_DIR` (what Nix on this
-/// machine uses), `store` in infra-check.toml, then `/nix/store`.
-pub fn store_setting(
-    args: &StoreArgs,
-    config: Option<&Config>,
-) -> Result<(StoreSetting, &'static str), CliError> {
-    if args.no_store {
-        return Ok((StoreSetting::Off, "off"));
-    }
-    if let Some(dir) = &args.store {
-        let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
-        let canonical = absolute
-            .to_str()
-            .and_then(canonical_store_dir)
-            .ok_or_else(|| {
-                CliError::Usage(format!(
-                    "`--store {}` is not a directory name infra-check can use as a Nix store.",
-                    dir.display()
-                ))
-            })?;
-        return Ok((StoreSetting::Dir(canonical), "option"));
-    }
-    if let Some(dir) = std::env::var_os("NIX_STORE_DIR").filter(|d| !d.is_empty()) {
-        let canonical = dir.to_str().and_then(canonical_store_dir).ok_or_else(|| {
-            CliError::Usage(format!(
-                "NIX_STORE_DIR=`{}` is not an absolute path, which Nix requires of a store directory. Unset it or set it to the store Nix uses.",
-                PathBuf::from(&dir).display()
-            ))
-        })?;
-        return Ok((StoreSetting::Dir(canonical), "NIX_STORE_DIR"));
-    }
-    if let Some(dir) = config.and_then(|c| c.store.clone()) {
-        return Ok((StoreSetting::Dir(dir), "infra-check.toml"));
-    }
-    Ok((StoreSetting::Dir(DEFAULT_STORE_DIR.into()), "default"))
-}
-
 /// One input, located.
 struct Row<'a> {
     input: &'a LockedInput,
@@ -139,6 +94,8 @@ struct Row<'a> {
     state: &'static str,
     reason: Option<String>,
     has_flake_nix: Option<bool>,
+    /// A clan-core source: how many services it registers, and whether it was read completely.
+    services: Option<(usize, bool)>,
 }
 
 impl<'a> Row<'a> {
@@ -149,6 +106,7 @@ impl<'a> Row<'a> {
             state: "follows",
             reason: None,
             has_flake_nix: None,
+            services: None,
         };
         if input.follows.is_some() {
             return row;
@@ -173,7 +131,13 @@ impl<'a> Row<'a> {
         };
         row.has_flake_nix = located
             .root
+            .as_ref()
             .map(|r| std::fs::symlink_metadata(r.join("flake.nix")).is_ok_and(|m| m.is_file()));
+        row.services = located
+            .root
+            .as_deref()
+            .and_then(infra_check_analysis::clan::source_services::read_services)
+            .map(|s| (s.services.len(), s.complete));
         row
     }
 }
@@ -192,6 +156,14 @@ fn render_table(rows: &[Row], store: &StoreSetting, from: &str) -> String {
                     format!("{} (no flake.nix)", r.state)
                 }
                 _ => r.state.to_owned(),
+            };
+            let state = match r.services {
+                Some((n, complete)) => format!(
+                    "{state}, {}{}",
+                    plural(n, "clan service", "clan services"),
+                    if complete { "" } else { " (read in part)" }
+                ),
+                None => state,
             };
             [
                 r.input.path.clone(),
@@ -271,6 +243,13 @@ struct JsonInput<'a> {
     state: &'a str,
     reason: Option<&'a str>,
     has_flake_nix: Option<bool>,
+    clan_services: Option<JsonServices>,
+}
+
+#[derive(Serialize)]
+struct JsonServices {
+    count: usize,
+    complete: bool,
 }
 
 fn render_json(rows: &[Row], store: &StoreSetting, from: &str) -> Result<String, CliError> {
@@ -297,6 +276,9 @@ fn render_json(rows: &[Row], store: &StoreSetting, from: &str) -> Result<String,
                     state: r.state,
                     reason: r.reason.as_deref(),
                     has_flake_nix: r.has_flake_nix,
+                    clan_services: r
+                        .services
+                        .map(|(count, complete)| JsonServices { count, complete }),
                 }
             })
             .collect(),

@@ -23,6 +23,7 @@ mod progress;
 mod render_human;
 mod report;
 mod sarif;
+mod store;
 mod suggest;
 mod text;
 mod threads;
@@ -200,6 +201,9 @@ pub struct TargetArgs {
     /// How to print the plan and the results.
     #[arg(long, value_enum, default_value_t = DeployFormat::Human, value_name = "FORMAT")]
     pub format: DeployFormat,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Output formats of `plan`, `deploy`, `build` and `rollback`.
@@ -298,6 +302,9 @@ pub struct CheckArgs {
     /// Fail (exit code 1) on warnings as well as on errors. Infos and hints never fail.
     #[arg(long)]
     pub deny_warnings: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Output formats of `infra-check check`.
@@ -396,7 +403,7 @@ pub struct InputsArgs {
 }
 
 /// Where the Nix store is, for the commands that read locked inputs from it.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct StoreArgs {
     /// The Nix store directory that holds the inputs' sources. Without it: NIX_STORE_DIR when
     /// set, else `store` in infra-check.toml, else /nix/store. The directory is part of every
@@ -542,6 +549,7 @@ fn request(
         force: false,
         deny_warnings: false,
         json: targets.format == DeployFormat::Json,
+        store: targets.store.clone(),
     };
     set(&mut r);
     r
@@ -584,6 +592,7 @@ fn main() -> ExitCode {
                 tags: Vec::new(),
                 all: false,
                 format: a.format,
+                store: StoreArgs::default(),
             };
             deploy::run(request(deploy::Action::Rollback, &targets, |r| {
                 r.dry_run = a.dry_run;

@@ -113,7 +113,7 @@ options of nixos and darwin machines.",
 /// The class of `machine` according to the static analysis, or a usage error that names the
 /// machines there are.
 fn class_of(root: &Path, machine: &str) -> Result<String, CliError> {
-    let mut loaded = crate::workspace::load(root, "Analysing")?;
+    let mut loaded = crate::workspace::load(root, "Analysing", &crate::StoreArgs::default())?;
     let overview = loaded
         .analysis
         .overview()

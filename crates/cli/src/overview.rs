@@ -21,7 +21,7 @@ pub struct Fleet {
 pub fn load(path: &Path) -> Result<Fleet, CliError> {
     let root = crate::workspace::resolve_root(path)?;
     crate::workspace::on_large_stack(move || {
-        let mut loaded = crate::workspace::load(&root, "Analysing")?;
+        let mut loaded = crate::workspace::load(&root, "Analysing", &crate::StoreArgs::default())?;
         let overview = loaded
             .analysis
             .overview()

@@ -129,7 +129,7 @@ struct Machine {
 }
 
 fn load(root: &std::path::Path) -> Result<Loaded, CliError> {
-    let mut loaded = crate::workspace::load(root, "Analysing")?;
+    let mut loaded = crate::workspace::load(root, "Analysing", &crate::StoreArgs::default())?;
     let analysis = &loaded.analysis;
     let statuses = analysis
         .vars_status()

@@ -81,15 +81,20 @@ pub struct Loaded {
 
 /// Reads the repository at `root` and does the per-file work, saying `verb` ("Checking",
 /// "Analysing") on a terminal.
-pub fn load(root: &Path, verb: &str) -> Result<Loaded, CliError> {
+///
+/// `store` says where the Nix store is that holds the locked inputs' sources
+/// ([`crate::store::setting`]); a usage error there stops the run before anything is read.
+pub fn load(root: &Path, verb: &str, store: &crate::StoreArgs) -> Result<Loaded, CliError> {
+    let (store, _) = crate::store::setting(store, root)?;
     let mut progress = Progress::stderr();
     progress.set(&format!("Reading {}…", root.display()));
-    let loaded = infra_check_analysis::load(root).map_err(|e| {
+    let mut loaded = infra_check_analysis::load(root).map_err(|e| {
         CliError::Io(format!(
             "The repository at `{}` could not be read: {e}.",
             root.display()
         ))
     })?;
+    loaded.host.set_store(store);
     let analysis = loaded.host.snapshot();
     let files = analysis.files().len();
     progress.set(&format!(

@@ -374,3 +374,179 @@ fn a_repository_without_a_lock_or_with_a_broken_one_says_so() {
     ]);
     assert_eq!(common::code(&out), 2);
 }
+
+/// A clan-core of the test's own making, with two services: `zerotier`, whose roles give darwin
+/// machines a module (registered through `lib.modules.importApply`), and `users`, whose role
+/// gives only NixOS machines one (registered as a path).
+fn write_mini_clan_core(root: &Path) -> PathBuf {
+    let source = root.join("clan-core").join("source");
+    common::write(
+        &source,
+        "flake.nix",
+        "{ outputs = inputs: { flakeModules.default = ./flakeModules/clan.nix; }; }\n",
+    );
+    common::write(
+        &source,
+        "clanServices/flake-module.nix",
+        "{ ... }: { imports = [ ./zerotier/flake-module.nix ./users/flake-module.nix ]; }\n",
+    );
+    common::write(
+        &source,
+        "clanServices/zerotier/flake-module.nix",
+        "{ lib, ... }: { clan.modules.zerotier = lib.modules.importApply ./default.nix { }; }\n",
+    );
+    common::write(
+        &source,
+        "clanServices/zerotier/default.nix",
+        r#"{ ... }:
+{
+  _class = "clan.service";
+  manifest.name = "clan-core/zerotier";
+  roles.controller.perInstance.nixosModule = { };
+  roles.peer.perInstance = { ... }: {
+    nixosModule = { };
+    darwinModule = { };
+  };
+}
+"#,
+    );
+    common::write(
+        &source,
+        "clanServices/users/flake-module.nix",
+        "{ clan.modules.users = ./default.nix; }\n",
+    );
+    common::write(
+        &source,
+        "clanServices/users/default.nix",
+        r#"{ lib, ... }:
+{
+  _class = "clan.service";
+  manifest.name = "clan-core/user";
+  roles.default.interface.options.user = lib.mkOption { type = lib.types.str; };
+  roles.default.perInstance.nixosModule = { };
+}
+"#,
+    );
+    source
+}
+
+/// `check --format json` of `repo`: each finding's code and `file:line`, sorted.
+fn findings(repo: &Path, args: &[&str]) -> Vec<String> {
+    let out = common::command()
+        .env_remove("NIX_STORE_DIR")
+        .arg("check")
+        .arg(repo)
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(common::code(&out), 0 | 1),
+        "{}",
+        common::stderr(&out)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut found: Vec<String> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}:{}",
+                d["code"].as_str().unwrap(),
+                d["file"].as_str().unwrap(),
+                d["range"]["start"]["line"]
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn the_locked_clan_core_in_the_store_decides_which_roles_reach_darwin_machines() {
+    if !have_nix("the_locked_clan_core_in_the_store_decides_which_roles_reach_darwin_machines") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(&tmp.path().join("store-root"));
+    let source = write_mini_clan_core(tmp.path());
+    let hash = sri(&source);
+    store.add(&source);
+
+    let repo = tempfile::tempdir().unwrap();
+    common::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/platform-service-unsupported"),
+        repo.path(),
+    );
+    let lock_path = repo.path().join("flake.lock");
+    let mut lock: Value =
+        serde_json::from_str(&std::fs::read_to_string(&lock_path).unwrap()).unwrap();
+    lock["nodes"]["clan-core"]["locked"]["narHash"] = json!(hash);
+    std::fs::write(&lock_path, serde_json::to_string_pretty(&lock).unwrap()).unwrap();
+
+    let platform = |found: &[String]| -> Vec<String> {
+        found
+            .iter()
+            .filter(|f| f.starts_with("platform/"))
+            .cloned()
+            .collect()
+    };
+    // `inputs` says what it read from the source.
+    let (_, doc) = inputs(repo.path(), &["--store", &store.store_dir()], &[]);
+    let clan_core = doc["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"] == "clan-core")
+        .unwrap();
+    assert_eq!(clan_core["state"], "found", "{doc:#}");
+    assert_eq!(
+        clan_core["clanServices"],
+        json!({ "count": 2, "complete": true })
+    );
+
+    // Without the source, the built-in catalog says neither service has a darwin module.
+    let catalog = findings(repo.path(), &["--no-store"]);
+    assert_eq!(
+        platform(&catalog),
+        [
+            "platform/service-unsupported modules/services/users.nix:15",
+            "platform/service-unsupported modules/services/zerotier.nix:4",
+        ],
+        "{catalog:#?}"
+    );
+    // With it, the pinned zerotier gives `peer` a darwin module: only `users` is reported.
+    let store_dir = store.store_dir();
+    let read = findings(repo.path(), &["--store", &store_dir]);
+    assert_eq!(
+        platform(&read),
+        ["platform/service-unsupported modules/services/users.nix:15"],
+        "{read:#?}"
+    );
+    // Nothing else changes: the source takes no other finding away and adds none.
+    let others = |found: &[String]| -> Vec<String> {
+        found
+            .iter()
+            .filter(|f| !f.starts_with("platform/"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(others(&read), others(&catalog));
+
+    // The same source registered by a module that does not parse is not read: the catalog
+    // answers, as when the source is absent.
+    let broken = tmp.path().join("broken");
+    common::copy_dir(&source, &broken.join("source"));
+    common::write(
+        &broken.join("source"),
+        "clanServices/flake-module.nix",
+        "{ imports = [ ",
+    );
+    let broken_hash = sri(&broken.join("source"));
+    store.add(&broken.join("source"));
+    lock["nodes"]["clan-core"]["locked"]["narHash"] = json!(broken_hash);
+    std::fs::write(&lock_path, serde_json::to_string_pretty(&lock).unwrap()).unwrap();
+    assert_eq!(findings(repo.path(), &["--store", &store_dir]), catalog);
+}

@@ -665,6 +665,12 @@ impl Worker {
                     self.log(MessageType::WARNING, format!("cannot read {file}: {err}"));
                 }
                 let root = host.root().to_path_buf();
+                // The locked inputs' sources are read from the store Nix uses here; a store
+                // directory that is not absolute is named once and the store left unread.
+                match infra_check_analysis::inputs::configured_store(&root, false, None) {
+                    Ok((store, _)) => host.set_store(store),
+                    Err(e) => self.log(MessageType::WARNING, e),
+                }
                 let snapshot = host.snapshot();
                 self.on_disk = snapshot.files().into_iter().collect();
                 drop(snapshot); // before any input is set on this host

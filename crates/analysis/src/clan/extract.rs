@@ -43,14 +43,21 @@ impl<'e, 'a> ClanReader<'e, 'a> {
         (sets, ok)
     }
 
-    /// Applies a module function to module arguments, so its body can be read.
+    /// Applies a module function to module arguments, so its body can be read. A path is a
+    /// module file, whose value may be such a function (`clan.modules.x = ./x.nix;`).
     fn module_value(&self, t: &Thunk) -> Thunk {
-        match self.ev.force(t) {
-            v @ (Value::Lambda(_) | Value::Builtin(_)) => Thunk::value(self.ev.apply(
+        let apply = |v| {
+            self.ev.apply(
                 v,
                 Thunk::value(Value::Sym(Rc::new(Sym::ModuleArgs(ModuleArgsKind::System)))),
-            )),
-            Value::Path(p) => Thunk::value(self.ev.import(&p)),
+            )
+        };
+        match self.ev.force(t) {
+            v @ (Value::Lambda(_) | Value::Builtin(_)) => Thunk::value(apply(v)),
+            Value::Path(p) => match self.ev.import(&p) {
+                v @ (Value::Lambda(_) | Value::Builtin(_)) => Thunk::value(apply(v)),
+                v => Thunk::value(v),
+            },
             _ => t.clone(),
         }
     }
@@ -476,7 +483,7 @@ impl<'e, 'a> ClanReader<'e, 'a> {
     }
 
     /// `clan.modules.<name>`: the repository's own services.
-    fn local_services(&mut self, t: &Thunk, fallback: &Location) {
+    pub(crate) fn local_services(&mut self, t: &Thunk, fallback: &Location) {
         // `clan.modules = config.flake.modules."clan.service";` uses every module of the class.
         self.ev.escape_value(&self.ev.force(t));
         let (sets, ok) = self.sets(t);
@@ -531,7 +538,9 @@ impl<'e, 'a> ClanReader<'e, 'a> {
             .flat_map(|c| self.sets(c).0)
             .collect();
         // A service-wide `perMachine` may give darwin machines a module too.
-        let per_machine_darwin = self.gives_darwin(&attr_values(&sets, "perMachine"));
+        let per_machine = attr_values(&sets, "perMachine");
+        let per_machine_darwin = self.gives(&per_machine, "darwinModule");
+        let per_machine_nixos = self.gives(&per_machine, "nixosModule");
         let mut roles = BTreeMap::new();
         let mut readable = true;
         for r in attrs_named(&sets, "roles") {
@@ -552,13 +561,21 @@ impl<'e, 'a> ClanReader<'e, 'a> {
                         .iter()
                         .flat_map(|c| self.sets(c).0)
                         .collect();
-                    let darwin = match (
-                        per_machine_darwin,
-                        self.gives_darwin(&attr_values(&body, "perInstance")),
-                    ) {
+                    let per_instance = attr_values(&body, "perInstance");
+                    let either = |a: Option<bool>, b: Option<bool>| match (a, b) {
                         (Some(true), _) | (_, Some(true)) => Some(true),
                         (Some(false), Some(false)) => Some(false),
                         _ => None,
+                    };
+                    let darwin = either(
+                        per_machine_darwin,
+                        self.gives(&per_instance, "darwinModule"),
+                    );
+                    let nixos = either(per_machine_nixos, self.gives(&per_instance, "nixosModule"));
+                    // A role that gives no machine a module says nothing about darwin.
+                    let darwin = match (darwin, nixos) {
+                        (Some(false), Some(false)) => None,
+                        (d, _) => d,
                     };
                     roles.insert(
                         role.to_string(),
@@ -588,14 +605,15 @@ impl<'e, 'a> ClanReader<'e, 'a> {
         })
     }
 
-    /// Whether `perInstance`/`perMachine` functions return a `darwinModule`: `Some(false)` only
-    /// when every one was read and none does (none at all counts as `false`).
-    fn gives_darwin(&self, fns: &[Thunk]) -> Option<bool> {
+    /// Whether `perInstance`/`perMachine` functions return a `module` (`darwinModule`,
+    /// `nixosModule`): `Some(false)` only when every one was read and none does (none at all
+    /// counts as `false`).
+    fn gives(&self, fns: &[Thunk], module: &str) -> Option<bool> {
         let mut all_read = true;
         for f in fns {
             let v = self.module_value(f);
             let (sets, ok) = self.sets(&v);
-            if attrs_named(&sets, "darwinModule").next().is_some() {
+            if attrs_named(&sets, module).next().is_some() {
                 return Some(true);
             }
             all_read &= ok;

@@ -10,3 +10,4 @@ pub mod model;
 pub mod overview;
 pub mod resolve;
 pub mod services;
+pub mod source_services;

@@ -207,7 +207,8 @@ pub struct LocalRole {
     pub options: Option<BTreeMap<String, (OptionSpec, Location)>>,
     pub min_machines: Option<u64>,
     pub max_machines: Option<u64>,
-    /// Whether it gives darwin machines a module; `None` when unknown.
+    /// Whether it gives darwin machines a module; `None` when unknown, or when the role gives
+    /// no machine a module at all (exports only, or only the instance's `extraModules`).
     pub darwin: Option<bool>,
 }
 

@@ -35,6 +35,9 @@ pub struct ClanModel {
     /// `vars.settings.secretStore` as the clan sets it; `Unset` is clan-core's default, sops.
     pub secret_store: Field<String>,
     pub clan_core_input: Option<String>,
+    /// The locked clan-core's services read from its source in the store, when it is there:
+    /// they win over the catalog ([`super::services::resolve`]).
+    pub clan_core_source: Option<Arc<super::source_services::SourceServices>>,
     pub flake_inputs: BTreeSet<String>,
     pub flake_inputs_complete: bool,
 }
@@ -228,6 +231,7 @@ pub fn clan_model(db: &dyn Db, ws: Workspace) -> Arc<ClanModel> {
     if let Some((name, input)) = info.clan_core_input() {
         model.clan_core_input = Some(name.to_owned());
         model.clan_core_last_modified = input.last_modified;
+        model.clan_core_source = super::source_services::clan_core_source(db, ws).clone();
     }
     let mut open = ClanOpen::default();
     let mut class_unknown: BTreeSet<String> = BTreeSet::new();

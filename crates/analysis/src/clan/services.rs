@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::catalog::catalog;
 use super::resolve::{ClanModel, Instance};
+use super::source_services::SourceServices;
 use crate::diagnostic::Location;
 use crate::options::types::OptionSpec;
 
@@ -111,6 +112,11 @@ pub fn resolve(model: &ClanModel, inst: &Instance) -> Resolution {
         }
         _ => {
             let view = catalog().at(model.clan_core_last_modified);
+            if let Some(source) = &model.clan_core_source {
+                if let Some(found) = from_source(source, &view, name, name_loc.clone()) {
+                    return found;
+                }
+            }
             match view.service(name) {
                 Some(spec) if spec.removed.is_none() => {
                     Resolution::Service(builtin_view(name, &spec))
@@ -133,6 +139,91 @@ pub fn resolve(model: &ClanModel, inst: &Instance) -> Resolution {
                 },
             }
         }
+    }
+}
+
+/// What the locked clan-core's own source says `name` is; `None` when the source was not read
+/// completely and does not have it (the catalog answers, as without the source). The catalog
+/// still gives what a source cannot declare (cardinality enforced by a `throw`, exclusive
+/// roles, the message of a service that moved away) where it knows the service.
+fn from_source(
+    source: &SourceServices,
+    view: &super::catalog::CatalogView,
+    name: &str,
+    location: Location,
+) -> Option<Resolution> {
+    // The newest catalog view has a removed service's message whatever the version's era: the
+    // source already says it is gone.
+    let removed = || {
+        catalog()
+            .at(None)
+            .service(name)
+            .and_then(|s| s.removed.map(|n| n.message))
+    };
+    if source.deprecated.contains(name) {
+        return Some(match removed() {
+            Some(message) => Resolution::UnknownService {
+                name: name.to_owned(),
+                input_desc: "clan-core".into(),
+                candidates: Vec::new(),
+                location,
+                removed: Some(message),
+            },
+            None => Resolution::Unknowable,
+        });
+    }
+    match source.services.get(name) {
+        Some(service) => {
+            let mut v = local_view(service);
+            v.origin = Origin::ClanCore;
+            v.location = None;
+            let spec = view.service(name).filter(|s| s.removed.is_none());
+            for (role, rv) in v.roles.iter_mut().flatten() {
+                rv.location = None;
+                rv.option_locations.clear();
+                // Settings are judged as without the source: the module system reports an
+                // unknown or missing setting only when a module forces it, and which settings
+                // clan-core's modules force is not read yet. (A nested option such as
+                // `services.matrix-synapse.package` or a role with no interface would
+                // otherwise be a false error.)
+                let rs = spec.as_ref().and_then(|s| s.roles.get(role));
+                rv.options = rs
+                    .and_then(|rs| (rs.options_complete && rs.certain).then(|| rs.options.clone()));
+                rv.known_options = rs.map(|rs| rs.options.clone()).unwrap_or_default();
+                let Some(rs) = rs else {
+                    continue;
+                };
+                if rv.min_machines.is_none() && rv.max_machines.is_none() {
+                    rv.min_machines = rs.min_machines.map(u64::from);
+                    rv.max_machines = rs.max_machines.map(u64::from);
+                    rv.cardinality_note = rs.cardinality_note.clone();
+                }
+            }
+            if let Some(spec) = spec {
+                let roles = v.roles.as_ref();
+                v.exclusive_roles = spec
+                    .exclusive_roles
+                    .into_iter()
+                    .filter(|(a, b, _)| {
+                        roles.is_some_and(|r| r.contains_key(a) && r.contains_key(b))
+                    })
+                    .collect();
+            }
+            Some(Resolution::Service(v))
+        }
+        None if source.complete => Some(Resolution::UnknownService {
+            name: name.to_owned(),
+            input_desc: "clan-core".into(),
+            candidates: source
+                .services
+                .keys()
+                .filter(|n| !source.deprecated.contains(*n))
+                .cloned()
+                .collect(),
+            location,
+            removed: removed(),
+        }),
+        None => None,
     }
 }
 

@@ -730,6 +730,10 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             Value::Bool(false) => list(Vec::new()),
             _ => unknown_branch(&args[1]),
         },
+        "lib.modules.importApply" => match arg(0) {
+            Value::Path(p) => ev.apply(ev.import(&p), args[1].clone()),
+            _ => Value::Unknown,
+        },
         "lib.optionalAttrs" => match arg(0) {
             Value::Bool(true) => arg(1),
             Value::Bool(false) => attrs_of(BTreeMap::new()),
@@ -1029,6 +1033,9 @@ pub(super) fn lib_select(path: &[Rc<str>], name: &str) -> Value {
         ([] | ["options"], "mkOption") => return builtin("lib.mkOption", 1),
         ([] | ["options"], "mkEnableOption") => return builtin("lib.mkEnableOption", 1),
         ([] | ["options"], "mkPackageOption") => return builtin("lib.mkPackageOption", 3),
+        // nixpkgs' `importApply = modulePath: staticArg: setDefaultModuleLocation modulePath
+        // (import modulePath staticArg)`: the location changes only error messages.
+        (["modules"], "importApply") => return builtin("lib.modules.importApply", 2),
         _ if path.len() > 1 => return Value::Unknown,
         // Only the names nixpkgs has in that namespace (`lib.lists.hasPrefix` is a list
         // function there, not the string one).

@@ -1880,7 +1880,7 @@ impl PendingSet {
 }
 
 /// The parse of `text`, unless it is too complex to parse (see [`crate::complexity`]).
-fn parse_checked(text: &str) -> Option<Parsed> {
+pub(crate) fn parse_checked(text: &str) -> Option<Parsed> {
     crate::complexity::check(text).ok()?;
     Some(crate::syntax::parse_text(text))
 }

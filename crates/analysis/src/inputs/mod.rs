@@ -4,11 +4,17 @@
 //!
 //! - `lock`: every input `flake.lock` locks, with its `narHash` and subdirectory;
 //! - `store_path`: the store path Nix gives a source with that hash;
-//! - `locate`: whether it is there and readable.
+//! - `locate`: whether it is there and readable;
+//! - `roots`: the root flake's inputs found in the workspace's store (a query);
+//! - `tree`: their files, for the evaluator, read only from inside each source.
 
 pub mod locate;
 pub mod lock;
+pub mod roots;
 pub mod store_path;
+pub mod tree;
 
-pub use locate::{locate, Located, StoreSetting, StoreState};
+pub use locate::{
+    choose_store, configured_store, locate, Located, StoreFrom, StoreSetting, StoreState,
+};
 pub use lock::{Lock, LockedInput, LockedSource};

@@ -446,14 +446,32 @@ fn service_generators(
         }
         Origin::ClanCore => {
             let cat = catalog().at(clan.clan_core_last_modified);
+            // The catalog's generators: a service it does not know (read from a newer
+            // clan-core's source) may declare any.
             let Some(spec) = rm.spec else {
+                mv.complete = false;
                 return;
             };
-            // A service without a module for this class gives the machine nothing.
-            if class == "darwin" && spec.darwin != Some(true) {
-                if spec.darwin.is_none() {
+            // A service without a module for this class gives the machine nothing. Read from
+            // the locked clan-core's source, the role itself says.
+            let darwin = match &clan.clan_core_source {
+                Some(_) => view
+                    .roles
+                    .as_ref()
+                    .and_then(|r| r.get(&role.name))
+                    .and_then(|r| r.darwin),
+                None => spec.darwin,
+            };
+            if class == "darwin" && darwin != Some(true) {
+                if darwin.is_none() {
                     mv.complete = false;
                 }
+                return;
+            }
+            // The catalog's generators are those of the NixOS module: a darwin module only the
+            // source knows of may declare others.
+            if class == "darwin" && spec.darwin != Some(true) {
+                mv.complete = false;
                 return;
             }
             let Some(rs) = spec.roles.get(&role.name) else {

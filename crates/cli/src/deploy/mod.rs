@@ -74,6 +74,8 @@ pub struct Request {
     pub force: bool,
     pub deny_warnings: bool,
     pub json: bool,
+    /// Where the locked inputs' sources are.
+    pub store: crate::StoreArgs,
 }
 
 impl Request {
@@ -122,7 +124,7 @@ infra-check.toml at a recipe that does not call infra-check.",
     let root = crate::workspace::resolve_root(&req.path)?;
     // The justfile is read while the repository is analysed.
     let dump = crate::just_dump::start(&root);
-    let fleet = preflight::load(&root)?;
+    let fleet = preflight::load(&root, &req.store)?;
     let selected = targets::select(&fleet.overview, &req.wanted)?;
     let root = fleet.root.clone();
 

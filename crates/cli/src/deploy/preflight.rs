@@ -28,10 +28,11 @@ pub struct Fleet {
 }
 
 /// Reads and checks the repository at `root` (on the analysis thread).
-pub fn load(root: &Path) -> Result<Fleet, CliError> {
+pub fn load(root: &Path, store: &crate::StoreArgs) -> Result<Fleet, CliError> {
     let root = root.to_path_buf();
+    let store = store.clone();
     crate::workspace::on_large_stack(move || {
-        let mut loaded = crate::workspace::load(&root, "Checking")?;
+        let mut loaded = crate::workspace::load(&root, "Checking", &store)?;
         let a = &loaded.analysis;
         let diagnostics: Vec<Diagnostic> = a.diagnostics().map_err(cancelled)?.to_vec();
         let affects = a.affected_machines().map_err(cancelled)?.to_vec();

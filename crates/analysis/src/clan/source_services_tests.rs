@@ -1,0 +1,153 @@
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::clan::catalog::catalog;
+
+/// What the source and the catalog say differently of the services, for the catalog's view at
+/// `last_modified`: each line one difference.
+fn differences(source: &SourceServices, last_modified: Option<i64>) -> Vec<String> {
+    let view = catalog().at(last_modified);
+    let mut out = Vec::new();
+    let listed: BTreeSet<String> = view
+        .service_names()
+        .into_iter()
+        .filter(|n| view.service(n).is_some_and(|s| s.removed.is_none()))
+        .collect();
+    let read: BTreeSet<String> = source
+        .services
+        .keys()
+        .filter(|n| !source.deprecated.contains(*n))
+        .cloned()
+        .collect();
+    for n in read.difference(&listed) {
+        out.push(format!("{n}: in the source, not in the catalog"));
+    }
+    for n in listed.difference(&read) {
+        out.push(format!("{n}: in the catalog, not in the source"));
+    }
+    for (name, s) in &source.services {
+        if source.deprecated.contains(name) {
+            if view.service(name).is_none_or(|s| s.removed.is_none()) {
+                out.push(format!(
+                    "{name}: deprecated in the source, not removed in the catalog"
+                ));
+            }
+            continue;
+        }
+        let Some(spec) = view.service(name).filter(|s| s.removed.is_none()) else {
+            continue;
+        };
+        if spec.manifest_name.is_some() && spec.manifest_name != s.manifest_name {
+            out.push(format!(
+                "{name}: manifest.name {:?} in the source, {:?} in the catalog",
+                s.manifest_name, spec.manifest_name
+            ));
+        }
+        if spec.max_instances.map(u64::from) != s.max_instances {
+            out.push(format!(
+                "{name}: maxInstances {:?} in the source, {:?} in the catalog",
+                s.max_instances, spec.max_instances
+            ));
+        }
+        let Some(roles) = &s.roles else {
+            out.push(format!("{name}: the source's roles could not be read"));
+            continue;
+        };
+        let certain: BTreeSet<&String> = spec
+            .roles
+            .iter()
+            .filter(|(_, r)| r.certain)
+            .map(|(n, _)| n)
+            .collect();
+        let source_roles: BTreeSet<&String> = roles.keys().collect();
+        if spec.roles_complete && certain != source_roles {
+            out.push(format!(
+                "{name}: roles {source_roles:?} in the source, {certain:?} in the catalog"
+            ));
+        }
+        if spec.machine_modules {
+            let darwin = roles
+                .values()
+                .map(|r| r.darwin)
+                .collect::<Option<Vec<bool>>>();
+            let any = darwin.as_ref().map(|d| d.iter().any(|&b| b));
+            if let (Some(a), Some(b)) = (any, spec.darwin) {
+                if a != b {
+                    out.push(format!(
+                        "{name}: darwin module {a} in the source, {b} in the catalog"
+                    ));
+                }
+            }
+        }
+        for (role, r) in roles {
+            let Some(rs) = spec.roles.get(role).filter(|r| r.certain) else {
+                continue;
+            };
+            if let Some(options) = &r.options {
+                // The catalog writes an option group's options by dotted path; the source
+                // reads the group as one option (a submodule).
+                let read: BTreeSet<&str> = options.keys().map(String::as_str).collect();
+                let listed: BTreeSet<&str> = rs
+                    .options
+                    .keys()
+                    .map(|k| k.split('.').next().unwrap_or(k))
+                    .collect();
+                let complete = if rs.options_complete {
+                    "complete"
+                } else {
+                    "incomplete"
+                };
+                for o in read.difference(&listed) {
+                    out.push(format!(
+                        "{name}/{role}: option {o} in the source, not in the catalog ({complete})"
+                    ));
+                }
+                for o in listed.difference(&read) {
+                    out.push(format!(
+                        "{name}/{role}: option {o} in the catalog, not in the source"
+                    ));
+                }
+            }
+            if rs.min_machines.map(u64::from) != r.min_machines
+                || rs.max_machines.map(u64::from) != r.max_machines
+            {
+                out.push(format!(
+                    "{name}/{role}: machines {:?}..{:?} in the source, {:?}..{:?} in the catalog",
+                    r.min_machines, r.max_machines, rs.min_machines, rs.max_machines
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The real clan-core, when `INFRA_CHECK_CLAN_CORE_SOURCE` names a checkout of it (with
+/// `INFRA_CHECK_CLAN_CORE_LAST_MODIFIED`, its commit time): the catalog's view of that version
+/// and the services read from the source agree but for the differences this prints, each a
+/// catalog bug or an era error. Without the variable there is nothing to compare with: the
+/// project carries no copy of clan-core.
+#[test]
+fn the_catalog_agrees_with_a_real_clan_core_source() {
+    let Ok(dir) = std::env::var("INFRA_CHECK_CLAN_CORE_SOURCE") else {
+        eprintln!("skipped: set INFRA_CHECK_CLAN_CORE_SOURCE to a clan-core checkout to compare");
+        return;
+    };
+    let last_modified = std::env::var("INFRA_CHECK_CLAN_CORE_LAST_MODIFIED")
+        .ok()
+        .and_then(|t| t.parse().ok());
+    let source = read_services(Path::new(&dir)).expect("the checkout has clan services");
+    eprintln!(
+        "{} services, complete: {}",
+        source.services.len(),
+        source.complete
+    );
+    let diffs = differences(&source, last_modified);
+    for d in &diffs {
+        eprintln!("difference: {d}");
+    }
+    let allowed: BTreeSet<String> = std::env::var("INFRA_CHECK_CLAN_CORE_KNOWN_DIFFERENCES")
+        .map(|v| v.split(';').map(String::from).collect())
+        .unwrap_or_default();
+    let unexpected: Vec<&String> = diffs.iter().filter(|d| !allowed.contains(*d)).collect();
+    assert!(unexpected.is_empty(), "{unexpected:#?}");
+}
