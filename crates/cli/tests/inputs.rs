@@ -430,6 +430,24 @@ fn write_mini_clan_core(root: &Path) -> PathBuf {
     source
 }
 
+/// The findings whose `code file:line` starts with `prefix`.
+fn only(prefix: &str, found: &[String]) -> Vec<String> {
+    found
+        .iter()
+        .filter(|f| f.starts_with(prefix))
+        .cloned()
+        .collect()
+}
+
+/// The findings whose `code file:line` does not start with `prefix`.
+fn except(prefix: &str, found: &[String]) -> Vec<String> {
+    found
+        .iter()
+        .filter(|f| !f.starts_with(prefix))
+        .cloned()
+        .collect()
+}
+
 /// `check --format json` of `repo`: each finding's code and `file:line`, sorted.
 fn findings(repo: &Path, args: &[&str]) -> Vec<String> {
     let out = common::command()
@@ -486,13 +504,6 @@ fn the_locked_clan_core_in_the_store_decides_which_roles_reach_darwin_machines()
     lock["nodes"]["clan-core"]["locked"]["narHash"] = json!(hash);
     std::fs::write(&lock_path, serde_json::to_string_pretty(&lock).unwrap()).unwrap();
 
-    let platform = |found: &[String]| -> Vec<String> {
-        found
-            .iter()
-            .filter(|f| f.starts_with("platform/"))
-            .cloned()
-            .collect()
-    };
     // `inputs` says what it read from the source.
     let (_, doc) = inputs(repo.path(), &["--store", &store.store_dir()], &[]);
     let clan_core = doc["inputs"]
@@ -510,7 +521,7 @@ fn the_locked_clan_core_in_the_store_decides_which_roles_reach_darwin_machines()
     // Without the source, the built-in catalog says neither service has a darwin module.
     let catalog = findings(repo.path(), &["--no-store"]);
     assert_eq!(
-        platform(&catalog),
+        only("platform/", &catalog),
         [
             "platform/service-unsupported modules/services/users.nix:15",
             "platform/service-unsupported modules/services/zerotier.nix:4",
@@ -521,19 +532,45 @@ fn the_locked_clan_core_in_the_store_decides_which_roles_reach_darwin_machines()
     let store_dir = store.store_dir();
     let read = findings(repo.path(), &["--store", &store_dir]);
     assert_eq!(
-        platform(&read),
+        only("platform/", &read),
         ["platform/service-unsupported modules/services/users.nix:15"],
         "{read:#?}"
     );
     // Nothing else changes: the source takes no other finding away and adds none.
-    let others = |found: &[String]| -> Vec<String> {
-        found
-            .iter()
-            .filter(|f| !f.starts_with("platform/"))
-            .cloned()
-            .collect()
-    };
-    assert_eq!(others(&read), others(&catalog));
+    assert_eq!(except("platform/", &read), except("platform/", &catalog));
+
+    // A complete source knows every service and role of its version: a service or a role
+    // the catalog has but the pinned clan-core does not is reported only with the source.
+    common::write(
+        repo.path(),
+        "modules/services/more.nix",
+        r#"{
+  clan.inventory.instances.backup = {
+    module.name = "borgbackup";
+    roles.client.machines.web = { };
+  };
+  clan.inventory.instances.zt-moon = {
+    module.name = "zerotier";
+    roles.moon.machines.db = { };
+  };
+}
+"#,
+    );
+    assert_eq!(
+        only(
+            "inventory/unknown",
+            &findings(repo.path(), &["--store", &store_dir])
+        ),
+        [
+            "inventory/unknown-role modules/services/more.nix:8",
+            "inventory/unknown-service modules/services/more.nix:3",
+        ]
+    );
+    assert_eq!(
+        only("inventory/unknown", &findings(repo.path(), &["--no-store"])),
+        Vec::<String>::new()
+    );
+    std::fs::remove_file(repo.path().join("modules/services/more.nix")).unwrap();
 
     // The same source registered by a module that does not parse is not read: the catalog
     // answers, as when the source is absent.

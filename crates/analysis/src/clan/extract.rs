@@ -6,8 +6,10 @@ use std::rc::Rc;
 
 use super::model::*;
 use crate::diagnostic::Location;
-use crate::eval::read::{attr_values, attrs_named, config_sets, known_json, strip_priority};
-use crate::eval::{Attr, Attrs, Evaluator, ModuleArgsKind, Span, Sym, Thunk, Value};
+use crate::eval::read::{
+    attr_values, attrs_named, config_sets_of, known_json, module_body, strip_priority,
+};
+use crate::eval::{Attr, Attrs, Evaluator, Span, Thunk, Value};
 use crate::options::types::OptionSpec;
 
 /// The location of an attribute's value if written literally, else its key, else `fallback`.
@@ -38,26 +40,15 @@ impl<'e, 'a> ClanReader<'e, 'a> {
     }
 
     fn sets(&self, t: &Thunk) -> (Vec<Rc<Attrs>>, bool) {
-        let mut sets = Vec::new();
-        let ok = config_sets(self.ev, t, &mut sets, 0);
-        (sets, ok)
+        config_sets_of(self.ev, t)
     }
 
     /// Applies a module function to module arguments, so its body can be read. A path is a
     /// module file, whose value may be such a function (`clan.modules.x = ./x.nix;`).
     fn module_value(&self, t: &Thunk) -> Thunk {
-        let apply = |v| {
-            self.ev.apply(
-                v,
-                Thunk::value(Value::Sym(Rc::new(Sym::ModuleArgs(ModuleArgsKind::System)))),
-            )
-        };
         match self.ev.force(t) {
-            v @ (Value::Lambda(_) | Value::Builtin(_)) => Thunk::value(apply(v)),
-            Value::Path(p) => match self.ev.import(&p) {
-                v @ (Value::Lambda(_) | Value::Builtin(_)) => Thunk::value(apply(v)),
-                v => Thunk::value(v),
-            },
+            Value::Path(p) => Thunk::value(module_body(self.ev, self.ev.import(&p))),
+            v @ (Value::Lambda(_) | Value::Builtin(_)) => Thunk::value(module_body(self.ev, v)),
             _ => t.clone(),
         }
     }

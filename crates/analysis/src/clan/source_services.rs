@@ -11,21 +11,18 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use super::model::{ClanFragment, LocalService};
 use crate::db::{Db, Workspace};
 use crate::diagnostic::{Location, TextRange};
-use crate::eval::read::{attr_values, config_sets};
-use crate::eval::{Evaluator, ModuleArgsKind, Sym, Thunk, Value};
+use crate::eval::read::{attr_values, config_sets_of, module_body};
+use crate::eval::{Evaluator, Thunk, Value};
 use crate::inputs::tree::InputTree;
 
 /// What the locked clan-core's source says its services are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceServices {
-    /// Where the source is (for `infra-check inputs`; no finding points into it).
-    pub root: String,
     /// By `clan.modules` name.
     pub services: BTreeMap<String, LocalService>,
     /// Every registration was read: a name not in `services` is not a service of this version.
@@ -77,11 +74,11 @@ fn read_services_here(root: &Path) -> Option<SourceServices> {
             break;
         }
         let module = Thunk::value(module_body(&ev, ev.import(&file)));
-        let (top, ok) = sets(&ev, &module);
+        let (top, ok) = config_sets_of(&ev, &module);
         complete &= ok;
         let fallback = Location::new(&file, TextRange::default());
         for clan in attr_values(&top, "clan") {
-            let (clan_sets, ok) = sets(&ev, &clan);
+            let (clan_sets, ok) = config_sets_of(&ev, &clan);
             complete &= ok;
             for modules in attr_values(&clan_sets, "modules") {
                 let mut reader = super::extract::ClanReader::new(&ev, &mut fragment);
@@ -142,7 +139,6 @@ fn read_services_here(root: &Path) -> Option<SourceServices> {
         .map(|s| (s.name.clone(), s))
         .collect();
     Some(SourceServices {
-        root: root.to_string_lossy().into_owned(),
         services,
         complete,
         deprecated,
@@ -154,24 +150,6 @@ fn read_services_here(root: &Path) -> Option<SourceServices> {
 fn reads_the_directory(tree: &InputTree) -> bool {
     tree.text(REGISTRATION, crate::fsread::MAX_NIX_BYTES)
         .is_some_and(|t| t.contains("builtins.readDir ./.") && t.contains("/flake-module.nix"))
-}
-
-/// A flake-parts module's body: a function is applied to module arguments in which nothing of
-/// clan-core's own flake (`self`, `inputs`) is known, only `lib`.
-fn module_body(ev: &Evaluator, v: Value) -> Value {
-    match v {
-        f @ (Value::Lambda(_) | Value::Builtin(_)) => ev.apply(
-            f,
-            Thunk::value(Value::Sym(Rc::new(Sym::ModuleArgs(ModuleArgsKind::System)))),
-        ),
-        other => other,
-    }
-}
-
-fn sets(ev: &Evaluator, t: &Thunk) -> (Vec<Rc<crate::eval::Attrs>>, bool) {
-    let mut out = Vec::new();
-    let ok = config_sets(ev, t, &mut out, 0);
-    (out, ok)
 }
 
 #[cfg(test)]

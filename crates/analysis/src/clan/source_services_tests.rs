@@ -151,3 +151,95 @@ fn the_catalog_agrees_with_a_real_clan_core_source() {
     let unexpected: Vec<&String> = diffs.iter().filter(|d| !allowed.contains(*d)).collect();
     assert!(unexpected.is_empty(), "{unexpected:#?}");
 }
+
+fn write_source(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+/// A registration by clan-core's directory rule (what the evaluator cannot run, infra-check
+/// follows): every subdirectory but `result` with a `flake-module.nix`, whatever its name.
+#[test]
+fn services_registered_by_listing_the_directory_are_read_with_their_roles() {
+    let dir = write_source(&[
+        (
+            "clanServices/flake-module.nix",
+            r#"{ lib, ... }:
+let
+  dirs = lib.filterAttrs (n: t: t == "directory" && n != "result") (builtins.readDir ./.);
+in
+{ imports = lib.mapAttrsToList (n: _: ./. + "/${n}/flake-module.nix") dirs; }
+"#,
+        ),
+        (
+            "clanServices/alpha/flake-module.nix",
+            "{ lib, ... }: { clan.modules.alpha = lib.modules.importApply ./default.nix { }; }",
+        ),
+        (
+            "clanServices/alpha/default.nix",
+            r#"{ ... }: { _class = "clan.service"; manifest.name = "clan-core/alpha";
+  roles.server.perInstance.nixosModule = { };
+  roles.client.perInstance = { ... }: { darwinModule = { }; nixosModule = { }; };
+  roles.exporter = { };
+}"#,
+        ),
+        (
+            "clanServices/beta/flake-module.nix",
+            r#"{ clan.modules.beta = ./default.nix; clan.deprecatedModules = [ "gamma" ]; }"#,
+        ),
+        (
+            "clanServices/beta/default.nix",
+            r#"{ _class = "clan.service"; manifest.name = "clan-core/beta";
+  roles.default.perInstance.nixosModule = { }; }"#,
+        ),
+        // Not registered: no flake-module.nix, or the build output.
+        ("clanServices/docs/README.md", "not a service"),
+        (
+            "clanServices/result/flake-module.nix",
+            "{ clan.modules.stale = { }; }",
+        ),
+    ]);
+    let source = read_services(dir.path()).expect("clan services are read");
+    assert!(source.complete);
+    assert_eq!(
+        source.services.keys().collect::<Vec<_>>(),
+        ["alpha", "beta"]
+    );
+    assert_eq!(source.deprecated, BTreeSet::from(["gamma".to_owned()]));
+    let alpha = source.services["alpha"].roles.as_ref().unwrap();
+    let darwin = |role: &str| alpha[role].darwin;
+    assert_eq!(darwin("server"), Some(false));
+    assert_eq!(darwin("client"), Some(true));
+    // A role that gives no machine a module says nothing about darwin.
+    assert_eq!(darwin("exporter"), None);
+}
+
+/// A source whose registrations cannot all be read is incomplete (a name it lacks may still
+/// be a service), and one that registers nothing readable is no source of services at all.
+#[test]
+fn an_unreadable_registration_makes_the_source_incomplete_or_unused() {
+    let partly = write_source(&[
+        (
+            "clanServices/flake-module.nix",
+            "{ imports = [ ./a/flake-module.nix ./b/flake-module.nix ]; }",
+        ),
+        (
+            "clanServices/a/flake-module.nix",
+            r#"{ clan.modules.a = { _class = "clan.service"; roles.default = { }; }; }"#,
+        ),
+        ("clanServices/b/flake-module.nix", "{ clan.modules = "),
+    ]);
+    let source = read_services(partly.path()).unwrap();
+    assert!(source.services.contains_key("a"));
+    assert!(!source.complete);
+
+    let broken = write_source(&[("clanServices/flake-module.nix", "{ imports = [ ")]);
+    assert_eq!(read_services(broken.path()), None);
+    let none = write_source(&[("flake.nix", "{ outputs = _: { }; }")]);
+    assert_eq!(read_services(none.path()), None);
+}

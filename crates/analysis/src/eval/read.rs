@@ -3,7 +3,27 @@
 
 use std::rc::Rc;
 
-use super::{Attrs, Evaluator, Thunk, Value};
+use super::{Attrs, Evaluator, ModuleArgsKind, Sym, Thunk, Value};
+
+/// [`config_sets`] collected: the attrsets and whether every part was read.
+pub fn config_sets_of(ev: &Evaluator, t: &Thunk) -> (Vec<Rc<Attrs>>, bool) {
+    let mut out = Vec::new();
+    let ok = config_sets(ev, t, &mut out, 0);
+    (out, ok)
+}
+
+/// A module's body: a module function is applied to module arguments in which only `lib` is
+/// known (nothing of the flake: `self`, `inputs`, `config` stay symbolic); anything else is
+/// the body already.
+pub fn module_body(ev: &Evaluator, v: Value) -> Value {
+    match v {
+        f @ (Value::Lambda(_) | Value::Builtin(_)) => ev.apply(
+            f,
+            Thunk::value(Value::Sym(Rc::new(Sym::ModuleArgs(ModuleArgsKind::System)))),
+        ),
+        other => other,
+    }
+}
 
 /// The attrsets a configuration value contributes, through `mkIf`/`mkMerge`/`mkOverride`/
 /// `mkOrder`. Returns false when some part could not be read (an Unknown, a non-attrset, or an

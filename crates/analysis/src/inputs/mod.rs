@@ -4,6 +4,7 @@
 //!
 //! - `lock`: every input `flake.lock` locks, with its `narHash` and subdirectory;
 //! - `store_path`: the store path Nix gives a source with that hash;
+//! - `setting`: which store to look in;
 //! - `locate`: whether it is there and readable;
 //! - `roots`: the root flake's inputs found in the workspace's store (a query);
 //! - `tree`: their files, for the evaluator, read only from inside each source.
@@ -11,10 +12,10 @@
 pub mod locate;
 pub mod lock;
 pub mod roots;
+pub mod setting;
 pub mod store_path;
 pub mod tree;
 
-pub use locate::{
-    choose_store, configured_store, locate, Located, StoreFrom, StoreSetting, StoreState,
-};
+pub use locate::{locate, Located, StoreState};
 pub use lock::{Lock, LockedInput, LockedSource};
+pub use setting::{choose_store, configured_store, StoreFrom, StoreSetting};

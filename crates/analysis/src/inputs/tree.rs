@@ -3,7 +3,7 @@
 //! input can make infra-check read nothing but its own files. Store paths never change, so
 //! what is read once stays true.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ pub struct InputTree {
     /// The canonical root, against which every resolved path is checked.
     canonical: PathBuf,
     parsed: RefCell<FxHashMap<String, Option<Arc<Parsed>>>>,
-    read: RefCell<usize>,
+    read: Cell<usize>,
 }
 
 impl InputTree {
@@ -31,7 +31,7 @@ impl InputTree {
             root: root.to_path_buf(),
             canonical: root.canonicalize().ok()?,
             parsed: RefCell::default(),
-            read: RefCell::new(0),
+            read: Cell::new(0),
         })
     }
 
@@ -50,13 +50,10 @@ impl InputTree {
 
     /// The text of the root-relative file `rel`, at most `limit` bytes of valid UTF-8.
     pub fn text(&self, rel: &str, limit: u64) -> Option<Arc<str>> {
-        {
-            let mut read = self.read.borrow_mut();
-            if *read >= MAX_FILES {
-                return None;
-            }
-            *read += 1;
+        if self.read.get() >= MAX_FILES {
+            return None;
         }
+        self.read.set(self.read.get() + 1);
         let bytes = crate::fsread::read_regular(&self.resolve(rel)?, limit).ok()?;
         String::from_utf8(bytes).ok().map(Arc::from)
     }

@@ -12,8 +12,8 @@ use std::rc::Rc;
 
 use super::types::{OptType, OptionSpec};
 use crate::diagnostic::Location;
-use crate::eval::read::{attrs_named, config_sets, known_json};
-use crate::eval::{Attrs, Evaluator, ModuleArgsKind, Span, Sym, Thunk, Value};
+use crate::eval::read::{attrs_named, config_sets_of, known_json, module_body};
+use crate::eval::{Attrs, Evaluator, Span, Thunk, Value};
 
 /// One declared option, with the whole path below `options`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,19 +93,14 @@ impl<'e, 'a> Reader<'e, 'a> {
     }
 
     fn sets(&self, t: &Thunk) -> (Vec<Rc<Attrs>>, bool) {
-        let mut out = Vec::new();
-        let ok = config_sets(self.ev, t, &mut out, 0);
-        (out, ok)
+        config_sets_of(self.ev, t)
     }
 
     /// Applies a module function to module arguments, so its body can be read.
     fn module_value(&self, t: &Thunk) -> Thunk {
         let ev = self.ev;
         match ev.force(t) {
-            v @ (Value::Lambda(_) | Value::Builtin(_)) => Thunk::value(ev.apply(
-                v,
-                Thunk::value(Value::Sym(Rc::new(Sym::ModuleArgs(ModuleArgsKind::System)))),
-            )),
+            v @ (Value::Lambda(_) | Value::Builtin(_)) => Thunk::value(module_body(ev, v)),
             Value::Path(p) => Thunk::value(ev.import(&p)),
             _ => t.clone(),
         }

@@ -452,27 +452,28 @@ fn service_generators(
                 mv.complete = false;
                 return;
             };
-            // A service without a module for this class gives the machine nothing. Read from
-            // the locked clan-core's source, the role itself says.
-            let darwin = match &clan.clan_core_source {
-                Some(_) => view
-                    .roles
-                    .as_ref()
-                    .and_then(|r| r.get(&role.name))
-                    .and_then(|r| r.darwin),
-                None => spec.darwin,
-            };
-            if class == "darwin" && darwin != Some(true) {
-                if darwin.is_none() {
-                    mv.complete = false;
+            if class == "darwin" {
+                // Read from the locked clan-core's source, the role itself says whether it
+                // gives darwin machines a module; else the catalog says it of the service.
+                let darwin = match &clan.clan_core_source {
+                    Some(_) => view
+                        .roles
+                        .as_ref()
+                        .and_then(|r| r.get(&role.name))
+                        .and_then(|r| r.darwin),
+                    None => spec.darwin,
+                };
+                match (darwin, spec.darwin) {
+                    // No module for the class: the machine gets nothing from the role.
+                    (Some(false), _) => return,
+                    // The catalog's generators are its darwin module's only when it knows that
+                    // module; one only the source knows of may declare others.
+                    (None, _) | (Some(true), None | Some(false)) => {
+                        mv.complete = false;
+                        return;
+                    }
+                    (Some(true), Some(true)) => {}
                 }
-                return;
-            }
-            // The catalog's generators are those of the NixOS module: a darwin module only the
-            // source knows of may declare others.
-            if class == "darwin" && spec.darwin != Some(true) {
-                mv.complete = false;
-                return;
             }
             let Some(rs) = spec.roles.get(&role.name) else {
                 mv.complete = false;
