@@ -530,6 +530,13 @@ impl Analysis {
         self.with(|db| crate::options::option_info(db, ws, path))
     }
 
+    /// Every module of a flake input the repository imports, and what was read of it from
+    /// the store, for `infra-check inputs`.
+    pub fn input_modules(&self) -> Cancellable<Vec<crate::inputs::modules::ImportedModule>> {
+        let ws = self.ws;
+        self.with(|db| crate::inputs::modules::imported_modules(db, ws))
+    }
+
     /// The state of every generator each machine needs, for `infra-check vars`.
     pub fn vars_status(&self) -> Cancellable<Vec<crate::vars::status::MachineStatus>> {
         let ws = self.ws;

@@ -278,6 +278,20 @@ pub(crate) fn summarize_machine_module(
     finish(ev, w, explored_all, path)
 }
 
+/// A module of a flake input (`inputs.<x>.nixosModules.<y>`, already selected from the
+/// input's outputs by the evaluator `ev` over its source), walked as a module of `class`
+/// owned by `owner`. Nothing in it is reported on: the caller keeps what it declares.
+pub(crate) fn summarize_input_module(
+    ev: &Evaluator,
+    module: &Thunk,
+    class: &str,
+    owner: &str,
+) -> FileSummary {
+    let mut w = Walker::new(ev, SpecialArgs::default());
+    w.module_body(module, ContextClass::Known(class.into()), owner.into());
+    finish(ev, w, true, owner)
+}
+
 /// The recorded references, var reads and escapes of a walk, added to its summary.
 fn finish(ev: &Evaluator, mut w: Walker, explored_all: bool, path: &str) -> FileSummary {
     let rec = ev.take_recorder();
@@ -798,17 +812,20 @@ impl<'e> Walker<'e, '_> {
                         optional: false,
                         hypothetical: false,
                     }),
-                    // Another flake's module: what it declares is not read.
+                    // Another flake's module: read from its source when Nix has it
+                    // (`inputs::modules`), else opaque to the vars and options models.
                     Sym::Input { name, path } => {
-                        opaque_imports = true;
-                        self.out.options.input_imports.push(Arc::new(
-                            crate::options::model::InputImport {
-                                owner: owner.clone(),
-                                input: name.to_string(),
-                                path: path.iter().map(|p| p.to_string()).collect(),
-                            },
-                        ));
+                        let import = Arc::new(crate::options::model::InputImport {
+                            owner: owner.clone(),
+                            input: name.to_string(),
+                            path: path.iter().map(|p| p.to_string()).collect(),
+                        });
+                        self.out.vars.input_imports.push(import.clone());
+                        self.out.options.input_imports.push(import);
                     }
+                    // The platform's own module: no clan vars; its options are the
+                    // platform's (`checks::options` knows them only from a catalog).
+                    Sym::ModulesPath => open = true,
                     _ => open = true,
                 },
                 Value::Attrs(_) | Value::Lambda(_) => {

@@ -278,6 +278,12 @@ static CASES: &[Case] = &[
     (P, "import ./sub",
         V(r#"{"fromJson":{"hosts":["a","b"],"opts":{"ciphers":null,"tls":true},"port":8080},"nested":{"list":[2,4,6],"y":"from sub/y.nix"},"up":"alpha.example.org"}"#)),
     (P, "(import ./sub/default.nix).nested.list", V("[2,4,6]")),
+    // The root directory itself, as a flake's `outputs` imports it (`import ./.`).
+    (P, "(import ./.).fromRoot", V(r#""the root default.nix""#)),
+    (P, "(import ./sub/..).fromRoot", V(r#""the root default.nix""#)),
+    // Where the repository lies on the machine that evaluates it is not known: never a guess.
+    (P, "toString ./sub", NoneOrValue),
+    (P, "builtins.stringLength (toString ./.) > 0", NoneOrValue),
     (P, r#"(import (./. + "/data.nix")).settings.domain"#, V(r#""example.org""#)),
     (P, "let a = import ./data.nix; b = import ./data.nix; in a == b", V("true")),
     (P, r#"[ (builtins.baseNameOf ./sub/x.json) (builtins.typeOf ./sub) ((./sub + "/x.json") == ./sub/x.json) ]"#,

@@ -23,8 +23,18 @@
 //!                                            // | "not-locatable" | "off" | "follows"
 //!       "reason": null,                      // why, for "unusable" and "not-locatable"
 //!       "hasFlakeNix": true,                 // found: whether its root has a flake.nix; else null
-//!       "clanServices": null                 // a clan-core source: {"count": 12, "complete":
+//!       "clanServices": null,                // a clan-core source: {"count": 12, "complete":
 //!                                            // true}, the services its clanServices/ registers
+//!       "modules": [                         // its modules the repository imports (a root
+//!         {                                  // input's only), by output path
+//!           "path": "nixosModules.server",
+//!           "read": "complete",              // "complete" | "partial" | "unread"
+//!           "vars": true,                    // every generator it declares was read
+//!           "options": true,                 // every option it declares was read
+//!           "generators": ["…"],             // the generators it declares
+//!           "declares": ["srvos"]            // the top-level names of its options
+//!         }
+//!       ]
 //!     }
 //!   ]
 //! }
@@ -35,6 +45,7 @@
 use std::process::ExitCode;
 
 use infra_check_analysis::fsread;
+use infra_check_analysis::inputs::modules::ImportedModule;
 use infra_check_analysis::inputs::{locate, Lock, LockedInput, StoreSetting, StoreState};
 use serde::Serialize;
 
@@ -69,10 +80,23 @@ pub fn run(args: &InputsArgs) -> Result<ExitCode, CliError> {
             )))
         }
     };
-    let rows: Vec<Row> = lock
+    let mut rows: Vec<Row> = lock
         .as_ref()
         .map(|l| l.inputs.iter().map(|i| Row::of(i, &store)).collect())
         .unwrap_or_default();
+    if lock.is_some() {
+        let mut loaded = crate::workspace::load(&root, "Reading the inputs of", &args.store)?;
+        let modules = loaded
+            .analysis
+            .input_modules()
+            .map_err(crate::workspace::cancelled)?;
+        loaded.progress.finish();
+        for m in modules {
+            if let Some(row) = rows.iter_mut().find(|r| r.input.path == m.input) {
+                row.modules.push(m);
+            }
+        }
+    }
     let text = match args.format {
         InputsFormat::Table => render_table(&rows, &store, from),
         InputsFormat::Json => render_json(&rows, &store, from)?,
@@ -96,6 +120,17 @@ struct Row<'a> {
     has_flake_nix: Option<bool>,
     /// A clan-core source: how many services it registers, and whether it was read completely.
     services: Option<(usize, bool)>,
+    /// Its modules the repository imports.
+    modules: Vec<ImportedModule>,
+}
+
+/// How much of an imported module was read: `complete`, `partial` or `unread`.
+fn read_state(m: &ImportedModule) -> &'static str {
+    match &m.module {
+        Some(r) if r.vars_complete && r.options_complete => "complete",
+        Some(_) => "partial",
+        None => "unread",
+    }
 }
 
 impl<'a> Row<'a> {
@@ -107,6 +142,7 @@ impl<'a> Row<'a> {
             reason: None,
             has_flake_nix: None,
             services: None,
+            modules: Vec::new(),
         };
         if input.follows.is_some() {
             return row;
@@ -164,6 +200,25 @@ fn render_table(rows: &[Row], store: &StoreSetting, from: &str) -> String {
                     if complete { "" } else { " (read in part)" }
                 ),
                 None => state,
+            };
+            let state = match r.modules.len() {
+                0 => state,
+                n => {
+                    let count = |s: &str| r.modules.iter().filter(|m| read_state(m) == s).count();
+                    let (partial, unread) = (count("partial"), count("unread"));
+                    let mut parts = vec![format!("{} read", count("complete"))];
+                    if partial > 0 {
+                        parts.push(format!("{partial} read in part"));
+                    }
+                    if unread > 0 {
+                        parts.push(format!("{unread} unread"));
+                    }
+                    format!(
+                        "{state}, {} imported: {}",
+                        plural(n, "module", "modules"),
+                        parts.join(", ")
+                    )
+                }
             };
             [
                 r.input.path.clone(),
@@ -244,6 +299,17 @@ struct JsonInput<'a> {
     reason: Option<&'a str>,
     has_flake_nix: Option<bool>,
     clan_services: Option<JsonServices>,
+    modules: Vec<JsonModule>,
+}
+
+#[derive(Serialize)]
+struct JsonModule {
+    path: String,
+    read: &'static str,
+    vars: bool,
+    options: bool,
+    generators: Vec<String>,
+    declares: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -279,6 +345,25 @@ fn render_json(rows: &[Row], store: &StoreSetting, from: &str) -> Result<String,
                     clan_services: r
                         .services
                         .map(|(count, complete)| JsonServices { count, complete }),
+                    modules: r
+                        .modules
+                        .iter()
+                        .map(|m| {
+                            let read = m.module.as_deref();
+                            JsonModule {
+                                path: m.path.join("."),
+                                read: read_state(m),
+                                vars: read.is_some_and(|r| r.vars_complete),
+                                options: read.is_some_and(|r| r.options_complete),
+                                generators: read
+                                    .map(|r| r.generators.iter().cloned().collect())
+                                    .unwrap_or_default(),
+                                declares: read
+                                    .map(|r| r.declares.iter().cloned().collect())
+                                    .unwrap_or_default(),
+                            }
+                        })
+                        .collect(),
                 }
             })
             .collect(),

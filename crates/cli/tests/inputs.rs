@@ -50,6 +50,13 @@ impl Store {
     fn add(&self, tree: &Path) -> String {
         nix_store(Some(&self.url()), tree)
     }
+
+    /// Adds `tree` as [`Store::add`] does and gives the `narHash` a lock of it has.
+    fn add_locked(&self, tree: &Path) -> String {
+        let hash = sri(tree);
+        self.add(tree);
+        hash
+    }
 }
 
 fn nix_store(store: Option<&str>, tree: &Path) -> String {
@@ -450,6 +457,11 @@ fn except(prefix: &str, found: &[String]) -> Vec<String> {
 
 /// `check --format json` of `repo`: each finding's code and `file:line`, sorted.
 fn findings(repo: &Path, args: &[&str]) -> Vec<String> {
+    graded_findings(repo, args, false)
+}
+
+/// [`findings`], each preceded by its severity when `severity`.
+fn graded_findings(repo: &Path, args: &[&str], severity: bool) -> Vec<String> {
     let out = common::command()
         .env_remove("NIX_STORE_DIR")
         .arg("check")
@@ -470,7 +482,12 @@ fn findings(repo: &Path, args: &[&str]) -> Vec<String> {
         .iter()
         .map(|d| {
             format!(
-                "{} {}:{}",
+                "{}{} {}:{}",
+                if severity {
+                    format!("{} ", d["severity"].as_str().unwrap())
+                } else {
+                    String::new()
+                },
                 d["code"].as_str().unwrap(),
                 d["file"].as_str().unwrap(),
                 d["range"]["start"]["line"]
@@ -489,8 +506,7 @@ fn the_locked_clan_core_in_the_store_decides_which_roles_reach_darwin_machines()
     let tmp = tempfile::tempdir().unwrap();
     let store = Store::new(&tmp.path().join("store-root"));
     let source = write_mini_clan_core(tmp.path());
-    let hash = sri(&source);
-    store.add(&source);
+    let hash = store.add_locked(&source);
 
     let repo = tempfile::tempdir().unwrap();
     common::copy_dir(
@@ -581,9 +597,255 @@ fn the_locked_clan_core_in_the_store_decides_which_roles_reach_darwin_machines()
         "clanServices/flake-module.nix",
         "{ imports = [ ",
     );
-    let broken_hash = sri(&broken.join("source"));
-    store.add(&broken.join("source"));
+    let broken_hash = store.add_locked(&broken.join("source"));
     lock["nodes"]["clan-core"]["locked"]["narHash"] = json!(broken_hash);
     std::fs::write(&lock_path, serde_json::to_string_pretty(&lock).unwrap()).unwrap();
     assert_eq!(findings(repo.path(), &["--store", &store_dir]), catalog);
+}
+
+/// A flake that is not a copy of any real one: its `nixosModules` are named from their paths
+/// with `toString` (as srvos names its own), `keys` declares a generator and an option and
+/// imports a file of its own, `hardware` imports modules of the platform (`modulesPath`),
+/// `opaque` imports what cannot be read.
+fn write_module_flake(root: &Path, name: &str) -> PathBuf {
+    let source = root.join(name).join("source");
+    common::write(
+        &source,
+        "flake.nix",
+        r#"{
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs";
+  outputs = { self, nixpkgs, ... }: {
+    nixosModules = import ./lib/expose.nix ./modules [
+      ./modules/keys.nix
+      ./modules/hardware.nix
+      ./modules/opaque
+    ];
+  };
+}
+"#,
+    );
+    common::write(
+        &source,
+        "lib/expose.nix",
+        r#"dir: paths:
+let
+  prefix = builtins.stringLength (toString dir) + 1;
+  name = p: builtins.replaceStrings [ ".nix" ] [ "" ] (builtins.substring prefix 1000 (toString p));
+in
+builtins.listToAttrs (map (p: { name = name p; value = p; }) paths)
+"#,
+    );
+    common::write(
+        &source,
+        "modules/keys.nix",
+        r#"{ lib, ... }:
+{
+  imports = [ ./common.nix ];
+  options.extmod.keys.enable = lib.mkEnableOption "the keys";
+  config.clan.core.vars.generators.ext-key = {
+    files.key = { };
+    script = "openssl rand -hex 32 > $out/key";
+  };
+}
+"#,
+    );
+    common::write(&source, "modules/common.nix", "{ ... }: { }\n");
+    common::write(
+        &source,
+        "modules/hardware.nix",
+        r#"{ modulesPath, ... }:
+{
+  imports = [
+    "${modulesPath}/profiles/minimal.nix"
+    (modulesPath + "/installer/scan/not-detected.nix")
+  ];
+}
+"#,
+    );
+    common::write(
+        &source,
+        "modules/opaque/default.nix",
+        "{ pkgs, ... }: { imports = [ pkgs.extraModule ]; }\n",
+    );
+    source
+}
+
+/// A clan whose machine `vault` imports `extmod`'s `keys` and `hardware`, `relay` its `keys`
+/// and `mailer` its `opaque`; each reads a generator nothing declares and defines an option
+/// only a module none of them imports declares; `vault` and `mailer` have the vars of a
+/// generator nothing declares.
+fn module_repo(hash: &str) -> TempDir {
+    let locked = |owner: &str, repo: &str, hash: &str| {
+        json!({
+            "locked": { "type": "github", "owner": owner, "repo": repo,
+                        "rev": "1111111111111111111111111111111111111111",
+                        "narHash": hash, "lastModified": 1783862144 },
+            "original": { "type": "github", "owner": owner, "repo": repo }
+        })
+    };
+    let placeholder = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let lock = json!({
+        "version": 7,
+        "root": "root",
+        "nodes": {
+            "root": { "inputs": {
+                "nixpkgs": "nixpkgs", "flake-parts": "flake-parts",
+                "import-tree": "import-tree", "extmod": "extmod",
+            } },
+            "nixpkgs": locked("NixOS", "nixpkgs", placeholder),
+            "flake-parts": locked("hercules-ci", "flake-parts", placeholder),
+            "import-tree": locked("vic", "import-tree", placeholder),
+            "extmod": locked("example", "extmod", hash),
+        }
+    });
+    let machines = r#"{ config, inputs, ... }:
+{
+  clan.meta.name = "fixture";
+  clan.inventory.machines.vault = { };
+  clan.inventory.machines.mailer = { };
+  clan.inventory.machines.relay = { };
+  flake.modules.nixos.reads = { config, ... }: {
+    services.a.keyFile = config.clan.core.vars.generators.ext-key.files.key.path;
+    services.b.keyFile = config.clan.core.vars.generators.nowhere.files.key.path;
+    mine.enable = true;
+  };
+  flake.modules.nixos.declares = { lib, ... }: {
+    options.mine.enable = lib.mkOption { type = lib.types.bool; default = false; description = "Mine."; };
+  };
+  clan.machines.vault.imports = [
+    config.flake.modules.nixos.reads
+    inputs.extmod.nixosModules.keys
+    inputs.extmod.nixosModules.hardware
+  ];
+  clan.machines.relay.imports = [
+    config.flake.modules.nixos.reads
+    inputs.extmod.nixosModules.keys
+  ];
+  clan.machines.mailer.imports = [
+    config.flake.modules.nixos.reads
+    inputs.extmod.nixosModules.opaque
+  ];
+}
+"#;
+    let flake = r#"{
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+    flake-parts.url = "github:hercules-ci/flake-parts";
+    import-tree.url = "github:vic/import-tree";
+    extmod.url = "github:example/extmod";
+  };
+  outputs = inputs@{ flake-parts, ... }:
+    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+"#;
+    let key = "[ { \"publickey\": \"age1xyz\", \"type\": \"age\" } ]\n";
+    let repo = common::repo(&[
+        ("flake.lock", &serde_json::to_string_pretty(&lock).unwrap()),
+        ("modules/machines.nix", machines),
+        ("sops/users/admin/key.json", key),
+        ("sops/machines/vault/key.json", key),
+        ("sops/machines/mailer/key.json", key),
+        ("sops/machines/relay/key.json", key),
+        (
+            "vars/per-machine/vault/ext-key/key/secret",
+            "{\"sops\": {}}\n",
+        ),
+        ("vars/per-machine/vault/old-gen/key/value", "x\n"),
+        ("vars/per-machine/mailer/old-gen/key/value", "x\n"),
+    ]);
+    common::write(repo.path(), "flake.nix", flake);
+    repo
+}
+
+#[test]
+fn modules_of_an_input_in_the_store_count_for_the_machines_that_import_them() {
+    if !have_nix("modules_of_an_input_in_the_store_count_for_the_machines_that_import_them") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(&tmp.path().join("store-root"));
+    let source = write_module_flake(tmp.path(), "extmod");
+    let hash = store.add_locked(&source);
+    let repo = module_repo(&hash);
+    let store_dir = store.store_dir();
+
+    // Without the source, both machines import a module nobody can read: their vars nothing
+    // declares are only possibly orphaned (information), the read of `nowhere` is not
+    // reported.
+    let absent = graded_findings(repo.path(), &["--no-store"], true);
+    assert_eq!(
+        only("info vars/", &absent),
+        [
+            "info vars/orphan modules/machines.nix:4",
+            "info vars/orphan modules/machines.nix:5",
+        ],
+        "{absent:#?}"
+    );
+    assert_eq!(only("error", &absent), Vec::<String>::new());
+    // With it, `vault` and `relay` import only what is read: the read of `nowhere` and the
+    // vars of `old-gen` are reported; `ext-key` (declared by the input's module) is not.
+    // `relay`'s modules declare every option they could (`hardware`'s platform modules
+    // declare options infra-check does not know, so `vault`'s do not): `mine.enable` is not
+    // one of them. `mailer`'s module imports what cannot be read, so it stays as before.
+    let read = graded_findings(repo.path(), &["--store", &store_dir], true);
+    let new = |f: &[String]| -> Vec<String> {
+        f.iter()
+            .filter(|f| f.contains(" vars/") || f.contains(" option/"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        new(&read),
+        [
+            "error option/unknown modules/machines.nix:10",
+            "error vars/undeclared-reference modules/machines.nix:9",
+            "info vars/orphan modules/machines.nix:5",
+            "warning vars/orphan modules/machines.nix:4",
+        ],
+        "{read:#?}"
+    );
+    let others = |f: &[String]| -> Vec<String> {
+        f.iter().filter(|x| !new(f).contains(x)).cloned().collect()
+    };
+    assert_eq!(others(&read), others(&absent));
+
+    // `inputs` says what was read of each module the repository imports.
+    let (_, doc) = inputs(repo.path(), &["--store", &store_dir], &[]);
+    let extmod = doc["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"] == "extmod")
+        .unwrap();
+    assert_eq!(
+        extmod["modules"],
+        json!([
+            { "path": "nixosModules.hardware", "read": "partial", "vars": true,
+              "options": false, "generators": [], "declares": [] },
+            { "path": "nixosModules.keys", "read": "complete", "vars": true,
+              "options": true, "generators": ["ext-key"], "declares": ["extmod"] },
+            { "path": "nixosModules.opaque", "read": "partial", "vars": false,
+              "options": false, "generators": [], "declares": [] },
+        ]),
+        "{doc:#}"
+    );
+    let (_, doc) = inputs(repo.path(), &["--no-store"], &[]);
+    let unread: Vec<&str> = doc["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["modules"].as_array().unwrap())
+        .map(|m| m["read"].as_str().unwrap())
+        .collect();
+    assert_eq!(unread, ["unread"; 3]);
+
+    // An input whose flake.nix does not parse is not read: as without the store.
+    let broken = write_module_flake(tmp.path(), "broken");
+    common::write(&broken, "flake.nix", "{ outputs = ");
+    let broken_hash = store.add_locked(&broken);
+    let repo = module_repo(&broken_hash);
+    assert_eq!(
+        graded_findings(repo.path(), &["--store", &store_dir], true),
+        absent
+    );
 }

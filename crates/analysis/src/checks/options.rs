@@ -416,7 +416,10 @@ impl<'a> Config<'a> {
         }
         let d = self.repo?.covering(path)?;
         let first = d.decl.path.first()?;
-        if m.input_namespaces.binary_search(&first.as_str()).is_ok() {
+        if m.input_namespaces
+            .binary_search_by(|n| (**n).cmp(first.as_str()))
+            .is_ok()
+        {
             return None;
         }
         distinctive(d).then_some(d)
@@ -523,7 +526,7 @@ impl<'a> DeclIndex<'a> {
 /// `"${modulesPath}/profiles/qemu-guest.nix"`, are taken to be the platform's own.)
 struct SoleDeclarer {
     possible: bool,
-    from_inputs: BTreeSet<&'static str>,
+    from_inputs: BTreeSet<Arc<str>>,
     unread: Vec<Arc<str>>,
     cache: std::cell::RefCell<FxHashMap<String, bool>>,
 }
@@ -542,8 +545,8 @@ impl SoleDeclarer {
         for o in fragments {
             for i in &o.input_imports {
                 let url = info.inputs.get(&i.input).and_then(|x| x.url.as_deref());
-                match crate::options::configs::known_input_module(url, i) {
-                    Some(declares) => from_inputs.extend(declares.iter().copied()),
+                match crate::options::configs::input_module_declares(db, ws, url, i) {
+                    Some(declares) => from_inputs.extend(declares),
                     None => possible = false,
                 }
             }

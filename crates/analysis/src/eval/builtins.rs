@@ -367,9 +367,16 @@ pub(super) fn call(ev: &Evaluator, name: &'static str, args: &[Thunk]) -> Value 
             }
             _ => Value::Unknown,
         },
-        "toString" => match coerce_to_string(ev, &each(0)) {
-            Some(s) => Value::Str(s.into()),
-            None => Value::Unknown,
+        "toString" => match each(0) {
+            // A path stays where it is (only interpolation copies it into the store).
+            Value::Path(p) => match ev.files.absolute_path(&p) {
+                Some(s) => Value::Str(s.into()),
+                None => Value::Unknown,
+            },
+            v => match coerce_to_string(ev, &v) {
+                Some(s) => Value::Str(s.into()),
+                None => Value::Unknown,
+            },
         },
         "hasAttr" => match (arg(0), arg(1)) {
             (Value::Str(n), Value::Attrs(a)) => {

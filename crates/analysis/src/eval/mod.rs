@@ -45,6 +45,12 @@ pub trait FileSource {
     fn parse_nix(&self, path: &str) -> Option<Arc<Parsed>>;
     /// The text of a data file the analyzer has loaded (never secrets), for `readFile`.
     fn read_text(&self, path: &str) -> Option<Arc<str>>;
+    /// The absolute path Nix gives the root-relative `path` (what `toString` of a path
+    /// value is), when it is known: for a source in the Nix store, never for the repository,
+    /// whose location on the machine that evaluates it is not.
+    fn absolute_path(&self, _path: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A source with no files: `import` and `readFile` are Unknown.
@@ -586,7 +592,18 @@ impl<'a> Evaluator<'a> {
                 _ => {}
             }
         }
-        match self.eval_literal_str_parts(s.normalized_parts(), env) {
+        let parts = s.normalized_parts();
+        // `"${modulesPath}/profiles/qemu-guest.nix"`
+        if let Some(InterpolPart::Interpolation(i)) = parts.first() {
+            if let Some(e @ ast::Expr::Ident(_)) = i.expr() {
+                if let Value::Sym(m) = self.eval(&e, env) {
+                    if *m == Sym::ModulesPath {
+                        return Value::Sym(m);
+                    }
+                }
+            }
+        }
+        match self.eval_literal_str_parts(parts, env) {
             Some(st) => Value::Str(st.into()),
             None => Value::Unknown,
         }
@@ -1027,6 +1044,8 @@ impl<'a> Evaluator<'a> {
                 (Value::Str(a), Value::Str(b)) if !self.charge_bytes(a.len() + b.len()) => {
                     Value::Unknown
                 }
+                // `modulesPath + "/profiles/qemu-guest.nix"`
+                (Value::Sym(m), Value::Str(_)) if *m == Sym::ModulesPath => Value::Sym(m),
                 (a, b) => builtins::add(a, b),
             },
             K::Sub | K::Mul | K::Div => builtins::arith(kind, lhs(), rhs()),
@@ -1304,7 +1323,10 @@ impl<'a> Evaluator<'a> {
 
     /// `import ./file.nix`: evaluated once per evaluator, in a fresh scope of its own file.
     pub fn import(&self, path: &str) -> Value {
-        let path = if self.files.parse_nix(path).is_none() {
+        let path = if path.is_empty() {
+            // `import ./.` in a file at the root.
+            "default.nix".to_owned()
+        } else if self.files.parse_nix(path).is_none() {
             format!("{path}/default.nix")
         } else {
             path.to_owned()
@@ -1568,11 +1590,15 @@ impl<'a> Evaluator<'a> {
                         path: p,
                     }),
                     // A NixOS, nix-darwin or home-manager module of another flake: named, so
-                    // that a configuration importing it knows which module it is.
+                    // that a configuration importing it knows which module it is (flake-parts'
+                    // `modules.<class>` output as much as the older `<class>Modules`).
                     (
                         _,
                         ["nixosModules" | "darwinModules" | "homeManagerModules" | "homeModules"]
-                        | ["nixosModules" | "darwinModules" | "homeManagerModules" | "homeModules", _],
+                        | ["nixosModules" | "darwinModules" | "homeManagerModules" | "homeModules", _]
+                        | ["modules"]
+                        | ["modules", "nixos" | "darwin" | "homeManager"]
+                        | ["modules", "nixos" | "darwin" | "homeManager", _],
                     ) => sym(Sym::Input {
                         name: input.clone(),
                         path: p,
@@ -1632,6 +1658,7 @@ impl<'a> Evaluator<'a> {
                 "lib" => sym(Sym::Lib(Vec::new())),
                 "self" if special.self_flake => sym(Sym::SelfFlake(Vec::new())),
                 "inputs" if special.inputs => sym(Sym::Inputs),
+                "modulesPath" => sym(Sym::ModulesPath),
                 "config" => sym(Sym::SystemConfig {
                     owner: owner.clone(),
                     path: Vec::new(),
@@ -1682,7 +1709,8 @@ impl<'a> Evaluator<'a> {
             | Sym::MkFlake { .. }
             | Sym::FlakeParts(_)
             | Sym::LibClan
-            | Sym::HomeConfiguration(_) => Value::Unknown,
+            | Sym::HomeConfiguration(_)
+            | Sym::ModulesPath => Value::Unknown,
         }
     }
 

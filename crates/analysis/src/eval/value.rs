@@ -253,6 +253,10 @@ pub enum Sym {
         owner: Rc<str>,
         special: SpecialArgs,
     },
+    /// `modulesPath`, or a path or string under it: a module of the module system's own
+    /// (nixpkgs' `nixos/modules`, nix-darwin's or home-manager's `modules`), none of which
+    /// knows clan's options.
+    ModulesPath,
     /// That module's `config`, selected down `path` (only towards clan vars).
     SystemConfig {
         owner: Rc<str>,

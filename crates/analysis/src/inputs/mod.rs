@@ -7,10 +7,12 @@
 //! - `setting`: which store to look in;
 //! - `locate`: whether it is there and readable;
 //! - `roots`: the root flake's inputs found in the workspace's store (a query);
-//! - `tree`: their files, for the evaluator, read only from inside each source.
+//! - `tree`: their files, for the evaluator, read only from inside each source;
+//! - `modules`: the modules of inputs the repository imports, read from their sources.
 
 pub mod locate;
 pub mod lock;
+pub mod modules;
 pub mod roots;
 pub mod setting;
 pub mod store_path;

@@ -102,6 +102,14 @@ impl FileSource for InputTree {
     fn read_text(&self, path: &str) -> Option<Arc<str>> {
         self.text(path, crate::fsread::MAX_DATA_BYTES)
     }
+
+    fn absolute_path(&self, path: &str) -> Option<String> {
+        let root = self.root.to_str()?.trim_end_matches('/');
+        Some(match path {
+            "" => root.to_owned(),
+            p => format!("{root}/{p}"),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! (and nothing else: `extraSpecialArgs` passes arguments, not modules). A standalone
 //! configuration (`lib/eval-config.nix`) gets only its `modules`.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -41,7 +41,7 @@ pub struct Configuration {
     pub complete: bool,
     /// Top-level option names the flake inputs' modules it imports declare, sorted (a set of a
     /// few names, kept for every machine).
-    pub input_namespaces: Vec<&'static str>,
+    pub input_namespaces: Vec<Arc<str>>,
     /// Where a module would have to be imported to reach it, as the fix says.
     pub import_into: String,
 }
@@ -98,6 +98,23 @@ pub(crate) fn known_input_module(
         .map(|k| k.declares)
 }
 
+/// The top-level option names a flake input's module declares, when known: read from its
+/// source in the store when Nix has it and every declaration was read, else from the table
+/// of [`KNOWN_INPUT_MODULES`].
+pub(crate) fn input_module_declares(
+    db: &dyn Db,
+    ws: Workspace,
+    url: Option<&str>,
+    i: &InputImport,
+) -> Option<Vec<Arc<str>>> {
+    match crate::inputs::modules::input_module(db, ws, &i.input, &i.path) {
+        Some(m) if m.options_complete => {
+            Some(m.declares.iter().map(|n| Arc::from(n.as_str())).collect())
+        }
+        _ => known_input_module(url, i).map(|d| d.iter().map(|n| Arc::from(*n)).collect()),
+    }
+}
+
 /// What the summaries say about modules, by owner.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Owners {
@@ -150,17 +167,19 @@ fn closure(idx: &ModuleIndex, start: Vec<Arc<str>>) -> Vec<Arc<str>> {
 /// Whether every module of `owners` is read or known, and what the known ones declare.
 fn completeness(
     o: &Owners,
-    urls: &BTreeMap<String, Option<String>>,
+    declares: &InputDeclares,
     owners: &[Arc<str>],
-) -> (bool, Vec<&'static str>) {
+) -> (bool, Vec<Arc<str>>) {
     let mut complete = true;
     let mut names = Vec::new();
     for owner in owners {
         complete &= !o.open.contains(&**owner);
         for i in o.inputs.get(&**owner).into_iter().flatten() {
-            let url = urls.get(i.input.as_str()).and_then(|u| u.as_deref());
-            match known_input_module(url, i) {
-                Some(ns) => names.extend(ns.iter().copied()),
+            match declares
+                .get(&(i.input.clone(), i.path.clone()))
+                .and_then(|d| d.as_ref())
+            {
+                Some(ns) => names.extend(ns.iter().cloned()),
                 None => complete = false,
             }
         }
@@ -171,12 +190,15 @@ fn completeness(
     (complete, names)
 }
 
+/// By input and output path (`("srvos", ["nixosModules", "server"])`).
+type InputDeclares = FxHashMap<(String, Vec<String>), Option<Vec<Arc<str>>>>;
+
 /// What every configuration is judged by, gathered once.
 #[derive(Debug, PartialEq, Eq)]
 struct Context {
     owners: Owners,
-    /// Input name → URL.
-    urls: BTreeMap<String, Option<String>>,
+    /// What each imported module of a flake input declares, when known.
+    declares: InputDeclares,
     /// Every module file was read and every module definition followed.
     global: bool,
 }
@@ -184,13 +206,19 @@ struct Context {
 #[salsa::tracked(returns(ref))]
 fn context(db: &dyn Db, ws: Workspace) -> Arc<Context> {
     let info = crate::flake::flake_info(db, ws);
+    let owners = Owners::new(options_fragments(db, ws).into_iter());
+    let mut declares = InputDeclares::default();
+    for i in owners.inputs.values().flatten() {
+        if let std::collections::hash_map::Entry::Vacant(e) =
+            declares.entry((i.input.clone(), i.path.clone()))
+        {
+            let url = info.inputs.get(&i.input).and_then(|x| x.url.as_deref());
+            e.insert(input_module_declares(db, ws, url, i));
+        }
+    }
     Arc::new(Context {
-        owners: Owners::new(options_fragments(db, ws).into_iter()),
-        urls: info
-            .inputs
-            .iter()
-            .map(|(n, i)| (n.clone(), i.url.clone()))
-            .collect(),
+        owners,
+        declares,
         global: !crate::flake::module_files(db, ws).unreadable
             && *crate::vars::resolve::machines_closed(db, ws),
     })
@@ -250,7 +278,7 @@ fn configurations_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Vec<Arc<
     // The files clan-core loads from `machines/<m>/` are owned by their path.
     let owners = modules.owners.clone();
     let all: Vec<Arc<str>> = owners.iter().chain(&service_owners).cloned().collect();
-    let (mut complete, names) = completeness(o, &cx.urls, &all);
+    let (mut complete, names) = completeness(o, &cx.declares, &all);
     complete &= cx.global && !held.unknown && !role_open && !modules.opaque;
     // The home-manager users of the machine: every body any of its modules sets.
     let scopes: Vec<&HmScope> = all
@@ -271,7 +299,7 @@ fn configurations_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Vec<Arc<
             .collect();
         start.extend(shared.iter().cloned());
         let hm_owners = closure(crate::index::module_index(db, ws), start);
-        let (hm_complete, hm_names) = completeness(o, &cx.urls, &hm_owners);
+        let (hm_complete, hm_names) = completeness(o, &cx.declares, &hm_owners);
         out.push(Arc::new(Configuration {
             name: format!(
                 "home-manager user `{}` of machine `{name}`",
@@ -319,7 +347,7 @@ pub fn workspace_configurations(db: &dyn Db, ws: Workspace) -> Arc<Vec<Arc<Confi
         let idx = crate::index::module_index(db, ws);
         for (name, owner) in &cx.owners.homes {
             let owners = closure(idx, vec![owner.clone()]);
-            let (complete, names) = completeness(&cx.owners, &cx.urls, &owners);
+            let (complete, names) = completeness(&cx.owners, &cx.declares, &owners);
             out.push(Arc::new(Configuration {
                 name: format!("home configuration `{}`", attr_display(name)),
                 class: "homeManager".into(),

@@ -12,6 +12,9 @@ pub struct VarsFragment {
     pub open_owners: Vec<Arc<str>>,
     /// Modules (by owner) that import something the analyzer cannot see into.
     pub opaque_import_owners: Vec<Arc<str>>,
+    /// Modules of flake inputs imported by a walked module (the same records as the options
+    /// part's): they count as read when their source is (`inputs::modules`).
+    pub input_imports: Vec<Arc<crate::options::model::InputImport>>,
     pub var_refs: Vec<VarRef>,
     /// `clan.core.vars.settings.secretStore` set by a module (by owner), with the value when
     /// it is a known string.
@@ -26,6 +29,7 @@ impl VarsFragment {
         self.generators.shrink_to_fit();
         self.open_owners.shrink_to_fit();
         self.opaque_import_owners.shrink_to_fit();
+        self.input_imports.shrink_to_fit();
         self.var_refs.shrink_to_fit();
         self.secret_stores.shrink_to_fit();
     }

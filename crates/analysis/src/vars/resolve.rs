@@ -178,6 +178,9 @@ struct Declarations {
     open: FxHashSet<Arc<str>>,
     /// Owners that import what infra-check cannot follow.
     opaque: FxHashSet<Arc<str>>,
+    /// Generators the flake inputs' modules an owner imports may declare (read from their
+    /// sources in the store, see `inputs::modules`).
+    from_inputs: FxHashMap<Arc<str>, BTreeSet<String>>,
     /// Machine-level `clan.core.vars.settings.secretStore` settings, by module.
     store_defs: FxHashMap<Arc<str>, Vec<Option<String>>>,
     declared: BTreeSet<String>,
@@ -212,6 +215,19 @@ fn declarations(db: &dyn Db, ws: Workspace) -> Arc<Declarations> {
         out.open.extend(vars.open_owners.iter().cloned());
         out.opaque.extend(vars.opaque_import_owners.iter().cloned());
         out.var_refs.extend(vars.var_refs.iter().cloned());
+        for i in &vars.input_imports {
+            match crate::inputs::modules::input_module(db, ws, &i.input, &i.path) {
+                Some(m) if m.vars_complete => out
+                    .from_inputs
+                    .entry(i.owner.clone())
+                    .or_default()
+                    .extend(m.generators.iter().cloned()),
+                // Another flake's module infra-check cannot read may declare any generator.
+                _ => {
+                    out.opaque.insert(i.owner.clone());
+                }
+            }
+        }
     }
     Arc::new(out)
 }
@@ -276,6 +292,9 @@ fn machine_vars_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Option<Arc<Mac
         }
         for decl in d.decls.get(owner.as_ref()).into_iter().flatten() {
             add_decl(&mut mv, decl, &class);
+        }
+        for name in d.from_inputs.get(owner.as_ref()).into_iter().flatten() {
+            mv.maybe.insert(crate::eval::shared_text(name));
         }
     }
     let services = instance_services(db, ws);
