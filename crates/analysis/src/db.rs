@@ -41,6 +41,11 @@ pub struct Workspace {
     #[returns(ref)]
     #[default]
     pub store: crate::inputs::StoreSetting,
+    /// The directory that keeps what was read from the store between runs
+    /// (`inputs::cache`); `None`: nothing is kept.
+    #[returns(ref)]
+    #[default]
+    pub cache: Option<std::path::PathBuf>,
 }
 
 #[salsa::db]
@@ -191,6 +196,17 @@ impl AnalysisHost {
                 .set_store(&mut self.db)
                 .with_durability(DISK)
                 .to(store);
+        }
+    }
+
+    /// Sets the directory that keeps what was read from the store between runs (the user's
+    /// cache directory; `None` keeps nothing).
+    pub fn set_cache(&mut self, cache: Option<std::path::PathBuf>) {
+        if *self.ws.cache(&self.db) != cache {
+            self.ws
+                .set_cache(&mut self.db)
+                .with_durability(DISK)
+                .to(cache);
         }
     }
 

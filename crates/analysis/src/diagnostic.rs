@@ -1,12 +1,14 @@
 //! Diagnostics as plain data. The CLI renders them and the language server translates them;
 //! neither needs to know how they were found.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// A byte range into a file's text (the text the analyzer was given, after lossy UTF-8
 /// decoding). Plain offsets keep this type free of rowan so other crates need not depend on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 pub struct TextRange {
     pub start: u32,
     pub end: u32,
@@ -78,7 +80,7 @@ impl Severity {
 }
 
 /// A place in the workspace: a root-relative path with forward slashes and a byte range.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Location {
     /// Shared by the locations of one file: a summary holds thousands of them.
     pub file: Arc<str>,

@@ -9,6 +9,7 @@
 //!   "store": "/nix/store",                   // the store directory looked in; null: --no-store
 //!   "storeFrom": "default",                  // "option" | "NIX_STORE_DIR" | "infra-check.toml"
 //!                                            // | "default" | "off"
+//!   "cache": "~/.cache/infra-check/<build>",  // where what is read is kept; null: --no-cache
 //!   "inputs": [                              // the root's inputs, then theirs, by path
 //!     {
 //!       "path": "clan-core/nixpkgs",         // the input's path from the root flake
@@ -34,7 +35,8 @@
 //!           "generators": ["…"],             // the generators it declares
 //!           "declares": ["srvos"]            // the top-level names of its options
 //!         }
-//!       ]
+//!       ],
+//!       "cached": false                      // its clan services were in the cache already
 //!     }
 //!   ]
 //! }
@@ -45,6 +47,9 @@
 use std::process::ExitCode;
 
 use infra_check_analysis::fsread;
+use std::path::Path;
+
+use infra_check_analysis::inputs::cache;
 use infra_check_analysis::inputs::modules::ImportedModule;
 use infra_check_analysis::inputs::{locate, Lock, LockedInput, StoreSetting, StoreState};
 use serde::Serialize;
@@ -58,6 +63,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub fn run(args: &InputsArgs) -> Result<ExitCode, CliError> {
     let root = crate::workspace::resolve_root(&args.path)?;
     let (store, from) = crate::store::setting(&args.store, &root)?;
+    let cache = crate::store::cache_dir(&args.store);
     let from = from.as_str();
     let lock_path = root.join("flake.lock");
     let exists = std::fs::symlink_metadata(&lock_path).is_ok();
@@ -82,7 +88,12 @@ pub fn run(args: &InputsArgs) -> Result<ExitCode, CliError> {
     };
     let mut rows: Vec<Row> = lock
         .as_ref()
-        .map(|l| l.inputs.iter().map(|i| Row::of(i, &store)).collect())
+        .map(|l| {
+            l.inputs
+                .iter()
+                .map(|i| Row::of(i, &store, cache.as_deref()))
+                .collect()
+        })
         .unwrap_or_default();
     if lock.is_some() {
         let mut loaded = crate::workspace::load(&root, "Reading the inputs of", &args.store)?;
@@ -98,8 +109,8 @@ pub fn run(args: &InputsArgs) -> Result<ExitCode, CliError> {
         }
     }
     let text = match args.format {
-        InputsFormat::Table => render_table(&rows, &store, from),
-        InputsFormat::Json => render_json(&rows, &store, from)?,
+        InputsFormat::Table => render_table(&rows, &store, from, cache.as_deref()),
+        InputsFormat::Json => render_json(&rows, &store, from, cache.as_deref())?,
     };
     crate::output::emit(&text)?;
     if lock.is_none() {
@@ -122,6 +133,8 @@ struct Row<'a> {
     services: Option<(usize, bool)>,
     /// Its modules the repository imports.
     modules: Vec<ImportedModule>,
+    /// What was read of its source was in the cache before this run.
+    cached: bool,
 }
 
 /// How much of an imported module was read: `complete`, `partial` or `unread`.
@@ -134,7 +147,7 @@ fn read_state(m: &ImportedModule) -> &'static str {
 }
 
 impl<'a> Row<'a> {
-    fn of(input: &'a LockedInput, store: &StoreSetting) -> Row<'a> {
+    fn of(input: &'a LockedInput, store: &StoreSetting, cache: Option<&Path>) -> Row<'a> {
         let mut row = Row {
             input,
             store_path: None,
@@ -143,6 +156,7 @@ impl<'a> Row<'a> {
             has_flake_nix: None,
             services: None,
             modules: Vec::new(),
+            cached: false,
         };
         if input.follows.is_some() {
             return row;
@@ -169,16 +183,17 @@ impl<'a> Row<'a> {
             .root
             .as_ref()
             .map(|r| std::fs::symlink_metadata(r.join("flake.nix")).is_ok_and(|m| m.is_file()));
-        row.services = located
-            .root
-            .as_deref()
-            .and_then(infra_check_analysis::clan::source_services::read_services)
-            .map(|s| (s.services.len(), s.complete));
+        if let Some(root) = located.root.as_deref() {
+            use infra_check_analysis::clan::source_services::{read_services, SERVICES_ENTRY};
+            row.cached = cache.is_some_and(|c| cache::has(c, root, SERVICES_ENTRY));
+            row.services = cache::cached(cache, root, SERVICES_ENTRY, || read_services(root))
+                .map(|s| (s.services.len(), s.complete));
+        }
         row
     }
 }
 
-fn render_table(rows: &[Row], store: &StoreSetting, from: &str) -> String {
+fn render_table(rows: &[Row], store: &StoreSetting, from: &str, cache: Option<&Path>) -> String {
     const HEADER: [&str; 5] = ["INPUT", "TYPE", "LOCKED", "STORE PATH", "STATE"];
     let cells: Vec<[String; 5]> = rows
         .iter()
@@ -262,6 +277,16 @@ fn render_table(rows: &[Row], store: &StoreSetting, from: &str) -> String {
             },
         )),
     }
+    match cache {
+        Some(c) if count("found") > 0 => out.push_str(&format!(
+            "What is read from them is kept in {} (--no-cache: not kept).\n",
+            cache::build_dir(c).display()
+        )),
+        None if count("found") > 0 => {
+            out.push_str("What is read from them is not kept (--no-cache).\n")
+        }
+        _ => {}
+    }
     if count("absent") > 0 {
         out.push_str(
             "Absent inputs are unknown to the checks. `nix flake archive` fetches every input without evaluating anything.\n",
@@ -280,6 +305,8 @@ struct Document<'a> {
     version: u32,
     store: Option<&'a str>,
     store_from: &'a str,
+    /// This build's cache directory, or null with --no-cache.
+    cache: Option<String>,
     inputs: Vec<JsonInput<'a>>,
 }
 
@@ -300,6 +327,7 @@ struct JsonInput<'a> {
     has_flake_nix: Option<bool>,
     clan_services: Option<JsonServices>,
     modules: Vec<JsonModule>,
+    cached: bool,
 }
 
 #[derive(Serialize)]
@@ -318,7 +346,12 @@ struct JsonServices {
     complete: bool,
 }
 
-fn render_json(rows: &[Row], store: &StoreSetting, from: &str) -> Result<String, CliError> {
+fn render_json(
+    rows: &[Row],
+    store: &StoreSetting,
+    from: &str,
+    cache: Option<&Path>,
+) -> Result<String, CliError> {
     let doc = Document {
         version: SCHEMA_VERSION,
         store: match store {
@@ -326,6 +359,7 @@ fn render_json(rows: &[Row], store: &StoreSetting, from: &str) -> Result<String,
             StoreSetting::Dir(d) => Some(d),
         },
         store_from: from,
+        cache: cache.map(|c| cache::build_dir(c).display().to_string()),
         inputs: rows
             .iter()
             .map(|r| {
@@ -364,6 +398,7 @@ fn render_json(rows: &[Row], store: &StoreSetting, from: &str) -> Result<String,
                             }
                         })
                         .collect(),
+                    cached: r.cached,
                 }
             })
             .collect(),

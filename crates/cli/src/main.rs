@@ -414,6 +414,12 @@ pub struct StoreArgs {
     /// Do not look in the Nix store: every input is unknown.
     #[arg(long)]
     pub no_store: bool,
+
+    /// Do not keep what was read from the store in the user's cache directory
+    /// (`$XDG_CACHE_HOME/infra-check`, else `~/.cache/infra-check`), and do not read it from
+    /// there. Store paths never change, so the cache is never stale; it only saves time.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// Output formats of `infra-check inputs`.

@@ -9,6 +9,15 @@ use infra_check_analysis::inputs::{configured_store, StoreFrom, StoreSetting};
 use crate::error::CliError;
 use crate::StoreArgs;
 
+/// Where what was read from the store is kept between runs: `None` with `--no-cache` or
+/// without a home directory.
+pub fn cache_dir(args: &StoreArgs) -> Option<std::path::PathBuf> {
+    if args.no_cache {
+        return None;
+    }
+    infra_check_analysis::inputs::cache::user_cache_dir()
+}
+
 /// The store setting for the repository at `root`.
 pub fn setting(args: &StoreArgs, root: &Path) -> Result<(StoreSetting, StoreFrom), CliError> {
     let option = args

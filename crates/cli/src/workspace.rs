@@ -84,8 +84,8 @@ pub struct Loaded {
 ///
 /// `store` says where the Nix store is that holds the locked inputs' sources
 /// ([`crate::store::setting`]); a usage error there stops the run before anything is read.
-pub fn load(root: &Path, verb: &str, store: &crate::StoreArgs) -> Result<Loaded, CliError> {
-    let (store, _) = crate::store::setting(store, root)?;
+pub fn load(root: &Path, verb: &str, store_args: &crate::StoreArgs) -> Result<Loaded, CliError> {
+    let (store, _) = crate::store::setting(store_args, root)?;
     let mut progress = Progress::stderr();
     progress.set(&format!("Reading {}…", root.display()));
     let mut loaded = infra_check_analysis::load(root).map_err(|e| {
@@ -95,6 +95,7 @@ pub fn load(root: &Path, verb: &str, store: &crate::StoreArgs) -> Result<Loaded,
         ))
     })?;
     loaded.host.set_store(store);
+    loaded.host.set_cache(crate::store::cache_dir(store_args));
     let analysis = loaded.host.snapshot();
     let files = analysis.files().len();
     progress.set(&format!(

@@ -462,7 +462,21 @@ fn findings(repo: &Path, args: &[&str]) -> Vec<String> {
 
 /// [`findings`], each preceded by its severity when `severity`.
 fn graded_findings(repo: &Path, args: &[&str], severity: bool) -> Vec<String> {
-    let out = common::command()
+    cached_findings(repo, args, severity, None)
+}
+
+/// [`graded_findings`] with `cache` as the user's cache directory (`XDG_CACHE_HOME`).
+fn cached_findings(
+    repo: &Path,
+    args: &[&str],
+    severity: bool,
+    cache: Option<&Path>,
+) -> Vec<String> {
+    let mut cmd = common::command();
+    if let Some(c) = cache {
+        cmd.env("XDG_CACHE_HOME", c);
+    }
+    let out = cmd
         .env_remove("NIX_STORE_DIR")
         .arg("check")
         .arg(repo)
@@ -533,6 +547,24 @@ fn the_locked_clan_core_in_the_store_decides_which_roles_reach_darwin_machines()
         clan_core["clanServices"],
         json!({ "count": 2, "complete": true })
     );
+    // What was read is kept in the user's cache directory, and read from there next time.
+    let cache = tmp.path().join("cache");
+    let env = [("XDG_CACHE_HOME", cache.to_str().unwrap())];
+    for cached in [false, true] {
+        let (_, doc) = inputs(repo.path(), &["--store", &store.store_dir()], &env);
+        let clan_core = doc["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["path"] == "clan-core")
+            .unwrap();
+        assert_eq!(clan_core["cached"], json!(cached), "{doc:#}");
+        assert_eq!(clan_core["clanServices"]["count"], 2);
+        assert!(doc["cache"]
+            .as_str()
+            .unwrap()
+            .starts_with(cache.to_str().unwrap()));
+    }
 
     // Without the source, the built-in catalog says neither service has a darwin module.
     let catalog = findings(repo.path(), &["--no-store"]);
@@ -847,5 +879,99 @@ fn modules_of_an_input_in_the_store_count_for_the_machines_that_import_them() {
     assert_eq!(
         graded_findings(repo.path(), &["--store", &store_dir], true),
         absent
+    );
+}
+
+/// The files of the cache directory `cache/infra-check/<build>/`.
+fn cache_entries(cache: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for build in std::fs::read_dir(cache.join("infra-check"))
+        .into_iter()
+        .flatten()
+    {
+        for e in std::fs::read_dir(build.unwrap().path()).unwrap() {
+            out.push(e.unwrap().path());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn what_is_read_from_the_store_is_kept_in_the_cache_and_read_from_there() {
+    if !have_nix("what_is_read_from_the_store_is_kept_in_the_cache_and_read_from_there") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(&tmp.path().join("store-root"));
+    let source = write_module_flake(tmp.path(), "extmod");
+    let hash = store.add_locked(&source);
+    let repo = module_repo(&hash);
+    let store_dir = store.store_dir();
+    let cache = tmp.path().join("cache");
+    let args = ["--store", store_dir.as_str()];
+
+    let fresh = cached_findings(repo.path(), &args, true, None);
+    let cold = cached_findings(repo.path(), &args, true, Some(&cache));
+    assert_eq!(cold, fresh);
+    // One entry per module the repository imports.
+    let entries = cache_entries(&cache);
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    // Read from there: a source the store holds is never read again, so an entry is all it
+    // takes (here one the test rewrites, to see that it is what answers).
+    let warm = cached_findings(repo.path(), &args, true, Some(&cache));
+    assert_eq!(warm, fresh);
+    let stamp: Vec<_> = entries
+        .iter()
+        .map(|e| std::fs::metadata(e).unwrap().modified().unwrap())
+        .collect();
+    let again: Vec<_> = cache_entries(&cache)
+        .iter()
+        .map(|e| std::fs::metadata(e).unwrap().modified().unwrap())
+        .collect();
+    assert_eq!(stamp, again, "a warm run rewrites no entry");
+    for e in &entries {
+        let text = std::fs::read_to_string(e).unwrap();
+        if text.contains("ext-key") {
+            std::fs::write(e, text.replace("ext-key", "old-gen")).unwrap();
+        }
+    }
+    let from_cache = cached_findings(repo.path(), &args, true, Some(&cache));
+    // The entry says `keys` declares `old-gen`, not `ext-key`: the read of `ext-key` is now
+    // one of a generator nothing declares.
+    assert!(
+        from_cache.contains(&"error vars/undeclared-reference modules/machines.nix:8".to_owned()),
+        "{from_cache:#?}"
+    );
+    // An entry that is not what this build writes is read from the source again.
+    for e in &entries {
+        std::fs::write(e, "{ not json").unwrap();
+    }
+    assert_eq!(
+        cached_findings(repo.path(), &args, true, Some(&cache)),
+        fresh
+    );
+    // --no-cache neither reads nor writes it.
+    std::fs::remove_dir_all(&cache).unwrap();
+    let off = cached_findings(
+        repo.path(),
+        &["--store", &store_dir, "--no-cache"],
+        true,
+        Some(&cache),
+    );
+    assert_eq!(off, fresh);
+    assert!(!cache.exists());
+    // The cache never answers for a source the store does not hold (any more).
+    cached_findings(repo.path(), &args, true, Some(&cache));
+    let path = source_store_path(&store_dir, &parse_nar_hash(&hash).unwrap());
+    std::process::Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(&path)
+        .status()
+        .unwrap();
+    std::fs::remove_dir_all(&path).unwrap();
+    assert_eq!(
+        cached_findings(repo.path(), &args, true, Some(&cache)),
+        graded_findings(repo.path(), &["--no-store"], true)
     );
 }

@@ -671,6 +671,7 @@ impl Worker {
                     Ok((store, _)) => host.set_store(store),
                     Err(e) => self.log(MessageType::WARNING, e),
                 }
+                host.set_cache(infra_check_analysis::inputs::cache::user_cache_dir());
                 let snapshot = host.snapshot();
                 self.on_disk = snapshot.files().into_iter().collect();
                 drop(snapshot); // before any input is set on this host

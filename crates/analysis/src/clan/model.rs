@@ -190,7 +190,7 @@ pub struct Setting {
 }
 
 /// A service defined by the repository: `clan.modules.<name> = { _class = "clan.service"; … }`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LocalService {
     pub name: String,
     pub location: Location,
@@ -200,7 +200,7 @@ pub struct LocalService {
     pub max_instances: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LocalRole {
     pub location: Location,
     /// The options its `interface` declares; `None` when the interface could not be read.

@@ -21,7 +21,7 @@ use crate::eval::{Evaluator, Thunk, Value};
 use crate::inputs::tree::InputTree;
 
 /// What the locked clan-core's source says its services are.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourceServices {
     /// By `clan.modules` name.
     pub services: BTreeMap<String, LocalService>,
@@ -35,6 +35,8 @@ pub struct SourceServices {
 /// The directory of clan-core's services, and its registration module.
 const SERVICES_DIR: &str = "clanServices";
 const REGISTRATION: &str = "clanServices/flake-module.nix";
+/// The name of the services of a source in the cache (`inputs::cache`).
+pub const SERVICES_ENTRY: &str = "clan services";
 /// How many registration modules are followed (clan-core has about thirty).
 const MAX_REGISTRATIONS: usize = 512;
 
@@ -45,7 +47,10 @@ pub fn clan_core_source(db: &dyn Db, ws: Workspace) -> Option<Arc<SourceServices
     let info = crate::flake::flake_info(db, ws);
     let (name, _) = info.clan_core_input()?;
     let root = crate::inputs::roots::input_root(db, ws, name)?;
-    read_services(&root).map(Arc::new)
+    crate::inputs::cache::cached(ws.cache(db).as_deref(), &root, SERVICES_ENTRY, || {
+        read_services(&root)
+    })
+    .map(Arc::new)
 }
 
 /// The services of the clan-core source at `root`; `None` when it has no `clanServices/`

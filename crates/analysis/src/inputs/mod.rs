@@ -8,8 +8,10 @@
 //! - `locate`: whether it is there and readable;
 //! - `roots`: the root flake's inputs found in the workspace's store (a query);
 //! - `tree`: their files, for the evaluator, read only from inside each source;
-//! - `modules`: the modules of inputs the repository imports, read from their sources.
+//! - `modules`: the modules of inputs the repository imports, read from their sources;
+//! - `cache`: what was read from a source, kept on disk between runs.
 
+pub mod cache;
 pub mod locate;
 pub mod lock;
 pub mod modules;

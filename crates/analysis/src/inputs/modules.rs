@@ -15,7 +15,7 @@ use crate::eval::{Evaluator, Sym, Thunk, Value};
 use crate::inputs::tree::InputTree;
 
 /// What an input's module declares, as far as it was read.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct InputModule {
     /// Every `clan.core.vars.generators` it declares is in `generators`.
     pub vars_complete: bool,
@@ -89,7 +89,20 @@ fn input_module_of<'db>(db: &'db dyn Db, key: InputModuleKey<'db>) -> Option<Arc
     let (ws, input, path) = (*key.ws(db), key.input(db), key.path(db));
     module_class(path)?;
     let root = crate::inputs::roots::input_root(db, ws, input)?;
-    read_module(&root, path).map(Arc::new)
+    crate::inputs::cache::cached(ws.cache(db).as_deref(), &root, &cache_entry(path), || {
+        read_module(&root, path)
+    })
+    .map(Arc::new)
+}
+
+/// The name of the module at `path` in the cache (`inputs::cache`).
+pub fn cache_entry(path: &[String]) -> String {
+    // Attribute names may hold any character: each one's length keeps the name unambiguous.
+    let mut out = String::from("module");
+    for p in path {
+        out.push_str(&format!(" {}:{p}", p.len()));
+    }
+    out
 }
 
 /// The module class of an output path: `nixosModules.<n>` and `modules.nixos.<n>` are NixOS

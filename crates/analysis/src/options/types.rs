@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OptType {
     Str,
     /// `lines`, `commas`, `separatedString`, `string`: strings that merge by concatenation.
@@ -27,7 +27,7 @@ pub enum OptType {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OptionSpec {
     pub ty: OptType,
     /// No default: leaving it unset is an error when the option is used.
