@@ -789,17 +789,51 @@ fn module_repo(hash: &str) -> TempDir {
     repo
 }
 
+/// `extmod` ([`write_module_flake`]) added to a store of its own, and [`module_repo`] locking
+/// it; `None` without Nix.
+struct ModuleFixture {
+    tmp: TempDir,
+    store: Store,
+    repo: TempDir,
+    hash: String,
+    store_dir: String,
+}
+
+impl ModuleFixture {
+    fn new(test: &str) -> Option<ModuleFixture> {
+        if !have_nix(test) {
+            return None;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(&tmp.path().join("store-root"));
+        let source = write_module_flake(tmp.path(), "extmod");
+        let hash = store.add_locked(&source);
+        let repo = module_repo(&hash);
+        let store_dir = store.store_dir();
+        Some(ModuleFixture {
+            tmp,
+            store,
+            repo,
+            hash,
+            store_dir,
+        })
+    }
+}
+
 #[test]
 fn modules_of_an_input_in_the_store_count_for_the_machines_that_import_them() {
-    if !have_nix("modules_of_an_input_in_the_store_count_for_the_machines_that_import_them") {
+    let Some(ModuleFixture {
+        tmp,
+        store,
+        repo,
+        store_dir,
+        ..
+    }) = ModuleFixture::new(
+        "modules_of_an_input_in_the_store_count_for_the_machines_that_import_them",
+    )
+    else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let store = Store::new(&tmp.path().join("store-root"));
-    let source = write_module_flake(tmp.path(), "extmod");
-    let hash = store.add_locked(&source);
-    let repo = module_repo(&hash);
-    let store_dir = store.store_dir();
+    };
 
     // Without the source, both machines import a module nobody can read: their vars nothing
     // declares are only possibly orphaned (information), the read of `nowhere` is not
@@ -899,15 +933,16 @@ fn cache_entries(cache: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn what_is_read_from_the_store_is_kept_in_the_cache_and_read_from_there() {
-    if !have_nix("what_is_read_from_the_store_is_kept_in_the_cache_and_read_from_there") {
+    let Some(ModuleFixture {
+        tmp,
+        repo,
+        hash,
+        store_dir,
+        ..
+    }) = ModuleFixture::new("what_is_read_from_the_store_is_kept_in_the_cache_and_read_from_there")
+    else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let store = Store::new(&tmp.path().join("store-root"));
-    let source = write_module_flake(tmp.path(), "extmod");
-    let hash = store.add_locked(&source);
-    let repo = module_repo(&hash);
-    let store_dir = store.store_dir();
+    };
     let cache = tmp.path().join("cache");
     let args = ["--store", store_dir.as_str()];
 
