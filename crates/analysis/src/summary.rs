@@ -143,6 +143,9 @@ pub enum ContextClass {
     Known(String),
     /// The configuration of a clan machine; its class comes from the inventory.
     Machine(String),
+    /// The `extraModules` of a service role (named by their owner,
+    /// `clan::extra_modules_owner`): evaluated in the class of each machine of the role.
+    Role(Arc<str>),
 }
 
 /// Gives the evaluator the workspace's files.
@@ -716,8 +719,23 @@ impl<'e> Walker<'e, '_> {
 
     /// A clan module (the value of `clan`, `flake.clan` or a `lib.clan` argument).
     fn clan_value(&mut self, t: &Thunk, fallback: Location) {
-        crate::clan::extract::ClanReader::new(self.ev, &mut self.out.clan)
-            .clan_module(t, &fallback);
+        let mut reader = crate::clan::extract::ClanReader::new(self.ev, &mut self.out.clan);
+        reader.clan_module(t, &fallback);
+        let extra = reader.extra_modules.into_inner();
+        // clan-core imports a role's `extraModules` into every machine of the role, in the
+        // machine's class.
+        for (instance, role, list) in extra {
+            if !self.tick() {
+                return;
+            }
+            let owner: Arc<str> = crate::clan::extra_modules_owner(&instance, &role).into();
+            let module = Value::Attrs(Rc::new(crate::eval::Attrs::with_imports(list)));
+            self.module_body(
+                &Thunk::value(module),
+                ContextClass::Role(owner.clone()),
+                owner,
+            );
+        }
         // Each machine's configuration is a module evaluated in the machine's class.
         let mut sets = Vec::new();
         self.config_sets(t, &mut sets, 0);
@@ -784,7 +802,7 @@ impl<'e> Walker<'e, '_> {
                 // A plain module file (`./hardware.nix`, `../_shared.nix`): part of this module.
                 Value::Path(p) => {
                     if matches!(&class, ContextClass::Known(c) if c != "flake")
-                        || matches!(&class, ContextClass::Machine(_))
+                        || matches!(&class, ContextClass::Machine(_) | ContextClass::Role(_))
                     {
                         self.out.system_path_imports.push((
                             p.to_string(),

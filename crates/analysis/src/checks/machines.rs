@@ -116,6 +116,8 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         let class = match &hp.context {
             ContextClass::Known(c) => Some(c.clone()),
             ContextClass::Machine(m) => model.machines.get(m).and_then(|m| m.class.clone()),
+            // A role's machines may be of either class.
+            ContextClass::Role(_) => None,
         };
         let Some(class) = class else { continue };
         if let ContextClass::Machine(m) = &hp.context {
@@ -133,7 +135,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
         if (class == "nixos" || class == "darwin") && class != os {
             let whose = match &hp.context {
                 ContextClass::Machine(m) => format!("machine `{m}`"),
-                ContextClass::Known(_) => format!(
+                ContextClass::Known(_) | ContextClass::Role(_) => format!(
                     "this {} module",
                     if class == "darwin" {
                         "nix-darwin"
@@ -146,7 +148,7 @@ pub(super) fn check(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             // module reaches (decided by where it is).
             let machine = match &hp.context {
                 ContextClass::Machine(m) => Some(m.as_str()),
-                ContextClass::Known(_) => None,
+                ContextClass::Known(_) | ContextClass::Role(_) => None,
             };
             out.push(Diagnostic::new(
                 "platform/host-platform-mismatch",

@@ -27,6 +27,8 @@ fn flake_less(class: &ContextClass) -> Option<&'static str> {
         },
         // A clan machine's configuration is NixOS or nix-darwin, neither has `flake`.
         ContextClass::Machine(_) => Some("machine's NixOS or nix-darwin"),
+        // clan-core imports a role's `extraModules` into its machines' configurations.
+        ContextClass::Role(_) => Some("machines' NixOS or nix-darwin"),
     }
 }
 

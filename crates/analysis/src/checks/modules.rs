@@ -125,6 +125,8 @@ fn class_mismatch(
                 Some(c) => c,
                 None => continue,
             },
+            // The role's machines may be of either class.
+            ContextClass::Role(_) => continue,
         };
         if !CHECKED_CLASSES.contains(&class.as_str()) {
             continue;
@@ -133,7 +135,7 @@ fn class_mismatch(
             ContextClass::Machine(m) => {
                 format!("{} (machine `{m}`, machineClass \"{class}\")", ctx.owner)
             }
-            ContextClass::Known(_) => ctx.owner.to_string(),
+            ContextClass::Known(_) | ContextClass::Role(_) => ctx.owner.to_string(),
         };
         for item in &ctx.items {
             let Some(name) = &item.name else { continue };

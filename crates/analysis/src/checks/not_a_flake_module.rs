@@ -61,6 +61,7 @@ fn context_display(class: &ContextClass) -> &str {
             _ => "a system module",
         },
         ContextClass::Machine(_) => "a machine's configuration",
+        ContextClass::Role(_) => "a service role's `extraModules`",
     }
 }
 

@@ -117,7 +117,7 @@ struct Config<'a> {
 fn fits(class: &str, c: &ContextClass) -> bool {
     match c {
         ContextClass::Known(k) => k == class || k == "generic",
-        ContextClass::Machine(_) => class != "homeManager",
+        ContextClass::Machine(_) | ContextClass::Role(_) => class != "homeManager",
     }
 }
 
@@ -400,7 +400,7 @@ impl<'a> Config<'a> {
     fn admits(&self, d: &DeclaredIn) -> bool {
         match &d.class {
             ContextClass::Known(k) => self.class == "flake" || k == &self.class,
-            ContextClass::Machine(_) => true,
+            ContextClass::Machine(_) | ContextClass::Role(_) => true,
         }
     }
 

@@ -694,3 +694,50 @@ fn zerotier_between_march_and_may_2026_keeps_the_network_in_a_shared_controller_
     );
     assert!(!out.contains("vars/missing"), "{out}");
 }
+
+/// A local service `noop` whose role `default` gives nothing, and an instance of it that gives
+/// machine `web` the `extraModules` `modules`.
+fn extra_modules(modules: &str) -> String {
+    format!(
+        r#"#- /modules/extras.nix
+{{ inputs, ... }}:
+{{
+  clan.modules.noop = {{ _class = "clan.service"; manifest.name = "noop"; roles.default = {{ }}; }};
+  clan.inventory.instances.extras = {{
+    module.name = "noop";
+    module.input = "self";
+    roles.default.machines.web = {{ }};
+    roles.default.extraModules = [ {modules} ];
+  }};
+}}
+"#
+    )
+}
+
+#[test]
+fn the_extra_modules_of_a_role_are_part_of_its_machines() {
+    // What they declare is the machine's (`extra-key` is needed, and its vars are missing);
+    // what they read is judged against the machine (`extra-keyy` is a typo).
+    let module = r#"({ config, ... }: {
+      clan.core.vars.generators.extra-key.files.k.secret = false;
+      services.x.keyFile = config.clan.core.vars.generators.extra-keyy.files.k.path;
+    })"#;
+    let out = check(&fleet(&(complete() + &extra_modules(module))));
+    expect![[r#"
+        vars/missing modules/extras.nix:9:33: Machine `web` needs the generator `extra-key` (declared in `inventory.instances.extras.roles.default.extraModules`), but `vars/per-machine/web/extra-key/` does not exist: it was never generated. Run `clan vars generate web`.
+          note modules/base.nix:11:27: machine `web`
+        vars/undeclared-reference modules/extras.nix:10:78: `inventory.instances.extras.roles.default.extraModules` reads the generator `extra-keyy`, which is not declared for `web`, the machine that uses this module; did you mean `extra-key`?
+    "#]]
+    .assert_eq(&out);
+    // One that imports what cannot be read leaves the machine's other generators unknown: the
+    // read of `extra-keyy` is only a near miss (a warning); `extra-key` is still needed.
+    let out = check(&fleet(
+        &(complete() + &extra_modules(&format!("{module} inputs.other.nixosModules.x"))),
+    ));
+    expect![[r#"
+        vars/missing modules/extras.nix:9:33: Machine `web` needs the generator `extra-key` (declared in `inventory.instances.extras.roles.default.extraModules`), but `vars/per-machine/web/extra-key/` does not exist: it was never generated. Run `clan vars generate web`.
+          note modules/base.nix:11:27: machine `web`
+        vars/near-miss modules/extras.nix:10:61: `inventory.instances.extras.roles.default.extraModules` reads the generator `extra-keyy`, which no module infra-check can read declares for `web`, but `extra-key` is declared; did you mean `extra-key`? (The machine also imports modules infra-check cannot read, which might still declare `extra-keyy`.)
+          fix: "extra-key"
+    "#]].assert_eq(&out);
+}

@@ -32,11 +32,19 @@ pub(crate) struct ClanReader<'e, 'a> {
     pub ev: &'e Evaluator<'a>,
     pub out: &'e mut ClanFragment,
     depth: u32,
+    /// Every `roles.<r>.extraModules` definition read, with its instance and role: the
+    /// summary walks them as modules of the role's machines.
+    pub extra_modules: std::cell::RefCell<Vec<(String, String, Thunk)>>,
 }
 
 impl<'e, 'a> ClanReader<'e, 'a> {
     pub fn new(ev: &'e Evaluator<'a>, out: &'e mut ClanFragment) -> Self {
-        ClanReader { ev, out, depth: 0 }
+        ClanReader {
+            ev,
+            out,
+            depth: 0,
+            extra_modules: Default::default(),
+        }
     }
 
     fn sets(&self, t: &Thunk) -> (Vec<Rc<Attrs>>, bool) {
@@ -328,7 +336,7 @@ impl<'e, 'a> ClanReader<'e, 'a> {
                 readable &= rok;
                 for set in rs {
                     for (role, v) in &set.map {
-                        roles.push(self.role(role, v, &roles_loc));
+                        roles.push(self.role(name, role, v, &roles_loc));
                     }
                 }
             }
@@ -347,7 +355,7 @@ impl<'e, 'a> ClanReader<'e, 'a> {
         }
     }
 
-    fn role(&self, name: &str, r: &Attr, fallback: &Location) -> InvRole {
+    fn role(&self, instance: &str, name: &str, r: &Attr, fallback: &Location) -> InvRole {
         let location = key_loc(r, fallback);
         let (sets, ok) = self.sets(&r.value);
         if !ok {
@@ -388,6 +396,11 @@ impl<'e, 'a> ClanReader<'e, 'a> {
             .fold(Settings::default(), merge_settings);
         let mut extra_modules = Field::Unset;
         for a in attrs_named(&sets, "extraModules") {
+            self.extra_modules.borrow_mut().push((
+                instance.to_owned(),
+                name.to_owned(),
+                a.value.clone(),
+            ));
             extra_modules = match (
                 extra_modules,
                 strip_priority(self.ev, self.ev.force(&a.value)),

@@ -11,3 +11,14 @@ pub mod overview;
 pub mod resolve;
 pub mod services;
 pub mod source_services;
+
+/// The owner of the `extraModules` of role `role` of instance `instance`: the modules clan-core
+/// imports into every machine of the role, named as a user writes their place.
+pub fn extra_modules_owner(instance: &str, role: &str) -> String {
+    use crate::summary::attr_display;
+    format!(
+        "inventory.instances.{}.roles.{}.extraModules",
+        attr_display(instance),
+        attr_display(role)
+    )
+}

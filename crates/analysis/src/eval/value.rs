@@ -199,6 +199,19 @@ impl Attrs {
     pub fn keys(&self) -> impl Iterator<Item = &Rc<str>> {
         self.map.keys()
     }
+
+    /// `{ imports = <list>; }`: a module made of the modules of `list`.
+    pub fn with_imports(list: Thunk) -> Attrs {
+        let attr = Attr {
+            value: list,
+            key_span: None,
+            value_span: None,
+        };
+        Attrs {
+            map: BTreeMap::from([(Rc::from("imports"), attr)]),
+            partial: false,
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -108,22 +108,32 @@ impl Source {
 /// The owners of every module a machine's configuration reaches.
 pub fn machine_owners(idx: &ModuleIndex, machine: &str) -> Vec<Arc<str>> {
     let own = idx.owner_name(&format!("clan.machines.{}", attr_display(machine)));
-    let mut seen: FxHashSet<&str> = FxHashSet::from_iter([&*own]);
-    let mut reached = Vec::new();
-    let mut queue: Vec<&Arc<str>> = idx.imports_of_machine(machine).iter().collect();
+    let mut owners = vec![own];
+    reach_from(
+        idx,
+        idx.imports_of_machine(machine).iter().collect(),
+        &mut owners,
+    );
+    owners
+}
+
+/// Adds to `owners` every owner reached from `queue` through deferred-module imports that it
+/// does not hold yet.
+fn reach_from<'a>(idx: &'a ModuleIndex, mut queue: Vec<&'a Arc<str>>, owners: &mut Vec<Arc<str>>) {
+    let mut seen: FxHashSet<Arc<str>> = owners.iter().cloned().collect();
     while let Some(owner) = queue.pop() {
-        if !seen.insert(owner) {
+        if !seen.insert(owner.clone()) {
             continue;
         }
         queue.extend(idx.imports_of(owner));
-        reached.push(owner.clone());
+        owners.push(owner.clone());
     }
-    std::iter::once(own).chain(reached).collect()
 }
 
 /// The modules of one machine's configuration, by owner: those its configuration reaches
-/// through `clan.machines.<m>` and deferred-module imports ([`machine_owners`]), then the files
-/// clan-core loads from `machines/<m>/` (owned by their path).
+/// through `clan.machines.<m>` and deferred-module imports ([`machine_owners`]), the
+/// `extraModules` of the service roles it holds and what they import, then the files clan-core
+/// loads from `machines/<m>/` (owned by their path).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MachineModules {
     pub owners: Vec<Arc<str>>,
@@ -146,7 +156,21 @@ pub fn machine_modules<'db>(
 fn machine_modules_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<MachineModules> {
     let (ws, machine) = (*key.ws(db), key.name(db));
     let loaded = loaded_files(db, ws);
-    let mut owners = machine_owners(module_index(db, ws), machine);
+    let idx = module_index(db, ws);
+    let mut owners = machine_owners(idx, machine);
+    let clan = clan_model(db, ws);
+    for h in held_roles(db, ws).of(machine) {
+        let Some((inst, role)) = h.resolve(clan) else {
+            continue;
+        };
+        if role.extra_modules.is_some_and(|n| n > 0) {
+            let extra = idx.owner_name(&crate::clan::extra_modules_owner(&inst.name, &role.name));
+            if !owners.contains(&extra) {
+                owners.push(extra.clone());
+            }
+            reach_from(idx, idx.imports_of(&extra).iter().collect(), &mut owners);
+        }
+    }
     owners.extend(
         loaded
             .by_machine
@@ -437,8 +461,9 @@ fn service_generators(
     mv: &mut MachineVars,
 ) {
     let (inst, role) = (rm.inst, rm.role);
-    // `extraModules` are modules infra-check does not read: they may declare generators.
-    if role.extra_modules != Some(0) {
+    // `extraModules` infra-check could not count: they may declare any generator. Those it
+    // counted are the machine's modules (`machine_modules`), read as any other.
+    if role.extra_modules.is_none() {
         mv.complete = false;
     }
     let view = match rm.resolution {
