@@ -27,6 +27,7 @@ test("action.yml is a composite action with the documented inputs", () => {
     "upload-sarif": "true",
     "sarif-file": "infra-check.sarif",
     category: "infra-check",
+    "fetch-inputs": "auto",
   });
   for (const [name, input] of Object.entries(action.inputs)) {
     assert.ok(input.description?.length > 10, `input ${name} has no description`);
@@ -130,10 +131,13 @@ function fleet(broken) {
 }
 
 const binary = process.env.INFRA_CHECK_BIN;
+const nix = spawnSync("nix", ["--version"], { encoding: "utf8" }).status === 0;
+const nixSkip = !nix && (process.env.INFRA_CHECK_REQUIRE_TOOLS === "1" ? false : "nix is not on PATH (Debian package nix-bin)");
 
 test("the action writes the SARIF log even with findings, annotates them and fails on them", { skip: !binary && "INFRA_CHECK_BIN is not set" }, () => {
   const tree = fleet(true);
-  const { statuses, context } = runAction(tree, { install: "none" });
+  // The example's inputs are on GitHub: fetching them is tested apart, offline.
+  const { statuses, context } = runAction(tree, { install: "none", "fetch-inputs": "false" });
   const byName = Object.fromEntries(statuses.map((s) => [s.step, s]));
   assert.equal(byName["Check that infra-check can be run"].status, 0, JSON.stringify(statuses));
   assert.equal(byName["Write the SARIF log"].status, 0, JSON.stringify(statuses));
@@ -148,7 +152,7 @@ test("the action writes the SARIF log even with findings, annotates them and fai
 
 test("the action passes on a clean tree, and without upload when asked", { skip: !binary && "INFRA_CHECK_BIN is not set" }, () => {
   const tree = fleet(false);
-  const { statuses } = runAction(tree, { install: "none", "upload-sarif": "false", "deny-warnings": "true" });
+  const { statuses } = runAction(tree, { install: "none", "upload-sarif": "false", "deny-warnings": "true", "fetch-inputs": "false" });
   assert.deepEqual(statuses.map((s) => [s.step, s.status]), [
     ["Check that infra-check can be run", 0],
     ["Write the SARIF log", 0],
@@ -161,4 +165,33 @@ test("the action refuses an unknown install method with a message", () => {
   const { statuses } = runAction(os.tmpdir(), { install: "apt" });
   assert.equal(statuses[0].status, 2);
   assert.match(statuses[0].stdout, /::error title=infra-check::The input install is `apt`; use `cargo` or `none`\./);
+});
+
+test("the action fetches the locked inputs with the real nix flake archive, without writing the lock", { skip: nixSkip }, () => {
+  assert.ok(nix, "INFRA_CHECK_REQUIRE_TOOLS=1, but nix is not on PATH");
+  const tree = fs.mkdtempSync(path.join(os.tmpdir(), "infra-check-action-archive-"));
+  fs.writeFileSync(path.join(tree, "flake.nix"), "{ outputs = _: { }; }\n");
+  fs.mkdirSync(path.join(tree, "sub"));
+  const { statuses } = runAction(tree, { install: "none", "upload-sarif": "false", path: "sub", "fetch-inputs": "true" });
+  const fetch = statuses.find((s) => s.step === "Fetch the locked inputs");
+  assert.equal(fetch.status, 0, JSON.stringify(fetch));
+  assert.doesNotMatch(fetch.stdout, /::warning/);
+  assert.ok(!fs.existsSync(path.join(tree, "flake.lock")), "the lock is not written");
+  // A flake whose input cannot be fetched (a file that does not exist): a warning, and the checks still run.
+  fs.writeFileSync(path.join(tree, "flake.nix"), '{ inputs.x = { url = "file:///nonexistent/x.tar.gz"; flake = false; }; outputs = _: { }; }\n');
+  const failed = runAction(tree, { install: "none", "upload-sarif": "false", "fetch-inputs": "auto" }).statuses;
+  const warned = failed.find((s) => s.step === "Fetch the locked inputs");
+  assert.equal(warned.status, 0, JSON.stringify(warned));
+  assert.match(warned.stdout, /^::warning title=infra-check::nix flake archive failed \(exit code \d+\): the inputs it could not fetch stay unknown to the checks\.$/m);
+  assert.equal(failed.find((s) => s.step === "Write the SARIF log").status, 0, JSON.stringify(failed));
+  fs.rmSync(tree, { recursive: true, force: true });
+});
+
+test("the action fetches nothing when asked not to, and refuses an unknown fetch-inputs", () => {
+  const off = runAction(os.tmpdir(), { install: "none", "fetch-inputs": "false" }).statuses;
+  assert.ok(!off.some((s) => s.step === "Fetch the locked inputs"), JSON.stringify(off));
+  const bad = runAction(os.tmpdir(), { install: "none", "fetch-inputs": "yes" }).statuses;
+  const step = bad.find((s) => s.step === "Fetch the locked inputs");
+  assert.equal(step.status, 2, JSON.stringify(bad));
+  assert.match(step.stdout, /::error title=infra-check::The input fetch-inputs is `yes`; use `auto`, `true` or `false`\./);
 });
