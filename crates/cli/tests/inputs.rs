@@ -1010,3 +1010,132 @@ fn what_is_read_from_the_store_is_kept_in_the_cache_and_read_from_there() {
         graded_findings(repo.path(), &["--no-store"], true)
     );
 }
+
+/// A clan-core source (written here) with one service, `tor`, whose roles are `server` and
+/// `client`.
+fn write_tor_clan_core(root: &Path) -> PathBuf {
+    let source = root.join("clan-core").join("source");
+    common::write(&source, "flake.nix", "{ outputs = inputs: { }; }\n");
+    common::write(
+        &source,
+        "clanServices/flake-module.nix",
+        "{ ... }: { imports = [ ./tor/flake-module.nix ]; }\n",
+    );
+    common::write(
+        &source,
+        "clanServices/tor/flake-module.nix",
+        "{ clan.modules.tor = ./default.nix; }\n",
+    );
+    common::write(
+        &source,
+        "clanServices/tor/default.nix",
+        r#"{ ... }:
+{
+  _class = "clan.service";
+  manifest.name = "clan-core/tor";
+  roles.server.perInstance.nixosModule = { };
+  roles.client.perInstance.nixosModule = { };
+}
+"#,
+    );
+    source
+}
+
+#[test]
+fn the_locked_clan_core_says_which_roles_exist_where_the_catalog_is_unsure() {
+    if !have_nix("the_locked_clan_core_says_which_roles_exist_where_the_catalog_is_unsure") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::new(&tmp.path().join("store-root"));
+    let hash = store.add_locked(&write_tor_clan_core(tmp.path()));
+    // Locked in July 2026, when the catalog does not know whether tor's `server` role exists
+    // yet (it replaced `default` at a date it does not know, by August 2026).
+    let locked = |owner: &str, repo: &str, hash: &str| {
+        json!({
+            "locked": { "type": "github", "owner": owner, "repo": repo,
+                        "rev": "1111111111111111111111111111111111111111",
+                        "narHash": hash, "lastModified": 1783862144 },
+            "original": { "type": "github", "owner": owner, "repo": repo }
+        })
+    };
+    let placeholder = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let lock = json!({
+        "version": 7,
+        "root": "root",
+        "nodes": {
+            "root": { "inputs": {
+                "flake-parts": "flake-parts", "import-tree": "import-tree", "clan-core": "clan-core",
+            } },
+            "flake-parts": locked("hercules-ci", "flake-parts", placeholder),
+            "import-tree": locked("vic", "import-tree", placeholder),
+            "clan-core": locked("clan-lol", "clan-core", &hash),
+        }
+    });
+    let flake = r#"{
+  inputs = {
+    flake-parts.url = "github:hercules-ci/flake-parts";
+    import-tree.url = "github:vic/import-tree";
+    clan-core.url = "github:clan-lol/clan-core";
+  };
+  outputs = inputs@{ flake-parts, ... }:
+    flake-parts.lib.mkFlake { inherit inputs; } (inputs.import-tree ./modules);
+}
+"#;
+    let clan = r#"{ inputs, ... }:
+{
+  imports = [ inputs.clan-core.flakeModules.default ];
+  clan.meta.name = "fixture";
+  clan.inventory.machines.web = { };
+  clan.inventory.instances.tor = { module.name = "tor"; roles.server.machines.web = { }; };
+  clan.machines.web = { };
+}
+"#;
+    let sops = r#"{"data": "ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]", "sops": {"age": [], "version": "3.9.0"}}"#;
+    let key = "[ { \"publickey\": \"age1xyz\", \"type\": \"age\" } ]\n";
+    let repo = common::repo(&[
+        ("flake.lock", &serde_json::to_string_pretty(&lock).unwrap()),
+        ("modules/clan.nix", clan),
+        ("sops/machines/web/key.json", key),
+        ("sops/users/admin/key.json", key),
+        (
+            "vars/per-machine/web/tor_tor/hs_ed25519_secret_key/secret",
+            sops,
+        ),
+        ("vars/per-machine/web/retired/x/value", "x\n"),
+    ]);
+    common::write(repo.path(), "flake.nix", flake);
+    let secret = repo
+        .path()
+        .join("vars/per-machine/web/tor_tor/hs_ed25519_secret_key");
+    std::fs::create_dir_all(secret.join("machines")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../../../../../sops/machines/web",
+        secret.join("machines/web"),
+    )
+    .unwrap();
+    let orphans = |args: &[&str]| -> Vec<String> {
+        graded_findings(repo.path(), args, true)
+            .into_iter()
+            .filter(|f| f.contains("vars/orphan"))
+            .collect()
+    };
+    eprintln!(
+        "ALL {:#?}\n{:#?}",
+        graded_findings(repo.path(), &["--no-store"], true),
+        graded_findings(repo.path(), &["--store", &store.store_dir()], true)
+    );
+    // The catalog alone: `web` may get generators it does not know of, so `retired` is only
+    // possibly an orphan.
+    assert_eq!(
+        orphans(&["--no-store"]),
+        ["info vars/orphan modules/clan.nix:5"]
+    );
+    // The source says `server` exists: web's generators are all known, `retired` is one of
+    // none of them.
+    let store_dir = store.store_dir();
+    assert_eq!(
+        orphans(&["--store", &store_dir]),
+        ["warning vars/orphan modules/clan.nix:5"]
+    );
+}

@@ -741,3 +741,27 @@ fn the_extra_modules_of_a_role_are_part_of_its_machines() {
           fix: "extra-key"
     "#]].assert_eq(&out);
 }
+
+#[test]
+fn a_service_generator_under_a_condition_that_cannot_be_decided_is_one_the_machine_may_get() {
+    // sshd's `server` may create `sshd-root-key` (when `generateRootKey` is on, which nothing
+    // here says): web may have its vars, and web's other generators are still all known, so
+    // `retired` is an orphan for certain.
+    let vars = complete()
+        + "#- /vars/per-machine/web/sshd-root-key/key/secret\nSOPS\n#- /vars/per-machine/web/retired/x/value\nx\n";
+    let out = check(&fleet(&vars.replace("SOPS", SOPS)).replace(
+        "  clan.machines.mac = { };",
+        "  clan.machines.mac = { };\n  clan.inventory.instances.sshd.roles.server.machines.web = { };",
+    ));
+    let orphans: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("vars/orphan"))
+        .collect();
+    assert_eq!(orphans.len(), 1, "{out}");
+    assert!(
+        orphans[0].contains(
+            "`vars/per-machine/web/retired/` holds vars of the generator `retired`, which machine `web` does not get."
+        ),
+        "{out}"
+    );
+}

@@ -1832,10 +1832,32 @@ impl GeneratorSpec {
         instance: &str,
         settings: &Value,
     ) -> Option<Vec<ConcreteGenerator>> {
-        let base = self.ctx(machine, instance, settings);
-        if !eval_condition(&self.condition, &base)? {
+        if !eval_condition(&self.condition, &self.ctx(machine, instance, settings))? {
             return Some(Vec::new());
         }
+        self.expand_held(machine, instance, settings)
+    }
+
+    /// The names of the generators it gives when its condition holds, whether or not it does
+    /// (for a condition that cannot be decided: the generators the machine may get); `None`
+    /// when a name cannot be known.
+    pub fn names_if_held(
+        &self,
+        machine: &str,
+        instance: &str,
+        settings: &Value,
+    ) -> Option<Vec<String>> {
+        let list = self.expand_held(machine, instance, settings)?;
+        Some(list.into_iter().map(|g| g.name).collect())
+    }
+
+    fn expand_held(
+        &self,
+        machine: &str,
+        instance: &str,
+        settings: &Value,
+    ) -> Option<Vec<ConcreteGenerator>> {
+        let base = self.ctx(machine, instance, settings);
         let name = parse_template(&self.name_template).ok()?;
         let files: Vec<(Vec<Piece>, &GeneratorFile)> = self
             .files

@@ -409,6 +409,24 @@ fn add_decl(mv: &mut MachineVars, d: &GeneratorDecl, class: &str) {
     });
 }
 
+/// A generator of the catalog whose condition cannot be decided for this machine: it may get
+/// it, under the names it has when the condition holds; when a name cannot be known either,
+/// the machine's generators are not all known.
+fn may_get(
+    mv: &mut MachineVars,
+    g: &crate::clan::catalog::GeneratorSpec,
+    machine: &str,
+    instance: &str,
+    settings: &serde_json::Value,
+) {
+    match g.names_if_held(machine, instance, settings) {
+        Some(names) => mv
+            .maybe
+            .extend(names.iter().map(|n| crate::eval::shared_text(n))),
+        None => mv.complete = false,
+    }
+}
+
 /// One role of one instance one machine holds.
 struct RoleMembers<'a> {
     inst: &'a Instance,
@@ -568,7 +586,7 @@ fn service_generators(
                             });
                         }
                     }
-                    None => mv.complete = false,
+                    None => may_get(mv, g, machine, &inst.name, &settings),
                 }
             }
             for g in &rs.possible_generators {
@@ -576,10 +594,17 @@ fn service_generators(
                     Some(list) => mv
                         .maybe
                         .extend(list.into_iter().map(|c| crate::eval::shared_text(&c.name))),
-                    None => mv.complete = false,
+                    None => may_get(mv, g, machine, &inst.name, &settings),
                 }
             }
-            if !rs.certain || !spec.roles_complete {
+            // The pinned clan-core's own source, when read, says the role exists in this
+            // version, whatever the catalog's era boundaries leave uncertain.
+            let in_source = clan.clan_core_source.is_some()
+                && view
+                    .roles
+                    .as_ref()
+                    .is_some_and(|r| r.contains_key(&role.name));
+            if !(rs.certain && spec.roles_complete || in_source) {
                 mv.complete = false;
             }
         }
