@@ -702,20 +702,24 @@ builtins.listToAttrs (map (p: { name = name p; value = p; }) paths)
     source
 }
 
+/// A `github` node of a lock, locked in July 2026 with `hash`.
+fn github_node(owner: &str, repo: &str, hash: &str) -> Value {
+    json!({
+        "locked": { "type": "github", "owner": owner, "repo": repo,
+                    "rev": "1111111111111111111111111111111111111111",
+                    "narHash": hash, "lastModified": 1783862144 },
+        "original": { "type": "github", "owner": owner, "repo": repo }
+    })
+}
+
+/// The `narHash` of an input whose source no test puts in a store.
+const PLACEHOLDER: &str = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
 /// A clan whose machine `vault` imports `extmod`'s `keys` and `hardware`, `relay` its `keys`
 /// and `mailer` its `opaque`; each reads a generator nothing declares and defines an option
 /// only a module none of them imports declares; `vault` and `mailer` have the vars of a
 /// generator nothing declares.
 fn module_repo(hash: &str) -> TempDir {
-    let locked = |owner: &str, repo: &str, hash: &str| {
-        json!({
-            "locked": { "type": "github", "owner": owner, "repo": repo,
-                        "rev": "1111111111111111111111111111111111111111",
-                        "narHash": hash, "lastModified": 1783862144 },
-            "original": { "type": "github", "owner": owner, "repo": repo }
-        })
-    };
-    let placeholder = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     let lock = json!({
         "version": 7,
         "root": "root",
@@ -724,10 +728,10 @@ fn module_repo(hash: &str) -> TempDir {
                 "nixpkgs": "nixpkgs", "flake-parts": "flake-parts",
                 "import-tree": "import-tree", "extmod": "extmod",
             } },
-            "nixpkgs": locked("NixOS", "nixpkgs", placeholder),
-            "flake-parts": locked("hercules-ci", "flake-parts", placeholder),
-            "import-tree": locked("vic", "import-tree", placeholder),
-            "extmod": locked("example", "extmod", hash),
+            "nixpkgs": github_node("NixOS", "nixpkgs", PLACEHOLDER),
+            "flake-parts": github_node("hercules-ci", "flake-parts", PLACEHOLDER),
+            "import-tree": github_node("vic", "import-tree", PLACEHOLDER),
+            "extmod": github_node("example", "extmod", hash),
         }
     });
     let machines = r#"{ config, inputs, ... }:
@@ -1051,15 +1055,6 @@ fn the_locked_clan_core_says_which_roles_exist_where_the_catalog_is_unsure() {
     let hash = store.add_locked(&write_tor_clan_core(tmp.path()));
     // Locked in July 2026, when the catalog does not know whether tor's `server` role exists
     // yet (it replaced `default` at a date it does not know, by August 2026).
-    let locked = |owner: &str, repo: &str, hash: &str| {
-        json!({
-            "locked": { "type": "github", "owner": owner, "repo": repo,
-                        "rev": "1111111111111111111111111111111111111111",
-                        "narHash": hash, "lastModified": 1783862144 },
-            "original": { "type": "github", "owner": owner, "repo": repo }
-        })
-    };
-    let placeholder = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     let lock = json!({
         "version": 7,
         "root": "root",
@@ -1067,9 +1062,9 @@ fn the_locked_clan_core_says_which_roles_exist_where_the_catalog_is_unsure() {
             "root": { "inputs": {
                 "flake-parts": "flake-parts", "import-tree": "import-tree", "clan-core": "clan-core",
             } },
-            "flake-parts": locked("hercules-ci", "flake-parts", placeholder),
-            "import-tree": locked("vic", "import-tree", placeholder),
-            "clan-core": locked("clan-lol", "clan-core", &hash),
+            "flake-parts": github_node("hercules-ci", "flake-parts", PLACEHOLDER),
+            "import-tree": github_node("vic", "import-tree", PLACEHOLDER),
+            "clan-core": github_node("clan-lol", "clan-core", &hash),
         }
     });
     let flake = r#"{
