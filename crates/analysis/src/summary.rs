@@ -281,6 +281,11 @@ pub(crate) fn summarize_machine_module(
     finish(ev, w, explored_all, path)
 }
 
+/// The owner of the flake's own module output `<set>.<name>` (`flake.nixosModules.web`).
+pub fn output_module_owner(set: &str, name: &str) -> String {
+    format!("flake.{set}.{}", attr_display(name))
+}
+
 /// A module of a flake input (`inputs.<x>.nixosModules.<y>`, already selected from the
 /// input's outputs by the evaluator `ev` over its source), walked as a module of `class`
 /// owned by `owner`. Nothing in it is reported on: the caller keeps what it declares.
@@ -636,6 +641,7 @@ impl<'e> Walker<'e, '_> {
         if !self.config_sets(t, &mut sets, 0) && sets.is_empty() {
             self.out.open_classes.push(None);
             self.out.clan.open = crate::clan::model::ClanOpen::all();
+            self.out.vars.open_output_sets = true;
             return;
         }
         for m in self.config_attr(&sets, "modules") {
@@ -647,9 +653,35 @@ impl<'e> Walker<'e, '_> {
         for h in self.config_attr(&sets, "homeConfigurations") {
             self.home_configurations(&h);
         }
+        for (set, class) in [("nixosModules", "nixos"), ("darwinModules", "darwin")] {
+            for m in self.config_attr(&sets, set) {
+                self.output_modules(&m, set, class);
+            }
+        }
         self.exported_module_sets(&sets);
         if sets.iter().any(|s| s.partial) {
             self.out.open_classes.push(None);
+            self.out.vars.open_output_sets = true;
+        }
+    }
+
+    /// `flake.nixosModules` / `flake.darwinModules`: each module is walked as one of `class`,
+    /// owned by its output name, for the machines that import it by that name.
+    fn output_modules(&mut self, t: &Thunk, set: &str, class: &str) {
+        let mut sets = Vec::new();
+        if !self.config_sets(t, &mut sets, 0) || sets.iter().any(|s| s.partial) {
+            self.out.vars.open_output_sets = true;
+        }
+        for s in sets {
+            for (name, def) in &s.map {
+                if !self.tick() {
+                    self.out.vars.open_output_sets = true;
+                    return;
+                }
+                let owner: Arc<str> = crate::eval::shared_text(&output_module_owner(set, name));
+                self.out.vars.output_modules.push(owner.clone());
+                self.module_body(&def.value, ContextClass::Known(class.into()), owner);
+            }
         }
     }
 
@@ -844,6 +876,19 @@ impl<'e> Walker<'e, '_> {
                     // The platform's own module: no clan vars; its options are the
                     // platform's (`checks::options` knows them only from a catalog).
                     Sym::ModulesPath => open = true,
+                    // One of the flake's own module outputs: the machines importing it
+                    // get what its definitions declare (`vars::resolve`).
+                    Sym::OutputModule {
+                        set,
+                        name: Some(name),
+                    } => self.out.vars.output_imports.push((
+                        owner.clone(),
+                        crate::eval::shared_text(&output_module_owner(set, name)),
+                    )),
+                    Sym::OutputModule { name: None, .. } => {
+                        opaque_imports = true;
+                        open = true;
+                    }
                     _ => open = true,
                 },
                 Value::Attrs(_) | Value::Lambda(_) => {

@@ -765,3 +765,55 @@ fn a_service_generator_under_a_condition_that_cannot_be_decided_is_one_the_machi
         "{out}"
     );
 }
+
+#[test]
+fn the_flakes_own_module_outputs_are_part_of_the_machines_that_import_them() {
+    // `web` imports `flake.nixosModules.keys` by its output name: the generator it declares is
+    // web's, and web's generators are all known, so a typo read of `api` is an error.
+    let fleet_with = |outputs: &str| {
+        check(
+            &fleet(&(complete() + outputs))
+                .replace(
+                    "clan.machines.web.imports = [ config.flake.modules.nixos.base ];",
+                    "clan.machines.web.imports = [ config.flake.modules.nixos.base config.flake.nixosModules.keys ];",
+                )
+                .replace(
+                    "services.api.tokenFile = config.clan.core.vars.generators.api.files.token.path;",
+                    "services.api.tokenFile = config.clan.core.vars.generators.apii.files.token.path;",
+                ),
+        )
+    };
+    let keys = "#- /modules/outputs.nix\n{ flake.nixosModules.keys = { clan.core.vars.generators.out-key.files.k.secret = false; }; }\n";
+    expect![[r#"
+        vars/undeclared-reference modules/base.nix:9:74: `flake.modules.nixos.base` reads the generator `apii`, which is not declared for `web`, the machine that uses this module; did you mean `api`?
+        vars/missing modules/outputs.nix:1:57: Machine `web` needs the generator `out-key` (declared in `flake.nixosModules.keys`), but `vars/per-machine/web/out-key/` does not exist: it was never generated. Run `clan vars generate web`.
+          note modules/base.nix:11:27: machine `web`
+    "#]]
+    .assert_eq(&fleet_with(keys));
+    // An output infra-check cannot see whole (another file sets `flake.nixosModules` to what it
+    // cannot read): web may get more, so the typo is only a near miss.
+    let open = format!("{keys}#- /modules/more.nix\n{{ lib, ... }}: {{ flake.nixosModules = lib.unknownThing {{ }}; }}\n");
+    expect![[r#"
+        vars/near-miss modules/base.nix:9:63: `flake.modules.nixos.base` reads the generator `apii`, which no module infra-check can read declares for `web`, but `api` is declared; did you mean `api`? (The machine also imports modules infra-check cannot read, which might still declare `apii`.)
+          fix: "api"
+        vars/missing modules/outputs.nix:1:57: Machine `web` needs the generator `out-key` (declared in `flake.nixosModules.keys`), but `vars/per-machine/web/out-key/` does not exist: it was never generated. Run `clan vars generate web`.
+          note modules/base.nix:11:27: machine `web`
+    "#]]
+    .assert_eq(&fleet_with(&open));
+    // Imported as `self.nixosModules.keys` by the file clan-core loads for the machine.
+    let by_self = check(
+        &fleet(&(complete() + keys + "#- /machines/web/configuration.nix\n{ self, ... }: { imports = [ self.nixosModules.keys ]; }\n"))
+            .replace(
+                "services.api.tokenFile = config.clan.core.vars.generators.api.files.token.path;",
+                "services.api.tokenFile = config.clan.core.vars.generators.apii.files.token.path;",
+            ),
+    );
+    assert!(
+        by_self.contains("vars/undeclared-reference modules/base.nix:9:74"),
+        "{by_self}"
+    );
+    assert!(
+        by_self.contains("Machine `web` needs the generator `out-key`"),
+        "{by_self}"
+    );
+}

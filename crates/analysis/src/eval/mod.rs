@@ -1540,6 +1540,10 @@ impl<'a> Evaluator<'a> {
                 match p.iter().map(|x| &**x).collect::<Vec<_>>().as_slice() {
                     ["flake"] => sym(Sym::FlakeConfig(p)),
                     ["flake", "modules"] => sym(Sym::ModuleSet(None)),
+                    ["flake", set @ ("nixosModules" | "darwinModules")] => sym(Sym::OutputModule {
+                        set: (*set).into(),
+                        name: None,
+                    }),
                     _ => Value::Unknown,
                 }
             }
@@ -1611,6 +1615,10 @@ impl<'a> Evaluator<'a> {
                 match p.iter().map(|x| &**x).collect::<Vec<_>>().as_slice() {
                     ["modules"] => sym(Sym::ModuleSet(None)),
                     ["inputs"] => sym(Sym::Inputs),
+                    [set @ ("nixosModules" | "darwinModules")] => sym(Sym::OutputModule {
+                        set: (*set).into(),
+                        name: None,
+                    }),
                     _ => Value::Unknown,
                 }
             }
@@ -1711,6 +1719,11 @@ impl<'a> Evaluator<'a> {
             | Sym::LibClan
             | Sym::HomeConfiguration(_)
             | Sym::ModulesPath => Value::Unknown,
+            Sym::OutputModule { set, name: None } => sym(Sym::OutputModule {
+                set: set.clone(),
+                name: Some(name.into()),
+            }),
+            Sym::OutputModule { .. } => Value::Unknown,
         }
     }
 

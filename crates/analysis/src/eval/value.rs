@@ -266,6 +266,9 @@ pub enum Sym {
         owner: Rc<str>,
         special: SpecialArgs,
     },
+    /// One of the flake's own module outputs, `self.nixosModules.<name>` (`set` is
+    /// `nixosModules` or `darwinModules`), or the set itself (`name` is `None`).
+    OutputModule { set: Rc<str>, name: Option<Rc<str>> },
     /// `modulesPath`, or a path or string under it: a module of the module system's own
     /// (nixpkgs' `nixos/modules`, nix-darwin's or home-manager's `modules`), none of which
     /// knows clan's options.

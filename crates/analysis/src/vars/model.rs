@@ -15,6 +15,13 @@ pub struct VarsFragment {
     /// Modules of flake inputs imported by a walked module (the same records as the options
     /// part's): they count as read when their source is (`inputs::modules`).
     pub input_imports: Vec<Arc<crate::options::model::InputImport>>,
+    /// The flake's own module outputs a walked module imports by name (`self.nixosModules.x`):
+    /// (importing owner, the output's owner).
+    pub output_imports: Vec<(Arc<str>, Arc<str>)>,
+    /// The flake's own module outputs defined here (`flake.nixosModules.x = …`), by owner.
+    pub output_modules: Vec<Arc<str>>,
+    /// This file may define module outputs infra-check cannot name.
+    pub open_output_sets: bool,
     pub var_refs: Vec<VarRef>,
     /// `clan.core.vars.settings.secretStore` set by a module (by owner), with the value when
     /// it is a known string.
@@ -30,6 +37,8 @@ impl VarsFragment {
         self.open_owners.shrink_to_fit();
         self.opaque_import_owners.shrink_to_fit();
         self.input_imports.shrink_to_fit();
+        self.output_imports.shrink_to_fit();
+        self.output_modules.shrink_to_fit();
         self.var_refs.shrink_to_fit();
         self.secret_stores.shrink_to_fit();
     }

@@ -105,29 +105,87 @@ impl Source {
     }
 }
 
-/// The owners of every module a machine's configuration reaches.
+/// The owners of every module a machine's configuration reaches through deferred-module
+/// imports.
 pub fn machine_owners(idx: &ModuleIndex, machine: &str) -> Vec<Arc<str>> {
     let own = idx.owner_name(&format!("clan.machines.{}", attr_display(machine)));
     let mut owners = vec![own];
     reach_from(
         idx,
-        idx.imports_of_machine(machine).iter().collect(),
+        None,
+        idx.imports_of_machine(machine).to_vec(),
         &mut owners,
     );
     owners
 }
 
-/// Adds to `owners` every owner reached from `queue` through deferred-module imports that it
-/// does not hold yet.
-fn reach_from<'a>(idx: &'a ModuleIndex, mut queue: Vec<&'a Arc<str>>, owners: &mut Vec<Arc<str>>) {
+/// Adds to `owners` every owner reached from `queue` through deferred-module imports (and,
+/// with `outputs`, from the owners it holds and `queue` through imports of the flake's own
+/// module outputs) that it does not hold yet.
+fn reach_from(
+    idx: &ModuleIndex,
+    outputs: Option<&OutputModules>,
+    mut queue: Vec<Arc<str>>,
+    owners: &mut Vec<Arc<str>>,
+) {
     let mut seen: FxHashSet<Arc<str>> = owners.iter().cloned().collect();
+    for o in owners.iter() {
+        queue.extend(outputs.into_iter().flat_map(|x| x.imports_of(o)));
+        if outputs.is_some() {
+            queue.extend(idx.imports_of(o).iter().cloned());
+        }
+    }
     while let Some(owner) = queue.pop() {
         if !seen.insert(owner.clone()) {
             continue;
         }
-        queue.extend(idx.imports_of(owner));
-        owners.push(owner.clone());
+        queue.extend(idx.imports_of(&owner).iter().cloned());
+        queue.extend(outputs.into_iter().flat_map(|x| x.imports_of(&owner)));
+        owners.push(owner);
     }
+}
+
+/// The flake's own module outputs (`flake.nixosModules.<n>`, `flake.darwinModules.<n>`): which
+/// module imports which by name, and which are defined where infra-check reads them.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct OutputModules {
+    imports: FxHashMap<Arc<str>, Vec<Arc<str>>>,
+    defined: FxHashSet<Arc<str>>,
+    /// Some file may define outputs infra-check cannot name: none is known to be whole.
+    open: bool,
+}
+
+impl OutputModules {
+    fn imports_of(&self, owner: &str) -> impl Iterator<Item = Arc<str>> + '_ {
+        self.imports.get(owner).into_iter().flatten().cloned()
+    }
+
+    /// Whether every definition of the output `owner` was read.
+    fn known(&self, owner: &str) -> bool {
+        !self.open && self.defined.contains(owner)
+    }
+}
+
+#[salsa::tracked(returns(ref))]
+fn output_modules(db: &dyn Db, ws: Workspace) -> Arc<OutputModules> {
+    let parts = crate::index::vars_parts(db, ws);
+    let loaded = loaded_files(db, ws);
+    let mut out = OutputModules::default();
+    for vars in parts
+        .iter()
+        .map(|p| &**p)
+        .chain(loaded.summaries.iter().map(|s| &*s.vars))
+    {
+        out.open |= vars.open_output_sets;
+        out.defined.extend(vars.output_modules.iter().cloned());
+        for (owner, target) in &vars.output_imports {
+            let targets = out.imports.entry(owner.clone()).or_default();
+            if !targets.contains(target) {
+                targets.push(target.clone());
+            }
+        }
+    }
+    Arc::new(out)
 }
 
 /// The modules of one machine's configuration, by owner: those its configuration reaches
@@ -157,6 +215,7 @@ fn machine_modules_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Machine
     let (ws, machine) = (*key.ws(db), key.name(db));
     let loaded = loaded_files(db, ws);
     let idx = module_index(db, ws);
+    let outputs = output_modules(db, ws);
     let mut owners = machine_owners(idx, machine);
     let clan = clan_model(db, ws);
     for h in held_roles(db, ws).of(machine) {
@@ -166,9 +225,8 @@ fn machine_modules_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Machine
         if role.extra_modules.is_some_and(|n| n > 0) {
             let extra = idx.owner_name(&crate::clan::extra_modules_owner(&inst.name, &role.name));
             if !owners.contains(&extra) {
-                owners.push(extra.clone());
+                owners.push(extra);
             }
-            reach_from(idx, idx.imports_of(&extra).iter().collect(), &mut owners);
         }
     }
     owners.extend(
@@ -179,9 +237,18 @@ fn machine_modules_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Machine
             .flatten()
             .map(|path| Arc::from(path.as_str())),
     );
+    // What the extra modules, the files clan-core loads and the flake's own module outputs
+    // import in turn.
+    reach_from(idx, Some(outputs), Vec::new(), &mut owners);
+    // An output imported by name that is not defined where infra-check reads it, or whose
+    // definitions may not all be read.
+    let outputs_unknown = owners
+        .iter()
+        .flat_map(|o| outputs.imports_of(o))
+        .any(|t| !outputs.known(&t));
     Arc::new(MachineModules {
         owners,
-        opaque: loaded.opaque.contains(machine),
+        opaque: loaded.opaque.contains(machine) || outputs_unknown,
     })
 }
 
