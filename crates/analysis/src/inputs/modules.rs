@@ -40,12 +40,7 @@ pub struct ImportedModule {
 
 /// Every module of a flake input the repository's modules import, by input and path.
 pub fn imported_modules(db: &dyn Db, ws: Workspace) -> Vec<ImportedModule> {
-    let loaded = crate::machine_config::loaded_files(db, ws);
-    let parts = crate::index::vars_parts(db, ws);
-    let named: BTreeSet<(&str, &[String])> = parts
-        .iter()
-        .map(|p| &**p)
-        .chain(loaded.summaries.iter().map(|s| &*s.vars))
+    let named: BTreeSet<(&str, &[String])> = crate::vars::resolve::all_vars_parts(db, ws)
         .flat_map(|v| v.input_imports.iter())
         .map(|i| (i.input.as_str(), i.path.as_slice()))
         .collect();

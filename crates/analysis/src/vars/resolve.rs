@@ -166,16 +166,23 @@ impl OutputModules {
     }
 }
 
-#[salsa::tracked(returns(ref))]
-fn output_modules(db: &dyn Db, ws: Workspace) -> Arc<OutputModules> {
-    let parts = crate::index::vars_parts(db, ws);
+/// The vars part of every summary, then those of the files clan-core loads from
+/// `machines/<m>/` (owned by their path, see `machine_config`).
+pub(crate) fn all_vars_parts(
+    db: &dyn Db,
+    ws: Workspace,
+) -> impl Iterator<Item = &super::model::VarsFragment> {
     let loaded = loaded_files(db, ws);
-    let mut out = OutputModules::default();
-    for vars in parts
+    crate::index::vars_parts(db, ws)
         .iter()
         .map(|p| &**p)
         .chain(loaded.summaries.iter().map(|s| &*s.vars))
-    {
+}
+
+#[salsa::tracked(returns(ref))]
+fn output_modules(db: &dyn Db, ws: Workspace) -> Arc<OutputModules> {
+    let mut out = OutputModules::default();
+    for vars in all_vars_parts(db, ws) {
         out.open |= vars.open_output_sets;
         out.defined.extend(vars.output_modules.iter().cloned());
         for (owner, target) in &vars.output_imports {
@@ -280,16 +287,8 @@ struct Declarations {
 
 #[salsa::tracked(returns(ref))]
 fn declarations(db: &dyn Db, ws: Workspace) -> Arc<Declarations> {
-    let parts = crate::index::vars_parts(db, ws);
-    // The files clan-core loads from `machines/<m>/`, owned by their path (see
-    // `machine_config`).
-    let loaded = loaded_files(db, ws);
     let mut out = Declarations::default();
-    for vars in parts
-        .iter()
-        .map(|p| &**p)
-        .chain(loaded.summaries.iter().map(|s| &*s.vars))
-    {
+    for vars in all_vars_parts(db, ws) {
         for (owner, value) in &vars.secret_stores {
             out.store_defs
                 .entry(owner.clone())
