@@ -885,11 +885,12 @@ impl<'e> Walker<'e, '_> {
                         owner.clone(),
                         crate::eval::shared_text(&output_module_owner(set, name)),
                     )),
-                    Sym::OutputModule { name: None, .. } => {
+                    // Anything else (an import-tree of system modules, a whole module set)
+                    // may bring in modules that are not read.
+                    _ => {
                         opaque_imports = true;
                         open = true;
                     }
-                    _ => open = true,
                 },
                 Value::Attrs(_) | Value::Lambda(_) => {
                     self.module_body(i, class.clone(), owner.clone());

@@ -817,3 +817,30 @@ fn the_flakes_own_module_outputs_are_part_of_the_machines_that_import_them() {
         "{by_self}"
     );
 }
+
+#[test]
+fn system_modules_imported_through_an_import_tree_are_not_known_to_declare_nothing() {
+    // `tree` imports the NixOS modules under `_nixos/` with import-tree: infra-check does not
+    // read them as modules, so `tree-key` (declared there) is neither an orphan for certain nor
+    // an undeclared read.
+    let extra = complete()
+        + "#- /modules/tree.nix\n{ inputs, ... }: { flake.modules.nixos.tree = { imports = [ (inputs.import-tree ./_nixos) ]; }; }\n#- /modules/_nixos/keys.nix\n{ clan.core.vars.generators.tree-key.files.k.secret = false; }\n#- /vars/per-machine/web/tree-key/k/value\nx\n";
+    let out = check(
+        &fleet(&extra)
+            .replace(
+                "clan.machines.web.imports = [ config.flake.modules.nixos.base ];",
+                "clan.machines.web.imports = [ config.flake.modules.nixos.base config.flake.modules.nixos.tree ];",
+            )
+            .replace(
+                "services.api.tokenFile = config.clan.core.vars.generators.api.files.token.path;",
+                "services.api.tokenFile = config.clan.core.vars.generators.api.files.token.path;\n    services.tree.keyFile = config.clan.core.vars.generators.tree-key.files.k.path;",
+            ),
+    );
+    for line in out.lines().filter(|l| !l.starts_with(' ')) {
+        assert!(
+            !line.starts_with("vars/undeclared-reference")
+                && !line.contains("which machine `web` does not get."),
+            "{out}"
+        );
+    }
+}
