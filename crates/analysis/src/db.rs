@@ -41,6 +41,10 @@ pub struct Workspace {
     #[returns(ref)]
     #[default]
     pub store: crate::inputs::StoreSetting,
+    /// Counts the times the host found the store holding other sources of the locked inputs
+    /// than before ([`AnalysisHost::refresh_store`]): Nix fetched some while it ran.
+    #[default]
+    pub store_epoch: u64,
     /// The directory that keeps what was read from the store between runs
     /// (`inputs::cache`); `None`: nothing is kept.
     #[returns(ref)]
@@ -197,6 +201,34 @@ impl AnalysisHost {
                 .with_durability(DISK)
                 .to(store);
         }
+    }
+
+    /// Looks again at which locked inputs' sources the store holds: a `nix build`, `nix
+    /// develop` or `nix flake archive` since may have fetched some, which are read from then on
+    /// (a source never changes, so only one that appeared or vanished matters). Returns
+    /// whether any did. Cheap: one look per root input.
+    pub fn refresh_store(&mut self) -> bool {
+        let before = crate::inputs::roots::input_roots(&self.db, self.ws).clone();
+        let store = self.ws.store(&self.db).clone();
+        let info = crate::flake::flake_info(&self.db, self.ws).clone();
+        let changed = info
+            .lock
+            .inputs
+            .iter()
+            .filter(|i| !i.path.contains('/'))
+            .filter_map(|i| Some((i, i.source.as_ref()?)))
+            .any(|(i, source)| {
+                let now = crate::inputs::locate(&store, source).root;
+                before.get(&i.path).and_then(|l| l.root.clone()) != now
+            });
+        if changed {
+            let epoch = *self.ws.store_epoch(&self.db);
+            self.ws
+                .set_store_epoch(&mut self.db)
+                .with_durability(DISK)
+                .to(epoch + 1);
+        }
+        changed
     }
 
     /// Sets the directory that keeps what was read from the store between runs (the user's

@@ -802,9 +802,17 @@ impl Worker {
                     }
                 }
                 host.refresh(scan);
+                // Nix may have fetched locked inputs since (a `nix develop` in a terminal).
+                let fetched = host.refresh_store();
                 // Open documents that are not on disk (or were not read) are added.
                 for (rel, doc) in &self.docs {
                     host.set_file_text(rel, Some(doc.text.as_str().into()));
+                }
+                if fetched {
+                    self.log(
+                        MessageType::INFO,
+                        "the Nix store holds other sources of the locked inputs than before: they are read from now on",
+                    );
                 }
             }
             _ => self.load_root(root),
