@@ -92,16 +92,55 @@ struct Entry<T> {
     value: Option<T>,
 }
 
+/// How long the directory of another build may go without a new entry before the first entry
+/// of a new build removes it: each build of infra-check has a directory of its own, and without
+/// this they would pile up.
+const STALE_BUILD: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 60 * 60);
+
 fn write<T: Serialize>(file: &Path, entry: &T) -> std::io::Result<()> {
     let dir = file
         .parent()
         .expect("an entry is inside the build directory");
+    if !dir.is_dir() {
+        if let Some(cache) = dir.parent() {
+            remove_stale_builds(cache, dir);
+        }
+    }
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     serde_json::to_writer(std::io::BufWriter::new(tmp.as_file_mut()), entry)?;
     tmp.as_file_mut().flush()?;
     tmp.persist(file).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Removes the directories of other builds in `cache` that got no entry for [`STALE_BUILD`].
+/// Only directories named as [`build_dir`] names them are touched.
+fn remove_stale_builds(cache: &Path, keep: &Path) {
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for e in entries.flatten() {
+        let path = e.path();
+        let named_as_build = e
+            .file_name()
+            .to_str()
+            .and_then(|n| n.rsplit_once('-'))
+            .is_some_and(|(_, digest)| {
+                digest.len() == 16 && digest.bytes().all(|b| b.is_ascii_hexdigit())
+            });
+        let stale = e
+            .metadata()
+            .ok()
+            .filter(|m| m.is_dir())
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > STALE_BUILD);
+        if path != keep && named_as_build && stale {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -159,5 +198,29 @@ mod tests {
             Some(vec!["a".to_owned()])
         );
         assert_eq!(reads.get(), 4);
+    }
+
+    #[test]
+    fn a_new_build_removes_the_directories_of_builds_unused_for_a_month() {
+        let cache = tempfile::tempdir().unwrap();
+        let dir = |name: &str, days: u64| {
+            let d = cache.path().join(name);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("x.json"), "{}").unwrap();
+            let t = std::time::SystemTime::now() - std::time::Duration::from_secs(days * 86_400);
+            std::fs::File::open(&d).unwrap().set_modified(t).unwrap();
+            d
+        };
+        let old = dir("0.0.9-0123456789abcdef", 40);
+        let recent = dir("0.0.9-fedcba9876543210", 3);
+        let other = dir("notes", 400);
+        cached(
+            Some(cache.path()),
+            Path::new("/nix/store/x-source"),
+            "e",
+            || Some(1),
+        );
+        assert!(!old.exists() && recent.exists() && other.exists());
+        assert!(build_dir(cache.path()).is_dir());
     }
 }
