@@ -91,7 +91,7 @@ fn input_module_of<'db>(db: &'db dyn Db, key: InputModuleKey<'db>) -> Option<Arc
 }
 
 /// The name of the module at `path` in the cache (`inputs::cache`).
-pub fn cache_entry(path: &[String]) -> String {
+fn cache_entry(path: &[String]) -> String {
     // Attribute names may hold any character: each one's length keeps the name unambiguous.
     let mut out = String::from("module");
     for p in path {
@@ -152,9 +152,12 @@ fn read_module_here(root: &Path, path: &[String], class: &str) -> Option<InputMo
     let owner = format!("input module {}", path.join("."));
     let s = crate::summary::summarize_input_module(&ev, &Thunk::value(module), class, &owner);
     // Its own imports of modules this reading does not follow: its inputs' modules (`inputs`
-    // here are the input's, not the repository's), its flake's own deferred modules, files
-    // it could not read.
-    let closed = !s.incomplete && s.contexts.is_empty() && s.vars.input_imports.is_empty();
+    // here are the input's, not the repository's), its flake's own deferred modules and
+    // module outputs (`self.nixosModules.<n>`), files it could not read.
+    let closed = !s.incomplete
+        && s.contexts.is_empty()
+        && s.vars.input_imports.is_empty()
+        && s.vars.output_imports.is_empty();
     Some(InputModule {
         vars_complete: closed
             && s.vars.open_owners.is_empty()
@@ -263,6 +266,14 @@ mod tests {
             "{ outputs = _: { nixosModules.x = { pkgs, ... }: { imports = [ pkgs.m ]; }; }; }",
         )]);
         let m = read_module(&opaque.path().join("source"), &path("nixosModules.x")).unwrap();
+        assert!(!m.vars_complete && !m.options_complete, "{m:?}");
+        // So is one that imports another module of its own flake by its output name: this
+        // reading follows only the one module.
+        let own = source(&[(
+            "flake.nix",
+            "{ outputs = { self, ... }: { nixosModules.x = { imports = [ self.nixosModules.y ]; }; nixosModules.y = { }; }; }",
+        )]);
+        let m = read_module(&own.path().join("source"), &path("nixosModules.x")).unwrap();
         assert!(!m.vars_complete && !m.options_complete, "{m:?}");
     }
 }
