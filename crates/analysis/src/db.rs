@@ -205,22 +205,13 @@ impl AnalysisHost {
 
     /// Looks again at which locked inputs' sources the store holds: a `nix build`, `nix
     /// develop` or `nix flake archive` since may have fetched some, which are read from then on
-    /// (a source never changes, so only one that appeared or vanished matters). Returns
-    /// whether any did. Cheap: one look per root input.
+    /// (a source never changes, so only where each one is, or whether it is there, matters).
+    /// Returns whether any of that changed. Cheap: one look per root input.
     pub fn refresh_store(&mut self) -> bool {
         let before = crate::inputs::roots::input_roots(&self.db, self.ws).clone();
-        let store = self.ws.store(&self.db).clone();
         let info = crate::flake::flake_info(&self.db, self.ws).clone();
-        let changed = info
-            .lock
-            .inputs
-            .iter()
-            .filter(|i| !i.path.contains('/'))
-            .filter_map(|i| Some((i, i.source.as_ref()?)))
-            .any(|(i, source)| {
-                let now = crate::inputs::locate(&store, source).root;
-                before.get(&i.path).and_then(|l| l.root.clone()) != now
-            });
+        let now = crate::inputs::roots::locate_roots(self.ws.store(&self.db), &info.lock);
+        let changed = *before != now;
         if changed {
             let epoch = *self.ws.store_epoch(&self.db);
             self.ws

@@ -13,18 +13,24 @@ use crate::db::{Db, Workspace};
 /// every rescan); sources never change, so nothing read goes stale.
 #[salsa::tracked(returns(ref))]
 pub fn input_roots(db: &dyn Db, ws: Workspace) -> Arc<BTreeMap<String, Located>> {
-    let store = ws.store(db);
     // Looked at again when the host finds the store changed (`AnalysisHost::refresh_store`).
     let _ = ws.store_epoch(db);
-    let info = crate::flake::flake_info(db, ws);
-    let roots = info
-        .lock
-        .inputs
+    Arc::new(locate_roots(
+        ws.store(db),
+        &crate::flake::flake_info(db, ws).lock,
+    ))
+}
+
+/// The root inputs of `lock` whose lock gives a source, located in `store`, by name.
+pub(crate) fn locate_roots(
+    store: &crate::inputs::StoreSetting,
+    lock: &crate::inputs::Lock,
+) -> BTreeMap<String, Located> {
+    lock.inputs
         .iter()
         .filter(|i| !i.path.contains('/'))
         .filter_map(|i| Some((i.path.clone(), locate(store, i.source.as_ref()?))))
-        .collect();
-    Arc::new(roots)
+        .collect()
 }
 
 /// The directory holding the flake of the root input `name`, when its source was found.

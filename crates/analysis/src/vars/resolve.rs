@@ -119,9 +119,8 @@ pub fn machine_owners(idx: &ModuleIndex, machine: &str) -> Vec<Arc<str>> {
     owners
 }
 
-/// Adds to `owners` every owner reached from `queue` through deferred-module imports (and,
-/// with `outputs`, from the owners it holds and `queue` through imports of the flake's own
-/// module outputs) that it does not hold yet.
+/// Adds to `owners` every owner reached from `queue` that it does not hold yet, through
+/// deferred-module imports and, with `outputs`, imports of the flake's own module outputs.
 fn reach_from(
     idx: &ModuleIndex,
     outputs: Option<&OutputModules>,
@@ -129,20 +128,23 @@ fn reach_from(
     owners: &mut Vec<Arc<str>>,
 ) {
     let mut seen: FxHashSet<Arc<str>> = owners.iter().cloned().collect();
-    for o in owners.iter() {
-        queue.extend(outputs.into_iter().flat_map(|x| x.imports_of(o)));
-        if outputs.is_some() {
-            queue.extend(idx.imports_of(o).iter().cloned());
-        }
-    }
     while let Some(owner) = queue.pop() {
         if !seen.insert(owner.clone()) {
             continue;
         }
-        queue.extend(idx.imports_of(&owner).iter().cloned());
-        queue.extend(outputs.into_iter().flat_map(|x| x.imports_of(&owner)));
+        queue.extend(imports_of(idx, outputs, &owner));
         owners.push(owner);
     }
+}
+
+/// What `owner` imports: deferred modules, and with `outputs` the flake's own module outputs.
+fn imports_of<'a>(
+    idx: &'a ModuleIndex,
+    outputs: Option<&'a OutputModules>,
+    owner: &'a str,
+) -> impl Iterator<Item = Arc<str>> + 'a {
+    let by_name = outputs.into_iter().flat_map(move |x| x.imports_of(owner));
+    idx.imports_of(owner).iter().cloned().chain(by_name)
 }
 
 /// The flake's own module outputs (`flake.nixosModules.<n>`, `flake.darwinModules.<n>`): which
@@ -246,7 +248,11 @@ fn machine_modules_of<'db>(db: &'db dyn Db, key: MachineKey<'db>) -> Arc<Machine
     );
     // What the extra modules, the files clan-core loads and the flake's own module outputs
     // import in turn.
-    reach_from(idx, Some(outputs), Vec::new(), &mut owners);
+    let queue = owners
+        .iter()
+        .flat_map(|o| imports_of(idx, Some(outputs), o))
+        .collect();
+    reach_from(idx, Some(outputs), queue, &mut owners);
     // An output imported by name that is not defined where infra-check reads it, or whose
     // definitions may not all be read.
     let outputs_unknown = owners
