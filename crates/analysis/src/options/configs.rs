@@ -174,14 +174,9 @@ fn completeness(
     let mut names = Vec::new();
     for owner in owners {
         complete &= !o.open.contains(&**owner);
-        for i in o.inputs.get(&**owner).into_iter().flatten() {
-            match declares
-                .get(&(i.input.clone(), i.path.clone()))
-                .and_then(|d| d.as_ref())
-            {
-                Some(ns) => names.extend(ns.iter().cloned()),
-                None => complete = false,
-            }
+        if let Some(d) = declares.get(&**owner) {
+            complete &= d.known;
+            names.extend(d.names.iter().cloned());
         }
     }
     names.sort_unstable();
@@ -190,14 +185,22 @@ fn completeness(
     (complete, names)
 }
 
-/// By input and output path (`("srvos", ["nixosModules", "server"])`).
-type InputDeclares = FxHashMap<(String, Vec<String>), Option<Vec<Arc<str>>>>;
+/// What the flake inputs' modules an owner imports declare, by owner.
+type InputDeclares = FxHashMap<Arc<str>, OwnerInputs>;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct OwnerInputs {
+    /// Every one of them is read, or known from the table.
+    known: bool,
+    /// The top-level option names the known ones declare.
+    names: Vec<Arc<str>>,
+}
 
 /// What every configuration is judged by, gathered once.
 #[derive(Debug, PartialEq, Eq)]
 struct Context {
     owners: Owners,
-    /// What each imported module of a flake input declares, when known.
+    /// What the imported modules of flake inputs declare, by importing owner.
     declares: InputDeclares,
     /// Every module file was read and every module definition followed.
     global: bool,
@@ -208,13 +211,19 @@ fn context(db: &dyn Db, ws: Workspace) -> Arc<Context> {
     let info = crate::flake::flake_info(db, ws);
     let owners = Owners::new(options_fragments(db, ws).into_iter());
     let mut declares = InputDeclares::default();
-    for i in owners.inputs.values().flatten() {
-        if let std::collections::hash_map::Entry::Vacant(e) =
-            declares.entry((i.input.clone(), i.path.clone()))
-        {
+    for (owner, imports) in &owners.inputs {
+        let mut d = OwnerInputs {
+            known: true,
+            names: Vec::new(),
+        };
+        for i in imports {
             let url = info.inputs.get(&i.input).and_then(|x| x.url.as_deref());
-            e.insert(input_module_declares(db, ws, url, i));
+            match input_module_declares(db, ws, url, i) {
+                Some(ns) => d.names.extend(ns),
+                None => d.known = false,
+            }
         }
+        declares.insert(owner.clone(), d);
     }
     Arc::new(Context {
         owners,
