@@ -44,11 +44,10 @@
 //!
 //! Keys may be added in later releases without changing `version`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use infra_check_analysis::fsread;
-use std::path::Path;
-
 use infra_check_analysis::inputs::cache;
 use infra_check_analysis::inputs::modules::ImportedModule;
 use infra_check_analysis::inputs::{locate, Lock, LockedInput, StoreSetting, StoreState};
@@ -96,7 +95,9 @@ pub fn run(args: &InputsArgs) -> Result<ExitCode, CliError> {
         })
         .unwrap_or_default();
     if lock.is_some() {
-        let mut loaded = crate::workspace::load(&root, "Reading the inputs of", &args.store)?;
+        // Only what the imports of inputs' modules need is computed (not the checks), so the
+        // clan-core services each row read above are not read a second time.
+        let mut loaded = crate::workspace::open(&root, "Reading the inputs of", &args.store)?;
         let modules = loaded
             .analysis
             .input_modules()

@@ -85,6 +85,14 @@ pub struct Loaded {
 /// `store` says where the Nix store is that holds the locked inputs' sources
 /// ([`crate::store::setting`]); a usage error there stops the run before anything is read.
 pub fn load(root: &Path, verb: &str, store_args: &crate::StoreArgs) -> Result<Loaded, CliError> {
+    let loaded = open(root, verb, store_args)?;
+    loaded.analysis.prime().map_err(cancelled)?;
+    Ok(loaded)
+}
+
+/// [`load`] without the per-file work done ahead: for a command that asks one question whose
+/// queries compute only what it needs (`inputs`).
+pub fn open(root: &Path, verb: &str, store_args: &crate::StoreArgs) -> Result<Loaded, CliError> {
     let (store, _) = crate::store::setting(store_args, root)?;
     let mut progress = Progress::stderr();
     progress.set(&format!("Reading {}…", root.display()));
@@ -102,7 +110,6 @@ pub fn load(root: &Path, verb: &str, store_args: &crate::StoreArgs) -> Result<Lo
         "{verb} {files} file{}…",
         if files == 1 { "" } else { "s" }
     ));
-    analysis.prime().map_err(cancelled)?;
     Ok(Loaded {
         analysis: ManuallyDrop::new(analysis),
         unreadable: loaded.unreadable,
