@@ -386,26 +386,13 @@ fn a_repository_without_a_lock_or_with_a_broken_one_says_so() {
 /// machines a module (registered through `lib.modules.importApply`), and `users`, whose role
 /// gives only NixOS machines one (registered as a path).
 fn write_mini_clan_core(root: &Path) -> PathBuf {
-    let source = root.join("clan-core").join("source");
-    common::write(
-        &source,
-        "flake.nix",
-        "{ outputs = inputs: { flakeModules.default = ./flakeModules/clan.nix; }; }\n",
-    );
-    common::write(
-        &source,
-        "clanServices/flake-module.nix",
-        "{ ... }: { imports = [ ./zerotier/flake-module.nix ./users/flake-module.nix ]; }\n",
-    );
-    common::write(
-        &source,
-        "clanServices/zerotier/flake-module.nix",
-        "{ lib, ... }: { clan.modules.zerotier = lib.modules.importApply ./default.nix { }; }\n",
-    );
-    common::write(
-        &source,
-        "clanServices/zerotier/default.nix",
-        r#"{ ... }:
+    write_clan_core(
+        root,
+        &[
+            (
+                "zerotier",
+                "{ lib, ... }: { clan.modules.zerotier = lib.modules.importApply ./default.nix { }; }\n",
+                r#"{ ... }:
 {
   _class = "clan.service";
   manifest.name = "clan-core/zerotier";
@@ -416,16 +403,11 @@ fn write_mini_clan_core(root: &Path) -> PathBuf {
   };
 }
 "#,
-    );
-    common::write(
-        &source,
-        "clanServices/users/flake-module.nix",
-        "{ clan.modules.users = ./default.nix; }\n",
-    );
-    common::write(
-        &source,
-        "clanServices/users/default.nix",
-        r#"{ lib, ... }:
+            ),
+            (
+                "users",
+                "{ clan.modules.users = ./default.nix; }\n",
+                r#"{ lib, ... }:
 {
   _class = "clan.service";
   manifest.name = "clan-core/user";
@@ -433,7 +415,37 @@ fn write_mini_clan_core(root: &Path) -> PathBuf {
   roles.default.perInstance.nixosModule = { };
 }
 "#,
+            ),
+        ],
+    )
+}
+
+/// A clan-core source (written here) registering `services`: each its name, its
+/// `flake-module.nix` and its `default.nix`.
+fn write_clan_core(root: &Path, services: &[(&str, &str, &str)]) -> PathBuf {
+    let source = root.join("clan-core").join("source");
+    common::write(
+        &source,
+        "flake.nix",
+        "{ outputs = inputs: { flakeModules.default = ./flakeModules/clan.nix; }; }\n",
     );
+    let imports: Vec<String> = services
+        .iter()
+        .map(|(name, _, _)| format!("./{name}/flake-module.nix"))
+        .collect();
+    common::write(
+        &source,
+        "clanServices/flake-module.nix",
+        &format!("{{ ... }}: {{ imports = [ {} ]; }}\n", imports.join(" ")),
+    );
+    for (name, registration, module) in services {
+        common::write(
+            &source,
+            &format!("clanServices/{name}/flake-module.nix"),
+            registration,
+        );
+        common::write(&source, &format!("clanServices/{name}/default.nix"), module);
+    }
     source
 }
 
@@ -1018,22 +1030,12 @@ fn what_is_read_from_the_store_is_kept_in_the_cache_and_read_from_there() {
 /// A clan-core source (written here) with one service, `tor`, whose roles are `server` and
 /// `client`.
 fn write_tor_clan_core(root: &Path) -> PathBuf {
-    let source = root.join("clan-core").join("source");
-    common::write(&source, "flake.nix", "{ outputs = inputs: { }; }\n");
-    common::write(
-        &source,
-        "clanServices/flake-module.nix",
-        "{ ... }: { imports = [ ./tor/flake-module.nix ]; }\n",
-    );
-    common::write(
-        &source,
-        "clanServices/tor/flake-module.nix",
-        "{ clan.modules.tor = ./default.nix; }\n",
-    );
-    common::write(
-        &source,
-        "clanServices/tor/default.nix",
-        r#"{ ... }:
+    write_clan_core(
+        root,
+        &[(
+            "tor",
+            "{ clan.modules.tor = ./default.nix; }\n",
+            r#"{ ... }:
 {
   _class = "clan.service";
   manifest.name = "clan-core/tor";
@@ -1041,8 +1043,8 @@ fn write_tor_clan_core(root: &Path) -> PathBuf {
   roles.client.perInstance.nixosModule = { };
 }
 "#,
-    );
-    source
+        )],
+    )
 }
 
 #[test]
