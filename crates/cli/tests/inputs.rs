@@ -658,13 +658,18 @@ fn write_module_flake(root: &Path, name: &str) -> PathBuf {
         "flake.nix",
         r#"{
   inputs.nixpkgs.url = "github:NixOS/nixpkgs";
-  outputs = { self, nixpkgs, ... }: {
-    nixosModules = import ./lib/expose.nix ./modules [
-      ./modules/keys.nix
-      ./modules/hardware.nix
-      ./modules/opaque
-    ];
-  };
+  outputs = { self, nixpkgs, ... }:
+    let
+      modules = import ./lib/expose.nix ./modules [
+        ./modules/keys.nix
+        ./modules/hardware.nix
+        ./modules/opaque
+      ];
+    in
+    {
+      nixosModules = modules;
+      modules.nixos = modules;
+    };
 }
 "#,
     );
@@ -920,6 +925,21 @@ fn modules_of_an_input_in_the_store_count_for_the_machines_that_import_them() {
         .map(|m| m["read"].as_str().unwrap())
         .collect();
     assert_eq!(unread, ["unread"; 3]);
+
+    // flake-parts' `modules.<class>` output names the same modules.
+    let machines = repo.path().join("modules/machines.nix");
+    let text = std::fs::read_to_string(&machines).unwrap();
+    std::fs::write(
+        &machines,
+        text.replace(
+            "inputs.extmod.nixosModules.",
+            "inputs.extmod.modules.nixos.",
+        ),
+    )
+    .unwrap();
+    let by_modules = graded_findings(repo.path(), &["--store", &store_dir], true);
+    assert_eq!(new(&by_modules), new(&read), "{by_modules:#?}");
+    std::fs::write(&machines, text).unwrap();
 
     // An input whose flake.nix does not parse is not read: as without the store.
     let broken = write_module_flake(tmp.path(), "broken");
