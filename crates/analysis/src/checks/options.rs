@@ -538,18 +538,10 @@ impl SoleDeclarer {
         fragments: &[&crate::options::model::OptionsFragment],
         modules_readable: bool,
     ) -> Self {
-        let info = crate::flake::flake_info(db, ws);
-        let mut possible = modules_readable;
-        let mut from_inputs = BTreeSet::new();
+        let (inputs_known, from_inputs) = crate::options::configs::input_declarations(db, ws);
+        let possible = modules_readable && inputs_known;
         let mut read: FxHashSet<&str> = FxHashSet::default();
         for o in fragments {
-            for i in &o.input_imports {
-                let url = info.inputs.get(&i.input).and_then(|x| x.url.as_deref());
-                match crate::options::configs::input_module_declares(db, ws, url, i) {
-                    Some(declares) => from_inputs.extend(declares),
-                    None => possible = false,
-                }
-            }
             for d in &o.decls {
                 read.insert(&*d.decl.location.file);
             }

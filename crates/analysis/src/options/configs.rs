@@ -101,7 +101,7 @@ pub(crate) fn known_input_module(
 /// The top-level option names a flake input's module declares, when known: read from its
 /// source in the store when Nix has it and every declaration was read, else from the table
 /// of [`KNOWN_INPUT_MODULES`].
-pub(crate) fn input_module_declares(
+fn input_module_declares(
     db: &dyn Db,
     ws: Workspace,
     url: Option<&str>,
@@ -113,6 +113,19 @@ pub(crate) fn input_module_declares(
         }
         _ => known_input_module(url, i).map(|d| d.iter().map(|n| Arc::from(*n)).collect()),
     }
+}
+
+/// What the modules of flake inputs imported anywhere declare: whether every one is known, and
+/// the top-level option names the known ones declare.
+pub(crate) fn input_declarations(db: &dyn Db, ws: Workspace) -> (bool, BTreeSet<Arc<str>>) {
+    let cx = context(db, ws);
+    let known = cx.declares.values().all(|d| d.known);
+    let names = cx
+        .declares
+        .values()
+        .flat_map(|d| d.names.iter().cloned())
+        .collect();
+    (known, names)
 }
 
 /// What the summaries say about modules, by owner.
